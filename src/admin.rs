@@ -1,0 +1,334 @@
+//! The admin command line: tables, users, keys. It reads the same
+//! configuration (`USERS_TABLE`, `TOKENS_TABLE`, the AWS chain) as the function.
+
+use crate::config::{ConfigError, StoreConfig};
+use crate::core::password::{Hasher, Password, PasswordError};
+use crate::core::user::{User, Username, UsernameError, DEFAULT_AUTH_SOURCE};
+use crate::keys::{self, KeyError};
+use crate::store::{dynamo, DynamoStore, Store, StoreError};
+use clap::{Args, Parser, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "token-admin",
+    version,
+    about = "Manage the token issuer's tables and users"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// DynamoDB tables.
+    #[command(subcommand)]
+    Tables(TablesCommand),
+    /// Users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TablesCommand {
+    /// Create both tables (same keys and TTL as template.yaml); existing ones are kept.
+    Create,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create(CreateUser),
+    /// Replace a user's password, read from standard input.
+    SetPassword(UsernameArgs),
+    /// Refuse all log ins of a user.
+    Disable(UsernameArgs),
+    /// Allow a disabled user to log in again.
+    Enable(UsernameArgs),
+    /// Remove a user.
+    Delete(UsernameArgs),
+    /// Print every user, one per line.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Write a new 2048-bit RSA private key (PKCS#8 PEM) for SIGNING_KEY_FILE.
+    Generate {
+        /// File to create (mode 0600); it must not exist.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UsernameArgs {
+    #[arg(long)]
+    pub username: String,
+    /// Read the password from standard input (required: passwords never go on the command line).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateUser {
+    #[arg(long)]
+    pub username: String,
+    /// Read the password from standard input (required).
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[arg(long, default_value = "")]
+    pub full_name: String,
+    #[arg(long, default_value = "")]
+    pub email: String,
+    /// The numeric role of the user dialect.
+    #[arg(long, default_value_t = 0)]
+    pub role: i64,
+    /// Role names, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub roles: Vec<String>,
+    /// Defaults to a new random UUID.
+    #[arg(long)]
+    pub customer_id: Option<Uuid>,
+    #[arg(long, default_value = DEFAULT_AUTH_SOURCE)]
+    pub auth_source: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("invalid username: {0}")]
+    Username(#[from] UsernameError),
+    #[error("password refused: {0}")]
+    Password(#[from] PasswordError),
+    #[error("pass --password-stdin and the password on standard input")]
+    PasswordStdinRequired,
+    #[error("cannot read the password from standard input: {0}")]
+    Stdin(#[source] std::io::Error),
+    #[error("user {0} already exists")]
+    UserExists(String),
+    #[error("no user {0}")]
+    NoSuchUser(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{}", store_message(.0))]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("hashing failed: {0}")]
+    Hash(#[from] crate::core::password::HashError),
+}
+
+/// One line that says what happened and, for the network, why.
+fn store_message(e: &StoreError) -> String {
+    match e {
+        StoreError::Unreachable(source) | StoreError::Backend(source) => {
+            let mut msg = e.to_string();
+            let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
+            let mut last = String::new();
+            while let Some(s) = cur {
+                last = s.to_string();
+                cur = s.source();
+            }
+            if !last.is_empty() {
+                msg.push_str(": ");
+                msg.push_str(&last);
+            }
+            if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+                msg.push_str(&format!(" (endpoint {endpoint})"));
+            }
+            msg
+        }
+        other => other.to_string(),
+    }
+}
+
+fn read_password(flag: bool) -> Result<Password, AdminError> {
+    if !flag {
+        return Err(AdminError::PasswordStdinRequired);
+    }
+    let mut raw = String::new();
+    std::io::stdin()
+        .read_to_string(&mut raw)
+        .map_err(AdminError::Stdin)?;
+    // `echo pw |` and here-strings add one line ending; the password itself keeps its spaces.
+    let raw = raw
+        .strip_suffix("\r\n")
+        .or_else(|| raw.strip_suffix('\n'))
+        .unwrap_or(&raw);
+    Ok(Password::parse(raw)?)
+}
+
+pub async fn run(cli: Cli) -> Result<(), AdminError> {
+    match cli.command {
+        Command::Keys(KeysCommand::Generate { out }) => generate_key(&out),
+        Command::Tables(TablesCommand::Create) => {
+            let store = connect().await?;
+            for line in store.create_tables().await? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::User(cmd) => {
+            let store = connect().await?;
+            user_command(&store, cmd, OffsetDateTime::now_utc()).await
+        }
+    }
+}
+
+async fn connect() -> Result<DynamoStore, AdminError> {
+    let config = StoreConfig::from_env()?;
+    let client = aws_sdk_dynamodb::Client::new(&dynamo::sdk_config().await);
+    Ok(DynamoStore::new(client, &config))
+}
+
+fn generate_key(out: &std::path::Path) -> Result<(), AdminError> {
+    use std::io::Write;
+    let pem = keys::generate_pem()?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let write = |path: &std::path::Path| -> std::io::Result<()> {
+        opts.open(path)?.write_all(pem.as_bytes())
+    };
+    write(out).map_err(|source| AdminError::Write {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    println!("wrote a new RSA-2048 signing key to {}", out.display());
+    Ok(())
+}
+
+/// The user commands, against any store (tests use DynamoDB Local).
+pub async fn user_command<S: Store>(
+    store: &S,
+    cmd: UserCommand,
+    now: OffsetDateTime,
+) -> Result<(), AdminError> {
+    let hasher = Hasher::new();
+    match cmd {
+        UserCommand::Create(args) => {
+            let username = Username::parse(&args.username)?;
+            let password = read_password(args.password_stdin)?;
+            password.check_strength(&[username.as_str(), &args.email, &args.full_name])?;
+            let roles: Vec<String> = args
+                .roles
+                .iter()
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect();
+            if args.auth_source.trim().is_empty() {
+                return Err(AdminError::Invalid(
+                    "--auth-source must not be empty".into(),
+                ));
+            }
+            let user = User {
+                id: Uuid::new_v4(),
+                username: username.clone(),
+                password_hash: hasher.hash(&password)?,
+                full_name: args.full_name,
+                email: args.email,
+                role: args.role,
+                roles,
+                customer_id: args.customer_id.unwrap_or_else(Uuid::new_v4),
+                auth_source: args.auth_source.trim().to_string(),
+                enabled: true,
+                created_at: now,
+                last_login_at: None,
+                password_changed_at: now,
+            };
+            match store.create_user(&user).await {
+                Err(StoreError::AlreadyExists) => Err(AdminError::UserExists(username.to_string())),
+                Err(e) => Err(e.into()),
+                Ok(()) => {
+                    println!("created user {username} (id {})", user.id);
+                    Ok(())
+                }
+            }
+        }
+        UserCommand::SetPassword(args) => {
+            let username = Username::parse(&args.username)?;
+            let password = read_password(args.password_stdin)?;
+            let existing = store
+                .get_user(&username)
+                .await?
+                .ok_or_else(|| AdminError::NoSuchUser(username.to_string()))?;
+            password.check_strength(&[username.as_str(), &existing.email, &existing.full_name])?;
+            let hash = hasher.hash(&password)?;
+            if !store.set_password(&username, &hash, now).await? {
+                return Err(AdminError::NoSuchUser(username.to_string()));
+            }
+            println!("password of {username} changed");
+            Ok(())
+        }
+        UserCommand::Disable(args) | UserCommand::Enable(args) if args.password_stdin => {
+            Err(AdminError::Invalid(format!(
+                "--password-stdin does not apply to {}",
+                args.username
+            )))
+        }
+        UserCommand::Disable(args) => {
+            let username = Username::parse(&args.username)?;
+            if !store.set_enabled(&username, false).await? {
+                return Err(AdminError::NoSuchUser(username.to_string()));
+            }
+            println!("disabled {username}");
+            Ok(())
+        }
+        UserCommand::Enable(args) => {
+            let username = Username::parse(&args.username)?;
+            if !store.set_enabled(&username, true).await? {
+                return Err(AdminError::NoSuchUser(username.to_string()));
+            }
+            println!("enabled {username}");
+            Ok(())
+        }
+        UserCommand::Delete(args) => {
+            let username = Username::parse(&args.username)?;
+            if !store.delete_user(&username).await? {
+                return Err(AdminError::NoSuchUser(username.to_string()));
+            }
+            println!("deleted {username}");
+            Ok(())
+        }
+        UserCommand::List => {
+            println!("username\tid\tenabled\trole\troles\tauth_source\tcustomer_id\tlast_login");
+            for u in store.list_users().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    u.username,
+                    u.id,
+                    u.enabled,
+                    u.role,
+                    u.roles.join(","),
+                    u.auth_source,
+                    u.customer_id,
+                    u.last_login_at
+                        .and_then(|t| t
+                            .format(&time::format_description::well_known::Rfc3339)
+                            .ok())
+                        .unwrap_or_else(|| "-".into())
+                );
+            }
+            Ok(())
+        }
+    }
+}

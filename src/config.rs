@@ -1,0 +1,229 @@
+//! Configuration, read once at cold start from the environment.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A setting that is missing or unusable; start-up stops with this message.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0} is not set")]
+    Missing(&'static str),
+    #[error("configuration: {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Where users and tokens live; shared by the function and `token-admin`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    pub users_table: String,
+    pub tokens_table: String,
+}
+
+/// Everything the function needs, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub store: StoreConfig,
+    /// Fixed issuer URL; `None` derives it per request from the API Gateway domain.
+    pub issuer: Option<String>,
+    pub audience: String,
+    /// PEM RSA private key; `None` makes an ephemeral key (local development only).
+    pub signing_key_file: Option<PathBuf>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+}
+
+pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(3600);
+pub const DEFAULT_REFRESH_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Reads settings from any lookup, so tests need not touch the process environment.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct Env;
+
+impl Source for Env {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Source for F {
+    fn get(&self, name: &str) -> Option<String> {
+        self(name)
+    }
+}
+
+fn optional(src: &impl Source, name: &'static str) -> Option<String> {
+    src.get(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn required(src: &impl Source, name: &'static str) -> Result<String, ConfigError> {
+    optional(src, name).ok_or(ConfigError::Missing(name))
+}
+
+fn table_name(src: &impl Source, name: &'static str) -> Result<String, ConfigError> {
+    let value = required(src, name)?;
+    // DynamoDB's own rule; checking here turns a runtime 500 into a start-up message.
+    let ok = (3..=255).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            reason: "a table name has 3 to 255 characters from a-z, A-Z, 0-9, '_', '-', '.'".into(),
+        })
+    }
+}
+
+fn seconds(
+    src: &impl Source,
+    name: &'static str,
+    default: Duration,
+    max: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(raw) = optional(src, name) else {
+        return Ok(default);
+    };
+    let secs: u64 = raw.parse().map_err(|_| ConfigError::Invalid {
+        name,
+        reason: format!("expected a whole number of seconds, got {raw:?}"),
+    })?;
+    if secs == 0 || secs > max.as_secs() {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: format!("must be between 1 and {} seconds", max.as_secs()),
+        });
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+impl StoreConfig {
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            users_table: table_name(src, "USERS_TABLE")?,
+            tokens_table: table_name(src, "TOKENS_TABLE")?,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+}
+
+impl Config {
+    pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        let issuer = match optional(src, "ISSUER") {
+            None => None,
+            Some(url) => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(ConfigError::Invalid {
+                        name: "ISSUER",
+                        reason: "must be an http(s) URL".into(),
+                    });
+                }
+                // `jwks_uri` is the issuer plus a path, so a trailing slash would double it.
+                Some(url.trim_end_matches('/').to_string())
+            }
+        };
+        Ok(Self {
+            store: StoreConfig::from_source(src)?,
+            issuer,
+            audience: required(src, "AUDIENCE")?,
+            signing_key_file: optional(src, "SIGNING_KEY_FILE").map(PathBuf::from),
+            access_token_ttl: seconds(
+                src,
+                "ACCESS_TOKEN_TTL_SECONDS",
+                DEFAULT_ACCESS_TOKEN_TTL,
+                Duration::from_secs(24 * 3600),
+            )?,
+            refresh_token_ttl: seconds(
+                src,
+                "REFRESH_TOKEN_TTL_SECONDS",
+                DEFAULT_REFRESH_TOKEN_TTL,
+                Duration::from_secs(365 * 24 * 3600),
+            )?,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn src(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k: &str| map.get(k).cloned()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("USERS_TABLE", "users"),
+        ("TOKENS_TABLE", "tokens"),
+        ("AUDIENCE", "aud"),
+    ];
+
+    #[test]
+    fn minimal_settings_use_defaults() {
+        let c = Config::from_source(&src(BASE)).unwrap();
+        assert_eq!(c.store.users_table, "users");
+        assert_eq!(c.issuer, None);
+        assert_eq!(c.signing_key_file, None);
+        assert_eq!(c.access_token_ttl, Duration::from_secs(3600));
+        assert_eq!(c.refresh_token_ttl, Duration::from_secs(2_592_000));
+    }
+
+    #[test]
+    fn missing_setting_is_named() {
+        let err = Config::from_source(&src(&BASE[..2])).unwrap_err();
+        assert_eq!(err.to_string(), "configuration: AUDIENCE is not set");
+        let err = Config::from_source(&src(&BASE[1..])).unwrap_err();
+        assert!(err.to_string().contains("USERS_TABLE"));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("ACCESS_TOKEN_TTL_SECONDS", "soon"));
+        let err = Config::from_source(&src(&pairs)).unwrap_err();
+        assert!(
+            err.to_string().contains("ACCESS_TOKEN_TTL_SECONDS"),
+            "{err}"
+        );
+
+        let mut pairs = BASE.to_vec();
+        pairs.push(("ISSUER", "issuer.example"));
+        assert!(Config::from_source(&src(&pairs))
+            .unwrap_err()
+            .to_string()
+            .contains("ISSUER"));
+
+        let mut pairs = BASE.to_vec();
+        pairs[0] = ("USERS_TABLE", "a b");
+        assert!(Config::from_source(&src(&pairs))
+            .unwrap_err()
+            .to_string()
+            .contains("USERS_TABLE"));
+    }
+
+    #[test]
+    fn issuer_loses_trailing_slash() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("ISSUER", "https://id.example.com/"));
+        let c = Config::from_source(&src(&pairs)).unwrap();
+        assert_eq!(c.issuer.as_deref(), Some("https://id.example.com"));
+    }
+}

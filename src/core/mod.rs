@@ -1,0 +1,261 @@
+//! The issuer core: credentials, token minting, sessions. It knows no dialect
+//! and reads time only from the injected [`Clock`].
+
+pub mod clock;
+pub mod error;
+pub mod password;
+pub mod tokens;
+pub mod user;
+
+use crate::keys::KeySet;
+use crate::store::{RefreshFamily, Session, Store};
+use clock::Clock;
+pub use error::AuthError;
+use password::{Hasher, Password};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+use tokens::{AccessClaims, FamilyId, RefreshToken, SessionToken};
+use user::{User, Username};
+
+/// How long an ops session lives after its last use (contract §3).
+pub const SESSION_IDLE: Duration = Duration::hours(6);
+
+/// Token lifetimes and the audience, from configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+/// What a caller presents to log in.
+#[derive(Debug)]
+pub struct Credentials {
+    /// As received; normalised here.
+    pub username: String,
+    pub password: Password,
+    /// `Some` only where the dialect carries one (ops); compared case-insensitively.
+    pub auth_source: Option<String>,
+}
+
+/// An access token and the refresh token of a (new or continued) family.
+#[derive(Debug)]
+pub struct TokenGrant {
+    pub user: User,
+    pub access_token: String,
+    pub access_expires_at: OffsetDateTime,
+    pub access_ttl_secs: i64,
+    pub refresh_token: RefreshToken,
+    pub refresh_expires_at: OffsetDateTime,
+}
+
+/// A new ops session.
+#[derive(Debug)]
+pub struct SessionGrant {
+    pub user: User,
+    pub token: SessionToken,
+    pub expires_at: OffsetDateTime,
+}
+
+/// The issuer core: one per process, built at cold start.
+pub struct Issuer<S> {
+    store: S,
+    keys: KeySet,
+    hasher: Hasher,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+}
+
+impl<S: Store> Issuer<S> {
+    pub fn new(store: S, keys: KeySet, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Self {
+            store,
+            keys,
+            hasher: Hasher::new(),
+            clock,
+            settings,
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Checks a username and password. Every failure costs one Argon2id run and
+    /// ends in the same [`AuthError::InvalidCredentials`].
+    async fn authenticate(&self, creds: Credentials) -> Result<User, AuthError> {
+        // A name that cannot be normalised cannot exist; it is looked up as nobody.
+        let user = match Username::parse(&creds.username) {
+            Ok(name) => self.store.get_user(&name).await?,
+            Err(_) => None,
+        };
+        let hasher = self.hasher.clone();
+        let phc = user.as_ref().map(|u| u.password_hash.clone());
+        let password = creds.password;
+        // Argon2 is CPU-bound for tens of milliseconds: keep it off the async workers.
+        let matches =
+            tokio::task::spawn_blocking(move || hasher.verify(&password, phc.as_deref())).await?;
+        let Some(user) = user else {
+            return Err(AuthError::InvalidCredentials);
+        };
+        let source_ok = creds
+            .auth_source
+            .as_deref()
+            .is_none_or(|s| user.has_auth_source(s));
+        if !(matches && user.enabled && source_ok) {
+            return Err(AuthError::InvalidCredentials);
+        }
+        Ok(user)
+    }
+
+    /// Marks the log in; a user deleted while logging in is refused.
+    async fn record_login(&self, mut user: User, at: OffsetDateTime) -> Result<User, AuthError> {
+        if !self.store.record_login(&user.username, at).await? {
+            return Err(AuthError::InvalidCredentials);
+        }
+        user.last_login_at = Some(at);
+        Ok(user)
+    }
+
+    /// Log in for the v2 and user dialects: an access token and a new refresh family.
+    pub async fn login_with_tokens(
+        &self,
+        creds: Credentials,
+        issuer_url: &str,
+    ) -> Result<TokenGrant, AuthError> {
+        let user = self.authenticate(creds).await?;
+        let now = self.clock.now();
+        let family = RefreshFamily {
+            id: FamilyId::generate()?,
+            username: user.username.clone(),
+            user_id: user.id,
+            token_hash: String::new(),
+            created_at: now,
+            expires_at: now + self.settings.refresh_ttl,
+        };
+        let refresh = RefreshToken::generate(family.id)?;
+        let family = RefreshFamily {
+            token_hash: refresh.hash(),
+            ..family
+        };
+        // Independent writes: run them together to save a round trip.
+        let (user, ()) = tokio::try_join!(self.record_login(user, now), async {
+            Ok(self.store.put_refresh_family(&family).await?)
+        })?;
+        self.grant(
+            user,
+            refresh,
+            family.expires_at,
+            &family.id.to_string(),
+            issuer_url,
+            now,
+        )
+    }
+
+    fn grant(
+        &self,
+        user: User,
+        refresh_token: RefreshToken,
+        refresh_expires_at: OffsetDateTime,
+        sid: &str,
+        issuer_url: &str,
+        now: OffsetDateTime,
+    ) -> Result<TokenGrant, AuthError> {
+        let access_expires_at = now + self.settings.access_ttl;
+        let iat = now.unix_timestamp();
+        let claims = AccessClaims {
+            iss: issuer_url.to_string(),
+            sub: user.id.to_string(),
+            aud: self.settings.audience.clone(),
+            iat,
+            nbf: iat,
+            exp: access_expires_at.unix_timestamp(),
+            jti: tokens::new_jti()?,
+            sid: sid.to_string(),
+            username: user.username.to_string(),
+            name: user.full_name.clone(),
+            email: user.email.clone(),
+            roles: user.roles.clone(),
+            role: user.role,
+            customer_id: user.customer_id.to_string(),
+            auth_source: user.auth_source.clone(),
+        };
+        let access_token = self.keys.sign(&claims)?;
+        Ok(TokenGrant {
+            user,
+            access_token,
+            access_expires_at,
+            access_ttl_secs: self.settings.access_ttl.whole_seconds(),
+            refresh_token,
+            refresh_expires_at,
+        })
+    }
+
+    /// Log in for the ops dialect: a new sliding session.
+    pub async fn login_with_session(&self, creds: Credentials) -> Result<SessionGrant, AuthError> {
+        let user = self.authenticate(creds).await?;
+        let now = self.clock.now();
+        let token = SessionToken::generate()?;
+        let session = Session {
+            token_hash: token.hash(),
+            username: user.username.clone(),
+            user_id: user.id,
+            created_at: now,
+            expires_at: now + SESSION_IDLE,
+        };
+        let (user, ()) = tokio::try_join!(self.record_login(user, now), async {
+            Ok(self.store.put_session(&session).await?)
+        })?;
+        Ok(SessionGrant {
+            user,
+            token,
+            expires_at: session.expires_at,
+        })
+    }
+
+    /// The user behind a live session; slides the session to now + 6 h.
+    pub async fn current_user(&self, presented: &str) -> Result<User, AuthError> {
+        let token = SessionToken::parse(presented).ok_or(AuthError::InvalidSession)?;
+        let now = self.clock.now();
+        let hash = token.hash();
+        let session = self
+            .store
+            .touch_session(&hash, now, now + SESSION_IDLE)
+            .await?
+            .ok_or(AuthError::InvalidSession)?;
+        let user = self.store.get_user(&session.username).await?;
+        match user {
+            // The same user, still enabled, whose password has not changed since.
+            Some(u)
+                if u.id == session.user_id
+                    && u.enabled
+                    && u.password_changed_at <= session.created_at =>
+            {
+                Ok(u)
+            }
+            _ => {
+                self.store.delete_session(&hash).await?;
+                Err(AuthError::InvalidSession)
+            }
+        }
+    }
+
+    /// Ends a session at once. A token that is not a live session is refused.
+    pub async fn release(&self, presented: &str) -> Result<(), AuthError> {
+        let token = SessionToken::parse(presented).ok_or(AuthError::InvalidSession)?;
+        let now = self.clock.now();
+        if self.store.end_session(&token.hash(), now).await? {
+            Ok(())
+        } else {
+            Err(AuthError::InvalidSession)
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Users and the newtypes that parse what identifies them.
+
+use std::fmt;
+use time::OffsetDateTime;
+use unicode_normalization::UnicodeNormalization;
+use uuid::Uuid;
+
+/// Longest username accepted, in bytes after normalisation.
+pub const MAX_USERNAME_BYTES: usize = 256;
+
+/// A username in its normal form: Unicode NFC, then lower case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum UsernameError {
+    #[error("the username is empty")]
+    Empty,
+    #[error("the username is longer than {MAX_USERNAME_BYTES} bytes")]
+    TooLong,
+    #[error("the username contains a control character")]
+    ControlCharacter,
+    #[error("the username starts or ends with white space")]
+    Whitespace,
+}
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, UsernameError> {
+        let normal: String = raw.nfc().collect::<String>().to_lowercase();
+        if normal.is_empty() {
+            return Err(UsernameError::Empty);
+        }
+        if normal.len() > MAX_USERNAME_BYTES {
+            return Err(UsernameError::TooLong);
+        }
+        if normal.chars().any(char::is_control) {
+            return Err(UsernameError::ControlCharacter);
+        }
+        if normal.trim() != normal {
+            return Err(UsernameError::Whitespace);
+        }
+        Ok(Self(normal))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub const DEFAULT_AUTH_SOURCE: &str = "local";
+
+/// A user as stored (contract §8).
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: Uuid,
+    pub username: Username,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub full_name: String,
+    pub email: String,
+    pub role: i64,
+    pub roles: Vec<String>,
+    pub customer_id: Uuid,
+    pub auth_source: String,
+    pub enabled: bool,
+    pub created_at: OffsetDateTime,
+    pub last_login_at: Option<OffsetDateTime>,
+    pub password_changed_at: OffsetDateTime,
+}
+
+impl User {
+    /// Auth sources compare case-insensitively (contract §6).
+    pub fn has_auth_source(&self, source: &str) -> bool {
+        self.auth_source.to_lowercase() == source.to_lowercase()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_nfc_and_lower_case() {
+        assert_eq!(Username::parse("Admin").unwrap().as_str(), "admin");
+        // "É" written as E + combining acute becomes the single code point, lower-cased.
+        assert_eq!(
+            Username::parse("E\u{301}MILE").unwrap().as_str(),
+            "\u{e9}mile"
+        );
+        assert_eq!(
+            Username::parse("\u{c9}mile").unwrap(),
+            Username::parse("e\u{301}mile").unwrap()
+        );
+    }
+
+    #[test]
+    fn bad_usernames_are_refused() {
+        assert_eq!(Username::parse(""), Err(UsernameError::Empty));
+        assert_eq!(
+            Username::parse(&"a".repeat(257)),
+            Err(UsernameError::TooLong)
+        );
+        assert!(Username::parse(&"a".repeat(256)).is_ok());
+        assert_eq!(
+            Username::parse("a\nb"),
+            Err(UsernameError::ControlCharacter)
+        );
+        assert_eq!(Username::parse(" admin"), Err(UsernameError::Whitespace));
+    }
+}

@@ -1,0 +1,123 @@
+//! Storage behind one trait; [`dynamo::DynamoStore`] is the implementation.
+
+pub mod dynamo;
+
+use crate::core::tokens::FamilyId;
+use crate::core::user::{User, Username};
+use std::future::Future;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use dynamo::DynamoStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the item already exists")]
+    AlreadyExists,
+    #[error("the table {0} does not exist (run `token-admin tables create`)")]
+    MissingTable(String),
+    #[error("cannot reach DynamoDB")]
+    Unreachable(#[source] BoxError),
+    #[error("DynamoDB request failed")]
+    Backend(#[source] BoxError),
+    #[error("a stored item is malformed: {0}")]
+    Corrupt(String),
+}
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A refresh-token family: the hash of its one live token and its absolute expiry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshFamily {
+    pub id: FamilyId,
+    pub username: Username,
+    pub user_id: Uuid,
+    pub token_hash: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// An ops session, keyed by the hash of its token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub token_hash: String,
+    pub username: Username,
+    pub user_id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Everything the issuer and the admin tool read and write.
+pub trait Store: Send + Sync {
+    fn get_user(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Fails with [`StoreError::AlreadyExists`] when the username is taken.
+    fn create_user(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn list_users(&self) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
+
+    /// `false` when there is no such user.
+    fn set_password(
+        &self,
+        username: &Username,
+        password_hash: &str,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// `false` when there is no such user.
+    fn set_enabled(
+        &self,
+        username: &Username,
+        enabled: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// `false` when there is no such user.
+    fn delete_user(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Sets the last-login time; `false` when the user vanished meanwhile.
+    fn record_login(
+        &self,
+        username: &Username,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn put_refresh_family(
+        &self,
+        family: &RefreshFamily,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get_refresh_family(
+        &self,
+        id: &FamilyId,
+    ) -> impl Future<Output = Result<Option<RefreshFamily>, StoreError>> + Send;
+
+    fn put_session(&self, session: &Session)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Slides a live session to `new_expiry` in one conditional write and returns
+    /// it; `None` when it does not exist or expired before `now`.
+    fn touch_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+        new_expiry: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+
+    /// Deletes a session that is live at `now`; `false` when there was none.
+    fn end_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn delete_session(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
