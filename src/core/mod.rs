@@ -8,7 +8,7 @@ pub mod tokens;
 pub mod user;
 
 use crate::keys::KeySet;
-use crate::store::{RefreshFamily, Session, Store};
+use crate::store::{RefreshFamily, Rotation, Session, Store};
 use clock::Clock;
 pub use error::AuthError;
 use password::{Hasher, Password};
@@ -197,6 +197,67 @@ impl<S: Store> Issuer<S> {
             refresh_token,
             refresh_expires_at,
         })
+    }
+
+    /// Exchanges a refresh token for a new pair of the same family (rotation).
+    /// Presenting an already consumed token revokes the whole family.
+    pub async fn refresh(
+        &self,
+        presented: &str,
+        issuer_url: &str,
+    ) -> Result<TokenGrant, AuthError> {
+        let token = RefreshToken::parse(presented).ok_or(AuthError::InvalidRefreshToken)?;
+        let now = self.clock.now();
+        let family = *token.family();
+        let next = RefreshToken::generate(family)?;
+        let rotated = match self
+            .store
+            .rotate_refresh(&family, &token.hash(), &next.hash(), now)
+            .await?
+        {
+            Rotation::Rotated(f) => f,
+            Rotation::Refused { consumed } => {
+                if consumed {
+                    tracing::warn!(family = %family, "refresh token reuse: family revoked");
+                    self.store.revoke_family(&family, None, now).await?;
+                }
+                return Err(AuthError::InvalidRefreshToken);
+            }
+        };
+        let user = self.store.get_user(&rotated.username).await?;
+        match user {
+            // Disabled, deleted, recreated or re-passworded users lose their families.
+            Some(u)
+                if u.id == rotated.user_id
+                    && u.enabled
+                    && u.password_changed_at <= rotated.created_at =>
+            {
+                self.grant(
+                    u,
+                    next,
+                    rotated.expires_at,
+                    &family.to_string(),
+                    issuer_url,
+                    now,
+                )
+            }
+            _ => {
+                self.store.revoke_family(&family, None, now).await?;
+                Err(AuthError::InvalidRefreshToken)
+            }
+        }
+    }
+
+    /// Revokes the family of a refresh token. Unknown, expired, revoked or
+    /// garbage tokens succeed too, so the route cannot be used to test tokens.
+    pub async fn revoke(&self, presented: &str) -> Result<(), AuthError> {
+        if let Some(token) = RefreshToken::parse(presented) {
+            let now = self.clock.now();
+            self.store
+                .revoke_family(token.family(), Some(&token.hash()), now)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Log in for the ops dialect: a new sliding session.

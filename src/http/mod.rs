@@ -102,7 +102,11 @@ pub trait Dialect {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
     V2Login,
+    V2Refresh,
+    V2Revoke,
     UserAuthenticate,
+    UserRefresh,
+    UserLogout,
     OpsAcquire,
     OpsCurrentUser,
     OpsRelease,
@@ -114,7 +118,11 @@ impl Route {
     fn name(self) -> &'static str {
         match self {
             Route::V2Login => "v2.login",
+            Route::V2Refresh => "v2.refresh",
+            Route::V2Revoke => "v2.revoke",
             Route::UserAuthenticate => "user.authenticate",
+            Route::UserRefresh => "user.refresh",
+            Route::UserLogout => "user.logout",
             Route::OpsAcquire => "ops.acquire",
             Route::OpsCurrentUser => "ops.currentuser",
             Route::OpsRelease => "ops.release",
@@ -126,11 +134,15 @@ impl Route {
 
 const ROUTES: &[(&str, Method, Route)] = &[
     ("/api/v2/auth/token", Method::POST, Route::V2Login),
+    ("/api/v2/auth/token/refresh", Method::POST, Route::V2Refresh),
+    ("/api/v2/auth/token/revoke", Method::POST, Route::V2Revoke),
     (
         "/api/user/authenticate",
         Method::POST,
         Route::UserAuthenticate,
     ),
+    ("/api/user/refresh", Method::POST, Route::UserRefresh),
+    ("/api/user/logout", Method::POST, Route::UserLogout),
     ("/api/auth/token/acquire", Method::POST, Route::OpsAcquire),
     ("/api/auth/currentuser", Method::GET, Route::OpsCurrentUser),
     ("/api/auth/token/release", Method::POST, Route::OpsRelease),
@@ -213,6 +225,16 @@ pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
     };
     let (dialect, result) = match route {
         Route::V2Login => (v2::V2::NAME, finish::<v2::V2>(v2::login(app, &req).await)),
+        Route::V2Refresh => (v2::V2::NAME, finish::<v2::V2>(v2::refresh(app, &req).await)),
+        Route::V2Revoke => (v2::V2::NAME, finish::<v2::V2>(v2::revoke(app, &req).await)),
+        Route::UserRefresh => (
+            user::User::NAME,
+            finish::<user::User>(user::refresh(app, &req).await),
+        ),
+        Route::UserLogout => (
+            user::User::NAME,
+            finish::<user::User>(user::logout(app, &req).await),
+        ),
         Route::UserAuthenticate => (
             user::User::NAME,
             finish::<user::User>(user::authenticate(app, &req).await),

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 pub struct User;
 
+/// The bare `responseKey`/`responseMessage` body of failures and of logout.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Failure {
@@ -111,6 +112,29 @@ fn success(grant: &TokenGrant) -> Response<Body> {
             user_name: grant.user.username.as_str(),
         },
     )
+}
+
+/// `POST /api/user/refresh` (an `accessToken` field may be present; it is ignored)
+pub async fn refresh<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+    let body = JsonBody::from_request(req)?;
+    let token = body.required_str("refreshToken")?;
+    let grant = app.issuer().refresh(token, &app.issuer_url(req)).await?;
+    Ok(success(&grant))
+}
+
+/// `POST /api/user/logout`
+pub async fn logout<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+    let body = JsonBody::from_request(req)?;
+    app.issuer()
+        .revoke(body.required_str("refreshToken")?)
+        .await?;
+    Ok(response::json(
+        StatusCode::OK,
+        &Failure {
+            response_key: "SUCCESS",
+            response_message: "Successful request",
+        },
+    ))
 }
 
 /// `POST /api/user/authenticate`

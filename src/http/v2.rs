@@ -102,6 +102,36 @@ fn success(grant: &TokenGrant) -> Response<Body> {
     )
 }
 
+/// `POST /api/v2/auth/token/refresh`
+pub async fn refresh<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+    let body = JsonBody::from_request(req)?;
+    let token = body.required_str("refreshToken")?;
+    let grant = app.issuer().refresh(token, &app.issuer_url(req)).await?;
+    Ok(success(&grant))
+}
+
+/// `POST /api/v2/auth/token/revoke`
+pub async fn revoke<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+    let body = JsonBody::from_request(req)?;
+    app.issuer()
+        .revoke(body.required_str("refreshToken")?)
+        .await?;
+    Ok(response::json(
+        StatusCode::OK,
+        &Envelope {
+            error_code: "",
+            error_message: "",
+            content: [(); 0],
+            pageable: Pageable {
+                page: 0,
+                size: 10,
+                total_pages: 0,
+                total_elements: 0,
+            },
+        },
+    ))
+}
+
 /// `POST /api/v2/auth/token`
 pub async fn login<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
     let body = JsonBody::from_request(req)?;

@@ -5,7 +5,7 @@
 //! sessions. Every expirable item carries `ttl` (epoch seconds) for DynamoDB's
 //! TTL deletion, which is late, so reads check `expires_at` themselves.
 
-use super::{BoxError, RefreshFamily, Session, Store, StoreError};
+use super::{BoxError, RefreshFamily, Rotation, Session, Store, StoreError};
 use crate::config::StoreConfig;
 use crate::core::clock::{epoch_millis, from_epoch_millis};
 use crate::core::tokens::FamilyId;
@@ -13,7 +13,8 @@ use crate::core::user::{User, Username};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
-    ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
@@ -303,6 +304,21 @@ fn family_key(id: &FamilyId) -> AttributeValue {
     AttributeValue::S(format!("RF#{id}"))
 }
 
+fn family_from_item(id: &FamilyId, item: &Item) -> Result<RefreshFamily, StoreError> {
+    Ok(RefreshFamily {
+        id: *id,
+        username: get_username(item, "username")?,
+        user_id: get_uuid(item, "user_id")?,
+        token_hash: get_s(item, "token_hash")?.to_string(),
+        created_at: get_time(item, "created_at")?,
+        expires_at: get_time(item, "expires_at")?,
+    })
+}
+
+fn holds_consumed(item: &Item, hash: &str) -> bool {
+    matches!(item.get("consumed"), Some(AttributeValue::Ss(set)) if set.iter().any(|h| h == hash))
+}
+
 fn session_key(token_hash: &str) -> AttributeValue {
     AttributeValue::S(format!("OS#{token_hash}"))
 }
@@ -498,17 +514,94 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(|e| classify(&self.tokens, e))?;
-        let Some(item) = out.item() else {
-            return Ok(None);
+        out.item()
+            .map(|item| family_from_item(id, item))
+            .transpose()
+    }
+
+    async fn rotate_refresh(
+        &self,
+        id: &FamilyId,
+        presented_hash: &str,
+        next_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Rotation, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, family_key(id))
+            .update_expression(
+                "SET token_hash = :next, generation = generation + :one ADD consumed :old",
+            )
+            .condition_expression(
+                "attribute_exists(#k) AND token_hash = :presented \
+                 AND attribute_not_exists(revoked_at) AND expires_at > :now",
+            )
+            .expression_attribute_names("#k", TOKENS_KEY)
+            .expression_attribute_values(":next", s(next_hash))
+            .expression_attribute_values(":presented", s(presented_hash))
+            .expression_attribute_values(
+                ":old",
+                AttributeValue::Ss(vec![presented_hash.to_string()]),
+            )
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", millis(now))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match res {
+            Ok(out) => match out.attributes() {
+                Some(item) => Ok(Rotation::Rotated(family_from_item(id, item)?)),
+                None => Err(StoreError::Corrupt("rotation returned nothing".into())),
+            },
+            Err(e) if is_condition_failure(&e) => {
+                // The item as it was when the condition failed, so no second read races.
+                let old = e.as_service_error().and_then(|se| match se {
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => c.item().cloned(),
+                    _ => None,
+                });
+                let consumed = old.as_ref().is_some_and(|item| {
+                    holds_consumed(item, presented_hash)
+                        && !item.contains_key("revoked_at")
+                        && get_n(item, "expires_at").is_ok_and(|e| e > epoch_millis(now))
+                });
+                Ok(Rotation::Refused { consumed })
+            }
+            Err(e) => Err(classify(&self.tokens, e)),
+        }
+    }
+
+    async fn revoke_family(
+        &self,
+        id: &FamilyId,
+        presented_hash: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, family_key(id))
+            .update_expression("SET revoked_at = :now")
+            .expression_attribute_names("#k", TOKENS_KEY)
+            .expression_attribute_values(":now", millis(now));
+        req = match presented_hash {
+            Some(h) => req
+                .condition_expression(
+                    "attribute_exists(#k) AND attribute_not_exists(revoked_at) \
+                     AND (token_hash = :h OR contains(consumed, :h))",
+                )
+                .expression_attribute_values(":h", s(h)),
+            None => req
+                .condition_expression("attribute_exists(#k) AND attribute_not_exists(revoked_at)"),
         };
-        Ok(Some(RefreshFamily {
-            id: *id,
-            username: get_username(item, "username")?,
-            user_id: get_uuid(item, "user_id")?,
-            token_hash: get_s(item, "token_hash")?.to_string(),
-            created_at: get_time(item, "created_at")?,
-            expires_at: get_time(item, "expires_at")?,
-        }))
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(classify(&self.tokens, e)),
+        }
     }
 
     async fn put_session(&self, session: &Session) -> Result<(), StoreError> {

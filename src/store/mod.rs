@@ -37,6 +37,16 @@ pub struct RefreshFamily {
     pub expires_at: OffsetDateTime,
 }
 
+/// What a rotation attempt found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rotation {
+    /// The presented token was the live one; the family now holds the new hash.
+    Rotated(RefreshFamily),
+    /// Refused. `consumed` says the presented token was an earlier token of a
+    /// live family: reuse.
+    Refused { consumed: bool },
+}
+
 /// An ops session, keyed by the hash of its token.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
@@ -96,6 +106,25 @@ pub trait Store: Send + Sync {
         &self,
         id: &FamilyId,
     ) -> impl Future<Output = Result<Option<RefreshFamily>, StoreError>> + Send;
+
+    /// Swaps the family's live hash from `presented` to `next` in one conditional
+    /// write, provided the family is neither revoked nor expired at `now`.
+    fn rotate_refresh(
+        &self,
+        id: &FamilyId,
+        presented_hash: &str,
+        next_hash: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
+
+    /// Revokes the family if `presented_hash` is its live or an earlier token
+    /// (`None`: unconditionally). `false` when nothing was revoked.
+    fn revoke_family(
+        &self,
+        id: &FamilyId,
+        presented_hash: Option<&str>,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn put_session(&self, session: &Session)
         -> impl Future<Output = Result<(), StoreError>> + Send;

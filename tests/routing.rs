@@ -1,0 +1,119 @@
+//! 404, 405, stage prefixes and the `/.well-known/` documents.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn unknown_paths_are_404() {
+    let env = TestEnv::new().await;
+    for name in ["not-found", "trailing-slash"] {
+        let r = env.call(&event(name)).await;
+        assert_eq!(r.status, 404, "{name}");
+        assert_eq!(r.text(), r#"{"message":"Not Found"}"#);
+        r.assert_json();
+        r.assert_no_store();
+    }
+    let mut ev = event("v2-login");
+    ev["rawPath"] = json!("/api/v2/auth/TOKEN");
+    assert_eq!(env.call(&ev).await.status, 404, "paths are case-sensitive");
+}
+
+#[tokio::test]
+async fn wrong_methods_are_405_with_allow() {
+    let env = TestEnv::new().await;
+    let r = env.call(&event("method-not-allowed")).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.text(), r#"{"message":"Method Not Allowed"}"#);
+    assert_eq!(r.header("allow"), Some("POST"));
+    r.assert_no_store();
+
+    for (path, method, allow) in [
+        ("/api/auth/currentuser", "POST", "GET"),
+        ("/api/auth/token/release", "GET", "POST"),
+        ("/.well-known/jwks.json", "POST", "GET"),
+        ("/api/user/authenticate", "DELETE", "POST"),
+        ("/api/auth/token/acquire", "PUT", "POST"),
+    ] {
+        let mut ev = event("not-found");
+        ev["rawPath"] = json!(path);
+        ev["requestContext"]["http"]["method"] = json!(method);
+        ev["requestContext"]["http"]["path"] = json!(path);
+        let r = env.call(&ev).await;
+        assert_eq!(r.status, 405, "{method} {path}");
+        assert_eq!(r.header("allow"), Some(allow));
+    }
+}
+
+#[tokio::test]
+async fn openid_configuration_points_at_the_jwks() {
+    let env = TestEnv::new().await;
+    let r = env.call(&event("openid-configuration")).await;
+    assert_eq!(r.status, 200);
+    r.assert_json();
+    let c = r.json();
+    let issuer = format!("https://{API_DOMAIN}");
+    assert_eq!(c["issuer"], issuer);
+    assert_eq!(c["jwks_uri"], format!("{issuer}/.well-known/jwks.json"));
+    assert_eq!(c["id_token_signing_alg_values_supported"], json!(["RS256"]));
+    assert!(c["subject_types_supported"].is_array());
+    assert!(c["response_types_supported"].is_array());
+}
+
+#[tokio::test]
+async fn a_configured_issuer_wins() {
+    let env = TestEnv::with_config(|c| c.issuer = Some("https://id.example.com".into())).await;
+    let c = env.call(&event("openid-configuration")).await.json();
+    assert_eq!(c["issuer"], "https://id.example.com");
+    assert_eq!(
+        c["jwks_uri"],
+        "https://id.example.com/.well-known/jwks.json"
+    );
+    let token = env.call(&event("v2-login")).await.json()["content"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    verify_access_token(&env, &token, "https://id.example.com").await;
+}
+
+#[tokio::test]
+async fn jwks_publishes_the_signing_key() {
+    let env = TestEnv::new().await;
+    let r = env.call(&event("jwks")).await;
+    assert_eq!(r.status, 200);
+    r.assert_json();
+    let keys = r.json()["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 1);
+    let k = &keys[0];
+    assert_eq!(k["kty"], "RSA");
+    assert_eq!(k["use"], "sig");
+    assert_eq!(k["alg"], "RS256");
+    assert!(k["kid"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(
+        k["n"].as_str().is_some_and(|s| s.len() >= 342),
+        "2048-bit modulus"
+    );
+    assert_eq!(k["e"], "AQAB");
+    assert!(k.get("d").is_none(), "no private parts");
+}
+
+#[tokio::test]
+async fn tokens_verify_with_wall_clock_validation() {
+    // On the real clock, a standard library's full validation (exp, nbf) passes.
+    let env = TestEnv::new().await;
+    env.clock.set(time::OffsetDateTime::now_utc());
+    let token = env.call(&event("v2-login")).await.json()["content"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_slice(&env.call(&event("jwks")).await.body).unwrap();
+    let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwks.find(&kid).unwrap()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.set_audience(&["test-audience"]);
+    v.set_issuer(&[format!("https://{API_DOMAIN}")]);
+    v.validate_nbf = true;
+    jsonwebtoken::decode::<serde_json::Value>(&token, &key, &v).expect("valid now");
+}
