@@ -251,31 +251,44 @@ pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
             ops::Ops::NAME,
             finish::<ops::Ops>(ops::release(app, &req).await),
         ),
-        Route::OpenIdConfiguration => ("discovery", Ok(discovery::openid_configuration(app, &req))),
-        Route::Jwks => ("discovery", Ok(discovery::jwks(app))),
+        Route::OpenIdConfiguration => ("discovery", ok(discovery::openid_configuration(app, &req))),
+        Route::Jwks => ("discovery", ok(discovery::jwks(app))),
     };
     let route = route.name();
-    match result {
-        Ok(resp) => {
-            tracing::info!(%request_id, route, dialect, status = resp.status().as_u16(), outcome = "ok");
-            resp
+    let status = result.response.status().as_u16();
+    match &result.error {
+        None => tracing::info!(%request_id, route, dialect, status, outcome = "ok"),
+        Some(err) if status >= 500 => {
+            tracing::error!(%request_id, route, dialect, status, error = %chain(err), "request failed")
         }
-        Err((resp, err)) => {
-            let status = resp.status().as_u16();
-            if status >= 500 {
-                tracing::error!(%request_id, route, dialect, status, error = %chain(&err), "request failed");
-            } else {
-                tracing::info!(%request_id, route, dialect, status, outcome = %err, "request refused");
-            }
-            resp
+        Some(err) => {
+            tracing::info!(%request_id, route, dialect, status, outcome = %err, "request refused")
         }
+    }
+    result.response
+}
+
+/// A response and, when it reports one, the error behind it (for the log).
+struct Outcome {
+    response: Response<Body>,
+    error: Option<ApiError>,
+}
+
+fn ok(response: Response<Body>) -> Outcome {
+    Outcome {
+        response,
+        error: None,
     }
 }
 
-type Outcome = Result<Response<Body>, (Response<Body>, ApiError)>;
-
 fn finish<D: Dialect>(result: Result<Response<Body>, ApiError>) -> Outcome {
-    result.map_err(|err| (D::error_response(&err), err))
+    match result {
+        Ok(response) => ok(response),
+        Err(err) => Outcome {
+            response: D::error_response(&err),
+            error: Some(err),
+        },
+    }
 }
 
 /// The error and its sources on one line, for the log.
