@@ -85,8 +85,11 @@ impl<S: Store> Issuer<S> {
         &self.keys
     }
 
+    /// Now, cut to the millisecond: the precision times are stored with, so an
+    /// expiry shown at log in is the one shown after a refresh.
     pub fn now(&self) -> OffsetDateTime {
-        self.clock.now()
+        let t = self.clock.now();
+        t.replace_millisecond(t.millisecond()).unwrap_or(t)
     }
 
     /// Checks a username and password. Every failure costs one Argon2id run and
@@ -132,7 +135,7 @@ impl<S: Store> Issuer<S> {
         issuer_url: &str,
     ) -> Result<TokenGrant, AuthError> {
         let user = self.authenticate(creds).await?;
-        let now = self.clock.now();
+        let now = self.now();
         let family = RefreshFamily {
             id: FamilyId::generate()?,
             username: user.username.clone(),
@@ -207,7 +210,7 @@ impl<S: Store> Issuer<S> {
         issuer_url: &str,
     ) -> Result<TokenGrant, AuthError> {
         let token = RefreshToken::parse(presented).ok_or(AuthError::InvalidRefreshToken)?;
-        let now = self.clock.now();
+        let now = self.now();
         let family = *token.family();
         let next = RefreshToken::generate(family)?;
         let rotated = match self
@@ -252,7 +255,7 @@ impl<S: Store> Issuer<S> {
     /// garbage tokens succeed too, so the route cannot be used to test tokens.
     pub async fn revoke(&self, presented: &str) -> Result<(), AuthError> {
         if let Some(token) = RefreshToken::parse(presented) {
-            let now = self.clock.now();
+            let now = self.now();
             self.store
                 .revoke_family(token.family(), Some(&token.hash()), now)
                 .await?;
@@ -263,7 +266,7 @@ impl<S: Store> Issuer<S> {
     /// Log in for the ops dialect: a new sliding session.
     pub async fn login_with_session(&self, creds: Credentials) -> Result<SessionGrant, AuthError> {
         let user = self.authenticate(creds).await?;
-        let now = self.clock.now();
+        let now = self.now();
         let token = SessionToken::generate()?;
         let session = Session {
             token_hash: token.hash(),
@@ -285,7 +288,7 @@ impl<S: Store> Issuer<S> {
     /// The user behind a live session; slides the session to now + 6 h.
     pub async fn current_user(&self, presented: &str) -> Result<User, AuthError> {
         let token = SessionToken::parse(presented).ok_or(AuthError::InvalidSession)?;
-        let now = self.clock.now();
+        let now = self.now();
         let hash = token.hash();
         let session = self
             .store
@@ -312,7 +315,7 @@ impl<S: Store> Issuer<S> {
     /// Ends a session at once. A token that is not a live session is refused.
     pub async fn release(&self, presented: &str) -> Result<(), AuthError> {
         let token = SessionToken::parse(presented).ok_or(AuthError::InvalidSession)?;
-        let now = self.clock.now();
+        let now = self.now();
         if self.store.end_session(&token.hash(), now).await? {
             Ok(())
         } else {

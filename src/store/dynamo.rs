@@ -532,13 +532,14 @@ impl Store for DynamoStore {
             .table_name(&self.tokens)
             .key(TOKENS_KEY, family_key(id))
             .update_expression(
-                "SET token_hash = :next, generation = generation + :one ADD consumed :old",
+                "SET token_hash = :next, generation = generation + :one ADD #consumed :old",
             )
             .condition_expression(
                 "attribute_exists(#k) AND token_hash = :presented \
                  AND attribute_not_exists(revoked_at) AND expires_at > :now",
             )
             .expression_attribute_names("#k", TOKENS_KEY)
+            .expression_attribute_names("#consumed", "consumed")
             .expression_attribute_values(":next", s(next_hash))
             .expression_attribute_values(":presented", s(presented_hash))
             .expression_attribute_values(
@@ -591,8 +592,9 @@ impl Store for DynamoStore {
             Some(h) => req
                 .condition_expression(
                     "attribute_exists(#k) AND attribute_not_exists(revoked_at) \
-                     AND (token_hash = :h OR contains(consumed, :h))",
+                     AND (token_hash = :h OR contains(#consumed, :h))",
                 )
+                .expression_attribute_names("#consumed", "consumed")
                 .expression_attribute_values(":h", s(h)),
             None => req
                 .condition_expression("attribute_exists(#k) AND attribute_not_exists(revoked_at)"),
