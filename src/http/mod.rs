@@ -284,10 +284,17 @@ fn ok(response: Response<Body>) -> Outcome {
 fn finish<D: Dialect>(result: Result<Response<Body>, ApiError>) -> Outcome {
     match result {
         Ok(response) => ok(response),
-        Err(err) => Outcome {
-            response: D::error_response(&err),
-            error: Some(err),
-        },
+        Err(err) => {
+            let mut response = D::error_response(&err);
+            // Every dialect's too-many-attempts answer carries Retry-After (§2).
+            if let ApiError::Auth(AuthError::TooManyAttempts { retry_after_secs }) = &err {
+                response = response::with_retry_after(response, *retry_after_secs);
+            }
+            Outcome {
+                response,
+                error: Some(err),
+            }
+        }
     }
 }
 
@@ -325,6 +332,53 @@ mod tests {
             lookup("/API/v2/auth/token", &Method::POST),
             Lookup::NotFound
         ));
+    }
+
+    fn too_many<D: Dialect>() -> (u16, Option<String>, String) {
+        let out = finish::<D>(Err(ApiError::Auth(AuthError::TooManyAttempts {
+            retry_after_secs: 120,
+        })));
+        let (parts, body) = out.response.into_parts();
+        let retry = parts
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        (
+            parts.status.as_u16(),
+            retry,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    #[test]
+    fn too_many_attempts_in_every_dialect_carries_retry_after() {
+        let retry = Some("120".to_string());
+        assert_eq!(
+            too_many::<v2::V2>(),
+            (
+                429,
+                retry.clone(),
+                r#"{"errorCode":"AUTH_1003","errorMessage":"Too many failed attempts","content":"","pageable":""}"#.into()
+            )
+        );
+        assert_eq!(
+            too_many::<user::User>(),
+            (
+                429,
+                retry.clone(),
+                r#"{"responseKey":"TOO_MANY_ATTEMPTS","responseMessage":"Too many failed attempts"}"#.into()
+            )
+        );
+        assert_eq!(
+            too_many::<ops::Ops>(),
+            (
+                429,
+                retry,
+                r#"{"message":"Too many failed attempts","httpStatusCode":429,"apiErrorCode":429}"#
+                    .into()
+            )
+        );
     }
 
     #[test]

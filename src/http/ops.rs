@@ -84,11 +84,8 @@ impl Dialect for Ops {
                 | AuthError::InvalidSession
                 | AuthError::InvalidRefreshToken,
             ) => response::empty(StatusCode::UNAUTHORIZED),
-            ApiError::Auth(AuthError::TooManyAttempts { retry_after_secs }) => {
-                response::with_retry_after(
-                    failure(StatusCode::TOO_MANY_REQUESTS, "Too many failed attempts"),
-                    *retry_after_secs,
-                )
+            ApiError::Auth(AuthError::TooManyAttempts { .. }) => {
+                failure(StatusCode::TOO_MANY_REQUESTS, "Too many failed attempts")
             }
             ApiError::Auth(_) => failure(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
         }

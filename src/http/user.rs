@@ -80,19 +80,13 @@ impl Dialect for User {
                 "Server is temporarily unavailable",
             ),
         };
-        let resp = response::json(
+        response::json(
             status,
             &Failure {
                 response_key: key,
                 response_message: message,
             },
-        );
-        match err {
-            ApiError::Auth(AuthError::TooManyAttempts { retry_after_secs }) => {
-                response::with_retry_after(resp, *retry_after_secs)
-            }
-            _ => resp,
-        }
+        )
     }
 }
 

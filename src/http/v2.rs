@@ -62,7 +62,7 @@ impl Dialect for V2 {
                 "Internal error",
             ),
         };
-        let resp = response::json(
+        response::json(
             status,
             &Envelope {
                 error_code: code,
@@ -70,13 +70,7 @@ impl Dialect for V2 {
                 content: "",
                 pageable: "",
             },
-        );
-        match err {
-            ApiError::Auth(AuthError::TooManyAttempts { retry_after_secs }) => {
-                response::with_retry_after(resp, *retry_after_secs)
-            }
-            _ => resp,
-        }
+        )
     }
 }
 

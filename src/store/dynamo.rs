@@ -162,6 +162,33 @@ impl DynamoStore {
         Ok(true)
     }
 
+    /// Updates a user item only if it exists, so no write can resurrect a user
+    /// deleted meanwhile as a partial item. `false` when there was none.
+    async fn update_existing_user<const N: usize>(
+        &self,
+        username: &Username,
+        update: &str,
+        values: [(&str, AttributeValue); N],
+    ) -> Result<bool, StoreError> {
+        let (k, v) = Self::user_key(username);
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.users)
+            .key(k, v)
+            .update_expression(update)
+            .condition_expression("attribute_exists(#k)")
+            .expression_attribute_names("#k", USERS_KEY);
+        for (name, value) in values {
+            req = req.expression_attribute_values(name, value);
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(classify(&self.users, e)),
+        }
+    }
+
     fn user_key(username: &Username) -> (String, AttributeValue) {
         (USERS_KEY.to_string(), s(username.as_str()))
     }
@@ -396,44 +423,21 @@ impl Store for DynamoStore {
         password_hash: &str,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let (k, v) = Self::user_key(username);
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.users)
-            .key(k, v)
-            .update_expression("SET password_hash = :h, password_changed_at = :t")
-            .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", USERS_KEY)
-            .expression_attribute_values(":h", s(password_hash))
-            .expression_attribute_values(":t", millis(at))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(classify(&self.users, e)),
-        }
+        self.update_existing_user(
+            username,
+            "SET password_hash = :h, password_changed_at = :t",
+            [(":h", s(password_hash)), (":t", millis(at))],
+        )
+        .await
     }
 
     async fn set_enabled(&self, username: &Username, enabled: bool) -> Result<bool, StoreError> {
-        let (k, v) = Self::user_key(username);
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.users)
-            .key(k, v)
-            .update_expression("SET enabled = :e")
-            .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", USERS_KEY)
-            .expression_attribute_values(":e", AttributeValue::Bool(enabled))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(classify(&self.users, e)),
-        }
+        self.update_existing_user(
+            username,
+            "SET enabled = :e",
+            [(":e", AttributeValue::Bool(enabled))],
+        )
+        .await
     }
 
     async fn delete_user(&self, username: &Username) -> Result<bool, StoreError> {
@@ -459,24 +463,8 @@ impl Store for DynamoStore {
         username: &Username,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let (k, v) = Self::user_key(username);
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.users)
-            .key(k, v)
-            .update_expression("SET last_login_at = :t")
-            // Never let a login resurrect a user deleted meanwhile as a partial item.
-            .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", USERS_KEY)
-            .expression_attribute_values(":t", millis(at))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(classify(&self.users, e)),
-        }
+        self.update_existing_user(username, "SET last_login_at = :t", [(":t", millis(at))])
+            .await
     }
 
     async fn put_refresh_family(&self, f: &RefreshFamily) -> Result<(), StoreError> {
