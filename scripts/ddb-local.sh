@@ -28,6 +28,10 @@ case "$cmd" in
       echo "http://127.0.0.1:$port"
       exit 0
     fi
+    if answers; then
+      echo "ddb-local: port $port is taken by another process" >&2
+      exit 1
+    fi
     "$here/tools.sh" ddb
     jar="$(ddb_jar)"
     lib="$(dirname "$jar")/DynamoDBLocal_lib"
@@ -35,7 +39,8 @@ case "$cmd" in
       -inMemory -port "$port" >"$logfile" 2>&1 &
     echo $! >"$pidfile"
     for _ in $(seq 1 120); do
-      if answers; then
+      # Ours must be alive too: an answer from someone else's server on this port is not ours.
+      if kill -0 "$(cat "$pidfile")" 2>/dev/null && answers; then
         echo "http://127.0.0.1:$port"
         exit 0
       fi

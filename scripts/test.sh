@@ -9,7 +9,8 @@ cd "$root"
 # shellcheck source=env.sh
 source "$here/env.sh"
 
-port="${DDB_TEST_PORT:-8765}"
+# A free port, so two test runs on one machine never share (or stop) one DynamoDB Local.
+port="${DDB_TEST_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 endpoint="$("$here/ddb-local.sh" start "$port")"
 trap '"$here/ddb-local.sh" stop "$port"' EXIT
 export AWS_ENDPOINT_URL_DYNAMODB="$endpoint"
