@@ -254,6 +254,7 @@ pub async fn user_command<S: Store>(
                 created_at: now,
                 last_login_at: None,
                 password_changed_at: now,
+                tokens_revoked_at: None,
             };
             match store.create_user(&user).await {
                 Err(StoreError::AlreadyExists) => Err(AdminError::UserExists(username.to_string())),
@@ -287,7 +288,7 @@ pub async fn user_command<S: Store>(
         }
         UserCommand::Disable(args) => {
             let username = Username::parse(&args.username)?;
-            if !store.set_enabled(&username, false).await? {
+            if !store.set_enabled(&username, false, now).await? {
                 return Err(AdminError::NoSuchUser(username.to_string()));
             }
             println!("disabled {username}");
@@ -295,7 +296,7 @@ pub async fn user_command<S: Store>(
         }
         UserCommand::Enable(args) => {
             let username = Username::parse(&args.username)?;
-            if !store.set_enabled(&username, true).await? {
+            if !store.set_enabled(&username, true, now).await? {
                 return Err(AdminError::NoSuchUser(username.to_string()));
             }
             println!("enabled {username}");

@@ -156,44 +156,52 @@ async fn user_lifecycle_through_the_cli_and_the_handler() {
     assert_eq!(user["fullName"], "Ethan Buckley");
     assert_eq!(user["role"], 3);
 
-    admin.ok(
-        &[
-            "user",
-            "disable",
-            "--username",
-            "ethan.buckley@datastoreltd.biz",
-        ],
-        None,
-    );
+    let ethan = "ethan.buckley@datastoreltd.biz";
+    let refresh_event = |t: &str| {
+        with_body(
+            event("v2-refresh"),
+            &json!({ "refreshToken": t }).to_string(),
+        )
+    };
+    let refresh_of = |r: Reply| -> String {
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["content"][0]["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // The CLI stamps revocations with the wall clock; run the handler on it too.
+    env.clock.set(time::OffsetDateTime::now_utc());
+    let refresh = refresh_of(env.call(&login("S0qUx56pW!-and-more")).await);
+
+    admin.ok(&["user", "disable", "--username", ethan], None);
     assert_eq!(env.call(&login("S0qUx56pW!-and-more")).await.status, 401);
-    admin.ok(
-        &[
-            "user",
-            "enable",
-            "--username",
-            "ethan.buckley@datastoreltd.biz",
-        ],
-        None,
-    );
-    assert_eq!(env.call(&login("S0qUx56pW!-and-more")).await.status, 200);
+    admin.ok(&["user", "enable", "--username", ethan], None);
+    // Disable revoked the family for good; a new log in starts a new one.
+    assert_eq!(env.call(&refresh_event(&refresh)).await.status, 401);
+    env.clock.set(time::OffsetDateTime::now_utc());
+    let refresh = refresh_of(env.call(&login("S0qUx56pW!-and-more")).await);
+    let refresh = refresh_of(env.call(&refresh_event(&refresh)).await);
 
     admin.ok(
         &[
             "user",
             "set-password",
             "--username",
-            "ethan.buckley@datastoreltd.biz",
+            ethan,
             "--password-stdin",
         ],
         Some("a different long passphrase 7\n"),
     );
     assert_eq!(env.call(&login("S0qUx56pW!-and-more")).await.status, 401);
     assert_eq!(
-        env.call(&login("a different long passphrase 7"))
-            .await
-            .status,
-        200
+        env.call(&refresh_event(&refresh)).await.status,
+        401,
+        "set-password revokes the user's families"
     );
+    env.clock.set(time::OffsetDateTime::now_utc());
+    let new_pw = login("a different long passphrase 7");
+    assert_eq!(env.call(&new_pw).await.status, 200);
 
     admin.ok(
         &[

@@ -240,7 +240,7 @@ async fn a_disabled_users_session_stops_working() {
     let env = TestEnv::new().await;
     let token = acquire(&env).await;
     env.store
-        .set_enabled(&env.admin.username, false)
+        .set_enabled(&env.admin.username, false, env.app.issuer().now())
         .await
         .unwrap();
     assert_eq!(
@@ -250,7 +250,7 @@ async fn a_disabled_users_session_stops_working() {
         401
     );
     env.store
-        .set_enabled(&env.admin.username, true)
+        .set_enabled(&env.admin.username, true, env.app.issuer().now())
         .await
         .unwrap();
     assert_eq!(
@@ -259,6 +259,40 @@ async fn a_disabled_users_session_stops_working() {
             .status,
         401,
         "the session was ended, not just paused"
+    );
+}
+
+#[tokio::test]
+async fn disabling_ends_sessions_even_if_re_enabled_before_their_next_use() {
+    use token_issuer::store::Store;
+    let env = TestEnv::new().await;
+    let token = acquire(&env).await;
+    env.clock.advance(Duration::seconds(1));
+    let now = env.app.issuer().now();
+    assert!(env
+        .store
+        .set_enabled(&env.admin.username, false, now)
+        .await
+        .unwrap());
+    assert!(env
+        .store
+        .set_enabled(&env.admin.username, true, now)
+        .await
+        .unwrap());
+    assert_eq!(
+        env.call(&with_token("ops-currentuser", &token))
+            .await
+            .status,
+        401
+    );
+    // A new session after re-enabling works.
+    env.clock.advance(Duration::seconds(1));
+    let fresh = acquire(&env).await;
+    assert_eq!(
+        env.call(&with_token("ops-currentuser", &fresh))
+            .await
+            .status,
+        200
     );
 }
 

@@ -564,7 +564,7 @@ async fn a_disabled_user_cannot_refresh_and_re_enabling_does_not_revive() {
 
     assert!(env
         .store
-        .set_enabled(&env.admin.username, false)
+        .set_enabled(&env.admin.username, false, env.app.issuer().now())
         .await
         .unwrap());
     v2_refresh_refused(&env, &second).await;
@@ -572,14 +572,35 @@ async fn a_disabled_user_cannot_refresh_and_re_enabling_does_not_revive() {
 
     assert!(env
         .store
-        .set_enabled(&env.admin.username, true)
+        .set_enabled(&env.admin.username, true, env.app.issuer().now())
         .await
         .unwrap());
     v2_refresh_refused(&env, &second).await;
     user_refresh_refused(&env, &second).await;
     // Logging in again works: a new family.
+    env.clock.advance(Duration::seconds(1));
     let fresh = v2_refresh_token(&v2_login(&env).await);
     v2_refresh_ok(&env, &fresh).await;
+}
+
+#[tokio::test]
+async fn disabling_revokes_even_if_re_enabled_before_the_next_refresh() {
+    // Not-before semantics: the family dies at the disable, not at its next use.
+    let env = TestEnv::new().await;
+    let token = v2_refresh_token(&v2_login(&env).await);
+    env.clock.advance(Duration::seconds(1));
+    let now = env.app.issuer().now();
+    assert!(env
+        .store
+        .set_enabled(&env.admin.username, false, now)
+        .await
+        .unwrap());
+    assert!(env
+        .store
+        .set_enabled(&env.admin.username, true, now)
+        .await
+        .unwrap());
+    v2_refresh_refused(&env, &token).await;
 }
 
 #[tokio::test]

@@ -230,20 +230,14 @@ impl<S: Store> Issuer<S> {
         let user = self.store.get_user(&rotated.username).await?;
         match user {
             // Disabled, deleted, recreated or re-passworded users lose their families.
-            Some(u)
-                if u.id == rotated.user_id
-                    && u.enabled
-                    && u.password_changed_at <= rotated.created_at =>
-            {
-                self.grant(
-                    u,
-                    next,
-                    rotated.expires_at,
-                    &family.to_string(),
-                    issuer_url,
-                    now,
-                )
-            }
+            Some(u) if u.accepts_tokens_from(rotated.user_id, rotated.created_at) => self.grant(
+                u,
+                next,
+                rotated.expires_at,
+                &family.to_string(),
+                issuer_url,
+                now,
+            ),
             _ => {
                 self.store.revoke_family(&family, None, now).await?;
                 Err(AuthError::InvalidRefreshToken)
@@ -298,13 +292,7 @@ impl<S: Store> Issuer<S> {
         let user = self.store.get_user(&session.username).await?;
         match user {
             // The same user, still enabled, whose password has not changed since.
-            Some(u)
-                if u.id == session.user_id
-                    && u.enabled
-                    && u.password_changed_at <= session.created_at =>
-            {
-                Ok(u)
-            }
+            Some(u) if u.accepts_tokens_from(session.user_id, session.created_at) => Ok(u),
             _ => {
                 self.store.delete_session(&hash).await?;
                 Err(AuthError::InvalidSession)

@@ -72,9 +72,22 @@ pub struct User {
     pub created_at: OffsetDateTime,
     pub last_login_at: Option<OffsetDateTime>,
     pub password_changed_at: OffsetDateTime,
+    /// Not-before for refresh families and sessions: disabling a user or
+    /// changing the password moves it to now, ending everything older.
+    pub tokens_revoked_at: Option<OffsetDateTime>,
 }
 
 impl User {
+    /// Whether a refresh family or session created at `created_at` for the user
+    /// `user_id` may still be used: same user (not deleted and recreated),
+    /// enabled, and younger than the last revocation.
+    pub fn accepts_tokens_from(&self, user_id: Uuid, created_at: OffsetDateTime) -> bool {
+        self.id == user_id
+            && self.enabled
+            && self.password_changed_at <= created_at
+            && self.tokens_revoked_at.is_none_or(|t| created_at > t)
+    }
+
     /// Auth sources compare case-insensitively (contract §6).
     pub fn has_auth_source(&self, source: &str) -> bool {
         self.auth_source.to_lowercase() == source.to_lowercase()

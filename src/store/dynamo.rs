@@ -292,6 +292,9 @@ fn user_to_item(u: &User) -> Item {
     if let Some(t) = u.last_login_at {
         item.insert("last_login_at".into(), millis(t));
     }
+    if let Some(t) = u.tokens_revoked_at {
+        item.insert("tokens_revoked_at".into(), millis(t));
+    }
     item
 }
 
@@ -324,6 +327,10 @@ fn user_from_item(item: &Item) -> Result<User, StoreError> {
             None => None,
         },
         password_changed_at: get_time(item, "password_changed_at")?,
+        tokens_revoked_at: match item.get("tokens_revoked_at") {
+            Some(_) => Some(get_time(item, "tokens_revoked_at")?),
+            None => None,
+        },
     })
 }
 
@@ -425,19 +432,33 @@ impl Store for DynamoStore {
     ) -> Result<bool, StoreError> {
         self.update_existing_user(
             username,
-            "SET password_hash = :h, password_changed_at = :t",
+            "SET password_hash = :h, password_changed_at = :t, tokens_revoked_at = :t",
             [(":h", s(password_hash)), (":t", millis(at))],
         )
         .await
     }
 
-    async fn set_enabled(&self, username: &Username, enabled: bool) -> Result<bool, StoreError> {
-        self.update_existing_user(
-            username,
-            "SET enabled = :e",
-            [(":e", AttributeValue::Bool(enabled))],
-        )
-        .await
+    async fn set_enabled(
+        &self,
+        username: &Username,
+        enabled: bool,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        if enabled {
+            self.update_existing_user(
+                username,
+                "SET enabled = :e",
+                [(":e", AttributeValue::Bool(true))],
+            )
+            .await
+        } else {
+            self.update_existing_user(
+                username,
+                "SET enabled = :e, tokens_revoked_at = :t",
+                [(":e", AttributeValue::Bool(false)), (":t", millis(at))],
+            )
+            .await
+        }
     }
 
     async fn delete_user(&self, username: &Username) -> Result<bool, StoreError> {

@@ -69,6 +69,7 @@ pub trait Store: Send + Sync {
 
     fn list_users(&self) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
 
+    /// Also ends every refresh family and session of the user (not-before = `at`).
     /// `false` when there is no such user.
     fn set_password(
         &self,
@@ -77,11 +78,13 @@ pub trait Store: Send + Sync {
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// `false` when there is no such user.
+    /// Disabling also ends every refresh family and session of the user
+    /// (not-before = `at`). `false` when there is no such user.
     fn set_enabled(
         &self,
         username: &Username,
         enabled: bool,
+        at: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// `false` when there is no such user.

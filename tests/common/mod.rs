@@ -167,6 +167,7 @@ pub fn make_user(name: &str, password: &str, change: impl FnOnce(&mut User)) -> 
         created_at: START - time::Duration::days(1),
         last_login_at: None,
         password_changed_at: START - time::Duration::days(1),
+        tokens_revoked_at: None,
     };
     change(&mut user);
     user
