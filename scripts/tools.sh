@@ -3,7 +3,7 @@
 # one cache directory (default ~/.cache/token-issuer-tools), and prints nothing
 # else on success. Idempotent: a second run only checks.
 #
-#   scripts/tools.sh [ddb] [lambda] [sam] [arm64]    (no argument: all of them)
+#   scripts/tools.sh [ddb] [lambda] [sam] [moto] [arm64]    (no argument: all of them)
 #
 # Source scripts/env.sh afterwards to put them on PATH.
 set -euo pipefail
@@ -12,7 +12,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/env.sh"
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(ddb lambda sam arm64)
+[ ${#want[@]} -eq 0 ] && want=(ddb lambda sam moto arm64)
 mkdir -p "$TOOLS_DIR"
 
 for tool in "${want[@]}"; do
@@ -39,6 +39,14 @@ for tool in "${want[@]}"; do
         echo "tools: installing the AWS SAM CLI (PyPI)" >&2
         python3 -m venv "$TOOLS_DIR/sam"
         "$TOOLS_DIR/sam/bin/pip" install --quiet --disable-pip-version-check aws-sam-cli >&2
+      fi
+      ;;
+    moto)
+      # moto's server mode speaks the Secrets Manager API on loopback, for tests.
+      if ! [ -x "$TOOLS_DIR/moto/bin/moto_server" ]; then
+        echo "tools: installing moto[server] (PyPI)" >&2
+        python3 -m venv "$TOOLS_DIR/moto"
+        "$TOOLS_DIR/moto/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5' >&2
       fi
       ;;
     arm64)

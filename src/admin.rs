@@ -4,6 +4,8 @@
 use crate::config::{ConfigError, StoreConfig};
 use crate::core::password::{Hasher, Password, PasswordError};
 use crate::core::user::{User, Username, UsernameError, DEFAULT_AUTH_SOURCE};
+use crate::keys::ring::KeyRing;
+use crate::keys::secret as key_secret;
 use crate::keys::{self, KeyError};
 use crate::store::{dynamo, DynamoStore, Store, StoreError};
 use clap::{Args, Parser, Subcommand};
@@ -60,12 +62,35 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
+    /// Rotate the key ring in Secrets Manager: the published next key starts
+    /// signing, the signing key retires (public part kept for a while), and a
+    /// new next key is published. On an empty ring, creates the first keys.
+    Rotate {
+        #[command(flatten)]
+        secret: SecretArgs,
+        /// How long a retired key stays in the JWKS (at least the access-token
+        /// lifetime plus the life of a warm instance).
+        #[arg(long, default_value_t = 48)]
+        keep_previous_hours: u32,
+    },
+    /// Show the ring: key ids, creation times and which key signs.
+    List {
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
     /// Write a new 2048-bit RSA private key (PKCS#8 PEM) for SIGNING_KEY_FILE.
     Generate {
         /// File to create (mode 0600); it must not exist.
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    /// The key ring's secret (ARN or name), as the function's SIGNING_KEY_SECRET_ID.
+    #[arg(long, env = "SIGNING_KEY_SECRET_ID")]
+    pub secret_id: String,
 }
 
 #[derive(Debug, Args)]
@@ -121,7 +146,7 @@ pub enum AdminError {
     Invalid(String),
     #[error("{}", store_message(.0))]
     Store(#[from] StoreError),
-    #[error(transparent)]
+    #[error("{}", key_message(.0))]
     Key(#[from] KeyError),
     #[error("cannot write {path}: {source}")]
     Write {
@@ -157,6 +182,22 @@ fn store_message(e: &StoreError) -> String {
     }
 }
 
+/// Key errors with the cause that says what to do (missing secret, no access).
+fn key_message(e: &KeyError) -> String {
+    match e {
+        KeyError::SecretRead { source, .. } | KeyError::SecretWrite { source, .. } => {
+            let mut last = source.to_string();
+            let mut cur = source.source();
+            while let Some(s) = cur {
+                last = s.to_string();
+                cur = s.source();
+            }
+            format!("{e}: {last}")
+        }
+        other => other.to_string(),
+    }
+}
+
 fn read_password(flag: bool) -> Result<Password, AdminError> {
     if !flag {
         return Err(AdminError::PasswordStdinRequired);
@@ -176,6 +217,23 @@ fn read_password(flag: bool) -> Result<Password, AdminError> {
 pub async fn run(cli: Cli) -> Result<(), AdminError> {
     match cli.command {
         Command::Keys(KeysCommand::Generate { out }) => generate_key(&out),
+        Command::Keys(KeysCommand::Rotate {
+            secret,
+            keep_previous_hours,
+        }) => {
+            let client = secrets_client().await;
+            let mut ring = key_secret::load_ring(&client, &secret.secret_id).await?;
+            let keep = time::Duration::hours(i64::from(keep_previous_hours));
+            ring.rotate(OffsetDateTime::now_utc(), keep)?;
+            key_secret::save_ring(&client, &secret.secret_id, &ring).await?;
+            print_ring(&ring);
+            Ok(())
+        }
+        Command::Keys(KeysCommand::List { secret }) => {
+            let client = secrets_client().await;
+            print_ring(&key_secret::load_ring(&client, &secret.secret_id).await?);
+            Ok(())
+        }
         Command::Tables(TablesCommand::Create) => {
             let store = connect().await?;
             for line in store.create_tables().await? {
@@ -194,6 +252,32 @@ async fn connect() -> Result<DynamoStore, AdminError> {
     let config = StoreConfig::from_env()?;
     let client = aws_sdk_dynamodb::Client::new(&dynamo::sdk_config().await);
     Ok(DynamoStore::new(client, &config))
+}
+
+async fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&dynamo::sdk_config().await)
+}
+
+fn print_ring(ring: &KeyRing) {
+    let when = |t: i64| {
+        OffsetDateTime::from_unix_timestamp(t)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| t.to_string())
+    };
+    println!("kid\tstatus\tcreated\tretired");
+    for k in &ring.keys {
+        println!(
+            "{}\t{}\t{}\t{}",
+            k.kid,
+            k.status,
+            when(k.created_at),
+            k.retired_at.map(when).unwrap_or_else(|| "-".into())
+        );
+    }
 }
 
 fn generate_key(out: &std::path::Path) -> Result<(), AdminError> {

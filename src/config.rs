@@ -26,7 +26,10 @@ pub struct Config {
     /// Fixed issuer URL; `None` derives it per request from the API Gateway domain.
     pub issuer: Option<String>,
     pub audience: String,
-    /// PEM RSA private key; `None` makes an ephemeral key (local development only).
+    /// Secrets Manager secret (ARN or name) holding the key ring: production.
+    pub signing_key_secret: Option<String>,
+    /// PEM RSA private key, for local use; with neither this nor the secret an
+    /// ephemeral key is made (local development only).
     pub signing_key_file: Option<PathBuf>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
@@ -132,11 +135,20 @@ impl Config {
                 Some(url.trim_end_matches('/').to_string())
             }
         };
+        let signing_key_secret = optional(src, "SIGNING_KEY_SECRET_ID");
+        let signing_key_file = optional(src, "SIGNING_KEY_FILE").map(PathBuf::from);
+        if signing_key_secret.is_some() && signing_key_file.is_some() {
+            return Err(ConfigError::Invalid {
+                name: "SIGNING_KEY_SECRET_ID",
+                reason: "set either SIGNING_KEY_SECRET_ID or SIGNING_KEY_FILE, not both".into(),
+            });
+        }
         Ok(Self {
             store: StoreConfig::from_source(src)?,
             issuer,
             audience: required(src, "AUDIENCE")?,
-            signing_key_file: optional(src, "SIGNING_KEY_FILE").map(PathBuf::from),
+            signing_key_secret,
+            signing_key_file,
             access_token_ttl: seconds(
                 src,
                 "ACCESS_TOKEN_TTL_SECONDS",
@@ -217,6 +229,22 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("USERS_TABLE"));
+    }
+
+    #[test]
+    fn one_key_source_at_a_time() {
+        let mut pairs = BASE.to_vec();
+        pairs.push((
+            "SIGNING_KEY_SECRET_ID",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:k",
+        ));
+        assert!(Config::from_source(&src(&pairs))
+            .unwrap()
+            .signing_key_secret
+            .is_some());
+        pairs.push(("SIGNING_KEY_FILE", "/k.pem"));
+        let err = Config::from_source(&src(&pairs)).unwrap_err();
+        assert!(err.to_string().contains("not both"), "{err}");
     }
 
     #[test]

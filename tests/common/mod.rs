@@ -46,6 +46,7 @@ pub fn test_config() -> Config {
         },
         issuer: None,
         audience: "test-audience".into(),
+        signing_key_secret: None,
         signing_key_file: None,
         access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
         refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
@@ -67,6 +68,12 @@ impl TestEnv {
     }
 
     pub async fn with_config(change: impl FnOnce(&mut Config)) -> Self {
+        let keys = KeySet::ephemeral().expect("generate a key");
+        Self::with_keys(change, keys).await
+    }
+
+    /// Like [`TestEnv::with_config`], signing with `keys` (a cold start with them).
+    pub async fn with_keys(change: impl FnOnce(&mut Config), keys: KeySet) -> Self {
         let mut config = test_config();
         change(&mut config);
         let store = DynamoStore::new(client().await, &config.store);
@@ -74,19 +81,19 @@ impl TestEnv {
             .create_tables()
             .await
             .expect("create tables in DynamoDB Local");
-        Self::over(config, store, true).await
+        Self::over(config, store, keys, true).await
     }
 
     /// An app whose tables were never created: every storage call fails.
     pub async fn without_tables() -> Self {
         let config = test_config();
         let store = DynamoStore::new(client().await, &config.store);
-        Self::over(config, store, false).await
+        let keys = KeySet::ephemeral().expect("generate a key");
+        Self::over(config, store, keys, false).await
     }
 
-    async fn over(config: Config, store: DynamoStore, seed: bool) -> Self {
+    async fn over(config: Config, store: DynamoStore, keys: KeySet, seed: bool) -> Self {
         let clock = Arc::new(ManualClock::new(START));
-        let keys = KeySet::ephemeral().expect("generate a key");
         let app = App::new(&config, store.clone(), keys, clock.clone());
         let admin = make_user("Admin", PASSWORD, |u| {
             u.full_name = "Admin".into();

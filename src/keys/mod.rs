@@ -1,4 +1,11 @@
 //! Signing keys and the JWKS that publishes them.
+//!
+//! Three sources, chosen at cold start: a key ring in AWS Secrets Manager
+//! (production; see [`ring`] and [`secret`]), a PEM file (local use), or an
+//! ephemeral key (development only).
+
+pub mod ring;
+pub mod secret;
 
 use jsonwebtoken::jwk::{
     AlgorithmParameters, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash,
@@ -28,6 +35,22 @@ pub enum KeyError {
     Jwks(#[source] serde_json::Error),
     #[error("signing the token failed")]
     Sign(#[source] jsonwebtoken::errors::Error),
+    #[error("cannot read the signing key secret {id}")]
+    SecretRead {
+        id: String,
+        #[source]
+        source: crate::store::BoxError,
+    },
+    #[error("cannot write the signing key secret {id}")]
+    SecretWrite {
+        id: String,
+        #[source]
+        source: crate::store::BoxError,
+    },
+    #[error("the signing key secret is not a key ring: {0}")]
+    Ring(String),
+    #[error("the key ring has no active signing key: run `token-admin keys rotate`")]
+    NoActiveKey,
 }
 
 /// The signing key and the JWKS document, both prepared once at cold start.
@@ -49,24 +72,22 @@ impl std::fmt::Debug for KeySet {
 impl KeySet {
     /// From a PEM RSA private key (PKCS#1 or PKCS#8).
     pub fn from_pem(pem: &[u8]) -> Result<Self, KeyError> {
-        let encoding = EncodingKey::from_rsa_pem(pem).map_err(KeyError::Parse)?;
-        let mut jwk =
-            Jwk::from_encoding_key(&encoding, Algorithm::RS256).map_err(KeyError::Parse)?;
-        if let AlgorithmParameters::RSA(rsa) = &jwk.algorithm {
-            let bits = modulus_bits(&rsa.n);
-            if bits < MIN_RSA_BITS {
-                return Err(KeyError::TooSmall(bits));
-            }
-        }
-        // RFC 7638 thumbprint: stable across restarts and instances for one key.
-        let kid = jwk
-            .thumbprint(ThumbprintHash::SHA256)
-            .map_err(KeyError::Parse)?;
-        jwk.common.key_id = Some(kid.clone());
-        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        jwk.common.key_algorithm = Some(KeyAlgorithm::RS256);
-        let jwks_json =
-            serde_json::to_string(&JwkSet { keys: vec![jwk] }).map_err(KeyError::Jwks)?;
+        Self::with_published(pem, &[])
+    }
+
+    /// Signs with `active_pem` and publishes `others` (the next and previous
+    /// keys) beside it in the JWKS.
+    pub fn with_published(active_pem: &[u8], others: &[Jwk]) -> Result<Self, KeyError> {
+        let (encoding, jwk) = parse_pem(active_pem)?;
+        let kid = jwk.common.key_id.clone().unwrap_or_default();
+        let mut keys = vec![jwk];
+        keys.extend(
+            others
+                .iter()
+                .filter(|k| k.common.key_id.as_deref() != Some(kid.as_str()))
+                .cloned(),
+        );
+        let jwks_json = serde_json::to_string(&JwkSet { keys }).map_err(KeyError::Jwks)?;
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(kid.clone());
         Ok(Self {
@@ -102,6 +123,51 @@ impl KeySet {
     /// A compact RS256 JWS with `kid` in its header.
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
         jsonwebtoken::encode(&self.header, claims, &self.encoding).map_err(KeyError::Sign)
+    }
+}
+
+/// The public JWK (with `kid`, `use`, `alg`) of a PEM RSA private key.
+pub fn public_jwk(pem: &[u8]) -> Result<Jwk, KeyError> {
+    parse_pem(pem).map(|(_, jwk)| jwk)
+}
+
+fn parse_pem(pem: &[u8]) -> Result<(EncodingKey, Jwk), KeyError> {
+    let encoding = EncodingKey::from_rsa_pem(pem).map_err(KeyError::Parse)?;
+    let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::RS256).map_err(KeyError::Parse)?;
+    if let AlgorithmParameters::RSA(rsa) = &jwk.algorithm {
+        let bits = modulus_bits(&rsa.n);
+        if bits < MIN_RSA_BITS {
+            return Err(KeyError::TooSmall(bits));
+        }
+    }
+    // RFC 7638 thumbprint: stable across restarts and instances for one key.
+    let kid = jwk
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(KeyError::Parse)?;
+    jwk.common.key_id = Some(kid);
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    jwk.common.key_algorithm = Some(KeyAlgorithm::RS256);
+    Ok((encoding, jwk))
+}
+
+/// Loads the signing keys named by the configuration, once per cold start.
+pub async fn load(
+    config: &crate::config::Config,
+    sdk: &aws_config::SdkConfig,
+) -> Result<KeySet, KeyError> {
+    if let Some(id) = &config.signing_key_secret {
+        let client = aws_sdk_secretsmanager::Client::new(sdk);
+        return secret::load_ring(&client, id).await?.keyset();
+    }
+    match &config.signing_key_file {
+        Some(path) => KeySet::from_file(path),
+        None => {
+            tracing::warn!(
+                "neither SIGNING_KEY_SECRET_ID nor SIGNING_KEY_FILE is set: signing with an \
+                 ephemeral key that dies with this process (local development only)"
+            );
+            KeySet::ephemeral()
+        }
     }
 }
 

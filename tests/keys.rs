@@ -1,0 +1,148 @@
+//! Signing keys from Secrets Manager (moto's server through the real SDK):
+//! `token-admin keys rotate|list` and the function's cold-start load.
+
+mod common;
+
+use common::*;
+use std::process::{Command, Output};
+use token_issuer::keys::{self, KeyError};
+use token_issuer::store::dynamo;
+
+async fn secrets() -> aws_sdk_secretsmanager::Client {
+    std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").expect(
+        "key tests need a Secrets Manager endpoint: run them with scripts/test.sh, \
+         which starts moto's server",
+    );
+    aws_sdk_secretsmanager::Client::new(&dynamo::sdk_config().await)
+}
+
+/// A secret as template.yaml creates it: an empty ring.
+async fn new_secret() -> String {
+    let name = unique("signing-keys");
+    secrets()
+        .await
+        .create_secret()
+        .name(&name)
+        .secret_string(r#"{"keys":[]}"#)
+        .send()
+        .await
+        .expect("create the secret in moto");
+    name
+}
+
+fn admin(args: &[&str], secret: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_token-admin"))
+        .args(args)
+        .env("SIGNING_KEY_SECRET_ID", secret)
+        .output()
+        .expect("run token-admin")
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// What the function does at cold start with SIGNING_KEY_SECRET_ID set.
+async fn cold_start_keys(secret: &str) -> Result<keys::KeySet, KeyError> {
+    let mut config = test_config();
+    config.signing_key_secret = Some(secret.to_string());
+    keys::load(&config, &dynamo::sdk_config().await).await
+}
+
+async fn login_token(env: &TestEnv) -> String {
+    let r = env.call(&event("v2-login")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["content"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn kid(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+}
+
+fn jwks_kids(env_jwks: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(env_jwks).unwrap();
+    v["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_empty_ring_stops_start_up_with_what_to_do() {
+    let secret = new_secret().await;
+    let err = cold_start_keys(&secret).await.unwrap_err();
+    assert!(matches!(err, KeyError::NoActiveKey));
+    assert!(err.to_string().contains("token-admin keys rotate"));
+
+    let err = cold_start_keys("no-such-secret").await.unwrap_err();
+    assert!(err.to_string().contains("no-such-secret"), "{err}");
+    let out = admin(&["keys", "list"], "no-such-secret");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no-such-secret"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+#[tokio::test]
+async fn rotation_publishes_before_signing_and_keeps_retired_keys() {
+    let secret = new_secret().await;
+    let listed = ok(admin(&["keys", "rotate"], &secret));
+    assert!(
+        listed.contains("active (signs)") && listed.contains("next"),
+        "{listed}"
+    );
+
+    // Cold start 1: signs with the active key, publishes active and next.
+    let env1 = TestEnv::with_keys(|_| {}, cold_start_keys(&secret).await.unwrap()).await;
+    let token1 = login_token(&env1).await;
+    let jwks1 = env1.call(&event("jwks")).await.text();
+    assert_eq!(jwks_kids(&jwks1).len(), 2);
+    assert_eq!(jwks_kids(&jwks1)[0], kid(&token1));
+    let next_kid = jwks_kids(&jwks1)[1].clone();
+    assert!(ok(admin(&["keys", "list"], &secret)).contains(&next_kid));
+
+    // Rotate; cold start 2 signs with the key cold start 1 already published.
+    ok(admin(&["keys", "rotate"], &secret));
+    let env2 = TestEnv::with_keys(|_| {}, cold_start_keys(&secret).await.unwrap()).await;
+    let token2 = login_token(&env2).await;
+    assert_eq!(kid(&token2), next_kid);
+    let issuer = format!("https://{API_DOMAIN}");
+    // An old instance's JWKS verifies the new token...
+    verify_access_token(&env1, &token2, &issuer).await;
+    // ...and the new JWKS still verifies the old one (previous key kept).
+    verify_access_token(&env2, &token1, &issuer).await;
+    assert_eq!(jwks_kids(&env2.call(&event("jwks")).await.text()).len(), 3);
+
+    // The retired key's private part is gone from the secret.
+    let text = secrets()
+        .await
+        .get_secret_value()
+        .secret_id(&secret)
+        .send()
+        .await
+        .unwrap()
+        .secret_string()
+        .unwrap()
+        .to_string();
+    let ring: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for k in ring["keys"].as_array().unwrap() {
+        let has_private = k.get("private_key_pem").is_some();
+        assert_eq!(has_private, k["status"] != "previous", "{}", k["status"]);
+    }
+    let list = ok(admin(&["keys", "list"], &secret));
+    assert_eq!(
+        list.lines().count(),
+        4,
+        "header + previous, active, next: {list}"
+    );
+}
