@@ -33,6 +33,12 @@ pub struct Config {
     pub signing_key_file: Option<PathBuf>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// Consecutive failed log ins before a username is locked.
+    pub lockout_threshold: u32,
+    /// The first lock; later ones double it.
+    pub lockout_initial: Duration,
+    /// The longest lock.
+    pub lockout_max: Duration,
 }
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(3600);
@@ -85,26 +91,32 @@ fn table_name(src: &impl Source, name: &'static str) -> Result<String, ConfigErr
     }
 }
 
+/// A whole number between 1 and `max`.
+fn whole(
+    src: &impl Source,
+    name: &'static str,
+    default: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = optional(src, name) else {
+        return Ok(default);
+    };
+    match raw.parse::<u64>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            name,
+            reason: format!("expected a whole number from 1 to {max}, got {raw:?}"),
+        }),
+    }
+}
+
 fn seconds(
     src: &impl Source,
     name: &'static str,
     default: Duration,
     max: Duration,
 ) -> Result<Duration, ConfigError> {
-    let Some(raw) = optional(src, name) else {
-        return Ok(default);
-    };
-    let secs: u64 = raw.parse().map_err(|_| ConfigError::Invalid {
-        name,
-        reason: format!("expected a whole number of seconds, got {raw:?}"),
-    })?;
-    if secs == 0 || secs > max.as_secs() {
-        return Err(ConfigError::Invalid {
-            name,
-            reason: format!("must be between 1 and {} seconds", max.as_secs()),
-        });
-    }
-    Ok(Duration::from_secs(secs))
+    whole(src, name, default.as_secs(), max.as_secs()).map(Duration::from_secs)
 }
 
 impl StoreConfig {
@@ -160,6 +172,19 @@ impl Config {
                 "REFRESH_TOKEN_TTL_SECONDS",
                 DEFAULT_REFRESH_TOKEN_TTL,
                 Duration::from_secs(365 * 24 * 3600),
+            )?,
+            lockout_threshold: whole(src, "LOCKOUT_THRESHOLD", 10, 1000)? as u32,
+            lockout_initial: seconds(
+                src,
+                "LOCKOUT_INITIAL_SECONDS",
+                Duration::from_secs(60),
+                Duration::from_secs(24 * 3600),
+            )?,
+            lockout_max: seconds(
+                src,
+                "LOCKOUT_MAX_SECONDS",
+                Duration::from_secs(900),
+                Duration::from_secs(24 * 3600),
             )?,
         })
     }

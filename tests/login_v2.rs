@@ -117,7 +117,7 @@ async fn refresh_token_is_stored_hashed_with_family_and_expiry() {
     let env = TestEnv::new().await;
     let body = env.call(&event("v2-login")).await.json();
     let refresh = body["content"][0]["refreshToken"].as_str().unwrap();
-    let items = env.token_items().await;
+    let items = env.issued_items().await;
     assert_eq!(items.len(), 1);
     let item = &items[0];
     let dump = format!("{item:?}");
@@ -199,7 +199,7 @@ async fn every_credential_failure_is_byte_identical() {
         r.assert_no_store();
     }
     assert!(
-        env.token_items().await.is_empty(),
+        env.issued_items().await.is_empty(),
         "no failure stores a token"
     );
 }

@@ -150,7 +150,7 @@ async fn malformed_input_gets_the_dialects_invalid_request() {
         }
     }
     assert!(
-        env.token_items().await.is_empty(),
+        env.issued_items().await.is_empty(),
         "no malformed request made a token"
     );
 }

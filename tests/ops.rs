@@ -94,7 +94,7 @@ async fn credential_failures_are_identical_empty_401s() {
         r.assert_no_store();
         assert_eq!(r.headers.len(), 2);
     }
-    assert!(env.token_items().await.is_empty());
+    assert!(env.issued_items().await.is_empty());
 }
 
 #[tokio::test]
@@ -133,7 +133,7 @@ async fn current_user_answers_and_slides_the_session() {
     assert_eq!(r.status, 401);
     assert!(r.body.is_empty());
     assert_eq!(
-        env.token_items().await.len(),
+        env.issued_items().await.len(),
         1,
         "TTL has not deleted it; the read refuses it"
     );
@@ -177,7 +177,7 @@ async fn release_ends_the_session_at_once() {
         env.call(&with_token("ops-release", &token)).await.status,
         401
     );
-    assert!(env.token_items().await.is_empty());
+    assert!(env.issued_items().await.is_empty());
 }
 
 #[tokio::test]
@@ -218,7 +218,7 @@ async fn bad_or_missing_tokens_get_an_empty_401() {
 async fn session_is_stored_hashed_with_expiry_and_ttl() {
     let env = TestEnv::new().await;
     let token = acquire(&env).await;
-    let items = env.token_items().await;
+    let items = env.issued_items().await;
     assert_eq!(items.len(), 1);
     let dump = format!("{:?}", items[0]);
     assert!(!dump.contains(&token));

@@ -128,7 +128,7 @@ async fn user_refresh_refused(env: &TestEnv, token: &str) {
 
 /// The only refresh family in the tokens table has been revoked.
 async fn assert_family_revoked(env: &TestEnv) {
-    let items = env.token_items().await;
+    let items = env.issued_items().await;
     assert_eq!(items.len(), 1, "{items:?}");
     assert!(
         items[0].contains_key("revoked_at"),
@@ -139,7 +139,7 @@ async fn assert_family_revoked(env: &TestEnv) {
 
 /// No item in the tokens table has been revoked.
 async fn assert_nothing_revoked(env: &TestEnv) {
-    for item in env.token_items().await {
+    for item in env.issued_items().await {
         assert!(!item.contains_key("revoked_at"), "revoked: {item:?}");
     }
 }
@@ -215,7 +215,7 @@ async fn v2_refresh_returns_the_log_in_shape_and_keeps_the_session_id() {
     let now = (START + Duration::minutes(10)).unix_timestamp();
     assert_eq!(claims["iat"], now);
     assert_eq!(claims["exp"], now + 3600);
-    assert_eq!(env.token_items().await.len(), 1, "one family, rotated");
+    assert_eq!(env.issued_items().await.len(), 1, "one family, rotated");
 }
 
 // 2 ---------------------------------------------------------------------------
@@ -373,7 +373,7 @@ async fn refresh_lifetime_is_absolute_from_the_log_in() {
     env.clock
         .set(START + Duration::days(30) + Duration::seconds(1));
     v2_refresh_refused(&env, &second).await;
-    let items = env.token_items().await;
+    let items = env.issued_items().await;
     assert!(
         !items.is_empty(),
         "DynamoDB TTL has not deleted the item; the read must refuse it"
@@ -551,7 +551,7 @@ async fn garbage_refresh_tokens_never_revoke_and_never_yield_a_token() {
 
     // The real token still works.
     v2_refresh_ok(&env, &real).await;
-    assert_eq!(env.token_items().await.len(), 1, "no new family was made");
+    assert_eq!(env.issued_items().await.len(), 1, "no new family was made");
 }
 
 // 8 ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod error;
 pub mod password;
+pub mod throttle;
 pub mod tokens;
 pub mod user;
 
@@ -13,6 +14,7 @@ use clock::Clock;
 pub use error::AuthError;
 use password::{Hasher, Password};
 use std::sync::Arc;
+use throttle::{Throttle, ThrottleSettings};
 use time::{Duration, OffsetDateTime};
 use tokens::{AccessClaims, FamilyId, RefreshToken, SessionToken};
 use user::{User, Username};
@@ -26,6 +28,7 @@ pub struct Settings {
     pub audience: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    pub throttle: ThrottleSettings,
 }
 
 /// What a caller presents to log in.
@@ -93,13 +96,70 @@ impl<S: Store> Issuer<S> {
     }
 
     /// Checks a username and password. Every failure costs one Argon2id run and
-    /// ends in the same [`AuthError::InvalidCredentials`].
+    /// ends in the same [`AuthError::InvalidCredentials`]; a locked username is
+    /// refused before any password is checked.
     async fn authenticate(&self, creds: Credentials) -> Result<User, AuthError> {
+        let now = self.now();
+        let key = throttle::key(&creds.username);
         // A name that cannot be normalised cannot exist; it is looked up as nobody.
-        let user = match Username::parse(&creds.username) {
-            Ok(name) => self.store.get_user(&name).await?,
-            Err(_) => None,
-        };
+        let name = Username::parse(&creds.username).ok();
+        let (user, record) = tokio::try_join!(
+            async {
+                match &name {
+                    Some(name) => self.store.get_user(name).await,
+                    None => Ok(None),
+                }
+            },
+            self.store.get_throttle(&key)
+        )?;
+        if let Some(wait) = record.as_ref().and_then(|t| t.retry_after(now)) {
+            return Err(AuthError::TooManyAttempts {
+                retry_after_secs: wait,
+            });
+        }
+        match self.check_password(creds, user).await {
+            Ok(user) => {
+                if record.is_some() {
+                    self.store.clear_throttle(&key).await?;
+                }
+                Ok(user)
+            }
+            Err(AuthError::InvalidCredentials) => {
+                self.count_failure(&key, record, now).await?;
+                Err(AuthError::InvalidCredentials)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Adds one failure atomically (K concurrent failures count K) and locks
+    /// the username when that reaches the policy's mark.
+    async fn count_failure(
+        &self,
+        key: &str,
+        before: Option<Throttle>,
+        now: OffsetDateTime,
+    ) -> Result<(), AuthError> {
+        let policy = &self.settings.throttle;
+        if before.as_ref().is_some_and(|t| t.is_stale(now)) {
+            self.store.clear_throttle(key).await?;
+        }
+        let after = self.store.record_failure(key, now + policy.memory).await?;
+        let needed = policy.failures_to_lock(after.lockouts);
+        if after.failures >= needed {
+            let until = now + policy.lock_for(after.lockouts);
+            self.store
+                .lock_throttle(key, needed, now, until, until.max(now + policy.memory))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn check_password(
+        &self,
+        creds: Credentials,
+        user: Option<User>,
+    ) -> Result<User, AuthError> {
         let hasher = self.hasher.clone();
         let phc = user.as_ref().map(|u| u.password_hash.clone());
         let password = creds.password;

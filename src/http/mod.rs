@@ -11,6 +11,7 @@ pub mod v2;
 
 use crate::config::Config;
 use crate::core::clock::Clock;
+use crate::core::throttle::ThrottleSettings;
 use crate::core::{AuthError, Issuer, Settings};
 use crate::keys::KeySet;
 use crate::store::Store;
@@ -33,6 +34,12 @@ impl<S: Store> App<S> {
             audience: config.audience.clone(),
             access_ttl: duration(config.access_token_ttl),
             refresh_ttl: duration(config.refresh_token_ttl),
+            throttle: ThrottleSettings {
+                threshold: config.lockout_threshold,
+                initial: duration(config.lockout_initial),
+                max: duration(config.lockout_max),
+                ..ThrottleSettings::default()
+            },
         };
         Self {
             issuer: Issuer::new(store, keys, clock, settings),

@@ -2,6 +2,7 @@
 
 pub mod dynamo;
 
+use crate::core::throttle::Throttle;
 use crate::core::tokens::FamilyId;
 use crate::core::user::{User, Username};
 use std::future::Future;
@@ -128,6 +129,33 @@ pub trait Store: Send + Sync {
         presented_hash: Option<&str>,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// A username's failure record, stale or not; `None` when there is none.
+    fn get_throttle(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Throttle>, StoreError>> + Send;
+
+    /// Adds one failure atomically and returns the record after it.
+    fn record_failure(
+        &self,
+        key: &str,
+        expires_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Throttle, StoreError>> + Send;
+
+    /// Locks until `until` if the record has at least `min_failures` and is
+    /// not locked at `now` (so concurrent failures lock once); resets the
+    /// failures and counts the lockout.
+    fn lock_throttle(
+        &self,
+        key: &str,
+        min_failures: i64,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn clear_throttle(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn put_session(&self, session: &Session)
         -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -50,6 +50,9 @@ pub fn test_config() -> Config {
         signing_key_file: None,
         access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
         refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
+        lockout_threshold: 10,
+        lockout_initial: std::time::Duration::from_secs(60),
+        lockout_max: std::time::Duration::from_secs(900),
     }
 }
 
@@ -140,7 +143,22 @@ impl TestEnv {
         }
     }
 
-    /// Every item in the tokens table, as raw JSON-ish debug text per item.
+    /// Refresh families and ops sessions only (no throttle records).
+    pub async fn issued_items(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.token_items()
+            .await
+            .into_iter()
+            .filter(|i| {
+                i.get("pk")
+                    .and_then(|p| p.as_s().ok())
+                    .is_some_and(|p| !p.starts_with("TH#"))
+            })
+            .collect()
+    }
+
+    /// Every item in the tokens table.
     pub async fn token_items(
         &self,
     ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
