@@ -232,3 +232,48 @@ async fn last_login_is_recorded() {
         Some(START.replace_nanosecond(123_000_000).unwrap())
     );
 }
+
+#[tokio::test]
+async fn weaker_stored_hashes_are_upgraded_at_log_in() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    use token_issuer::store::Store;
+    let env = TestEnv::new().await;
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(4096, 1, 1, None).unwrap(),
+    );
+    let salt = SaltString::encode_b64(b"an old salt 1234").unwrap();
+    let old_phc = weak
+        .hash_password(PASSWORD.as_bytes(), &salt)
+        .unwrap()
+        .to_string();
+    env.add_user("legacy", PASSWORD, |u| u.password_hash = old_phc.clone())
+        .await;
+    let name = token_issuer::core::user::Username::parse("legacy").unwrap();
+
+    let body = json!({"username": "legacy", "password": PASSWORD});
+    let r = env.call(&login("v2-login", body.clone())).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let stored = env.store.get_user(&name).await.unwrap().unwrap();
+    assert!(
+        stored
+            .password_hash
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        stored.password_hash
+    );
+    assert_ne!(stored.password_hash, old_phc);
+    assert_eq!(stored.tokens_revoked_at, None, "an upgrade revokes nothing");
+    // The same password still works, and the refresh token of the first log in too.
+    let refresh = r.json()["content"][0]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(env.call(&login("v2-login", body)).await.status, 200);
+    let ev = with_body(
+        event("v2-refresh"),
+        &json!({"refreshToken": refresh}).to_string(),
+    );
+    assert_eq!(env.call(&ev).await.status, 200);
+}

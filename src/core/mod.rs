@@ -164,9 +164,12 @@ impl<S: Store> Issuer<S> {
         let phc = user.as_ref().map(|u| u.password_hash.clone());
         let password = creds.password;
         // Argon2 is CPU-bound for tens of milliseconds: keep it off the async workers.
-        let matches =
-            tokio::task::spawn_blocking(move || hasher.verify(&password, phc.as_deref())).await?;
-        let Some(user) = user else {
+        let (matches, password) = tokio::task::spawn_blocking(move || {
+            let ok = hasher.verify(&password, phc.as_deref());
+            (ok, password)
+        })
+        .await?;
+        let Some(mut user) = user else {
             return Err(AuthError::InvalidCredentials);
         };
         let source_ok = creds
@@ -175,6 +178,18 @@ impl<S: Store> Issuer<S> {
             .is_none_or(|s| user.has_auth_source(s));
         if !(matches && user.enabled && source_ok) {
             return Err(AuthError::InvalidCredentials);
+        }
+        if self.hasher.needs_rehash(&user.password_hash) {
+            // Upgrade a hash made with weaker parameters, now that the password is known.
+            let hasher = self.hasher.clone();
+            let new_hash = tokio::task::spawn_blocking(move || hasher.hash(&password)).await??;
+            if self
+                .store
+                .replace_password_hash(&user.username, &user.password_hash, &new_hash)
+                .await?
+            {
+                user.password_hash = new_hash;
+            }
         }
         Ok(user)
     }

@@ -136,6 +136,22 @@ impl Hasher {
         };
         ok && real
     }
+
+    /// Whether a stored hash is weaker than the current setting (another
+    /// algorithm or version, or lower memory or time cost), so the next
+    /// successful log in should replace it.
+    pub fn needs_rehash(&self, phc: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            return true;
+        };
+        if parsed.algorithm.as_str() != "argon2id" || parsed.version != Some(0x13) {
+            return true;
+        }
+        match Params::try_from(&parsed) {
+            Ok(p) => p.m_cost() < ARGON2_M_KIB || p.t_cost() < ARGON2_T || p.p_cost() < ARGON2_P,
+            Err(_) => true,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +182,32 @@ mod tests {
         );
         let h = Hasher::new();
         assert!(!h.verify(&Password::parse("anything at all").unwrap(), None));
+    }
+
+    #[test]
+    fn weaker_hashes_need_a_rehash() {
+        let h = Hasher::new();
+        let pw = Password::parse("correct horse battery staple").unwrap();
+        assert!(!h.needs_rehash(&h.hash(&pw).unwrap()));
+        assert!(!h.needs_rehash(DUMMY_HASH));
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 1, 1, None).unwrap(),
+        );
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let weak_phc = weak
+            .hash_password(pw.expose().as_bytes(), &salt)
+            .unwrap()
+            .to_string();
+        assert!(h.verify(&pw, Some(&weak_phc)), "old hashes still verify");
+        assert!(h.needs_rehash(&weak_phc));
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::default());
+        let i_phc = argon2i
+            .hash_password(pw.expose().as_bytes(), &salt)
+            .unwrap()
+            .to_string();
+        assert!(h.needs_rehash(&i_phc));
     }
 
     #[test]

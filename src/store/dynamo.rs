@@ -478,6 +478,31 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn replace_password_hash(
+        &self,
+        username: &Username,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let (k, v) = Self::user_key(username);
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.users)
+            .key(k, v)
+            .update_expression("SET password_hash = :new")
+            .condition_expression("password_hash = :old")
+            .expression_attribute_values(":new", s(new))
+            .expression_attribute_values(":old", s(old))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(classify(&self.users, e)),
+        }
+    }
+
     async fn delete_user(&self, username: &Username) -> Result<bool, StoreError> {
         let (k, v) = Self::user_key(username);
         let res = self

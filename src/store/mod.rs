@@ -88,6 +88,16 @@ pub trait Store: Send + Sync {
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Swaps a password hash for a stronger one of the same password, only if
+    /// the stored hash is still `old` (a concurrent password change wins);
+    /// revokes nothing. `false` when the swap did not happen.
+    fn replace_password_hash(
+        &self,
+        username: &Username,
+        old: &str,
+        new: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// `false` when there is no such user.
     fn delete_user(
         &self,
