@@ -287,34 +287,39 @@ impl<S: Store> Issuer<S> {
         let token = RefreshToken::parse(presented).ok_or(AuthError::InvalidRefreshToken)?;
         let now = self.now();
         let family = *token.family();
+        // Every read comes before the one write (the rotation), and after it only
+        // signing can fail: a storage fault never consumes a token without
+        // handing out its successor.
+        let Some(stored) = self.store.get_refresh_family(&family).await? else {
+            return Err(AuthError::InvalidRefreshToken);
+        };
+        let user = match self.store.get_user(&stored.username).await? {
+            // Disabled, deleted, recreated or re-passworded users lose their families.
+            Some(u) if u.accepts_tokens_from(stored.user_id, stored.created_at) => u,
+            _ => {
+                self.store.revoke_family(&family, None, now).await?;
+                return Err(AuthError::InvalidRefreshToken);
+            }
+        };
         let next = RefreshToken::generate(family)?;
-        let rotated = match self
+        match self
             .store
             .rotate_refresh(&family, &token.hash(), &next.hash(), now)
             .await?
         {
-            Rotation::Rotated(f) => f,
-            Rotation::Refused { consumed } => {
-                if consumed {
-                    tracing::warn!(family = %family, "refresh token reuse: family revoked");
-                    self.store.revoke_family(&family, None, now).await?;
-                }
-                return Err(AuthError::InvalidRefreshToken);
-            }
-        };
-        let user = self.store.get_user(&rotated.username).await?;
-        match user {
-            // Disabled, deleted, recreated or re-passworded users lose their families.
-            Some(u) if u.accepts_tokens_from(rotated.user_id, rotated.created_at) => self.grant(
-                u,
+            Rotation::Rotated(rotated) => self.grant(
+                user,
                 next,
                 rotated.expires_at,
                 &family.to_string(),
                 issuer_url,
                 now,
             ),
-            _ => {
-                self.store.revoke_family(&family, None, now).await?;
+            Rotation::Refused { consumed } => {
+                if consumed {
+                    tracing::warn!(family = %family, "refresh token reuse: family revoked");
+                    self.store.revoke_family(&family, None, now).await?;
+                }
                 Err(AuthError::InvalidRefreshToken)
             }
         }
