@@ -87,6 +87,12 @@ impl TestEnv {
         Self::over(config, store, keys, true).await
     }
 
+    /// An app over `store` as given: nothing created, nobody seeded (fault tests).
+    pub async fn on_store(config: Config, store: DynamoStore) -> Self {
+        let keys = KeySet::ephemeral().expect("generate a key");
+        Self::over(config, store, keys, false).await
+    }
+
     /// An app whose tables were never created: every storage call fails.
     pub async fn without_tables() -> Self {
         let config = test_config();

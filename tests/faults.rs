@@ -1,0 +1,192 @@
+//! Storage faults: with DynamoDB unreachable, hanging or throttling, every
+//! route answers its dialect's server error within a bounded time, issues no
+//! token, and leaves no half-done rotation or session change behind.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use token_issuer::store::{dynamo, DynamoStore};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Well inside the function's 10 s timeout (the SDK gives up after 5 s).
+const BOUND: Duration = Duration::from_secs(7);
+
+async fn store_at(endpoint: &str, env: &TestEnv) -> DynamoStore {
+    let sdk = dynamo::sdk_config().await;
+    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .endpoint_url(endpoint)
+        .build();
+    DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), &env.config.store)
+}
+
+/// A port nobody listens on.
+async fn closed_port() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Accepts connections and never answers: a hung DynamoDB.
+async fn black_hole() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = l.accept().await {
+            held.push(sock);
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Answers every request as DynamoDB does when it throttles.
+async fn throttling() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                loop {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {
+                            let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate exceeded"}"#;
+                            let resp = format!(
+                                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{body}",
+                                body.len()
+                            );
+                            if sock.write_all(resp.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+const V2_ERROR: &str =
+    r#"{"errorCode":"GEN_1002","errorMessage":"Internal error","content":"","pageable":""}"#;
+const USER_ERROR: &str =
+    r#"{"responseKey":"SERVER_ERROR","responseMessage":"Server is temporarily unavailable"}"#;
+const OPS_ERROR: &str = r#"{"message":"Internal error","httpStatusCode":500,"apiErrorCode":500}"#;
+
+/// Every route that touches storage, with a live refresh token and session.
+fn requests(refresh: &str, session: &str) -> Vec<(&'static str, Value, &'static str)> {
+    let body = |t: &str| json!({ "refreshToken": t }).to_string();
+    let ops =
+        |name: &str| with_header(event(name), "authorization", &format!("OpsToken {session}"));
+    vec![
+        ("v2 login", event("v2-login"), V2_ERROR),
+        (
+            "v2 refresh",
+            with_body(event("v2-refresh"), &body(refresh)),
+            V2_ERROR,
+        ),
+        (
+            "v2 revoke",
+            with_body(event("v2-revoke"), &body(refresh)),
+            V2_ERROR,
+        ),
+        ("user authenticate", event("user-authenticate"), USER_ERROR),
+        (
+            "user refresh",
+            with_body(event("user-refresh"), &body(refresh)),
+            USER_ERROR,
+        ),
+        (
+            "user logout",
+            with_body(event("user-logout"), &body(refresh)),
+            USER_ERROR,
+        ),
+        ("ops acquire", event("ops-acquire"), OPS_ERROR),
+        ("ops currentuser", ops("ops-currentuser"), OPS_ERROR),
+        ("ops release", ops("ops-release"), OPS_ERROR),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_route_fails_cleanly_and_leaves_state_intact() {
+    let good = TestEnv::new().await;
+    let login = good.call(&event("v2-login")).await.json();
+    let mut refresh = login["content"][0]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let session = good.call(&event("ops-acquire")).await.json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    for (kind, endpoint) in [
+        ("unreachable (closed port)", closed_port().await),
+        ("hanging (accepts, never answers)", black_hole().await),
+        (
+            "throttling (ProvisionedThroughputExceeded)",
+            throttling().await,
+        ),
+    ] {
+        let store = store_at(&endpoint, &good).await;
+        let bad = Arc::new(TestEnv::on_store(good.config.clone(), store).await);
+        let tasks: Vec<_> = requests(&refresh, &session)
+            .into_iter()
+            .map(|(route, ev, expected)| {
+                let bad = bad.clone();
+                tokio::spawn(async move {
+                    let started = Instant::now();
+                    let r = bad.call(&ev).await;
+                    (route, expected, started.elapsed(), r)
+                })
+            })
+            .collect();
+        let mut slowest = Duration::ZERO;
+        for t in tasks {
+            let (route, expected, took, r) = t.await.unwrap();
+            assert_eq!(r.status, 500, "{kind} / {route}: {}", r.text());
+            assert_eq!(r.text(), expected, "{kind} / {route}");
+            r.assert_no_store();
+            assert!(took < BOUND, "{kind} / {route} took {took:?}");
+            slowest = slowest.max(took);
+        }
+        println!(
+            "fault: {kind}: 9 routes, all 500, slowest {} ms",
+            slowest.as_millis()
+        );
+
+        // Nothing was half done: the token and the session work as before.
+        let ev = with_body(
+            event("v2-refresh"),
+            &json!({ "refreshToken": refresh }).to_string(),
+        );
+        let r = good.call(&ev).await;
+        assert_eq!(
+            r.status,
+            200,
+            "{kind}: the refresh token survived: {}",
+            r.text()
+        );
+        // Carry on with the newest token for the next fault.
+        refresh = r.json()["content"][0]["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let cu = with_header(
+            event("ops-currentuser"),
+            "authorization",
+            &format!("OpsToken {session}"),
+        );
+        assert_eq!(
+            good.call(&cu).await.status,
+            200,
+            "{kind}: the session survived"
+        );
+    }
+}
