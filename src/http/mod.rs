@@ -180,6 +180,14 @@ fn lookup(path: &str, method: &Method) -> Lookup {
     allowed.map_or(Lookup::NotFound, Lookup::MethodNotAllowed)
 }
 
+/// The route a request is for (`None` for 404 and 405); public for fuzzing.
+pub fn route_name(req: &Request) -> Option<&'static str> {
+    match lookup(route_path(req), req.method()) {
+        Lookup::Found(route) => Some(route.name()),
+        _ => None,
+    }
+}
+
 /// The path without the stage prefix that API Gateway adds (`/prod/api/...`).
 fn route_path(req: &Request) -> &str {
     let path = req.uri().path();

@@ -1,6 +1,6 @@
 //! Dialect ops (seed 002): session tokens, empty 401s, `message`/`httpStatusCode`.
 
-use super::request::{ops_token, JsonBody};
+use super::request::{self, ops_token, JsonBody, RequestError};
 use super::{response, ApiError, App, Dialect};
 use crate::core::clock::epoch_millis;
 use crate::core::user::DEFAULT_AUTH_SOURCE;
@@ -92,18 +92,21 @@ impl Dialect for Ops {
     }
 }
 
+/// The acquire body: `username`, `password`, optional `authSource` (absent,
+/// `null` and `""` mean `local`).
+pub fn decode_acquire(req: &Request) -> Result<Credentials, RequestError> {
+    let body = JsonBody::from_request(req)?;
+    let mut creds = request::credentials(&body, "username")?;
+    let source = body
+        .optional_str("authSource")?
+        .unwrap_or(DEFAULT_AUTH_SOURCE);
+    creds.auth_source = Some(source.to_string());
+    Ok(creds)
+}
+
 /// `POST /api/auth/token/acquire`
 pub async fn acquire<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let body = JsonBody::from_request(req)?;
-    let creds = Credentials {
-        username: body.required_str("username")?.to_string(),
-        password: body.password("password")?,
-        auth_source: Some(
-            body.optional_str("authSource")?
-                .unwrap_or(DEFAULT_AUTH_SOURCE)
-                .to_string(),
-        ),
-    };
+    let creds = decode_acquire(req)?;
     let grant = app.issuer().login_with_session(creds).await?;
     Ok(response::json(
         StatusCode::OK,

@@ -1,6 +1,7 @@
 //! Decoding of request bodies and headers shared by the dialects (contract §2).
 
 use crate::core::password::{Password, PasswordError};
+use crate::core::Credentials;
 use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use lambda_http::Request;
 use serde_json::{Map, Value};
@@ -84,6 +85,22 @@ impl JsonBody {
             _ => RequestError::Empty(key),
         })
     }
+}
+
+/// A log-in body: the username under the dialect's key, and `password`.
+pub fn credentials(body: &JsonBody, user_key: &'static str) -> Result<Credentials, RequestError> {
+    Ok(Credentials {
+        username: body.required_str(user_key)?.to_string(),
+        password: body.password("password")?,
+        auth_source: None,
+    })
+}
+
+/// The `refreshToken` of a refresh, revoke or logout body.
+pub fn refresh_token(req: &Request) -> Result<String, RequestError> {
+    Ok(JsonBody::from_request(req)?
+        .required_str("refreshToken")?
+        .to_string())
 }
 
 fn is_json_content_type(req: &Request) -> bool {

@@ -1,6 +1,6 @@
 //! Dialect user (seed 001): `responseKey` / `responseMessage`.
 
-use super::request::JsonBody;
+use super::request::{self, JsonBody, RequestError};
 use super::{response, ApiError, App, Dialect};
 use crate::core::{AuthError, Credentials, TokenGrant};
 use crate::store::Store;
@@ -110,18 +110,14 @@ fn success(grant: &TokenGrant) -> Response<Body> {
 
 /// `POST /api/user/refresh` (an `accessToken` field may be present; it is ignored)
 pub async fn refresh<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let body = JsonBody::from_request(req)?;
-    let token = body.required_str("refreshToken")?;
-    let grant = app.issuer().refresh(token, &app.issuer_url(req)).await?;
+    let token = request::refresh_token(req)?;
+    let grant = app.issuer().refresh(&token, &app.issuer_url(req)).await?;
     Ok(success(&grant))
 }
 
 /// `POST /api/user/logout`
 pub async fn logout<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let body = JsonBody::from_request(req)?;
-    app.issuer()
-        .revoke(body.required_str("refreshToken")?)
-        .await?;
+    app.issuer().revoke(&request::refresh_token(req)?).await?;
     Ok(response::json(
         StatusCode::OK,
         &Failure {
@@ -131,17 +127,17 @@ pub async fn logout<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Bo
     ))
 }
 
+/// The log-in body: `userName` (capital N, as the seed), `password`.
+pub fn decode_login(req: &Request) -> Result<Credentials, RequestError> {
+    request::credentials(&JsonBody::from_request(req)?, "userName")
+}
+
 /// `POST /api/user/authenticate`
 pub async fn authenticate<S: Store>(
     app: &App<S>,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let body = JsonBody::from_request(req)?;
-    let creds = Credentials {
-        username: body.required_str("userName")?.to_string(),
-        password: body.password("password")?,
-        auth_source: None,
-    };
+    let creds = decode_login(req)?;
     let grant = app
         .issuer()
         .login_with_tokens(creds, &app.issuer_url(req))

@@ -1,6 +1,6 @@
 //! Dialect v2 (seed 000): `errorCode` / `errorMessage` / `content` / `pageable`.
 
-use super::request::JsonBody;
+use super::request::{self, JsonBody, RequestError};
 use super::{response, ApiError, App, Dialect};
 use crate::core::{AuthError, Credentials, TokenGrant};
 use crate::store::Store;
@@ -98,18 +98,14 @@ fn success(grant: &TokenGrant) -> Response<Body> {
 
 /// `POST /api/v2/auth/token/refresh`
 pub async fn refresh<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let body = JsonBody::from_request(req)?;
-    let token = body.required_str("refreshToken")?;
-    let grant = app.issuer().refresh(token, &app.issuer_url(req)).await?;
+    let token = request::refresh_token(req)?;
+    let grant = app.issuer().refresh(&token, &app.issuer_url(req)).await?;
     Ok(success(&grant))
 }
 
 /// `POST /api/v2/auth/token/revoke`
 pub async fn revoke<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let body = JsonBody::from_request(req)?;
-    app.issuer()
-        .revoke(body.required_str("refreshToken")?)
-        .await?;
+    app.issuer().revoke(&request::refresh_token(req)?).await?;
     Ok(response::json(
         StatusCode::OK,
         &Envelope {
@@ -126,14 +122,14 @@ pub async fn revoke<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Bo
     ))
 }
 
+/// The log-in body: `username`, `password`.
+pub fn decode_login(req: &Request) -> Result<Credentials, RequestError> {
+    request::credentials(&JsonBody::from_request(req)?, "username")
+}
+
 /// `POST /api/v2/auth/token`
 pub async fn login<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let body = JsonBody::from_request(req)?;
-    let creds = Credentials {
-        username: body.required_str("username")?.to_string(),
-        password: body.password("password")?,
-        auth_source: None,
-    };
+    let creds = decode_login(req)?;
     let grant = app
         .issuer()
         .login_with_tokens(creds, &app.issuer_url(req))
