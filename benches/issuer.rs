@@ -1,0 +1,448 @@
+//! The issuer's costs against their irreducible floor (issue 5):
+//! warm per-route latency of the real handler on DynamoDB Local, the floor
+//! parts timed alone, cold start of the release binary (and of an empty
+//! `lambda_http` hello world) through a minimal Lambda Runtime API, peak
+//! memory over 1,000 log ins, and the arm64 binary size. Prints a table and
+//! writes `target/bench/summary.json`. Run with `scripts/bench.sh`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use token_issuer::core::password::{Hasher, Password};
+use token_issuer::core::tokens::{FamilyId, RefreshToken};
+use token_issuer::store::{RefreshFamily, Store};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Mutex};
+
+const WARM_N: usize = 200;
+const STARTS: usize = 10;
+const RSS_LOGINS: usize = 1000;
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn pct(samples: &mut [f64], p: f64) -> f64 {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    samples[((samples.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn time_n<F, Fut>(n: usize, mut f: F) -> Vec<f64>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        f(i).await;
+        out.push(ms(t.elapsed()));
+    }
+    out
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+// ---- a minimal Lambda Runtime API -------------------------------------------
+
+struct Runtime {
+    addr: String,
+    events: mpsc::UnboundedSender<String>,
+    responses: mpsc::UnboundedReceiver<(Instant, Value)>,
+}
+
+async fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
+    let mut line = String::new();
+    if r.read_line(&mut line).await.ok()? == 0 {
+        return None;
+    }
+    let path = line.split_whitespace().nth(1)?.to_string();
+    let mut len = 0usize;
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).await.ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).await.ok()?;
+    Some((path, body))
+}
+
+async fn serve(
+    sock: TcpStream,
+    events: Arc<Mutex<mpsc::UnboundedReceiver<String>>>,
+    responses: mpsc::UnboundedSender<(Instant, Value)>,
+) {
+    let mut r = BufReader::new(sock);
+    let mut next_id = 0u64;
+    while let Some((path, body)) = read_request(&mut r).await {
+        let reply = if path.ends_with("/invocation/next") {
+            let Some(event) = events.lock().await.recv().await else {
+                return;
+            };
+            next_id += 1;
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                 lambda-runtime-aws-request-id: req-{next_id}\r\n\
+                 lambda-runtime-deadline-ms: 99999999999999\r\n\
+                 lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n\
+                 lambda-runtime-trace-id: Root=1-00000000-000000000000000000000000\r\n\
+                 content-length: {}\r\n\r\n{event}",
+                event.len()
+            )
+        } else {
+            let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let value = if path.ends_with("/response") {
+                value
+            } else {
+                json!({ "error": value, "path": path })
+            };
+            let _ = responses.send((Instant::now(), value));
+            "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n".to_string()
+        };
+        if r.get_mut().write_all(reply.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+impl Runtime {
+    async fn start() -> Self {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let (etx, erx) = mpsc::unbounded_channel();
+        let (rtx, rrx) = mpsc::unbounded_channel();
+        let erx = Arc::new(Mutex::new(erx));
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = l.accept().await {
+                tokio::spawn(serve(sock, erx.clone(), rtx.clone()));
+            }
+        });
+        Self {
+            addr,
+            events: etx,
+            responses: rrx,
+        }
+    }
+}
+
+struct Function {
+    child: tokio::process::Child,
+    runtime: Runtime,
+    started: Instant,
+}
+
+impl Function {
+    async fn start(bin: &Path, env: &[(String, String)]) -> Self {
+        let runtime = Runtime::start().await;
+        let mut cmd = tokio::process::Command::new(bin);
+        cmd.envs(env.iter().cloned())
+            .env("AWS_LAMBDA_RUNTIME_API", &runtime.addr)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        let started = Instant::now();
+        let child = cmd.spawn().expect("start the function");
+        Self {
+            child,
+            runtime,
+            started,
+        }
+    }
+
+    async fn invoke(&mut self, event: &str) -> (Instant, Value) {
+        self.runtime.events.send(event.to_string()).unwrap();
+        tokio::time::timeout(Duration::from_secs(30), self.runtime.responses.recv())
+            .await
+            .expect("the function answered within 30 s")
+            .expect("a response")
+    }
+
+    fn peak_rss_mib(&self) -> f64 {
+        let pid = self.child.id().unwrap_or(0);
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(f64::NAN)
+    }
+}
+
+fn event_text(name: &str) -> String {
+    event(name).to_string()
+}
+
+/// Median time from process start to the first answered request.
+async fn cold(bin: &Path, env: &[(String, String)], first: &str) -> f64 {
+    let mut samples = Vec::new();
+    for _ in 0..STARTS {
+        let mut f = Function::start(bin, env).await;
+        let (at, resp) = f.invoke(first).await;
+        assert_eq!(resp["statusCode"], 200, "{resp}");
+        samples.push(ms(at - f.started));
+    }
+    pct(&mut samples, 0.5)
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("issuer: skipped (a benchmark: run it with scripts/bench.sh)");
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(run());
+}
+
+async fn run() {
+    let env = TestEnv::with_config(|c| c.lockout_threshold = u32::MAX).await;
+    let store = &env.store;
+    let mut out = serde_json::Map::new();
+
+    // ---- warm per-route latency, in process -------------------------------
+    let login_ev = event("v2-login");
+    for _ in 0..10 {
+        env.call(&login_ev).await;
+    }
+    let mut login = time_n(WARM_N, |_| async {
+        assert_eq!(env.call(&login_ev).await.status, 200);
+    })
+    .await;
+    let first = env.call(&login_ev).await.json();
+    let token = std::cell::RefCell::new(
+        first["content"][0]["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    );
+    let mut refresh = time_n(WARM_N, |_| async {
+        let ev = with_body(
+            event("v2-refresh"),
+            &json!({"refreshToken": token.borrow().clone()}).to_string(),
+        );
+        let r = env.call(&ev).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        *token.borrow_mut() = r.json()["content"][0]["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    })
+    .await;
+    let acquire_ev = event("ops-acquire");
+    let mut acquire = time_n(WARM_N, |_| async {
+        assert_eq!(env.call(&acquire_ev).await.status, 200);
+    })
+    .await;
+    let jwks_ev = event("jwks");
+    let mut jwks = time_n(WARM_N, |_| async {
+        assert_eq!(env.call(&jwks_ev).await.status, 200);
+    })
+    .await;
+    let login_p50 = pct(&mut login, 0.5);
+    out.insert("login_p50_ms".into(), json!(login_p50));
+    out.insert("login_p99_ms".into(), json!(pct(&mut login, 0.99)));
+    let refresh_p50 = pct(&mut refresh, 0.5);
+    out.insert("refresh_p50_ms".into(), json!(refresh_p50));
+    out.insert("acquire_p50_ms".into(), json!(pct(&mut acquire, 0.5)));
+    out.insert("jwks_p50_ms".into(), json!(pct(&mut jwks, 0.5)));
+
+    // ---- the floor, each part alone ------------------------------------
+    let hasher = Hasher::new();
+    let password = Password::parse(PASSWORD).unwrap();
+    let phc = env.admin.password_hash.clone();
+    let mut argon = time_n(30, |_| async {
+        assert!(hasher.verify(&password, Some(&phc)));
+    })
+    .await;
+    let claims = json!({"iss": "https://x", "sub": env.admin.id.to_string(), "aud": "a", "iat": 1, "nbf": 1,
+        "exp": 2, "jti": "j", "sid": "s", "username": "admin", "name": "Admin", "email": "a@a",
+        "roles": ["Administrator"], "role": 2, "customer_id": env.admin.customer_id.to_string(), "auth_source": "local"});
+    let keys = env.app.issuer().keys();
+    let mut sign = time_n(WARM_N, |_| async {
+        keys.sign(&claims).unwrap();
+    })
+    .await;
+    let name = env.admin.username.clone();
+    let now = env.app.issuer().now();
+    let mut get_user = time_n(WARM_N, |_| async {
+        store.get_user(&name).await.unwrap();
+    })
+    .await;
+    let mut get_throttle = time_n(WARM_N, |_| async {
+        store.get_throttle("bench-key").await.unwrap();
+    })
+    .await;
+    let mut record_login = time_n(WARM_N, |_| async {
+        store.record_login(&name, now).await.unwrap();
+    })
+    .await;
+    let mut put_family = time_n(WARM_N, |_| async {
+        let f = RefreshFamily {
+            id: FamilyId::generate().unwrap(),
+            username: name.clone(),
+            user_id: env.admin.id,
+            token_hash: "h".into(),
+            created_at: now,
+            expires_at: now + time::Duration::days(30),
+        };
+        store.put_refresh_family(&f).await.unwrap();
+    })
+    .await;
+    let fam = RefreshFamily {
+        id: FamilyId::generate().unwrap(),
+        username: name.clone(),
+        user_id: env.admin.id,
+        token_hash: RefreshToken::generate(FamilyId::generate().unwrap())
+            .unwrap()
+            .hash(),
+        created_at: now,
+        expires_at: now + time::Duration::days(30),
+    };
+    store.put_refresh_family(&fam).await.unwrap();
+    let mut get_family = time_n(WARM_N, |_| async {
+        store.get_refresh_family(&fam.id).await.unwrap();
+    })
+    .await;
+    let hash = std::cell::RefCell::new(fam.token_hash.clone());
+    let mut rotate = time_n(WARM_N, |i| {
+        let hash = &hash;
+        let fam = &fam;
+        async move {
+            let next = format!("h{i}");
+            let presented = hash.borrow().clone();
+            let r = store
+                .rotate_refresh(&fam.id, &presented, &next, now)
+                .await
+                .unwrap();
+            assert!(matches!(r, token_issuer::store::Rotation::Rotated(_)));
+            *hash.borrow_mut() = next;
+        }
+    })
+    .await;
+    let (argon, sign) = (pct(&mut argon, 0.5), pct(&mut sign, 0.5));
+    let (gu, gt, rl, pf) = (
+        pct(&mut get_user, 0.5),
+        pct(&mut get_throttle, 0.5),
+        pct(&mut record_login, 0.5),
+        pct(&mut put_family, 0.5),
+    );
+    let (gf, ro) = (pct(&mut get_family, 0.5), pct(&mut rotate, 0.5));
+    let login_floor = argon + sign + gu + gt + rl + pf;
+    let refresh_floor = sign + gf + gu + ro;
+    out.insert("argon2_verify_ms".into(), json!(argon));
+    out.insert("rs256_sign_ms".into(), json!(sign));
+    out.insert(
+        "dynamodb_call_ms".into(),
+        json!({"get_user": gu, "get_throttle": gt, "record_login": rl, "put_family": pf,
+               "get_family": gf, "rotate": ro}),
+    );
+    out.insert("login_floor_ms".into(), json!(login_floor));
+    out.insert(
+        "login_overhead_ratio".into(),
+        json!(login_p50 / login_floor),
+    );
+    out.insert("refresh_floor_ms".into(), json!(refresh_floor));
+    out.insert(
+        "refresh_overhead_ratio".into(),
+        json!(refresh_p50 / refresh_floor),
+    );
+
+    // ---- cold start, peak memory: the release binaries ----------------------
+    let issuer_bin = root().join("target/release/token-issuer");
+    let hello_bin = root().join("target/release/examples/hello");
+    let key = root().join("target/bench/signing-key.pem");
+    let _ = std::fs::create_dir_all(root().join("target/bench"));
+    if !key.exists() {
+        std::fs::write(&key, token_issuer::keys::generate_pem().unwrap()).unwrap();
+    }
+    let mut fenv: Vec<(String, String)> = [
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_EC2_METADATA_DISABLED",
+        "PATH",
+    ]
+    .iter()
+    .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+    .collect();
+    fenv.extend([
+        ("USERS_TABLE".into(), env.config.store.users_table.clone()),
+        ("TOKENS_TABLE".into(), env.config.store.tokens_table.clone()),
+        ("AUDIENCE".into(), "bench".into()),
+        ("SIGNING_KEY_FILE".into(), key.display().to_string()),
+        ("RUST_LOG".into(), "info".into()),
+    ]);
+    let jwks_text = event_text("jwks");
+    let login_text = event_text("v2-login");
+    let cold_issuer = cold(&issuer_bin, &fenv, &jwks_text).await;
+    let cold_hello = cold(&hello_bin, &fenv, &jwks_text).await;
+    let cold_login = cold(&issuer_bin, &fenv, &login_text).await;
+    out.insert("cold_start_ms".into(), json!(cold_issuer));
+    out.insert("hello_cold_start_ms".into(), json!(cold_hello));
+    out.insert("cold_start_ratio".into(), json!(cold_issuer / cold_hello));
+    out.insert("cold_login_ms".into(), json!(cold_login));
+
+    let mut f = Function::start(&issuer_bin, &fenv).await;
+    for _ in 0..RSS_LOGINS {
+        let (_, resp) = f.invoke(&login_text).await;
+        assert_eq!(resp["statusCode"], 200, "{resp}");
+    }
+    out.insert("peak_rss_mib".into(), json!(f.peak_rss_mib()));
+    drop(f);
+
+    let bootstrap = root().join("target/lambda/token-issuer/bootstrap");
+    let size = std::fs::metadata(&bootstrap)
+        .map(|m| m.len() as f64 / (1024.0 * 1024.0))
+        .unwrap_or(f64::NAN);
+    out.insert("binary_size_mib".into(), json!(size));
+
+    // ---- report ---------------------------------------------------------
+    println!("\n{:<26} {:>10}", "figure", "value");
+    for (k, v) in &out {
+        match v.as_f64() {
+            Some(x) => println!("{k:<26} {x:>10.2}"),
+            None => println!("{k:<26} {v}"),
+        }
+    }
+    let targets = [
+        ("login_overhead_ratio", 1.10),
+        ("refresh_overhead_ratio", 1.5),
+        ("cold_start_ratio", 1.5),
+        ("peak_rss_mib", 48.0),
+        ("binary_size_mib", 8.0),
+    ];
+    println!("\ntargets:");
+    for (k, max) in targets {
+        let v = out[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "  {k:<24} {v:>8.2} <= {max:<6} {}",
+            if v <= max { "met" } else { "NOT met" }
+        );
+    }
+    let path = root().join("target/bench/summary.json");
+    std::fs::write(&path, format!("{:#}", Value::Object(out))).unwrap();
+    println!("\nwrote {}", path.display());
+}
