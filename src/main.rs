@@ -7,7 +7,7 @@ use token_issuer::keys;
 use token_issuer::store::{dynamo, DynamoStore};
 use token_issuer::{telemetry, App};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init_json();
     let config = Config::from_env().inspect_err(|e| tracing::error!("{e}"))?;
