@@ -7,7 +7,7 @@ use crate::core::user::{User, Username, UsernameError, DEFAULT_AUTH_SOURCE};
 use crate::keys::ring::KeyRing;
 use crate::keys::secret as key_secret;
 use crate::keys::{self, KeyError};
-use crate::store::{dynamo, DynamoStore, Store, StoreError};
+use crate::store::{DynamoStore, Store, StoreError};
 use clap::{Args, Parser, Subcommand};
 use std::io::Read;
 use std::path::PathBuf;
@@ -250,12 +250,12 @@ pub async fn run(cli: Cli) -> Result<(), AdminError> {
 
 async fn connect() -> Result<DynamoStore, AdminError> {
     let config = StoreConfig::from_env()?;
-    let client = aws_sdk_dynamodb::Client::new(&dynamo::sdk_config().await);
+    let client = aws_sdk_dynamodb::Client::new(&crate::aws::sdk_config().await);
     Ok(DynamoStore::new(client, &config))
 }
 
 async fn secrets_client() -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(&dynamo::sdk_config().await)
+    aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await)
 }
 
 fn print_ring(ring: &KeyRing) {

@@ -5,6 +5,7 @@
 //! ([`core`]) → storage ([`store`]) → core → dialect encode.
 
 pub mod admin;
+pub mod aws;
 pub mod config;
 pub mod core;
 pub mod http;

@@ -4,14 +4,14 @@ use std::sync::Arc;
 use token_issuer::config::Config;
 use token_issuer::core::clock::SystemClock;
 use token_issuer::keys;
-use token_issuer::store::{dynamo, DynamoStore};
+use token_issuer::store::DynamoStore;
 use token_issuer::{telemetry, App};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init_json();
     let config = Config::from_env().inspect_err(|e| tracing::error!("{e}"))?;
-    let sdk = dynamo::sdk_config().await;
+    let sdk = token_issuer::aws::sdk_config().await;
     let keys = keys::load(&config, &sdk)
         .await
         .inspect_err(|e| tracing::error!("{e}"))?;

@@ -8,7 +8,7 @@ use common::*;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use token_issuer::store::{dynamo, DynamoStore};
+use token_issuer::store::DynamoStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 const BOUND: Duration = Duration::from_secs(7);
 
 async fn store_at(endpoint: &str, env: &TestEnv) -> DynamoStore {
-    let sdk = dynamo::sdk_config().await;
+    let sdk = token_issuer::aws::sdk_config().await;
     let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .endpoint_url(endpoint)
         .build();

@@ -6,14 +6,13 @@ mod common;
 use common::*;
 use std::process::{Command, Output};
 use token_issuer::keys::{self, KeyError};
-use token_issuer::store::dynamo;
 
 async fn secrets() -> aws_sdk_secretsmanager::Client {
     std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").expect(
         "key tests need a Secrets Manager endpoint: run them with scripts/test.sh, \
          which starts moto's server",
     );
-    aws_sdk_secretsmanager::Client::new(&dynamo::sdk_config().await)
+    aws_sdk_secretsmanager::Client::new(&token_issuer::aws::sdk_config().await)
 }
 
 /// A secret as template.yaml creates it: an empty ring.
@@ -51,7 +50,7 @@ fn ok(out: Output) -> String {
 async fn cold_start_keys(secret: &str) -> Result<keys::KeySet, KeyError> {
     let mut config = test_config();
     config.signing_key_secret = Some(secret.to_string());
-    keys::load(&config, &dynamo::sdk_config().await).await
+    keys::load(&config, &token_issuer::aws::sdk_config().await).await
 }
 
 async fn login_token(env: &TestEnv) -> String {

@@ -29,24 +29,6 @@ pub const USERS_KEY: &str = "username";
 pub const TOKENS_KEY: &str = "pk";
 pub const TTL_ATTRIBUTE: &str = "ttl";
 
-/// SDK settings that keep a DynamoDB outage well inside the function's timeout:
-/// short connect and attempt timeouts, three attempts at most.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    use aws_config::retry::RetryConfig;
-    use aws_config::timeout::TimeoutConfig;
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(5))
-                .build(),
-        )
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .load()
-        .await
-}
-
 /// The store: one SDK client, built at cold start and shared by reference.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {

@@ -14,7 +14,7 @@ use token_issuer::core::clock::ManualClock;
 use token_issuer::core::password::{Hasher, Password};
 use token_issuer::core::user::{User, Username};
 use token_issuer::keys::KeySet;
-use token_issuer::store::{dynamo, DynamoStore, Store};
+use token_issuer::store::{DynamoStore, Store};
 use token_issuer::{handle, App};
 use uuid::Uuid;
 
@@ -31,7 +31,7 @@ pub fn endpoint() -> String {
 
 pub async fn client() -> aws_sdk_dynamodb::Client {
     endpoint();
-    aws_sdk_dynamodb::Client::new(&dynamo::sdk_config().await)
+    aws_sdk_dynamodb::Client::new(&token_issuer::aws::sdk_config().await)
 }
 
 pub fn unique(prefix: &str) -> String {
