@@ -37,10 +37,7 @@ fn ops_token(ev: Value, token: &str) -> Value {
 async fn logs_are_structured_and_secret_free() {
     let logs = Captured::default();
     // Everything, the AWS SDK's trace output included.
-    token_issuer::telemetry::init_json_with(
-        tracing_subscriber::EnvFilter::new("trace"),
-        logs.clone(),
-    );
+    token_issuer::telemetry::init_json_with("trace".parse().unwrap(), logs.clone());
 
     let env = TestEnv::new().await;
     let wrong = "a-wrong-password-that-must-not-be-logged";
