@@ -341,6 +341,20 @@ async fn run() {
         }
     })
     .await;
+    // Diagnostic: Argon2id right after a DynamoDB call, as inside a log in. On
+    // a small machine the emulator's JVM works on after answering and competes
+    // for the cores; the gap to the quiet figure is that contention.
+    let mut argon_after_io = Vec::new();
+    for _ in 0..30 {
+        store.get_user(&env.admin.username).await.unwrap();
+        let t = Instant::now();
+        assert!(hasher.verify(&password, Some(&phc)));
+        argon_after_io.push(ms(t.elapsed()));
+    }
+    out.insert(
+        "argon2_verify_after_dynamodb_ms".into(),
+        json!(pct(&mut argon_after_io, 0.5)),
+    );
     let (argon, sign) = (pct(&mut argon, 0.5), pct(&mut sign, 0.5));
     let (gu, gt, rl, pf) = (
         pct(&mut get_user, 0.5),
