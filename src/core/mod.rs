@@ -45,7 +45,8 @@ pub struct Credentials {
 #[derive(Debug)]
 pub struct TokenGrant {
     pub user: User,
-    pub access_token: String,
+    /// Wrapped so a `{:?}` of the grant cannot print a live token.
+    pub access_token: crate::secret::Secret<String>,
     pub access_expires_at: OffsetDateTime,
     pub access_ttl_secs: i64,
     pub refresh_token: RefreshToken,
@@ -266,7 +267,7 @@ impl<S: Store> Issuer<S> {
             customer_id: user.customer_id.to_string(),
             auth_source: user.auth_source.clone(),
         };
-        let access_token = self.keys.sign(&claims)?;
+        let access_token = crate::secret::Secret::new(self.keys.sign(&claims)?);
         Ok(TokenGrant {
             user,
             access_token,

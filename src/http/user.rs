@@ -94,7 +94,7 @@ fn success(grant: &TokenGrant) -> Response<Body> {
     response::json(
         StatusCode::OK,
         &Success {
-            access_token: &grant.access_token,
+            access_token: grant.access_token.expose(),
             email: &grant.user.email,
             full_name: &grant.user.full_name,
             access_token_expiry_time: format_time(grant.access_expires_at),

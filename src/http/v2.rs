@@ -82,7 +82,7 @@ fn success(grant: &TokenGrant) -> Response<Body> {
             error_message: "",
             content: [TokenContent {
                 customer_id: grant.user.customer_id.to_string(),
-                token: &grant.access_token,
+                token: grant.access_token.expose(),
                 refresh_token: grant.refresh_token.expose(),
                 validity_time: grant.access_ttl_secs,
             }],
