@@ -2,7 +2,7 @@
 # Runs every test: unit tests, and integration tests of the real handler and
 # token-admin against a DynamoDB Local (and a moto Secrets Manager) that this
 # script starts and stops.
-# Extra arguments go to `cargo test` (e.g. scripts/test.sh --test dialect_v2).
+# Arguments, if any, replace `--all-targets` (e.g. scripts/test.sh --test it refresh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -37,4 +37,8 @@ done
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$moto_port"
 echo "test: Secrets Manager (moto) at $AWS_ENDPOINT_URL_SECRETS_MANAGER" >&2
 
-cargo test --all-targets "$@"
+if [ "$#" -gt 0 ]; then
+  cargo test "$@"
+else
+  cargo test --all-targets
+fi

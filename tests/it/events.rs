@@ -1,9 +1,7 @@
 //! Every file in `events/` goes through the real handler and gets the status
 //! that `events/README.md` documents for it ("as committed" column).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn documented() -> Vec<(String, u16)> {
     let readme =

@@ -1,9 +1,7 @@
 //! Property: arbitrary bodies, headers, paths and methods sent through the real
 //! handler (DynamoDB Local behind it) never yield a 5xx, a panic or a token.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Map, Value};

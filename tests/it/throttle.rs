@@ -1,9 +1,7 @@
 //! Brute-force throttling per username (contract §2), on DynamoDB Local with
 //! an injected clock.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use time::Duration;

@@ -1,10 +1,8 @@
 //! Refresh-token rotation, reuse detection, revocation and logout (contract §3,
 //! §4, §5) for the v2 and user dialects, against DynamoDB Local.
 
-mod common;
-
 use base64::Engine;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use time::Duration;

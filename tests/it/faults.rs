@@ -2,9 +2,7 @@
 //! route answers its dialect's server error within a bounded time, issues no
 //! token, and leaves no half-done rotation or session change behind.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

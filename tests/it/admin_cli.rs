@@ -1,8 +1,6 @@
 //! `token-admin`, the real binary, against DynamoDB Local.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

@@ -1,9 +1,7 @@
 //! Contract §2: every kind of malformed input gets the dialect's invalid-request
 //! response, never a 5xx, never a token, for every log-in route.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 struct Dialect {

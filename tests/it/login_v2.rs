@@ -1,9 +1,7 @@
 //! Dialect v2 log in (`POST /api/v2/auth/token`) against DynamoDB Local.
 
-mod common;
-
 use base64::Engine;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 const INVALID_CREDENTIALS: &str =

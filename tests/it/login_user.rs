@@ -1,9 +1,7 @@
 //! Dialect user log in (`POST /api/user/authenticate`) against DynamoDB Local.
 
-mod common;
-
 use base64::Engine;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 const INVALID_CREDENTIALS: &str =

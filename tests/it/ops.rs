@@ -1,8 +1,6 @@
 //! Dialect ops: acquire, currentuser (sliding 6 h), release.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use time::Duration;
 

@@ -1,9 +1,7 @@
 //! Signing keys from Secrets Manager (moto's server through the real SDK):
 //! `token-admin keys rotate|list` and the function's cold-start load.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::process::{Command, Output};
 use token_issuer::keys::{self, KeyError};
 

@@ -1,8 +1,6 @@
 //! 404, 405, stage prefixes and the `/.well-known/` documents.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[tokio::test]

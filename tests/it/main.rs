@@ -1,0 +1,20 @@
+//! The integration tests, linked into one binary: each test file used to be
+//! its own 220 MB debug executable, and fifteen of them filled a CI disk.
+//! `logs.rs` stays separate because it installs a process-wide subscriber.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod admin_cli;
+mod events;
+mod faults;
+mod hostile;
+mod keys;
+mod login_user;
+mod login_v2;
+mod malformed;
+mod ops;
+mod refresh;
+mod routing;
+mod startup;
+mod throttle;
