@@ -1,7 +1,7 @@
 //! Dialect user log in (`POST /api/user/authenticate`) against DynamoDB Local.
 
-use base64::Engine;
 use crate::common::*;
+use base64::Engine;
 use serde_json::json;
 
 const INVALID_CREDENTIALS: &str =

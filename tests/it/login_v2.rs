@@ -1,7 +1,7 @@
 //! Dialect v2 log in (`POST /api/v2/auth/token`) against DynamoDB Local.
 
-use base64::Engine;
 use crate::common::*;
+use base64::Engine;
 use serde_json::json;
 
 const INVALID_CREDENTIALS: &str =

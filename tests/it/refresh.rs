@@ -1,8 +1,8 @@
 //! Refresh-token rotation, reuse detection, revocation and logout (contract §3,
 //! §4, §5) for the v2 and user dialects, against DynamoDB Local.
 
-use base64::Engine;
 use crate::common::*;
+use base64::Engine;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use time::Duration;
