@@ -14,10 +14,9 @@ export AWS_ENDPOINT_URL_DYNAMODB="$("$here/ddb-local.sh" start "$port")"
 trap '"$here/ddb-local.sh" stop "$port"' EXIT
 # The release binaries the cold-start and memory figures run, built as shipped.
 cargo build --release --bin token-issuer --example hello
-if [ ! -f target/lambda/token-issuer/bootstrap ]; then
-  "$here/tools.sh" lambda arm64
-  cargo lambda build --release --arm64 --bin token-issuer
-fi
+# Always (a no-op when nothing changed): a stale bootstrap gives a stale size.
+"$here/tools.sh" lambda arm64
+cargo lambda build --release --arm64 --bin token-issuer
 if [ $# -gt 0 ]; then
   cargo bench --bench "$1"
 else

@@ -31,7 +31,8 @@ pub fn endpoint() -> String {
 
 pub async fn client() -> aws_sdk_dynamodb::Client {
     endpoint();
-    aws_sdk_dynamodb::Client::new(&token_issuer::aws::sdk_config().await)
+    // The function's own SDK configuration, so every test goes through it.
+    aws_sdk_dynamodb::Client::new(&token_issuer::aws::lambda_sdk_config().unwrap())
 }
 
 pub fn unique(prefix: &str) -> String {

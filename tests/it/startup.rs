@@ -37,6 +37,15 @@ fn missing_and_bad_settings_stop_start_up_with_their_name() {
         ("USERS_TABLE", "users"),
         ("TOKENS_TABLE", "tokens"),
         ("AUDIENCE", "a"),
+    ]);
+    assert!(!ok);
+    assert!(log.contains("AWS_REGION is not set"), "{log}");
+
+    let (ok, log) = start(&[
+        ("USERS_TABLE", "users"),
+        ("TOKENS_TABLE", "tokens"),
+        ("AUDIENCE", "a"),
+        ("AWS_REGION", "us-east-1"),
         ("SIGNING_KEY_FILE", "/nonexistent/key.pem"),
     ]);
     assert!(!ok);
