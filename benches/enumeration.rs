@@ -67,7 +67,11 @@ fn main() {
         println!("enumeration: skipped (a benchmark: run it with scripts/bench.sh)");
         return;
     }
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // The function's own runtime (src/main.rs).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         // Lockout would turn repeated failures into 429s: keep it out of the way.
         let env = TestEnv::with_config(|c| c.lockout_threshold = u32::MAX).await;
