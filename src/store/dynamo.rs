@@ -165,11 +165,7 @@ impl DynamoStore {
         for (name, value) in values {
             req = req.expression_attribute_values(name, value);
         }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(classify(&self.users, e)),
-        }
+        Ok(conditional(&self.users, req.send().await)?.is_some())
     }
 
     fn user_key(username: &Username) -> (String, AttributeValue) {
@@ -183,6 +179,23 @@ fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> 
 
 fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     error_code(err) == Some("ConditionalCheckFailedException")
+}
+
+/// A conditional write's outcome: `Some(output)` if its condition held, `None`
+/// if it did not; any other failure is classified.
+fn conditional<T, E, R>(
+    table: &str,
+    res: Result<T, SdkError<E, R>>,
+) -> Result<Option<T>, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match res {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if is_condition_failure(&e) => Ok(None),
+        Err(e) => Err(classify(table, e)),
+    }
 }
 
 /// Turns an SDK error into a store error that keeps it as the source.
@@ -391,11 +404,9 @@ impl Store for DynamoStore {
             .expression_attribute_names("#k", USERS_KEY)
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::AlreadyExists),
-            Err(e) => Err(classify(&self.users, e)),
-        }
+        conditional(&self.users, res)?
+            .map(drop)
+            .ok_or(StoreError::AlreadyExists)
     }
 
     async fn list_users(&self) -> Result<Vec<User>, StoreError> {
@@ -478,11 +489,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":old", s(old))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(classify(&self.users, e)),
-        }
+        Ok(conditional(&self.users, res)?.is_some())
     }
 
     async fn delete_user(&self, username: &Username) -> Result<bool, StoreError> {
@@ -496,11 +503,7 @@ impl Store for DynamoStore {
             .expression_attribute_names("#k", USERS_KEY)
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(classify(&self.users, e)),
-        }
+        Ok(conditional(&self.users, res)?.is_some())
     }
 
     async fn record_login(
@@ -530,11 +533,9 @@ impl Store for DynamoStore {
             .expression_attribute_names("#k", TOKENS_KEY)
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::AlreadyExists),
-            Err(e) => Err(classify(&self.tokens, e)),
-        }
+        conditional(&self.tokens, res)?
+            .map(drop)
+            .ok_or(StoreError::AlreadyExists)
     }
 
     async fn get_refresh_family(&self, id: &FamilyId) -> Result<Option<RefreshFamily>, StoreError> {
@@ -632,11 +633,7 @@ impl Store for DynamoStore {
             None => req
                 .condition_expression("attribute_exists(#k) AND attribute_not_exists(revoked_at)"),
         };
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(classify(&self.tokens, e)),
-        }
+        Ok(conditional(&self.tokens, req.send().await)?.is_some())
     }
 
     async fn get_throttle(&self, key: &str) -> Result<Option<Throttle>, StoreError> {
@@ -711,11 +708,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":ttl", ttl(expires_at))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(classify(&self.tokens, e)),
-        }
+        Ok(conditional(&self.tokens, res)?.is_some())
     }
 
     async fn clear_throttle(&self, key: &str) -> Result<(), StoreError> {
@@ -745,11 +738,9 @@ impl Store for DynamoStore {
             .expression_attribute_names("#k", TOKENS_KEY)
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::AlreadyExists),
-            Err(e) => Err(classify(&self.tokens, e)),
-        }
+        conditional(&self.tokens, res)?
+            .map(drop)
+            .ok_or(StoreError::AlreadyExists)
     }
 
     async fn touch_session(
@@ -773,15 +764,14 @@ impl Store for DynamoStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match res {
-            Ok(out) => match out.attributes() {
+        match conditional(&self.tokens, res)? {
+            Some(out) => match out.attributes() {
                 Some(item) => session_from_item(token_hash, item).map(Some),
                 None => Err(StoreError::Corrupt(
                     "session update returned nothing".into(),
                 )),
             },
-            Err(e) if is_condition_failure(&e) => Ok(None),
-            Err(e) => Err(classify(&self.tokens, e)),
+            None => Ok(None),
         }
     }
 
@@ -796,11 +786,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":now", millis(now))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(classify(&self.tokens, e)),
-        }
+        Ok(conditional(&self.tokens, res)?.is_some())
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
