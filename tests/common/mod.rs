@@ -243,6 +243,64 @@ impl Reply {
             "{self:?}"
         );
     }
+
+    /// A 200 v2 token answer (log in or refresh) in seed 000's exact shape,
+    /// for `user`; returns its one `content` entry.
+    pub fn assert_v2_grant(&self, user: &User) -> Value {
+        assert_eq!(self.status, 200, "{}", self.text());
+        self.assert_json();
+        self.assert_no_store();
+        let body = self.json();
+        let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["content", "errorCode", "errorMessage", "pageable"]);
+        assert_eq!(body["errorCode"], "");
+        assert_eq!(body["errorMessage"], "");
+        assert_eq!(
+            body["pageable"],
+            serde_json::json!({"page": 0, "size": 10, "totalPages": 1, "totalElements": 1})
+        );
+        let content = body["content"].as_array().unwrap();
+        assert_eq!(content.len(), 1);
+        let c = content[0].clone();
+        assert_eq!(c.as_object().unwrap().len(), 4);
+        assert_eq!(c["customerId"], user.customer_id.to_string());
+        assert_eq!(c["validityTime"], 3600);
+        c
+    }
+
+    /// A 200 user-dialect token answer (authenticate or refresh) with exactly
+    /// the seed's keys; returns the body.
+    pub fn assert_user_grant(&self) -> Value {
+        assert_eq!(self.status, 200, "{}", self.text());
+        self.assert_json();
+        self.assert_no_store();
+        let body = self.json();
+        let mut keys: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "accessToken",
+                "accessTokenExpiryTime",
+                "email",
+                "fullName",
+                "refreshToken",
+                "refreshTokenExpiryTime",
+                "responseKey",
+                "responseMessage",
+                "role",
+                "userName"
+            ]
+        );
+        assert_eq!(body["responseKey"], "SUCCESS");
+        assert_eq!(body["responseMessage"], "Successful request");
+        body
+    }
 }
 
 /// An event from `events/` as JSON, to send as is or to modify.

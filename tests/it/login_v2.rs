@@ -11,24 +11,7 @@ const INVALID_CREDENTIALS: &str =
 async fn success_has_the_exact_shape() {
     let env = TestEnv::new().await;
     let r = env.call(&event("v2-login")).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.assert_json();
-    r.assert_no_store();
-    let body = r.json();
-    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["content", "errorCode", "errorMessage", "pageable"]);
-    assert_eq!(body["errorCode"], "");
-    assert_eq!(body["errorMessage"], "");
-    assert_eq!(
-        body["pageable"],
-        json!({"page": 0, "size": 10, "totalPages": 1, "totalElements": 1})
-    );
-    let content = body["content"].as_array().unwrap();
-    assert_eq!(content.len(), 1);
-    let c = &content[0];
-    assert_eq!(c.as_object().unwrap().len(), 4);
-    assert_eq!(c["customerId"], env.admin.customer_id.to_string());
-    assert_eq!(c["validityTime"], 3600);
+    let c = &r.assert_v2_grant(&env.admin);
     let refresh = c["refreshToken"].as_str().unwrap();
     let raw = base64::engine::general_purpose::STANDARD
         .decode(refresh)
