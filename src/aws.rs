@@ -12,6 +12,12 @@ const AMAZON_ROOTS: &[u8] = include_bytes!("../certs/amazon-roots.pem");
 pub enum SdkConfigError {
     #[error("AWS_REGION is not set (Lambda sets it; set it to run the function elsewhere)")]
     NoRegion,
+    #[error(
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set: the function takes its \
+         credentials from the environment only (Lambda sets them; elsewhere export them, \
+         any value for DynamoDB Local, or `aws configure export-credentials --format env`)"
+    )]
+    NoCredentials,
 }
 
 /// The function's SDK configuration, from the environment Lambda provides
@@ -27,6 +33,12 @@ pub fn lambda_sdk_config() -> Result<SdkConfig, SdkConfigError> {
         .ok()
         .filter(|r| !r.is_empty())
         .ok_or(SdkConfigError::NoRegion)?;
+    // Checked here so a missing setting stops start-up by name, rather than
+    // failing every request later.
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty());
+    if !(set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY")) {
+        return Err(SdkConfigError::NoCredentials);
+    }
     let mut builder = SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_types::region::Region::new(region))

@@ -46,6 +46,21 @@ fn missing_and_bad_settings_stop_start_up_with_their_name() {
         ("TOKENS_TABLE", "tokens"),
         ("AUDIENCE", "a"),
         ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "local"),
+    ]);
+    assert!(!ok);
+    assert!(
+        log.contains("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"),
+        "{log}"
+    );
+
+    let (ok, log) = start(&[
+        ("USERS_TABLE", "users"),
+        ("TOKENS_TABLE", "tokens"),
+        ("AUDIENCE", "a"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", "local"),
         ("SIGNING_KEY_FILE", "/nonexistent/key.pem"),
     ]);
     assert!(!ok);
@@ -61,6 +76,8 @@ fn without_a_key_file_it_warns_about_the_ephemeral_key() {
         ("TOKENS_TABLE", "tokens"),
         ("AUDIENCE", "a"),
         ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", "local"),
     ]);
     assert!(!ok);
     assert!(log.contains("ephemeral key"), "{log}");
