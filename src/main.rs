@@ -11,7 +11,9 @@ use token_issuer::{telemetry, App};
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init_json();
     let config = Config::from_env().inspect_err(|e| tracing::error!("{e}"))?;
-    let sdk = token_issuer::aws::lambda_sdk_config().inspect_err(|e| tracing::error!("{e}"))?;
+    let sdk = token_issuer::aws::lambda_sdk_config()
+        .await
+        .inspect_err(|e| tracing::error!("{e}"))?;
     let keys = keys::load(&config, &sdk)
         .await
         .inspect_err(|e| tracing::error!("{e}"))?;

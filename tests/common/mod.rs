@@ -32,7 +32,7 @@ pub fn endpoint() -> String {
 pub async fn client() -> aws_sdk_dynamodb::Client {
     endpoint();
     // The function's own SDK configuration, so every test goes through it.
-    aws_sdk_dynamodb::Client::new(&token_issuer::aws::lambda_sdk_config().unwrap())
+    aws_sdk_dynamodb::Client::new(&token_issuer::aws::lambda_sdk_config().await.unwrap())
 }
 
 pub fn unique(prefix: &str) -> String {

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 const BOUND: Duration = Duration::from_secs(7);
 
 async fn store_at(endpoint: &str, env: &TestEnv) -> DynamoStore {
-    let sdk = token_issuer::aws::lambda_sdk_config().unwrap();
+    let sdk = token_issuer::aws::lambda_sdk_config().await.unwrap();
     let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .endpoint_url(endpoint)
         .build();

@@ -48,7 +48,11 @@ fn ok(out: Output) -> String {
 async fn cold_start_keys(secret: &str) -> Result<keys::KeySet, KeyError> {
     let mut config = test_config();
     config.signing_key_secret = Some(secret.to_string());
-    keys::load(&config, &token_issuer::aws::lambda_sdk_config().unwrap()).await
+    keys::load(
+        &config,
+        &token_issuer::aws::lambda_sdk_config().await.unwrap(),
+    )
+    .await
 }
 
 async fn login_token(env: &TestEnv) -> String {

@@ -4,8 +4,14 @@ use std::process::Command;
 
 fn start(envs: &[(&str, &str)]) -> (bool, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_token-issuer"));
+    // No shared AWS files unless a test names them.
     cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        );
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -37,9 +43,11 @@ fn missing_and_bad_settings_stop_start_up_with_their_name() {
         ("USERS_TABLE", "users"),
         ("TOKENS_TABLE", "tokens"),
         ("AUDIENCE", "a"),
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", "local"),
     ]);
     assert!(!ok);
-    assert!(log.contains("AWS_REGION is not set"), "{log}");
+    assert!(log.contains("no AWS region: set AWS_REGION"), "{log}");
 
     let (ok, log) = start(&[
         ("USERS_TABLE", "users"),
@@ -50,7 +58,7 @@ fn missing_and_bad_settings_stop_start_up_with_their_name() {
     ]);
     assert!(!ok);
     assert!(
-        log.contains("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"),
+        log.contains("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
         "{log}"
     );
 
@@ -81,4 +89,44 @@ fn without_a_key_file_it_warns_about_the_ephemeral_key() {
     ]);
     assert!(!ok);
     assert!(log.contains("ephemeral key"), "{log}");
+}
+
+/// Outside Lambda, region and static keys may come from the shared files of
+/// the selected profile, as the SDK's standard chain reads them.
+#[test]
+fn region_and_keys_can_come_from_the_shared_files() {
+    let dir = std::env::temp_dir().join(format!("aws-files-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config");
+    let credentials = dir.join("credentials");
+    std::fs::write(
+        &config,
+        "[default]\nregion = us-east-1\n[profile dev]\nregion = eu-west-1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &credentials,
+        "[dev]\naws_access_key_id = local\naws_secret_access_key = local\n",
+    )
+    .unwrap();
+    let files = [
+        ("USERS_TABLE", "users"),
+        ("TOKENS_TABLE", "tokens"),
+        ("AUDIENCE", "a"),
+        ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap()),
+    ];
+    // The default profile has a region but no keys.
+    let (ok, log) = start(&files);
+    assert!(!ok);
+    assert!(log.contains("no AWS credentials"), "{log}");
+    // The dev profile has both: start-up goes on to the keys (and then stops,
+    // as there is no Lambda runtime API here).
+    let mut dev = files.to_vec();
+    dev.push(("AWS_PROFILE", "dev"));
+    let (ok, log) = start(&dev);
+    assert!(!ok);
+    assert!(!log.contains("no AWS"), "{log}");
+    assert!(log.contains("ephemeral key"), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
