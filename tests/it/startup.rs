@@ -24,71 +24,55 @@ fn start(envs: &[(&str, &str)]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// The function's own settings, and the AWS ones Lambda provides.
+const SETTINGS: &[(&str, &str)] = &[
+    ("USERS_TABLE", "users"),
+    ("TOKENS_TABLE", "tokens"),
+    ("AUDIENCE", "a"),
+];
+const AWS: &[(&str, &str)] = &[
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_ACCESS_KEY_ID", "local"),
+    ("AWS_SECRET_ACCESS_KEY", "local"),
+];
+
+/// Starts with the settings of `parts` together: start-up must stop, logging
+/// `expected`. (Past the key, start-up needs the Lambda runtime API, absent
+/// here, so even a good start stops, after the key's log line.)
+fn stops_with(parts: &[&[(&str, &str)]], expected: &str) {
+    let (ok, log) = start(&parts.concat());
+    assert!(!ok, "{log}");
+    assert!(log.contains(expected), "{log}");
+}
+
 #[test]
 fn missing_and_bad_settings_stop_start_up_with_their_name() {
-    let (ok, log) = start(&[("TOKENS_TABLE", "t-t-t"), ("AUDIENCE", "a")]);
-    assert!(!ok);
-    assert!(log.contains("USERS_TABLE is not set"), "{log}");
-
-    let (ok, log) = start(&[
-        ("USERS_TABLE", "users"),
-        ("TOKENS_TABLE", "tokens"),
-        ("AUDIENCE", "a"),
-        ("ACCESS_TOKEN_TTL_SECONDS", "an hour"),
-    ]);
-    assert!(!ok);
-    assert!(log.contains("ACCESS_TOKEN_TTL_SECONDS is invalid"), "{log}");
-
-    let (ok, log) = start(&[
-        ("USERS_TABLE", "users"),
-        ("TOKENS_TABLE", "tokens"),
-        ("AUDIENCE", "a"),
-        ("AWS_ACCESS_KEY_ID", "local"),
-        ("AWS_SECRET_ACCESS_KEY", "local"),
-    ]);
-    assert!(!ok);
-    assert!(log.contains("no AWS region: set AWS_REGION"), "{log}");
-
-    let (ok, log) = start(&[
-        ("USERS_TABLE", "users"),
-        ("TOKENS_TABLE", "tokens"),
-        ("AUDIENCE", "a"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "local"),
-    ]);
-    assert!(!ok);
-    assert!(
-        log.contains("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
-        "{log}"
+    stops_with(
+        &[&[("TOKENS_TABLE", "t-t-t"), ("AUDIENCE", "a")]],
+        "USERS_TABLE is not set",
     );
-
-    let (ok, log) = start(&[
-        ("USERS_TABLE", "users"),
-        ("TOKENS_TABLE", "tokens"),
-        ("AUDIENCE", "a"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "local"),
-        ("AWS_SECRET_ACCESS_KEY", "local"),
-        ("SIGNING_KEY_FILE", "/nonexistent/key.pem"),
-    ]);
-    assert!(!ok);
-    assert!(log.contains("/nonexistent/key.pem"), "{log}");
+    stops_with(
+        &[SETTINGS, &[("ACCESS_TOKEN_TTL_SECONDS", "an hour")]],
+        "ACCESS_TOKEN_TTL_SECONDS is invalid",
+    );
+    stops_with(&[SETTINGS, &AWS[1..]], "no AWS region: set AWS_REGION");
+    stops_with(
+        &[SETTINGS, &AWS[..2]],
+        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    );
+    stops_with(
+        &[
+            SETTINGS,
+            AWS,
+            &[("SIGNING_KEY_FILE", "/nonexistent/key.pem")],
+        ],
+        "/nonexistent/key.pem",
+    );
 }
 
 #[test]
 fn without_a_key_file_it_warns_about_the_ephemeral_key() {
-    // Past the key, start-up needs the Lambda runtime API, absent here: it stops
-    // after the warning, which is what this checks.
-    let (ok, log) = start(&[
-        ("USERS_TABLE", "users"),
-        ("TOKENS_TABLE", "tokens"),
-        ("AUDIENCE", "a"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "local"),
-        ("AWS_SECRET_ACCESS_KEY", "local"),
-    ]);
-    assert!(!ok);
-    assert!(log.contains("ephemeral key"), "{log}");
+    stops_with(&[SETTINGS, AWS], "ephemeral key");
 }
 
 /// Outside Lambda, region and static keys may come from the shared files of
@@ -109,23 +93,14 @@ fn region_and_keys_can_come_from_the_shared_files() {
         "[dev]\naws_access_key_id = local\naws_secret_access_key = local\n",
     )
     .unwrap();
-    let files = [
-        ("USERS_TABLE", "users"),
-        ("TOKENS_TABLE", "tokens"),
-        ("AUDIENCE", "a"),
+    let files: &[(&str, &str)] = &[
         ("AWS_CONFIG_FILE", config.to_str().unwrap()),
         ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap()),
     ];
     // The default profile has a region but no keys.
-    let (ok, log) = start(&files);
-    assert!(!ok);
-    assert!(log.contains("no AWS credentials"), "{log}");
-    // The dev profile has both: start-up goes on to the keys (and then stops,
-    // as there is no Lambda runtime API here).
-    let mut dev = files.to_vec();
-    dev.push(("AWS_PROFILE", "dev"));
-    let (ok, log) = start(&dev);
-    assert!(!ok);
+    stops_with(&[SETTINGS, files], "no AWS credentials");
+    // The dev profile has both: start-up goes on to the key.
+    let (_, log) = start(&[SETTINGS, files, &[("AWS_PROFILE", "dev")]].concat());
     assert!(!log.contains("no AWS"), "{log}");
     assert!(log.contains("ephemeral key"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
