@@ -137,6 +137,18 @@ impl TestEnv {
         user
     }
 
+    /// Disables or enables the seeded admin, as `token-admin user disable|enable` does.
+    pub async fn set_admin_enabled(&self, enabled: bool) {
+        let now = self.app.issuer().now();
+        assert!(
+            self.store
+                .set_enabled(&self.admin.username, enabled, now)
+                .await
+                .expect("set_enabled"),
+            "the admin exists"
+        );
+    }
+
     /// Sends an API Gateway event through the real handler.
     pub async fn call(&self, event: &Value) -> Reply {
         let req =

@@ -12,6 +12,11 @@ fn with_token(name: &str, token: &str) -> Value {
     with_header(event(name), "authorization", &format!("OpsToken {token}"))
 }
 
+/// The status `GET /api/auth/currentuser` answers for `token`.
+async fn current_user_status(env: &TestEnv, token: &str) -> u16 {
+    env.call(&with_token("ops-currentuser", token)).await.status
+}
+
 async fn acquire(env: &TestEnv) -> String {
     let r = env.call(&event("ops-acquire")).await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -118,12 +123,7 @@ async fn current_user_answers_and_slides_the_session() {
     );
     // Slid to (START + 5 h) + 6 h: still good 5 h later, 11 h after acquire.
     env.clock.advance(Duration::hours(5));
-    assert_eq!(
-        env.call(&with_token("ops-currentuser", &token))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(current_user_status(&env, &token).await, 200);
     // Now idle for 6 h and a millisecond: refused although the item still exists.
     env.clock
         .advance(Duration::hours(6) + Duration::milliseconds(1));
@@ -143,19 +143,9 @@ async fn session_expires_six_hours_after_last_use() {
     let token = acquire(&env).await;
     env.clock
         .advance(Duration::hours(6) - Duration::milliseconds(1));
-    assert_eq!(
-        env.call(&with_token("ops-currentuser", &token))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(current_user_status(&env, &token).await, 200);
     env.clock.advance(Duration::hours(6));
-    assert_eq!(
-        env.call(&with_token("ops-currentuser", &token))
-            .await
-            .status,
-        401
-    );
+    assert_eq!(current_user_status(&env, &token).await, 401);
 }
 
 #[tokio::test]
@@ -237,24 +227,14 @@ async fn a_disabled_users_session_stops_working() {
     use token_issuer::store::Store;
     let env = TestEnv::new().await;
     let token = acquire(&env).await;
-    env.store
-        .set_enabled(&env.admin.username, false, env.app.issuer().now())
-        .await
-        .unwrap();
-    assert_eq!(
-        env.call(&with_token("ops-currentuser", &token))
-            .await
-            .status,
-        401
-    );
+    env.set_admin_enabled(false).await;
+    assert_eq!(current_user_status(&env, &token).await, 401);
     env.store
         .set_enabled(&env.admin.username, true, env.app.issuer().now())
         .await
         .unwrap();
     assert_eq!(
-        env.call(&with_token("ops-currentuser", &token))
-            .await
-            .status,
+        current_user_status(&env, &token).await,
         401,
         "the session was ended, not just paused"
     );
@@ -262,36 +242,16 @@ async fn a_disabled_users_session_stops_working() {
 
 #[tokio::test]
 async fn disabling_ends_sessions_even_if_re_enabled_before_their_next_use() {
-    use token_issuer::store::Store;
     let env = TestEnv::new().await;
     let token = acquire(&env).await;
     env.clock.advance(Duration::seconds(1));
-    let now = env.app.issuer().now();
-    assert!(env
-        .store
-        .set_enabled(&env.admin.username, false, now)
-        .await
-        .unwrap());
-    assert!(env
-        .store
-        .set_enabled(&env.admin.username, true, now)
-        .await
-        .unwrap());
-    assert_eq!(
-        env.call(&with_token("ops-currentuser", &token))
-            .await
-            .status,
-        401
-    );
+    env.set_admin_enabled(false).await;
+    env.set_admin_enabled(true).await;
+    assert_eq!(current_user_status(&env, &token).await, 401);
     // A new session after re-enabling works.
     env.clock.advance(Duration::seconds(1));
     let fresh = acquire(&env).await;
-    assert_eq!(
-        env.call(&with_token("ops-currentuser", &fresh))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(current_user_status(&env, &fresh).await, 200);
 }
 
 #[tokio::test]

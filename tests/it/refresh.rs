@@ -521,11 +521,7 @@ async fn a_disabled_user_cannot_refresh_and_re_enabling_does_not_revive() {
     let first = v2_refresh_token(&v2_login(&env).await);
     let second = v2_refresh_ok(&env, &first).await;
 
-    assert!(env
-        .store
-        .set_enabled(&env.admin.username, false, env.app.issuer().now())
-        .await
-        .unwrap());
+    env.set_admin_enabled(false).await;
     v2_refresh_refused(&env, &second).await;
     assert_family_revoked(&env).await;
 
@@ -548,17 +544,8 @@ async fn disabling_revokes_even_if_re_enabled_before_the_next_refresh() {
     let env = TestEnv::new().await;
     let token = v2_refresh_token(&v2_login(&env).await);
     env.clock.advance(Duration::seconds(1));
-    let now = env.app.issuer().now();
-    assert!(env
-        .store
-        .set_enabled(&env.admin.username, false, now)
-        .await
-        .unwrap());
-    assert!(env
-        .store
-        .set_enabled(&env.admin.username, true, now)
-        .await
-        .unwrap());
+    env.set_admin_enabled(false).await;
+    env.set_admin_enabled(true).await;
     v2_refresh_refused(&env, &token).await;
 }
 
