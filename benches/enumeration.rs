@@ -5,6 +5,8 @@
 //!
 //! Run with `scripts/bench.sh` (it starts DynamoDB Local).
 
+// The harness is shared by several test and bench crates; each uses a part.
+#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 

@@ -1,10 +1,12 @@
-//! The issuer's costs against their irreducible floor (issue 5):
+//! The issuer's costs against their irreducible floor:
 //! warm per-route latency of the real handler on DynamoDB Local, the floor
 //! parts timed alone, cold start of the release binary (and of an empty
 //! `lambda_http` hello world) through a minimal Lambda Runtime API, peak
 //! memory over 1,000 log ins, and the arm64 binary size. Prints a table and
 //! writes `target/bench/summary.json`. Run with `scripts/bench.sh`.
 
+// The harness is shared by several test and bench crates; each uses a part.
+#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -14,9 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use token_issuer::core::family::{RefreshFamily, Rotation};
 use token_issuer::core::password::{Hasher, Password};
+use token_issuer::core::store::{FamilyStore as _, ThrottleStore as _, UserStore as _};
 use token_issuer::core::tokens::{FamilyId, RefreshToken};
-use token_issuer::store::{RefreshFamily, Store};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Mutex};
@@ -312,7 +315,7 @@ async fn run() {
         )
         .await
         .unwrap();
-        assert!(matches!(r, token_issuer::store::Rotation::Rotated(_)));
+        assert!(matches!(r, Rotation::Rotated(_)));
         fam_hash = next;
 
         // The routes, through the real handler.

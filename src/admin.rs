@@ -3,11 +3,12 @@
 
 use crate::config::{ConfigError, StoreConfig};
 use crate::core::password::{Hasher, Password, PasswordError};
+use crate::core::store::{AdminStore, StoreError};
 use crate::core::user::{User, Username, UsernameError, DEFAULT_AUTH_SOURCE};
 use crate::keys::ring::KeyRing;
 use crate::keys::secret as key_secret;
 use crate::keys::{self, KeyError};
-use crate::store::{DynamoStore, Store, StoreError};
+use crate::store::DynamoStore;
 use clap::{Args, Parser, Subcommand};
 use std::io::Read;
 use std::path::PathBuf;
@@ -161,7 +162,7 @@ pub enum AdminError {
 /// One line that says what happened and, for the network, why.
 fn store_message(e: &StoreError) -> String {
     match e {
-        StoreError::Unreachable(source) | StoreError::Backend(source) => {
+        StoreError::Unreachable { source, .. } | StoreError::Backend { source, .. } => {
             let mut msg = e.to_string();
             let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
             let mut last = String::new();
@@ -251,7 +252,7 @@ pub async fn run(cli: Cli) -> Result<(), AdminError> {
 async fn connect() -> Result<DynamoStore, AdminError> {
     let config = StoreConfig::from_env()?;
     let client = aws_sdk_dynamodb::Client::new(&crate::aws::sdk_config().await);
-    Ok(DynamoStore::new(client, &config))
+    Ok(crate::compose::store(client, &config))
 }
 
 async fn secrets_client() -> aws_sdk_secretsmanager::Client {
@@ -302,7 +303,7 @@ fn generate_key(out: &std::path::Path) -> Result<(), AdminError> {
 }
 
 /// The user commands, against any store (tests use DynamoDB Local).
-pub async fn user_command<S: Store>(
+pub async fn user_command<S: AdminStore>(
     store: &S,
     cmd: UserCommand,
     now: OffsetDateTime,

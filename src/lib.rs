@@ -1,23 +1,25 @@
 //! A serverless token issuer: three vendor login dialects on one AWS Lambda,
 //! users and tokens in DynamoDB.
 //!
-//! Data flows one way: request → dialect decode ([`http`]) → issuer core
-//! ([`core`]) → storage ([`store`]) → core → dialect encode.
+//! Data flows one way: request → the edge ([`http`]: context, route table,
+//! dialect decode) → the issuer core ([`core`]) → its storage port, which
+//! [`store`] implements on DynamoDB → core → dialect encode. [`keys`] signs;
+//! [`compose`] wires configuration into the parts.
 
 pub mod admin;
 pub mod aws;
+pub mod compose;
 pub mod config;
 pub mod core;
 pub mod http;
 pub mod keys;
-pub mod secret;
 pub mod store;
 pub mod telemetry;
 
 pub use http::{handle, App};
 
 /// Serves Lambda invocations until the runtime shuts the process down.
-pub async fn run<S: store::Store + 'static>(app: App<S>) -> Result<(), lambda_http::Error> {
+pub async fn run<S: core::store::Store + 'static>(app: App<S>) -> Result<(), lambda_http::Error> {
     let app = &app;
     lambda_http::run(lambda_http::service_fn(move |req| async move {
         Ok::<_, std::convert::Infallible>(handle(app, req).await)

@@ -3,22 +3,19 @@
 use std::sync::Arc;
 use token_issuer::config::Config;
 use token_issuer::core::clock::SystemClock;
-use token_issuer::keys;
-use token_issuer::store::DynamoStore;
-use token_issuer::{telemetry, App};
+use token_issuer::{aws, compose, keys, telemetry};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init_json();
     let config = Config::from_env().inspect_err(|e| tracing::error!("{e}"))?;
-    let sdk = token_issuer::aws::lambda_sdk_config()
+    let sdk = aws::lambda_sdk_config()
         .await
         .inspect_err(|e| tracing::error!("{e}"))?;
     let keys = keys::load(&config, &sdk)
         .await
         .inspect_err(|e| tracing::error!("{e}"))?;
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
-    let store = DynamoStore::new(client, &config.store);
-    let app = App::new(&config, store, keys, Arc::new(SystemClock));
+    let store = compose::store(aws_sdk_dynamodb::Client::new(&sdk), &config.store);
+    let app = compose::app(&config, store, keys, Arc::new(SystemClock));
     token_issuer::run(app).await
 }

@@ -1,12 +1,16 @@
-//! What can go wrong in the issuer core, independent of any dialect.
+//! What the issuer core answers instead of a grant: a refusal of the caller,
+//! or a fault of the service. Dialects match [`Refusal`] exhaustively, so a new
+//! refusal does not compile until every dialect has an answer for it; every
+//! [`Fault`] is a server error.
 
 use super::password::HashError;
+use super::store::StoreError;
 use super::tokens::RandomError;
 use crate::keys::KeyError;
-use crate::store::StoreError;
 
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
+/// The caller's request was understood and refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
     /// Unknown user, wrong password, disabled user or wrong auth source: one
     /// variant, so the dialects cannot tell them apart.
     #[error("invalid credentials")]
@@ -17,6 +21,11 @@ pub enum AuthError {
     InvalidSession,
     #[error("too many failed attempts; retry after {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: u64 },
+}
+
+/// The service failed; the caller gets a server error and the log the chain.
+#[derive(Debug, thiserror::Error)]
+pub enum Fault {
     #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("signing failed")]
@@ -29,12 +38,27 @@ pub enum AuthError {
     Task(#[from] tokio::task::JoinError),
 }
 
-impl AuthError {
-    /// Failures of the service rather than of the caller.
-    pub fn is_server_error(&self) -> bool {
-        matches!(
-            self,
-            Self::Store(_) | Self::Key(_) | Self::Random(_) | Self::Hash(_) | Self::Task(_)
-        )
-    }
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Fault(#[from] Fault),
 }
+
+macro_rules! fault_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Self::Fault(e.into())
+            }
+        }
+    )*};
+}
+fault_from!(
+    StoreError,
+    KeyError,
+    RandomError,
+    HashError,
+    tokio::task::JoinError
+);

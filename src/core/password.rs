@@ -1,9 +1,9 @@
 //! Passwords: the newtype that parses them, the Argon2id hasher and the
 //! strength policy applied when one is set.
 
-use crate::secret::Secret;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
 use std::sync::{Arc, Mutex};
 use unicode_normalization::UnicodeNormalization;
 
@@ -25,7 +25,7 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$hhfJTB5sWqbkaZmV/CGp6g$
 
 /// A password in NFC form, never printed.
 #[derive(Clone, Debug)]
-pub struct Password(Secret<String>);
+pub struct Password(SecretString);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PasswordError {
@@ -48,11 +48,11 @@ impl Password {
         if raw.is_empty() {
             return Err(PasswordError::Empty);
         }
-        Ok(Self(Secret::new(raw.nfc().collect())))
+        Ok(Self(SecretString::from(raw.nfc().collect::<String>())))
     }
 
     pub fn expose(&self) -> &str {
-        self.0.expose()
+        self.0.expose_secret()
     }
 
     /// The rules for a new password: length and an entropy estimate, no

@@ -4,10 +4,10 @@
 //! locks it again for twice as long, up to `max`. A success clears it.
 //! Usernames that do not exist are counted alike, so a 429 reveals nothing.
 
-use super::tokens::token_hash;
-use super::user::Username;
+use super::user::LoginName;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use time::{Duration, OffsetDateTime};
-use unicode_normalization::UnicodeNormalization;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThrottleSettings {
@@ -72,13 +72,14 @@ impl ThrottleSettings {
     }
 }
 
-/// The storage key for a username as typed: normalised when it can be, and
-/// hashed so keys are short and carry no personal data.
-pub fn key(raw_username: &str) -> String {
-    match Username::parse(raw_username) {
-        Ok(name) => token_hash(name.as_str()),
-        Err(_) => token_hash(&raw_username.nfc().collect::<String>().to_lowercase()),
-    }
+/// The storage key for a username as typed, in its normal form: SHA-256 of a
+/// label and the name, so keys are short, carry no personal data and can
+/// never equal a token's hash.
+pub fn key(name: &LoginName) -> String {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(b"throttle\0");
+    ctx.update(name.as_str().as_bytes());
+    URL_SAFE_NO_PAD.encode(ctx.finish())
 }
 
 #[cfg(test)]
@@ -122,9 +123,11 @@ mod tests {
 
     #[test]
     fn keys_follow_username_normalisation() {
+        let key = |raw: &str| key(&LoginName::parse(raw));
         assert_eq!(key("Admin"), key("admin"));
         assert_ne!(key("admin"), key("admin2"));
         assert_eq!(key(&"X".repeat(5000)), key(&"x".repeat(5000)));
         assert_eq!(key("admin").len(), 43);
+        assert_ne!(key("admin"), crate::core::tokens::token_hash("admin"));
     }
 }

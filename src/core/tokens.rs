@@ -4,9 +4,9 @@
 //! rotation is one conditional write on the family item, which holds the hash
 //! of its one live token. Only SHA-256 hashes of tokens are stored.
 
-use crate::secret::Secret;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use std::fmt;
 
@@ -57,7 +57,7 @@ impl fmt::Display for FamilyId {
 #[derive(Debug, Clone)]
 pub struct RefreshToken {
     family: FamilyId,
-    token: Secret<String>,
+    token: SecretString,
 }
 
 impl RefreshToken {
@@ -69,7 +69,7 @@ impl RefreshToken {
         raw[FAMILY_BYTES..].copy_from_slice(&secret);
         Ok(Self {
             family,
-            token: Secret::new(STANDARD.encode(raw)),
+            token: SecretString::from(STANDARD.encode(raw)),
         })
     }
 
@@ -87,7 +87,7 @@ impl RefreshToken {
         family.copy_from_slice(&raw[..FAMILY_BYTES]);
         Some(Self {
             family: FamilyId(family),
-            token: Secret::new(presented.to_string()),
+            token: SecretString::from(presented),
         })
     }
 
@@ -96,22 +96,22 @@ impl RefreshToken {
     }
 
     pub fn hash(&self) -> String {
-        token_hash(self.token.expose())
+        token_hash(self.token.expose_secret())
     }
 
     pub fn expose(&self) -> &str {
-        self.token.expose()
+        self.token.expose_secret()
     }
 }
 
 /// An ops session token: 256 random bits, URL-safe characters only.
 #[derive(Debug, Clone)]
-pub struct SessionToken(Secret<String>);
+pub struct SessionToken(SecretString);
 
 impl SessionToken {
     pub fn generate() -> Result<Self, RandomError> {
         let bytes: [u8; 32] = random()?;
-        Ok(Self(Secret::new(URL_SAFE_NO_PAD.encode(bytes))))
+        Ok(Self(SecretString::from(URL_SAFE_NO_PAD.encode(bytes))))
     }
 
     /// Reads a presented token; `None` if it has the wrong shape.
@@ -120,15 +120,15 @@ impl SessionToken {
             && presented
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        ok.then(|| Self(Secret::new(presented.to_string())))
+        ok.then(|| Self(SecretString::from(presented)))
     }
 
     pub fn hash(&self) -> String {
-        token_hash(self.0.expose())
+        token_hash(self.0.expose_secret())
     }
 
     pub fn expose(&self) -> &str {
-        self.0.expose()
+        self.0.expose_secret()
     }
 }
 

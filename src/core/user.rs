@@ -53,6 +53,38 @@ impl fmt::Display for Username {
     }
 }
 
+/// A username as typed at log in, normalised once: a valid [`Username`], or
+/// the normal form of one that cannot exist (still throttled like any other).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginName {
+    Valid(Username),
+    Invalid(String),
+}
+
+impl LoginName {
+    pub fn parse(raw: &str) -> Self {
+        match Username::parse(raw) {
+            Ok(name) => Self::Valid(name),
+            Err(_) => Self::Invalid(raw.nfc().collect::<String>().to_lowercase()),
+        }
+    }
+
+    pub fn username(&self) -> Option<&Username> {
+        match self {
+            Self::Valid(name) => Some(name),
+            Self::Invalid(_) => None,
+        }
+    }
+
+    /// The normal form, valid or not.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Valid(name) => name.as_str(),
+            Self::Invalid(raw) => raw,
+        }
+    }
+}
+
 pub const DEFAULT_AUTH_SOURCE: &str = "local";
 
 /// A user as stored (contract §8).

@@ -1,9 +1,35 @@
 //! `/.well-known/` documents for JWT verifiers (contract §7).
 
-use super::{response, App};
-use crate::store::Store;
-use lambda_http::{Body, Request, Response};
+use super::request::RequestError;
+use super::{message, response, ApiError, Context, Dialect};
+use crate::core::store::Store;
+use crate::core::{Issuer, Refusal};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
 use serde::Serialize;
+
+/// The documents' error shape: the plain `{"message": ...}` of 404 and 405.
+pub struct Discovery;
+
+impl Dialect for Discovery {
+    fn invalid_request(_: &RequestError) -> Response<Body> {
+        message(StatusCode::BAD_REQUEST, "Bad Request")
+    }
+
+    fn refused(refusal: &Refusal) -> Response<Body> {
+        // The documents are public: nothing here refuses a caller.
+        match refusal {
+            Refusal::InvalidCredentials
+            | Refusal::InvalidRefreshToken
+            | Refusal::InvalidSession
+            | Refusal::TooManyAttempts { .. } => message(StatusCode::FORBIDDEN, "Forbidden"),
+        }
+    }
+
+    fn server_error() -> Response<Body> {
+        message(StatusCode::INTERNAL_SERVER_ERROR, "Internal error")
+    }
+}
 
 #[derive(Serialize)]
 struct OpenIdConfiguration<'a> {
@@ -35,10 +61,10 @@ const CLAIMS: &[&str] = &[
 ];
 
 /// `GET /.well-known/openid-configuration`
-pub fn openid_configuration<S: Store>(app: &App<S>, req: &Request) -> Response<Body> {
-    let issuer = app.issuer_url(req);
+pub fn openid_configuration(ctx: &Context) -> Result<Response<Body>, ApiError> {
+    let issuer = &ctx.issuer_url;
     let doc = OpenIdConfiguration {
-        issuer: &issuer,
+        issuer,
         jwks_uri: format!("{issuer}/.well-known/jwks.json"),
         id_token_signing_alg_values_supported: ["RS256"],
         subject_types_supported: ["public"],
@@ -46,16 +72,12 @@ pub fn openid_configuration<S: Store>(app: &App<S>, req: &Request) -> Response<B
         token_endpoint: format!("{issuer}/api/v2/auth/token"),
         claims_supported: CLAIMS,
     };
-    match serde_json::to_string(&doc) {
-        Ok(text) => response::public_json(text),
-        Err(_) => response::json_text(
-            lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR,
-            r#"{"message":"Internal error"}"#.into(),
-        ),
-    }
+    Ok(response::public_json(&doc))
 }
 
 /// `GET /.well-known/jwks.json`: serialised once at cold start.
-pub fn jwks<S: Store>(app: &App<S>) -> Response<Body> {
-    response::public_json(app.issuer().keys().jwks_json().to_string())
+pub fn jwks<S: Store>(issuer: &Issuer<S>) -> Result<Response<Body>, ApiError> {
+    Ok(response::public_json_text(
+        issuer.keys().jwks_json().to_string(),
+    ))
 }

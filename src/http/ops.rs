@@ -1,15 +1,15 @@
-//! Dialect ops (seed 002): session tokens, empty 401s, `message`/`httpStatusCode`.
+//! Dialect ops: session tokens, empty 401s, `message`/`httpStatusCode`.
 
-use super::request::{self, ops_token, JsonBody, RequestError};
-use super::{response, ApiError, App, Dialect};
+use super::format;
+use super::request::{ops_token, JsonBody, LoginRequest, RequestError};
+use super::{response, ApiError, Dialect};
 use crate::core::clock::epoch_millis;
+use crate::core::store::Store;
 use crate::core::user::DEFAULT_AUTH_SOURCE;
-use crate::core::{AuthError, Credentials};
-use crate::store::Store;
+use crate::core::{Credentials, Issuer, Refusal};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
-use time::OffsetDateTime;
 
 pub struct Ops;
 
@@ -40,26 +40,33 @@ struct CurrentUser<'a> {
     last_login_time: Option<i64>,
 }
 
-/// `Saturday, November 22, 2025 6:47:05 PM UTC`: cut to the second.
-pub fn format_expires_at(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    let (hour12, meridiem) = match t.hour() {
-        0 => (12, "AM"),
-        h @ 1..=11 => (h, "AM"),
-        12 => (12, "PM"),
-        h => (h - 12, "PM"),
-    };
-    format!(
-        "{}, {} {}, {} {}:{:02}:{:02} {} UTC",
-        t.weekday(),
-        t.month(),
-        t.day(),
-        t.year(),
-        hour12,
-        t.minute(),
-        t.second(),
-        meridiem
-    )
+/// The acquire body: `username`, `password`, optional `authSource` (absent,
+/// `null` and `""` mean `local`).
+#[derive(Debug)]
+pub struct AcquireRequest {
+    pub login: LoginRequest,
+    pub auth_source: String,
+}
+
+impl AcquireRequest {
+    pub fn decode(body: &JsonBody) -> Result<Self, RequestError> {
+        Ok(Self {
+            login: LoginRequest::decode(body, "username")?,
+            auth_source: body
+                .optional_str("authSource")?
+                .unwrap_or(DEFAULT_AUTH_SOURCE)
+                .to_string(),
+        })
+    }
+}
+
+impl From<AcquireRequest> for Credentials {
+    fn from(req: AcquireRequest) -> Self {
+        Credentials {
+            auth_source: Some(req.auth_source),
+            ..req.login.into()
+        }
+    }
 }
 
 fn failure(status: StatusCode, message: &'static str) -> Response<Body> {
@@ -74,46 +81,43 @@ fn failure(status: StatusCode, message: &'static str) -> Response<Body> {
 }
 
 impl Dialect for Ops {
-    const NAME: &'static str = "ops";
+    fn invalid_request(_: &RequestError) -> Response<Body> {
+        failure(StatusCode::BAD_REQUEST, "Invalid request")
+    }
 
-    fn error_response(err: &ApiError) -> Response<Body> {
-        match err {
-            ApiError::Request(_) => failure(StatusCode::BAD_REQUEST, "Invalid request"),
-            ApiError::Auth(
-                AuthError::InvalidCredentials
-                | AuthError::InvalidSession
-                | AuthError::InvalidRefreshToken,
-            ) => response::empty(StatusCode::UNAUTHORIZED),
-            ApiError::Auth(AuthError::TooManyAttempts { .. }) => {
+    fn refused(refusal: &Refusal) -> Response<Body> {
+        match refusal {
+            Refusal::InvalidCredentials
+            | Refusal::InvalidSession
+            | Refusal::InvalidRefreshToken => response::empty(StatusCode::UNAUTHORIZED),
+            Refusal::TooManyAttempts { .. } => {
                 failure(StatusCode::TOO_MANY_REQUESTS, "Too many failed attempts")
             }
-            ApiError::Auth(_) => failure(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
         }
+    }
+
+    fn server_error() -> Response<Body> {
+        failure(StatusCode::INTERNAL_SERVER_ERROR, "Internal error")
     }
 }
 
-/// The acquire body: `username`, `password`, optional `authSource` (absent,
-/// `null` and `""` mean `local`).
 pub fn decode_acquire(req: &Request) -> Result<Credentials, RequestError> {
-    let body = JsonBody::from_request(req)?;
-    let mut creds = request::credentials(&body, "username")?;
-    let source = body
-        .optional_str("authSource")?
-        .unwrap_or(DEFAULT_AUTH_SOURCE);
-    creds.auth_source = Some(source.to_string());
-    Ok(creds)
+    AcquireRequest::decode(&JsonBody::from_request(req)?).map(Credentials::from)
 }
 
 /// `POST /api/auth/token/acquire`
-pub async fn acquire<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn acquire<S: Store>(
+    issuer: &Issuer<S>,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
     let creds = decode_acquire(req)?;
-    let grant = app.issuer().login_with_session(creds).await?;
+    let grant = issuer.login_with_session(creds).await?;
     Ok(response::json(
         StatusCode::OK,
         &Acquired {
             token: grant.token.expose(),
             validity: epoch_millis(grant.expires_at),
-            expires_at: format_expires_at(grant.expires_at),
+            expires_at: format::ops_expires_at(grant.expires_at),
             roles: &grant.user.roles,
         },
     ))
@@ -121,11 +125,11 @@ pub async fn acquire<S: Store>(app: &App<S>, req: &Request) -> Result<Response<B
 
 /// `GET /api/auth/currentuser`
 pub async fn current_user<S: Store>(
-    app: &App<S>,
+    issuer: &Issuer<S>,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let token = ops_token(req).ok_or(AuthError::InvalidSession)?;
-    let user = app.issuer().current_user(token).await?;
+    let token = ops_token(req).ok_or(Refusal::InvalidSession)?;
+    let user = issuer.current_user(token).await?;
     Ok(response::json(
         StatusCode::OK,
         &CurrentUser {
@@ -139,40 +143,11 @@ pub async fn current_user<S: Store>(
 }
 
 /// `POST /api/auth/token/release`
-pub async fn release<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let token = ops_token(req).ok_or(AuthError::InvalidSession)?;
-    app.issuer().release(token).await?;
+pub async fn release<S: Store>(
+    issuer: &Issuer<S>,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let token = ops_token(req).ok_or(Refusal::InvalidSession)?;
+    issuer.release(token).await?;
     Ok(response::empty(StatusCode::OK))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn expires_at_matches_the_seed() {
-        // The contract's example: validity 1763837225035.
-        let t = crate::core::clock::from_epoch_millis(1_763_837_225_035);
-        assert_eq!(
-            format_expires_at(t),
-            "Saturday, November 22, 2025 6:47:05 PM UTC"
-        );
-    }
-
-    #[test]
-    fn twelve_hour_clock_edges() {
-        assert_eq!(
-            format_expires_at(datetime!(2026-01-05 00:05:09 UTC)),
-            "Monday, January 5, 2026 12:05:09 AM UTC"
-        );
-        assert_eq!(
-            format_expires_at(datetime!(2026-01-05 12:00:00 UTC)),
-            "Monday, January 5, 2026 12:00:00 PM UTC"
-        );
-        assert_eq!(
-            format_expires_at(datetime!(2026-01-05 11:59:59.999 UTC)),
-            "Monday, January 5, 2026 11:59:59 AM UTC"
-        );
-    }
 }

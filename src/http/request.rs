@@ -1,4 +1,9 @@
 //! Decoding of request bodies and headers shared by the dialects (contract §2).
+//!
+//! Bodies are decoded by hand into each dialect's typed request rather than
+//! derived with serde: every rule (missing, null, empty, wrong type, too long)
+//! gets its own error that names the field and never echoes its value, so an
+//! error message in the log cannot carry a password.
 
 use crate::core::password::{Password, PasswordError};
 use crate::core::Credentials;
@@ -88,19 +93,51 @@ impl JsonBody {
 }
 
 /// A log-in body: the username under the dialect's key, and `password`.
-pub fn credentials(body: &JsonBody, user_key: &'static str) -> Result<Credentials, RequestError> {
-    Ok(Credentials {
-        username: body.required_str(user_key)?.to_string(),
-        password: body.password("password")?,
-        auth_source: None,
-    })
+#[derive(Debug)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: Password,
+}
+
+impl LoginRequest {
+    pub fn decode(body: &JsonBody, user_key: &'static str) -> Result<Self, RequestError> {
+        Ok(Self {
+            username: body.required_str(user_key)?.to_string(),
+            password: body.password("password")?,
+        })
+    }
+}
+
+impl From<LoginRequest> for Credentials {
+    fn from(req: LoginRequest) -> Self {
+        Credentials {
+            username: req.username,
+            password: req.password,
+            auth_source: None,
+        }
+    }
+}
+
+/// The body of a refresh, revoke or logout: `{"refreshToken": "..."}` (other
+/// fields, such as the user dialect's `accessToken`, are ignored).
+#[derive(Debug)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+impl RefreshRequest {
+    pub fn decode(req: &Request) -> Result<Self, RequestError> {
+        Ok(Self {
+            refresh_token: JsonBody::from_request(req)?
+                .required_str("refreshToken")?
+                .to_string(),
+        })
+    }
 }
 
 /// The `refreshToken` of a refresh, revoke or logout body.
 pub fn refresh_token(req: &Request) -> Result<String, RequestError> {
-    Ok(JsonBody::from_request(req)?
-        .required_str("refreshToken")?
-        .to_string())
+    RefreshRequest::decode(req).map(|r| r.refresh_token)
 }
 
 fn is_json_content_type(req: &Request) -> bool {

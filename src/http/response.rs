@@ -9,6 +9,12 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
 
+/// `{"message": "..."}`: 404, 405 and the discovery routes' errors.
+#[derive(Serialize)]
+pub struct Message<'a> {
+    pub message: &'a str,
+}
+
 fn base(status: StatusCode, body: Body) -> Response<Body> {
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
@@ -42,8 +48,19 @@ pub fn empty(status: StatusCode) -> Response<Body> {
     base(status, Body::Empty)
 }
 
-/// Public documents verifiers may cache for a while (`/.well-known/`).
-pub fn public_json(text: String) -> Response<Body> {
+/// A public document verifiers may cache for a while (`/.well-known/`).
+pub fn public_json<T: Serialize>(doc: &T) -> Response<Body> {
+    match serde_json::to_string(doc) {
+        Ok(text) => public_json_text(text),
+        Err(_) => json_text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"message":"Internal error"}"#.to_string(),
+        ),
+    }
+}
+
+/// A public document already serialised.
+pub fn public_json_text(text: String) -> Response<Body> {
     let mut resp = Response::new(Body::Text(text));
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, JSON);

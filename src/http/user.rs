@@ -1,20 +1,29 @@
-//! Dialect user (seed 001): `responseKey` / `responseMessage`.
+//! Dialect user: `responseKey` / `responseMessage`.
 
-use super::request::{self, JsonBody, RequestError};
-use super::{response, ApiError, App, Dialect};
-use crate::core::{AuthError, Credentials, TokenGrant};
-use crate::store::Store;
+use super::format;
+use super::request::{JsonBody, LoginRequest, RefreshRequest, RequestError};
+use super::{response, ApiError, Context, Dialect};
+use crate::core::store::Store;
+use crate::core::{Credentials, Issuer, Refusal, TokenGrant};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use secrecy::ExposeSecret;
 use serde::Serialize;
-use time::OffsetDateTime;
 
 pub struct User;
 
-/// The bare `responseKey`/`responseMessage` body of failures and of logout.
+/// The bare `responseKey`/`responseMessage` body of every failure.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Failure {
+    response_key: &'static str,
+    response_message: &'static str,
+}
+
+/// Logout's success body: the same two keys, saying `SUCCESS`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoggedOut {
     response_key: &'static str,
     response_message: &'static str,
 }
@@ -34,58 +43,50 @@ struct Success<'a> {
     user_name: &'a str,
 }
 
-/// UTC, RFC 3339 with exactly seven fractional digits: `2020-07-09T23:12:29.3560169Z`.
-pub fn format_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond() / 100
+fn failure(status: StatusCode, key: &'static str, message: &'static str) -> Response<Body> {
+    response::json(
+        status,
+        &Failure {
+            response_key: key,
+            response_message: message,
+        },
     )
 }
 
 impl Dialect for User {
-    const NAME: &'static str = "user";
+    fn invalid_request(_: &RequestError) -> Response<Body> {
+        failure(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            "Invalid HTTP request",
+        )
+    }
 
-    fn error_response(err: &ApiError) -> Response<Body> {
-        let (status, key, message) = match err {
-            ApiError::Request(_) => (
-                StatusCode::BAD_REQUEST,
-                "INVALID_REQUEST",
-                "Invalid HTTP request",
-            ),
-            ApiError::Auth(AuthError::InvalidCredentials) => (
+    fn refused(refusal: &Refusal) -> Response<Body> {
+        match refusal {
+            Refusal::InvalidCredentials => failure(
                 StatusCode::UNAUTHORIZED,
                 "INVALID_CREDENTIALS",
                 "Invalid user name or password",
             ),
-            ApiError::Auth(AuthError::InvalidRefreshToken | AuthError::InvalidSession) => (
+            Refusal::InvalidRefreshToken | Refusal::InvalidSession => failure(
                 StatusCode::UNAUTHORIZED,
                 "INVALID_REFRESH_TOKEN",
                 "Invalid refresh token",
             ),
-            ApiError::Auth(AuthError::TooManyAttempts { .. }) => (
+            Refusal::TooManyAttempts { .. } => failure(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TOO_MANY_ATTEMPTS",
                 "Too many failed attempts",
             ),
-            ApiError::Auth(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "SERVER_ERROR",
-                "Server is temporarily unavailable",
-            ),
-        };
-        response::json(
-            status,
-            &Failure {
-                response_key: key,
-                response_message: message,
-            },
+        }
+    }
+
+    fn server_error() -> Response<Body> {
+        failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "SERVER_ERROR",
+            "Server is temporarily unavailable",
         )
     }
 }
@@ -94,12 +95,12 @@ fn success(grant: &TokenGrant) -> Response<Body> {
     response::json(
         StatusCode::OK,
         &Success {
-            access_token: grant.access_token.expose(),
+            access_token: grant.access_token.expose_secret(),
             email: &grant.user.email,
             full_name: &grant.user.full_name,
-            access_token_expiry_time: format_time(grant.access_expires_at),
+            access_token_expiry_time: format::user_time(grant.access_expires_at),
             refresh_token: grant.refresh_token.expose(),
-            refresh_token_expiry_time: format_time(grant.refresh_expires_at),
+            refresh_token_expiry_time: format::user_time(grant.refresh_expires_at),
             response_key: "SUCCESS",
             response_message: "Successful request",
             role: grant.user.role,
@@ -108,62 +109,46 @@ fn success(grant: &TokenGrant) -> Response<Body> {
     )
 }
 
-/// `POST /api/user/refresh` (an `accessToken` field may be present; it is ignored)
-pub async fn refresh<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let token = request::refresh_token(req)?;
-    let grant = app.issuer().refresh(&token, &app.issuer_url(req)).await?;
-    Ok(success(&grant))
-}
-
-/// `POST /api/user/logout`
-pub async fn logout<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    app.issuer().revoke(&request::refresh_token(req)?).await?;
-    Ok(response::json(
-        StatusCode::OK,
-        &Failure {
-            response_key: "SUCCESS",
-            response_message: "Successful request",
-        },
-    ))
-}
-
-/// The log-in body: `userName` (capital N, as the seed), `password`.
+/// The log-in body: `userName` (capital N), `password`.
 pub fn decode_login(req: &Request) -> Result<Credentials, RequestError> {
-    request::credentials(&JsonBody::from_request(req)?, "userName")
+    LoginRequest::decode(&JsonBody::from_request(req)?, "userName").map(Credentials::from)
 }
 
 /// `POST /api/user/authenticate`
 pub async fn authenticate<S: Store>(
-    app: &App<S>,
+    issuer: &Issuer<S>,
+    ctx: &Context,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let creds = decode_login(req)?;
-    let grant = app
-        .issuer()
-        .login_with_tokens(creds, &app.issuer_url(req))
-        .await?;
+    let grant = issuer.login_with_tokens(creds, &ctx.issuer_url).await?;
     Ok(success(&grant))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
+/// `POST /api/user/refresh` (an `accessToken` field may be present; it is ignored)
+pub async fn refresh<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let body = RefreshRequest::decode(req)?;
+    let grant = issuer.refresh(&body.refresh_token, &ctx.issuer_url).await?;
+    Ok(success(&grant))
+}
 
-    #[test]
-    fn seven_fraction_digits() {
-        assert_eq!(
-            format_time(datetime!(2020-07-09 23:12:29.3560169 UTC)),
-            "2020-07-09T23:12:29.3560169Z"
-        );
-        assert_eq!(
-            format_time(datetime!(2021-01-02 03:04:05 UTC)),
-            "2021-01-02T03:04:05.0000000Z"
-        );
-        // Sub-100 ns digits are cut, not rounded.
-        assert_eq!(
-            format_time(datetime!(2021-01-02 03:04:05.999999999 UTC)),
-            "2021-01-02T03:04:05.9999999Z"
-        );
-    }
+/// `POST /api/user/logout`
+pub async fn logout<S: Store>(
+    issuer: &Issuer<S>,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    issuer
+        .revoke(&RefreshRequest::decode(req)?.refresh_token)
+        .await?;
+    Ok(response::json(
+        StatusCode::OK,
+        &LoggedOut {
+            response_key: "SUCCESS",
+            response_message: "Successful request",
+        },
+    ))
 }

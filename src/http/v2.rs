@@ -1,11 +1,12 @@
-//! Dialect v2 (seed 000): `errorCode` / `errorMessage` / `content` / `pageable`.
+//! Dialect v2: `errorCode` / `errorMessage` / `content` / `pageable`.
 
-use super::request::{self, JsonBody, RequestError};
-use super::{response, ApiError, App, Dialect};
-use crate::core::{AuthError, Credentials, TokenGrant};
-use crate::store::Store;
+use super::request::{JsonBody, LoginRequest, RefreshRequest, RequestError};
+use super::{response, ApiError, Context, Dialect};
+use crate::core::store::Store;
+use crate::core::{Credentials, Issuer, Refusal, TokenGrant};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 
 pub struct V2;
@@ -37,39 +38,46 @@ struct TokenContent<'a> {
     validity_time: i64,
 }
 
-impl Dialect for V2 {
-    const NAME: &'static str = "v2";
+fn failure(status: StatusCode, code: &'static str, message: &'static str) -> Response<Body> {
+    response::json(
+        status,
+        &Envelope {
+            error_code: code,
+            error_message: message,
+            content: "",
+            pageable: "",
+        },
+    )
+}
 
-    fn error_response(err: &ApiError) -> Response<Body> {
-        let (status, code, message) = match err {
-            ApiError::Request(_) => (StatusCode::BAD_REQUEST, "GEN_1001", "Invalid request"),
-            ApiError::Auth(AuthError::InvalidCredentials) => {
-                (StatusCode::UNAUTHORIZED, "AUTH_1001", "Invalid credentials")
+impl Dialect for V2 {
+    fn invalid_request(_: &RequestError) -> Response<Body> {
+        failure(StatusCode::BAD_REQUEST, "GEN_1001", "Invalid request")
+    }
+
+    fn refused(refusal: &Refusal) -> Response<Body> {
+        match refusal {
+            Refusal::InvalidCredentials => {
+                failure(StatusCode::UNAUTHORIZED, "AUTH_1001", "Invalid credentials")
             }
-            ApiError::Auth(AuthError::InvalidRefreshToken | AuthError::InvalidSession) => (
+            Refusal::InvalidRefreshToken | Refusal::InvalidSession => failure(
                 StatusCode::UNAUTHORIZED,
                 "AUTH_1002",
                 "Invalid refresh token",
             ),
-            ApiError::Auth(AuthError::TooManyAttempts { .. }) => (
+            Refusal::TooManyAttempts { .. } => failure(
                 StatusCode::TOO_MANY_REQUESTS,
                 "AUTH_1003",
                 "Too many failed attempts",
             ),
-            ApiError::Auth(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "GEN_1002",
-                "Internal error",
-            ),
-        };
-        response::json(
-            status,
-            &Envelope {
-                error_code: code,
-                error_message: message,
-                content: "",
-                pageable: "",
-            },
+        }
+    }
+
+    fn server_error() -> Response<Body> {
+        failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "GEN_1002",
+            "Internal error",
         )
     }
 }
@@ -82,7 +90,7 @@ fn success(grant: &TokenGrant) -> Response<Body> {
             error_message: "",
             content: [TokenContent {
                 customer_id: grant.user.customer_id.to_string(),
-                token: grant.access_token.expose(),
+                token: grant.access_token.expose_secret(),
                 refresh_token: grant.refresh_token.expose(),
                 validity_time: grant.access_ttl_secs,
             }],
@@ -96,16 +104,41 @@ fn success(grant: &TokenGrant) -> Response<Body> {
     )
 }
 
+/// The log-in body: `username`, `password`.
+pub fn decode_login(req: &Request) -> Result<Credentials, RequestError> {
+    LoginRequest::decode(&JsonBody::from_request(req)?, "username").map(Credentials::from)
+}
+
+/// `POST /api/v2/auth/token`
+pub async fn login<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let creds = decode_login(req)?;
+    let grant = issuer.login_with_tokens(creds, &ctx.issuer_url).await?;
+    Ok(success(&grant))
+}
+
 /// `POST /api/v2/auth/token/refresh`
-pub async fn refresh<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let token = request::refresh_token(req)?;
-    let grant = app.issuer().refresh(&token, &app.issuer_url(req)).await?;
+pub async fn refresh<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let body = RefreshRequest::decode(req)?;
+    let grant = issuer.refresh(&body.refresh_token, &ctx.issuer_url).await?;
     Ok(success(&grant))
 }
 
 /// `POST /api/v2/auth/token/revoke`
-pub async fn revoke<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    app.issuer().revoke(&request::refresh_token(req)?).await?;
+pub async fn revoke<S: Store>(
+    issuer: &Issuer<S>,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    issuer
+        .revoke(&RefreshRequest::decode(req)?.refresh_token)
+        .await?;
     Ok(response::json(
         StatusCode::OK,
         &Envelope {
@@ -120,19 +153,4 @@ pub async fn revoke<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Bo
             },
         },
     ))
-}
-
-/// The log-in body: `username`, `password`.
-pub fn decode_login(req: &Request) -> Result<Credentials, RequestError> {
-    request::credentials(&JsonBody::from_request(req)?, "username")
-}
-
-/// `POST /api/v2/auth/token`
-pub async fn login<S: Store>(app: &App<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let creds = decode_login(req)?;
-    let grant = app
-        .issuer()
-        .login_with_tokens(creds, &app.issuer_url(req))
-        .await?;
-    Ok(success(&grant))
 }

@@ -45,13 +45,13 @@ pub enum KeyError {
     SecretRead {
         id: String,
         #[source]
-        source: crate::store::BoxError,
+        source: crate::core::store::BoxError,
     },
     #[error("cannot write the signing key secret {id}")]
     SecretWrite {
         id: String,
         #[source]
-        source: crate::store::BoxError,
+        source: crate::core::store::BoxError,
     },
     #[error("the signing key secret is not a key ring: {0}")]
     Ring(String),

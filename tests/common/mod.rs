@@ -1,20 +1,21 @@
 //! Shared harness: a fresh pair of tables in DynamoDB Local per test, the real
 //! handler, a manual clock, and helpers to send the events in `events/`.
-#![allow(dead_code)]
 
 use lambda_http::http::HeaderMap;
 use serde_json::Value;
 use std::sync::Arc;
 use time::macros::datetime;
 use time::OffsetDateTime;
+use token_issuer::compose;
 use token_issuer::config::{
     Config, StoreConfig, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_REFRESH_TOKEN_TTL,
 };
 use token_issuer::core::clock::ManualClock;
 use token_issuer::core::password::{Hasher, Password};
+use token_issuer::core::store::AdminStore;
 use token_issuer::core::user::{User, Username};
 use token_issuer::keys::KeySet;
-use token_issuer::store::{DynamoStore, Store};
+use token_issuer::store::DynamoStore;
 use token_issuer::{handle, App};
 use uuid::Uuid;
 
@@ -80,7 +81,7 @@ impl TestEnv {
     pub async fn with_keys(change: impl FnOnce(&mut Config), keys: KeySet) -> Self {
         let mut config = test_config();
         change(&mut config);
-        let store = DynamoStore::new(client().await, &config.store);
+        let store = compose::store(client().await, &config.store);
         store
             .create_tables()
             .await
@@ -97,14 +98,14 @@ impl TestEnv {
     /// An app whose tables were never created: every storage call fails.
     pub async fn without_tables() -> Self {
         let config = test_config();
-        let store = DynamoStore::new(client().await, &config.store);
+        let store = compose::store(client().await, &config.store);
         let keys = KeySet::ephemeral().expect("generate a key");
         Self::over(config, store, keys, false).await
     }
 
     async fn over(config: Config, store: DynamoStore, keys: KeySet, seed: bool) -> Self {
         let clock = Arc::new(ManualClock::new(START));
-        let app = App::new(&config, store.clone(), keys, clock.clone());
+        let app = compose::app(&config, store.clone(), keys, clock.clone());
         let admin = make_user("Admin", PASSWORD, |u| {
             u.full_name = "Admin".into();
             u.email = "admin@admin".into();

@@ -4,7 +4,8 @@ use crate::common::*;
 use serde_json::json;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use token_issuer::store::{DynamoStore, Store};
+use token_issuer::compose;
+use token_issuer::core::store::UserStore;
 
 struct Admin {
     users: String,
@@ -265,7 +266,7 @@ async fn passwords_are_checked_and_stored_as_argon2id() {
 
     // Spaces inside are kept; one trailing newline is dropped.
     admin.ok(&argv, Some("  spaced out pass phrase  \n"));
-    let store = DynamoStore::new(client().await, &test_store(&admin));
+    let store = compose::store(client().await, &test_store(&admin));
     let user = store
         .get_user(&token_issuer::core::user::Username::parse("weak").unwrap())
         .await

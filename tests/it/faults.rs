@@ -18,7 +18,7 @@ async fn store_at(endpoint: &str, env: &TestEnv) -> DynamoStore {
     let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .endpoint_url(endpoint)
         .build();
-    DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), &env.config.store)
+    token_issuer::compose::store(aws_sdk_dynamodb::Client::from_conf(conf), &env.config.store)
 }
 
 /// A port nobody listens on.

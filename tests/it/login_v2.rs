@@ -201,7 +201,7 @@ async fn storage_failure_is_a_clean_500() {
 async fn last_login_is_recorded() {
     let env = TestEnv::new().await;
     assert_eq!(env.call(&event("v2-login")).await.status, 200);
-    use token_issuer::store::Store;
+    use token_issuer::core::store::UserStore as _;
     let user = env
         .store
         .get_user(&env.admin.username)
@@ -217,7 +217,7 @@ async fn last_login_is_recorded() {
 #[tokio::test]
 async fn weaker_stored_hashes_are_upgraded_at_log_in() {
     use argon2::password_hash::{PasswordHasher, SaltString};
-    use token_issuer::store::Store;
+    use token_issuer::core::store::UserStore as _;
     let env = TestEnv::new().await;
     let weak = argon2::Argon2::new(
         argon2::Algorithm::Argon2id,

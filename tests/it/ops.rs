@@ -224,7 +224,7 @@ async fn session_is_stored_hashed_with_expiry_and_ttl() {
 
 #[tokio::test]
 async fn a_disabled_users_session_stops_working() {
-    use token_issuer::store::Store;
+    use token_issuer::core::store::AdminStore as _;
     let env = TestEnv::new().await;
     let token = acquire(&env).await;
     env.set_admin_enabled(false).await;

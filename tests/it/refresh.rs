@@ -6,7 +6,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use time::Duration;
-use token_issuer::store::Store;
+use token_issuer::core::store::AdminStore as _;
 
 const V2_INVALID_REFRESH: &str = r#"{"errorCode":"AUTH_1002","errorMessage":"Invalid refresh token","content":"","pageable":""}"#;
 const V2_INVALID_REQUEST: &str =

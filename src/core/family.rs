@@ -1,0 +1,126 @@
+//! Refresh-token families: rotation with reuse detection, and revocation.
+
+use super::error::{Error, Refusal};
+use super::store::Store;
+use super::tokens::{FamilyId, RefreshToken};
+use super::user::Username;
+use super::{Issuer, TokenGrant};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A refresh-token family: the hash of its one live token and its absolute expiry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshFamily {
+    pub id: FamilyId,
+    pub username: Username,
+    pub user_id: Uuid,
+    pub token_hash: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What a rotation's conditional write found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rotation {
+    /// The presented token was the live one; the family now holds the new hash.
+    Rotated(RefreshFamily),
+    /// The condition failed. The family as the write found it, or `None` when
+    /// there is no such family.
+    Refused(Option<FamilyAtRefusal>),
+}
+
+/// The facts about a family that a refused rotation reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FamilyAtRefusal {
+    /// The presented hash is one of the family's consumed (earlier) tokens.
+    pub presented_was_consumed: bool,
+    pub revoked: bool,
+    pub expires_at: OffsetDateTime,
+}
+
+impl FamilyAtRefusal {
+    /// Reuse: an earlier token of a family that is still live. A revoked or
+    /// expired family has nothing left to protect.
+    pub fn is_reuse(&self, now: OffsetDateTime) -> bool {
+        self.presented_was_consumed && !self.revoked && self.expires_at > now
+    }
+}
+
+impl<S: Store> Issuer<S> {
+    /// Exchanges a refresh token for a new pair of the same family (rotation).
+    /// Presenting an already consumed token revokes the whole family.
+    pub async fn refresh(&self, presented: &str, issuer_url: &str) -> Result<TokenGrant, Error> {
+        let token = RefreshToken::parse(presented).ok_or(Refusal::InvalidRefreshToken)?;
+        let now = self.now();
+        let family = *token.family();
+        // Every read comes before the one write (the rotation), and after it only
+        // signing can fail: a storage fault never consumes a token without
+        // handing out its successor.
+        let Some(stored) = self.store.get_refresh_family(&family).await? else {
+            return Err(Refusal::InvalidRefreshToken.into());
+        };
+        let user = match self.store.get_user(&stored.username).await? {
+            // Disabled, deleted, recreated or re-passworded users lose their families.
+            Some(u) if u.accepts_tokens_from(stored.user_id, stored.created_at) => u,
+            _ => {
+                self.store.revoke_family(&family, None, now).await?;
+                return Err(Refusal::InvalidRefreshToken.into());
+            }
+        };
+        let next = RefreshToken::generate(family)?;
+        match self
+            .store
+            .rotate_refresh(&family, &token.hash(), &next.hash(), now)
+            .await?
+        {
+            Rotation::Rotated(rotated) => self.grant(
+                user,
+                next,
+                rotated.expires_at,
+                &family.to_string(),
+                issuer_url,
+                now,
+            ),
+            Rotation::Refused(found) => {
+                if found.is_some_and(|f| f.is_reuse(now)) {
+                    tracing::warn!(family = %family, "refresh token reuse: family revoked");
+                    self.store.revoke_family(&family, None, now).await?;
+                }
+                Err(Refusal::InvalidRefreshToken.into())
+            }
+        }
+    }
+
+    /// Revokes the family of a refresh token. Unknown, expired, revoked or
+    /// garbage tokens succeed too, so the route cannot be used to test tokens.
+    pub async fn revoke(&self, presented: &str) -> Result<(), Error> {
+        if let Some(token) = RefreshToken::parse(presented) {
+            let now = self.now();
+            self.store
+                .revoke_family(token.family(), Some(&token.hash()), now)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn only_a_consumed_token_of_a_live_family_is_reuse() {
+        let now = datetime!(2026-11-22 12:00 UTC);
+        let found = |consumed, revoked, expires_at| FamilyAtRefusal {
+            presented_was_consumed: consumed,
+            revoked,
+            expires_at,
+        };
+        let later = now + time::Duration::days(1);
+        assert!(found(true, false, later).is_reuse(now));
+        assert!(!found(false, false, later).is_reuse(now), "never issued");
+        assert!(!found(true, true, later).is_reuse(now), "already revoked");
+        assert!(!found(true, false, now).is_reuse(now), "expired");
+    }
+}

@@ -1,0 +1,87 @@
+//! Ops sessions: opaque tokens that slide to six hours after their last use.
+
+use super::error::{Error, Refusal};
+use super::login::Credentials;
+use super::store::Store;
+use super::tokens::SessionToken;
+use super::user::{User, Username};
+use super::Issuer;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// How long an ops session lives after its last use (contract §3).
+pub const SESSION_IDLE: Duration = Duration::hours(6);
+
+/// An ops session, keyed by the hash of its token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub token_hash: String,
+    pub username: Username,
+    pub user_id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A new ops session.
+#[derive(Debug)]
+pub struct SessionGrant {
+    pub user: User,
+    pub token: SessionToken,
+    pub expires_at: OffsetDateTime,
+}
+
+impl<S: Store> Issuer<S> {
+    /// Log in for the ops dialect: a new sliding session.
+    pub async fn login_with_session(&self, creds: Credentials) -> Result<SessionGrant, Error> {
+        let user = self.authenticate(creds).await?;
+        let now = self.now();
+        let token = SessionToken::generate()?;
+        let session = Session {
+            token_hash: token.hash(),
+            username: user.username.clone(),
+            user_id: user.id,
+            created_at: now,
+            expires_at: now + SESSION_IDLE,
+        };
+        let (user, ()) = tokio::try_join!(self.record_login(user, now), async {
+            Ok(self.store.put_session(&session).await?)
+        })?;
+        Ok(SessionGrant {
+            user,
+            token,
+            expires_at: session.expires_at,
+        })
+    }
+
+    /// The user behind a live session; slides the session to now + 6 h.
+    pub async fn current_user(&self, presented: &str) -> Result<User, Error> {
+        let token = SessionToken::parse(presented).ok_or(Refusal::InvalidSession)?;
+        let now = self.now();
+        let hash = token.hash();
+        let session = self
+            .store
+            .touch_session(&hash, now, now + SESSION_IDLE)
+            .await?
+            .ok_or(Refusal::InvalidSession)?;
+        let user = self.store.get_user(&session.username).await?;
+        match user {
+            // The same user, still enabled, whose password has not changed since.
+            Some(u) if u.accepts_tokens_from(session.user_id, session.created_at) => Ok(u),
+            _ => {
+                self.store.delete_session(&hash).await?;
+                Err(Refusal::InvalidSession.into())
+            }
+        }
+    }
+
+    /// Ends a session at once. A token that is not a live session is refused.
+    pub async fn release(&self, presented: &str) -> Result<(), Error> {
+        let token = SessionToken::parse(presented).ok_or(Refusal::InvalidSession)?;
+        let now = self.now();
+        if self.store.end_session(&token.hash(), now).await? {
+            Ok(())
+        } else {
+            Err(Refusal::InvalidSession.into())
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The core's storage port: the traits the issuer and the admin tool need,
+//! split by caller, and the errors they report. Adapters (DynamoDB) implement
+//! them; the core never sees an adapter's types.
+
+use super::family::{RefreshFamily, Rotation};
+use super::session::Session;
+use super::throttle::Throttle;
+use super::tokens::FamilyId;
+use super::user::{User, Username};
+use std::future::Future;
+use time::OffsetDateTime;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the item already exists")]
+    AlreadyExists,
+    #[error("the table {0} does not exist (run `token-admin tables create`)")]
+    MissingTable(String),
+    /// `backend` names the store for people ("DynamoDB").
+    #[error("cannot reach {backend}")]
+    Unreachable {
+        backend: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    #[error("{backend} request failed")]
+    Backend {
+        backend: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    #[error("a stored item is malformed: {0}")]
+    Corrupt(String),
+}
+
+/// What a log in reads and writes of a user.
+pub trait UserStore: Send + Sync {
+    fn get_user(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Sets the last-login time; `false` when the user vanished meanwhile.
+    fn record_login(
+        &self,
+        username: &Username,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Swaps a password hash for a stronger one of the same password, only if
+    /// the stored hash is still `old` (a concurrent password change wins);
+    /// revokes nothing. `false` when the swap did not happen.
+    fn replace_password_hash(
+        &self,
+        username: &Username,
+        old: &str,
+        new: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Refresh-token families.
+pub trait FamilyStore: Send + Sync {
+    /// Fails with [`StoreError::AlreadyExists`] when the id is taken.
+    fn put_refresh_family(
+        &self,
+        family: &RefreshFamily,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get_refresh_family(
+        &self,
+        id: &FamilyId,
+    ) -> impl Future<Output = Result<Option<RefreshFamily>, StoreError>> + Send;
+
+    /// Swaps the family's live hash from `presented` to `next` in one conditional
+    /// write, provided the family is neither revoked nor expired at `now`.
+    /// A refusal reports the family as the write found it; the core decides
+    /// what that means.
+    fn rotate_refresh(
+        &self,
+        id: &FamilyId,
+        presented_hash: &str,
+        next_hash: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
+
+    /// Revokes the family if `presented_hash` is its live or an earlier token
+    /// (`None`: unconditionally). `false` when nothing was revoked.
+    fn revoke_family(
+        &self,
+        id: &FamilyId,
+        presented_hash: Option<&str>,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Ops sessions, keyed by the hash of their token.
+pub trait SessionStore: Send + Sync {
+    /// Fails with [`StoreError::AlreadyExists`] when the hash is taken.
+    fn put_session(&self, session: &Session)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Slides a live session to `new_expiry` in one conditional write and returns
+    /// it; `None` when it does not exist or expired before `now`.
+    fn touch_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+        new_expiry: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+
+    /// Deletes a session that is live at `now`; `false` when there was none.
+    fn end_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn delete_session(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Failed-log-in records, by throttle key.
+pub trait ThrottleStore: Send + Sync {
+    /// A key's failure record, stale or not; `None` when there is none.
+    fn get_throttle(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Throttle>, StoreError>> + Send;
+
+    /// Adds one failure atomically and returns the record after it.
+    fn record_failure(
+        &self,
+        key: &str,
+        expires_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Throttle, StoreError>> + Send;
+
+    /// Locks until `until` if the record has at least `min_failures` and is
+    /// not locked at `now` (so concurrent failures lock once); resets the
+    /// failures and counts the lockout.
+    fn lock_throttle(
+        &self,
+        key: &str,
+        min_failures: i64,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn clear_throttle(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Everything the issuer reads and writes.
+pub trait Store: UserStore + FamilyStore + SessionStore + ThrottleStore {}
+
+impl<T: UserStore + FamilyStore + SessionStore + ThrottleStore> Store for T {}
+
+/// What only the admin tool does to users.
+pub trait AdminStore: UserStore {
+    /// Fails with [`StoreError::AlreadyExists`] when the username is taken.
+    fn create_user(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn list_users(&self) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
+
+    /// Also ends every refresh family and session of the user (not-before = `at`).
+    /// `false` when there is no such user.
+    fn set_password(
+        &self,
+        username: &Username,
+        password_hash: &str,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Disabling also ends every refresh family and session of the user
+    /// (not-before = `at`). `false` when there is no such user.
+    fn set_enabled(
+        &self,
+        username: &Username,
+        enabled: bool,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// `false` when there is no such user.
+    fn delete_user(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}

@@ -1,0 +1,213 @@
+//! The one route table: every path, method, dialect and name the function
+//! serves. The router, the fuzz target, the hostile-input test and the
+//! template check all read it.
+
+use lambda_http::http::Method;
+
+/// The wire dialect a route speaks, which decides its error shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialectName {
+    V2,
+    User,
+    Ops,
+    /// `/.well-known/` documents.
+    Discovery,
+}
+
+impl DialectName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V2 => "v2",
+            Self::User => "user",
+            Self::Ops => "ops",
+            Self::Discovery => "discovery",
+        }
+    }
+}
+
+/// What the dispatcher runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    V2Login,
+    V2Refresh,
+    V2Revoke,
+    UserAuthenticate,
+    UserRefresh,
+    UserLogout,
+    OpsAcquire,
+    OpsCurrentUser,
+    OpsRelease,
+    OpenIdConfiguration,
+    Jwks,
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    pub method: Method,
+    /// Exact, after the stage prefix is removed.
+    pub path: &'static str,
+    pub dialect: DialectName,
+    /// For logs and metrics.
+    pub name: &'static str,
+    pub route: Route,
+}
+
+const fn spec(
+    method: Method,
+    path: &'static str,
+    dialect: DialectName,
+    name: &'static str,
+    route: Route,
+) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        dialect,
+        name,
+        route,
+    }
+}
+
+use DialectName::{Discovery, Ops, User, V2};
+
+pub const ROUTES: &[RouteSpec] = &[
+    spec(
+        Method::POST,
+        "/api/v2/auth/token",
+        V2,
+        "v2.login",
+        Route::V2Login,
+    ),
+    spec(
+        Method::POST,
+        "/api/v2/auth/token/refresh",
+        V2,
+        "v2.refresh",
+        Route::V2Refresh,
+    ),
+    spec(
+        Method::POST,
+        "/api/v2/auth/token/revoke",
+        V2,
+        "v2.revoke",
+        Route::V2Revoke,
+    ),
+    spec(
+        Method::POST,
+        "/api/user/authenticate",
+        User,
+        "user.authenticate",
+        Route::UserAuthenticate,
+    ),
+    spec(
+        Method::POST,
+        "/api/user/refresh",
+        User,
+        "user.refresh",
+        Route::UserRefresh,
+    ),
+    spec(
+        Method::POST,
+        "/api/user/logout",
+        User,
+        "user.logout",
+        Route::UserLogout,
+    ),
+    spec(
+        Method::POST,
+        "/api/auth/token/acquire",
+        Ops,
+        "ops.acquire",
+        Route::OpsAcquire,
+    ),
+    spec(
+        Method::GET,
+        "/api/auth/currentuser",
+        Ops,
+        "ops.currentuser",
+        Route::OpsCurrentUser,
+    ),
+    spec(
+        Method::POST,
+        "/api/auth/token/release",
+        Ops,
+        "ops.release",
+        Route::OpsRelease,
+    ),
+    spec(
+        Method::GET,
+        "/.well-known/openid-configuration",
+        Discovery,
+        "discovery.openid-configuration",
+        Route::OpenIdConfiguration,
+    ),
+    spec(
+        Method::GET,
+        "/.well-known/jwks.json",
+        Discovery,
+        "discovery.jwks",
+        Route::Jwks,
+    ),
+];
+
+/// What the table says of a path and method.
+#[derive(Debug)]
+pub enum Lookup {
+    Found(&'static RouteSpec),
+    /// The path exists with other methods, listed for the `Allow` header.
+    MethodNotAllowed(Vec<&'static Method>),
+    NotFound,
+}
+
+pub fn lookup(path: &str, method: &Method) -> Lookup {
+    let mut allowed = Vec::new();
+    for spec in ROUTES {
+        if spec.path == path {
+            if spec.method == *method {
+                return Lookup::Found(spec);
+            }
+            allowed.push(&spec.method);
+        }
+    }
+    if allowed.is_empty() {
+        Lookup::NotFound
+    } else {
+        Lookup::MethodNotAllowed(allowed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_matches_exact_paths_and_methods() {
+        assert!(matches!(
+            lookup("/api/v2/auth/token", &Method::POST),
+            Lookup::Found(s) if s.route == Route::V2Login
+        ));
+        assert!(matches!(
+            lookup("/api/v2/auth/token", &Method::GET),
+            Lookup::MethodNotAllowed(m) if m == [&Method::POST]
+        ));
+        assert!(matches!(
+            lookup("/api/v2/auth/token/", &Method::POST),
+            Lookup::NotFound
+        ));
+        assert!(matches!(
+            lookup("/API/v2/auth/token", &Method::POST),
+            Lookup::NotFound
+        ));
+    }
+
+    #[test]
+    fn names_and_routes_are_unique() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert_ne!(a.name, b.name);
+                assert_ne!(a.route, b.route);
+                assert!(a.path != b.path || a.method != b.method, "{}", a.path);
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The DynamoDB adapter of the core's storage port.
+//!
+//! Users table, key `username`: one item per user ([`users`]).
+//! Tokens table, key `pk`: `RF#<family>` refresh families ([`families`]),
+//! `OS#<hash>` ops sessions ([`sessions`]) and `TH#<key>` failure records
+//! ([`throttle`]). Every expirable item carries `ttl` (epoch seconds) for
+//! DynamoDB's TTL deletion, which is late, so reads check `expires_at`
+//! themselves. [`codec`] turns values into attributes and back; [`provision`]
+//! creates the tables.
+
+pub mod codec;
+mod families;
+pub mod provision;
+mod sessions;
+mod throttle;
+mod users;
+
+use crate::core::store::{BoxError, StoreError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::Client;
+
+pub const USERS_KEY: &str = "username";
+pub const TOKENS_KEY: &str = "pk";
+pub const TTL_ATTRIBUTE: &str = "ttl";
+
+/// The two tables' names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    pub users: String,
+    pub tokens: String,
+}
+
+/// The store: one SDK client, built at cold start and shared by reference.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    users: String,
+    tokens: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, tables: Tables) -> Self {
+        Self {
+            client,
+            users: tables.users,
+            tokens: tables.tokens,
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    err.as_service_error().and_then(|e| e.code())
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    error_code(err) == Some("ConditionalCheckFailedException")
+}
+
+/// A conditional write's outcome: `Some(output)` if its condition held, `None`
+/// if it did not; any other failure is classified.
+fn conditional<T, E, R>(
+    table: &str,
+    res: Result<T, SdkError<E, R>>,
+) -> Result<Option<T>, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match res {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if is_condition_failure(&e) => Ok(None),
+        Err(e) => Err(classify(table, e)),
+    }
+}
+
+/// Turns an SDK error into a store error that keeps it as the source.
+fn classify<E, R>(table: &str, err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if error_code(&err) == Some("ResourceNotFoundException") {
+        return StoreError::MissingTable(table.to_string());
+    }
+    let unreachable = matches!(
+        err,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
+    );
+    if unreachable {
+        StoreError::Unreachable {
+            backend: BACKEND,
+            source: Box::new(err),
+        }
+    } else {
+        backend(err)
+    }
+}
+
+/// How store errors name this adapter for people.
+const BACKEND: &str = "DynamoDB";
+
+fn backend(err: impl Into<BoxError>) -> StoreError {
+    StoreError::Backend {
+        backend: BACKEND,
+        source: err.into(),
+    }
+}

@@ -1,0 +1,230 @@
+//! User items in the users table, keyed by the normalised username.
+
+use super::codec::{
+    get_n, get_s, get_time, get_time_opt, get_username, get_uuid, millis, n, s, Item,
+};
+use super::{classify, conditional, DynamoStore, USERS_KEY};
+use crate::core::store::{AdminStore, StoreError, UserStore};
+use crate::core::user::{User, Username};
+use aws_sdk_dynamodb::types::AttributeValue;
+use time::OffsetDateTime;
+
+fn user_key(username: &Username) -> AttributeValue {
+    s(username.as_str())
+}
+
+fn user_to_item(u: &User) -> Item {
+    let mut item = Item::new();
+    item.insert(USERS_KEY.into(), s(u.username.as_str()));
+    item.insert("id".into(), s(&u.id.to_string()));
+    item.insert("password_hash".into(), s(&u.password_hash));
+    item.insert("full_name".into(), s(&u.full_name));
+    item.insert("email".into(), s(&u.email));
+    item.insert("role".into(), n(u.role));
+    item.insert(
+        "roles".into(),
+        AttributeValue::L(u.roles.iter().map(|r| s(r)).collect()),
+    );
+    item.insert("customer_id".into(), s(&u.customer_id.to_string()));
+    item.insert("auth_source".into(), s(&u.auth_source));
+    item.insert("enabled".into(), AttributeValue::Bool(u.enabled));
+    item.insert("created_at".into(), millis(u.created_at));
+    item.insert("password_changed_at".into(), millis(u.password_changed_at));
+    if let Some(t) = u.last_login_at {
+        item.insert("last_login_at".into(), millis(t));
+    }
+    if let Some(t) = u.tokens_revoked_at {
+        item.insert("tokens_revoked_at".into(), millis(t));
+    }
+    item
+}
+
+fn user_from_item(item: &Item) -> Result<User, StoreError> {
+    let roles = match item.get("roles") {
+        Some(AttributeValue::L(list)) => list
+            .iter()
+            .map(|v| match v {
+                AttributeValue::S(r) => Ok(r.clone()),
+                _ => Err(StoreError::Corrupt("`roles` holds a non-string".into())),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+        _ => return Err(StoreError::Corrupt("`roles` is not a list".into())),
+    };
+    Ok(User {
+        id: get_uuid(item, "id")?,
+        username: get_username(item, USERS_KEY)?,
+        password_hash: get_s(item, "password_hash")?.to_string(),
+        full_name: get_s(item, "full_name")?.to_string(),
+        email: get_s(item, "email")?.to_string(),
+        role: get_n(item, "role")?,
+        roles,
+        customer_id: get_uuid(item, "customer_id")?,
+        auth_source: get_s(item, "auth_source")?.to_string(),
+        enabled: matches!(item.get("enabled"), Some(AttributeValue::Bool(true))),
+        created_at: get_time(item, "created_at")?,
+        last_login_at: get_time_opt(item, "last_login_at")?,
+        password_changed_at: get_time(item, "password_changed_at")?,
+        tokens_revoked_at: get_time_opt(item, "tokens_revoked_at")?,
+    })
+}
+
+impl DynamoStore {
+    /// Updates a user item only if it exists, so no write can resurrect a user
+    /// deleted meanwhile as a partial item. `false` when there was none.
+    async fn update_existing_user<const N: usize>(
+        &self,
+        username: &Username,
+        update: &str,
+        values: [(&str, AttributeValue); N],
+    ) -> Result<bool, StoreError> {
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.users)
+            .key(USERS_KEY, user_key(username))
+            .update_expression(update)
+            .condition_expression("attribute_exists(#k)")
+            .expression_attribute_names("#k", USERS_KEY);
+        for (name, value) in values {
+            req = req.expression_attribute_values(name, value);
+        }
+        Ok(conditional(&self.users, req.send().await)?.is_some())
+    }
+}
+
+impl UserStore for DynamoStore {
+    async fn get_user(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.users)
+            .key(USERS_KEY, user_key(username))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify(&self.users, e))?;
+        out.item().map(user_from_item).transpose()
+    }
+
+    async fn record_login(
+        &self,
+        username: &Username,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.update_existing_user(username, "SET last_login_at = :t", [(":t", millis(at))])
+            .await
+    }
+
+    async fn replace_password_hash(
+        &self,
+        username: &Username,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.users)
+            .key(USERS_KEY, user_key(username))
+            .update_expression("SET password_hash = :new")
+            .condition_expression("password_hash = :old")
+            .expression_attribute_values(":new", s(new))
+            .expression_attribute_values(":old", s(old))
+            .send()
+            .await;
+        Ok(conditional(&self.users, res)?.is_some())
+    }
+}
+
+impl AdminStore for DynamoStore {
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.users)
+            .set_item(Some(user_to_item(user)))
+            .condition_expression("attribute_not_exists(#k)")
+            .expression_attribute_names("#k", USERS_KEY)
+            .send()
+            .await;
+        conditional(&self.users, res)?
+            .map(drop)
+            .ok_or(StoreError::AlreadyExists)
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let mut users = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.users)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify(&self.users, e))?;
+            for item in out.items() {
+                users.push(user_from_item(item)?);
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        users.sort_by(|a, b| a.username.as_str().cmp(b.username.as_str()));
+        Ok(users)
+    }
+
+    async fn set_password(
+        &self,
+        username: &Username,
+        password_hash: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.update_existing_user(
+            username,
+            "SET password_hash = :h, password_changed_at = :t, tokens_revoked_at = :t",
+            [(":h", s(password_hash)), (":t", millis(at))],
+        )
+        .await
+    }
+
+    async fn set_enabled(
+        &self,
+        username: &Username,
+        enabled: bool,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        if enabled {
+            self.update_existing_user(
+                username,
+                "SET enabled = :e",
+                [(":e", AttributeValue::Bool(true))],
+            )
+            .await
+        } else {
+            self.update_existing_user(
+                username,
+                "SET enabled = :e, tokens_revoked_at = :t",
+                [(":e", AttributeValue::Bool(false)), (":t", millis(at))],
+            )
+            .await
+        }
+    }
+
+    async fn delete_user(&self, username: &Username) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.users)
+            .key(USERS_KEY, user_key(username))
+            .condition_expression("attribute_exists(#k)")
+            .expression_attribute_names("#k", USERS_KEY)
+            .send()
+            .await;
+        Ok(conditional(&self.users, res)?.is_some())
+    }
+}
