@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod aws;
+pub mod compose;
 pub mod config;
 pub mod core;
 pub mod http;

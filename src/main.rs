@@ -1,6 +1,7 @@
 //! The Lambda entry point: wiring only.
 
 use std::sync::Arc;
+use token_issuer::compose;
 use token_issuer::config::Config;
 use token_issuer::core::clock::SystemClock;
 use token_issuer::keys;
@@ -14,7 +15,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = token_issuer::aws::lambda_sdk_config()
         .await
         .inspect_err(|e| tracing::error!("{e}"))?;
-    let keys = keys::load(&config, &sdk)
+    let keys = keys::load(&compose::key_source(&config), &sdk)
         .await
         .inspect_err(|e| tracing::error!("{e}"))?;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
