@@ -3,6 +3,7 @@
 //! mapped to a response in one place per dialect ([`Dialect::error_response`]).
 
 pub mod discovery;
+pub mod format;
 pub mod ops;
 pub mod request;
 pub mod response;
