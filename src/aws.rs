@@ -36,15 +36,17 @@ pub async fn lambda_sdk_config() -> Result<SdkConfig, SdkConfigError> {
     let mut region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"));
     let env_credentials =
         var("AWS_ACCESS_KEY_ID").is_some() && var("AWS_SECRET_ACCESS_KEY").is_some();
+    if region.is_none() {
+        region = shared_region().await;
+    }
     let credentials = if env_credentials {
-        if region.is_none() {
-            region = shared_profile().await.region;
-        }
         SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new())
     } else {
-        let profile = shared_profile().await;
-        region = region.or(profile.region);
-        SharedCredentialsProvider::new(profile.credentials.ok_or(SdkConfigError::NoCredentials)?)
+        SharedCredentialsProvider::new(
+            shared_static_credentials()
+                .await
+                .ok_or(SdkConfigError::NoCredentials)?,
+        )
     };
     let region = region.ok_or(SdkConfigError::NoRegion)?;
     let mut builder = SdkConfig::builder()
@@ -62,42 +64,43 @@ pub async fn lambda_sdk_config() -> Result<SdkConfig, SdkConfigError> {
     Ok(builder.build())
 }
 
-/// What the selected profile of the shared files holds for the function.
-#[derive(Default)]
-struct SharedProfile {
-    region: Option<String>,
-    credentials: Option<aws_credential_types::Credentials>,
+/// The region of the selected profile (`AWS_PROFILE`, else `default`) of
+/// `~/.aws/config` (or `AWS_CONFIG_FILE`), by the SDK's own profile region
+/// provider (which follows `source_profile`, as the standard chain does).
+/// Missing or unreadable files hold none.
+async fn shared_region() -> Option<String> {
+    use aws_config::meta::region::ProvideRegion;
+    aws_config::profile::ProfileFileRegionProvider::new()
+        .region()
+        .await
+        .map(|r| r.to_string())
 }
 
-/// The selected profile (`AWS_PROFILE`, else `default`) of `~/.aws/config` and
+/// The static keys (`aws_access_key_id`, `aws_secret_access_key`, optionally
+/// `aws_session_token`) of the selected profile of `~/.aws/config` and
 /// `~/.aws/credentials` (or `AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`),
-/// read by the SDK's own parser. Missing or unreadable files hold nothing.
-async fn shared_profile() -> SharedProfile {
+/// read by the SDK's own parser. Missing or unreadable files hold none.
+///
+/// The SDK's public provider for profile credentials,
+/// `aws_config::profile::ProfileFileCredentialsProvider`, is not used: it links
+/// the STS client (role assumption and web identity) into the binary whatever
+/// the profile holds. `aws_config::profile::load` is the SDK's public way to
+/// read the files without it; its file-system and environment parameters are
+/// the types of `aws_types::os_shim_internal`, which no other API replaces.
+async fn shared_static_credentials() -> Option<aws_credential_types::Credentials> {
     use aws_types::os_shim_internal::{Env, Fs};
     let files = aws_runtime::env_config::file::EnvConfigFiles::default();
-    let Ok(set) = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None).await else {
-        return SharedProfile::default();
-    };
-    let Some(profile) = set.get_profile(set.selected_profile()) else {
-        return SharedProfile::default();
-    };
-    let credentials = match (
-        profile.get("aws_access_key_id"),
-        profile.get("aws_secret_access_key"),
-    ) {
-        (Some(id), Some(secret)) => Some(aws_credential_types::Credentials::new(
-            id,
-            secret,
-            profile.get("aws_session_token").map(str::to_string),
-            None,
-            "shared credentials file",
-        )),
-        _ => None,
-    };
-    SharedProfile {
-        region: profile.get("region").map(str::to_string),
-        credentials,
-    }
+    let set = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None)
+        .await
+        .ok()?;
+    let profile = set.get_profile(set.selected_profile())?;
+    Some(aws_credential_types::Credentials::new(
+        profile.get("aws_access_key_id")?,
+        profile.get("aws_secret_access_key")?,
+        profile.get("aws_session_token").map(str::to_string),
+        None,
+        "shared credentials file",
+    ))
 }
 
 /// `AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`: the SDK's own names

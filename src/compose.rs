@@ -8,7 +8,7 @@ use crate::core::store::Store;
 use crate::core::throttle::ThrottleSettings;
 use crate::core::{Issuer, Settings};
 use crate::http::{App, EdgeSettings};
-use crate::keys::KeySet;
+use crate::keys::{KeySet, KeySource};
 use crate::store::dynamo::{DynamoStore, Tables};
 use std::sync::Arc;
 
@@ -38,6 +38,17 @@ pub fn edge(config: &Config) -> EdgeSettings {
     }
 }
 
+/// Where the signing keys come from: the Secrets Manager key ring
+/// (`SIGNING_KEY_SECRET_ID`), else the PEM file (`SIGNING_KEY_FILE`), else an
+/// ephemeral key.
+pub fn key_source(config: &Config) -> KeySource {
+    match (&config.signing_key_secret, &config.signing_key_file) {
+        (Some(id), _) => KeySource::SecretsManager(id.clone()),
+        (None, Some(path)) => KeySource::File(path.clone()),
+        (None, None) => KeySource::Ephemeral,
+    }
+}
+
 /// The DynamoDB store over the configured tables.
 pub fn store(client: aws_sdk_dynamodb::Client, config: &StoreConfig) -> DynamoStore {
     DynamoStore::new(
@@ -55,4 +66,38 @@ pub fn app<S: Store>(config: &Config, store: S, keys: KeySet, clock: Arc<dyn Clo
         Issuer::new(store, keys, clock, settings(config)),
         edge(config),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn config(extra: &[(&str, &str)]) -> Config {
+        let base = [
+            ("USERS_TABLE", "users"),
+            ("TOKENS_TABLE", "tokens"),
+            ("AUDIENCE", "aud"),
+        ];
+        let get = |name: &str| {
+            base.iter()
+                .chain(extra)
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        };
+        Config::from_source(&get).unwrap()
+    }
+
+    #[test]
+    fn the_key_source_follows_the_signing_key_settings() {
+        assert_eq!(
+            key_source(&config(&[("SIGNING_KEY_SECRET_ID", "ring")])),
+            KeySource::SecretsManager("ring".into())
+        );
+        assert_eq!(
+            key_source(&config(&[("SIGNING_KEY_FILE", "/k.pem")])),
+            KeySource::File(PathBuf::from("/k.pem"))
+        );
+        assert_eq!(key_source(&config(&[])), KeySource::Ephemeral);
+    }
 }

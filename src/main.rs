@@ -12,7 +12,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = aws::lambda_sdk_config()
         .await
         .inspect_err(|e| tracing::error!("{e}"))?;
-    let keys = keys::load(&config, &sdk)
+    let keys = keys::load(&compose::key_source(&config), &sdk)
         .await
         .inspect_err(|e| tracing::error!("{e}"))?;
     let store = compose::store(aws_sdk_dynamodb::Client::new(&sdk), &config.store);

@@ -179,12 +179,9 @@ impl Hasher {
                 memory.as_mut_slice(),
             )
             .ok()?;
-        // Constant time: the comparison must not leak how much matched.
-        let diff = out
-            .iter()
-            .zip(expected.as_bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        Some(diff == 0)
+        // Constant time: the comparison must not leak how much matched. Slices
+        // of different lengths are unequal (the length itself is not secret).
+        Some(aws_lc_rs::constant_time::verify_slices_are_equal(&out, expected.as_bytes()).is_ok())
     }
 
     /// Whether a stored hash is weaker than the current setting (another

@@ -18,6 +18,9 @@ use jsonwebtoken::{Algorithm, Header};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+/// A boxed error from the SDK (reading or writing the key ring's secret).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Smallest RSA modulus accepted, in bits.
 pub const MIN_RSA_BITS: usize = 2048;
 
@@ -30,7 +33,7 @@ pub enum KeyError {
         source: std::io::Error,
     },
     #[error("the signing key is not a PEM RSA private key")]
-    Parse(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Parse(#[source] BoxError),
     #[error("the signing key is too small: at least {MIN_RSA_BITS} bits are required")]
     TooSmall,
     #[error("RSA key generation failed")]
@@ -45,13 +48,13 @@ pub enum KeyError {
     SecretRead {
         id: String,
         #[source]
-        source: crate::core::store::BoxError,
+        source: BoxError,
     },
     #[error("cannot write the signing key secret {id}")]
     SecretWrite {
         id: String,
         #[source]
-        source: crate::core::store::BoxError,
+        source: BoxError,
     },
     #[error("the signing key secret is not a key ring: {0}")]
     Ring(String),
@@ -205,18 +208,27 @@ fn bit_length(big_endian: &[u8]) -> usize {
     }
 }
 
-/// Loads the signing keys named by the configuration, once per cold start.
-pub async fn load(
-    config: &crate::config::Config,
-    sdk: &aws_config::SdkConfig,
-) -> Result<KeySet, KeyError> {
-    if let Some(id) = &config.signing_key_secret {
-        let client = aws_sdk_secretsmanager::Client::new(sdk);
-        return secret::load_ring(&client, id).await?.keyset();
-    }
-    match &config.signing_key_file {
-        Some(path) => KeySet::from_file(path),
-        None => {
+/// Where the signing keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A key ring in the Secrets Manager secret with this ARN or name.
+    SecretsManager(String),
+    /// A PEM RSA private key file.
+    File(PathBuf),
+    /// A fresh key that dies with the process (local development only).
+    Ephemeral,
+}
+
+/// Loads the signing keys from `source`, once per cold start (`sdk` is used
+/// only for Secrets Manager).
+pub async fn load(source: &KeySource, sdk: &aws_config::SdkConfig) -> Result<KeySet, KeyError> {
+    match source {
+        KeySource::SecretsManager(id) => {
+            let client = aws_sdk_secretsmanager::Client::new(sdk);
+            secret::load_ring(&client, id).await?.keyset()
+        }
+        KeySource::File(path) => KeySet::from_file(path),
+        KeySource::Ephemeral => {
             tracing::warn!(
                 "neither SIGNING_KEY_SECRET_ID nor SIGNING_KEY_FILE is set: signing with an \
                  ephemeral key that dies with this process (local development only)"
@@ -229,18 +241,15 @@ pub async fn load(
 /// A new 2048-bit RSA private key as PKCS#8 PEM.
 pub fn generate_pem() -> Result<String, KeyError> {
     use aws_lc_rs::encoding::AsDer;
-    use base64::Engine;
     let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
         .map_err(|_| KeyError::Generate)?;
     let der = pair.as_der().map_err(|_| KeyError::Generate)?;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
-    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str("-----END PRIVATE KEY-----\n");
-    Ok(pem)
+    let block = pem::Pem::new("PRIVATE KEY", der.as_ref());
+    // 64-column lines and `\n` endings, as OpenSSL writes them.
+    Ok(pem::encode_config(
+        &block,
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    ))
 }
 
 #[cfg(test)]
@@ -325,6 +334,18 @@ mod tests {
         let b = KeySet::from_pem(pem.as_bytes()).unwrap();
         assert_eq!(a.kid(), b.kid());
         assert_ne!(a.kid(), KeySet::ephemeral().unwrap().kid());
+    }
+
+    #[test]
+    fn generated_pem_is_pkcs8_in_64_column_lf_lines() {
+        let pem = generate_pem().unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
+        assert!(pem.ends_with("\n-----END PRIVATE KEY-----\n"), "{pem}");
+        assert!(!pem.contains('\r'));
+        let lines: Vec<&str> = pem.lines().collect();
+        let body = &lines[1..lines.len() - 1];
+        assert!(body[..body.len() - 1].iter().all(|l| l.len() == 64));
+        assert!(KeySet::from_pem(pem.as_bytes()).is_ok());
     }
 
     #[test]

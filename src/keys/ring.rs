@@ -165,6 +165,10 @@ mod tests {
         assert_eq!(set.kid(), first_active[0]);
         let jwks: serde_json::Value = serde_json::from_str(set.jwks_json()).unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "active and next");
+        let retiring_pem = ring
+            .with_status(KeyStatus::Active)
+            .and_then(|k| k.private_key_pem.clone())
+            .unwrap();
 
         ring.rotate(T0 + Duration::hours(1), DEFAULT_KEEP_PREVIOUS)
             .unwrap();
@@ -182,9 +186,20 @@ mod tests {
         let jwks: serde_json::Value =
             serde_json::from_str(ring.keyset().unwrap().jwks_json()).unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
+        // The secret's text: PEMs appear in it as JSON strings (newlines escaped).
+        let json = ring.to_json().unwrap();
+        let as_json = |pem: &str| serde_json::to_string(pem).unwrap();
         assert!(
-            !ring.to_json().unwrap().contains(&first_active[0])
-                || previous.private_key_pem.is_none()
+            !json.contains(&as_json(&retiring_pem)),
+            "the retired key's private PEM is not stored"
+        );
+        let active_pem = ring
+            .with_status(KeyStatus::Active)
+            .and_then(|k| k.private_key_pem.as_deref())
+            .unwrap();
+        assert!(
+            json.contains(&as_json(active_pem)),
+            "the new active key's private PEM is stored"
         );
     }
 

@@ -49,7 +49,7 @@ async fn cold_start_keys(secret: &str) -> Result<keys::KeySet, KeyError> {
     let mut config = test_config();
     config.signing_key_secret = Some(secret.to_string());
     keys::load(
-        &config,
+        &token_issuer::compose::key_source(&config),
         &token_issuer::aws::lambda_sdk_config().await.unwrap(),
     )
     .await
