@@ -13,6 +13,7 @@ mod keys;
 mod login_user;
 mod login_v2;
 mod malformed;
+mod openapi;
 mod ops;
 mod refresh;
 mod routing;
