@@ -20,7 +20,10 @@ use token_issuer::{handle, App};
 use uuid::Uuid;
 
 pub const PASSWORD: &str = "correct horse battery staple";
-pub const START: OffsetDateTime = datetime!(2026-11-22 12:00:00.123456789 UTC);
+/// Ahead of the wall clock on purpose: DynamoDB Local deletes items whose
+/// `ttl` has passed (within seconds), so records stamped from a start in the
+/// past could vanish in the middle of a test.
+pub const START: OffsetDateTime = datetime!(2037-11-22 12:00:00.123456789 UTC);
 pub const API_DOMAIN: &str = "abc123.execute-api.us-east-1.amazonaws.com";
 
 pub fn endpoint() -> String {
@@ -371,7 +374,7 @@ pub async fn verify_access_token(env: &TestEnv, token: &str, issuer: &str) -> Va
     v.set_audience(&[env.config.audience.as_str()]);
     v.set_issuer(&[issuer]);
     v.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-    // The tests run on a manual clock in 2026; skip wall-clock expiry, check the numbers instead.
+    // The tests run on a manual clock in 2037; skip wall-clock expiry, check the numbers instead.
     v.validate_exp = false;
     v.validate_nbf = false;
     jsonwebtoken::decode::<Value>(token, &key, &v)

@@ -28,8 +28,8 @@ async fn success_has_the_seed_shape() {
     assert_eq!(b["fullName"], "Admin");
     assert_eq!(b["role"], 2);
     // START is 12:00:00.123456789; the issuer keeps milliseconds, as it stores them.
-    assert_eq!(b["accessTokenExpiryTime"], "2026-11-22T13:00:00.1230000Z");
-    assert_eq!(b["refreshTokenExpiryTime"], "2026-12-22T12:00:00.1230000Z");
+    assert_eq!(b["accessTokenExpiryTime"], "2037-11-22T13:00:00.1230000Z");
+    assert_eq!(b["refreshTokenExpiryTime"], "2037-12-22T12:00:00.1230000Z");
     assert!(is_seven_digit_utc(
         b["accessTokenExpiryTime"].as_str().unwrap()
     ));

@@ -429,15 +429,6 @@ fn rest_event(method: &str, path: &str, body: Option<&str>) -> Value {
     ev
 }
 
-/// A `TestEnv` on the wall clock. Its clock starts at a fixed date, and once
-/// that date is more than a day past, DynamoDB Local's TTL sweeper may delete
-/// throttle records (and sessions) stamped with it in the middle of a test.
-async fn live_env() -> TestEnv {
-    let env = TestEnv::new().await;
-    env.clock.set(time::OffsetDateTime::now_utc());
-    env
-}
-
 fn substitute(ev: &Value, placeholder: &str, token: &str) -> Value {
     serde_json::from_str(&ev.to_string().replace(placeholder, token)).unwrap()
 }
@@ -462,7 +453,7 @@ async fn live_ops_token(doc: &mut Doc, env: &TestEnv) -> String {
 }
 
 async fn event_files(doc: &mut Doc) {
-    let env = live_env().await;
+    let env = TestEnv::new().await;
     let mut files: Vec<String> =
         std::fs::read_dir(format!("{}/events", env!("CARGO_MANIFEST_DIR")))
             .expect("events/")
@@ -505,7 +496,7 @@ async fn event_files(doc: &mut Doc) {
 }
 
 async fn invalid_requests(doc: &mut Doc) {
-    let env = live_env().await;
+    let env = TestEnv::new().await;
     let long_password = "p".repeat(1025);
     let big = format!(
         r#"{{"username":"Admin","userName":"Admin","password":"{PASSWORD}","refreshToken":"x","pad":"{}"}}"#,
@@ -642,7 +633,7 @@ async fn invalid_requests(doc: &mut Doc) {
 }
 
 async fn too_many_attempts(doc: &mut Doc) {
-    let env = live_env().await;
+    let env = TestEnv::new().await;
     let wrong = json!({"username": "admin", "password": "wrong password"});
     for i in 1..=10 {
         let r = doc
@@ -673,7 +664,7 @@ async fn too_many_attempts(doc: &mut Doc) {
 }
 
 async fn server_errors(doc: &mut Doc) {
-    let live = live_env().await;
+    let live = TestEnv::new().await;
     let refresh = live_refresh_token(doc, &live).await;
     let ops = live_ops_token(doc, &live).await;
     let broken = TestEnv::without_tables().await;
@@ -704,7 +695,7 @@ async fn server_errors(doc: &mut Doc) {
 /// Every documented route answers, in every framing; other methods get 405
 /// and other paths 404.
 async fn routes(doc: &mut Doc) {
-    let env = live_env().await;
+    let env = TestEnv::new().await;
     let ops = doc.operations();
     assert!(!ops.is_empty(), "openapi.yaml has operations");
     for (method, path) in &ops {

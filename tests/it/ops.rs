@@ -39,7 +39,7 @@ async fn acquire_has_the_seed_shape() {
         .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
     let expiry = START + Duration::hours(6);
     assert_eq!(b["validity"], ms(expiry));
-    assert_eq!(b["expiresAt"], "Sunday, November 22, 2026 6:00:00 PM UTC");
+    assert_eq!(b["expiresAt"], "Sunday, November 22, 2037 6:00:00 PM UTC");
     assert_eq!(b["roles"], json!(["Administrator", "Auditor"]));
     assert_eq!(b.as_object().unwrap().len(), 4);
 }

@@ -207,11 +207,11 @@ async fn user_refresh_keeps_the_absolute_refresh_expiry() {
     let login = user_login(&env).await;
     assert_eq!(
         login["refreshTokenExpiryTime"],
-        "2026-12-22T12:00:00.1230000Z"
+        "2037-12-22T12:00:00.1230000Z"
     );
     assert_eq!(
         login["accessTokenExpiryTime"],
-        "2026-11-22T13:00:00.1230000Z"
+        "2037-11-22T13:00:00.1230000Z"
     );
 
     env.clock.advance(Duration::days(1));
@@ -223,7 +223,7 @@ async fn user_refresh_keeps_the_absolute_refresh_expiry() {
     assert_eq!(b["role"], 2);
     assert_ne!(b["refreshToken"], login["refreshToken"]);
     // The access token moves with the clock ...
-    assert_eq!(b["accessTokenExpiryTime"], "2026-11-23T13:00:00.1230000Z");
+    assert_eq!(b["accessTokenExpiryTime"], "2037-11-23T13:00:00.1230000Z");
     let claims = verify_access_token(&env, b["accessToken"].as_str().unwrap(), &issuer()).await;
     assert_eq!(
         claims["exp"],
