@@ -76,7 +76,11 @@ fn main() {
         .expect("runtime");
     rt.block_on(async {
         // Lockout would turn repeated failures into 429s: keep it out of the way.
-        let env = TestEnv::with_config(|c| c.lockout_threshold = u32::MAX).await;
+        let env = TestEnv::with_config(|c| {
+            c.lockout_threshold = u32::MAX;
+            c.lockout_user_threshold = u32::MAX;
+        })
+        .await;
         env.add_user("disabled", PASSWORD, |u| u.enabled = false)
             .await;
         env.add_user("ldapuser", PASSWORD, |u| u.auth_source = "ldap".into())

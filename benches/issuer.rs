@@ -18,13 +18,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use token_issuer::core::family::{RefreshFamily, Rotation};
 use token_issuer::core::password::{Hasher, Password};
-use token_issuer::core::store::{FamilyStore as _, ThrottleStore as _, UserStore as _};
+use token_issuer::core::store::{
+    FamilyStore as _, Reservation, ThrottleStore as _, UserStore as _,
+};
+use token_issuer::core::throttle::AttemptLimit;
 use token_issuer::core::tokens::{FamilyId, RefreshToken};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Mutex};
 
 const WARM_N: usize = 200;
+/// The bench's attempts are counted and cleared like a log in's, never refused.
+const NO_LIMIT: AttemptLimit = AttemptLimit {
+    first: i64::MAX,
+    later: i64::MAX,
+};
 /// Rounds run and dropped first, while DynamoDB Local's JVM compiles its hot code.
 const WARMUP_ROUNDS: usize = 100;
 const STARTS: usize = 10;
@@ -213,7 +221,11 @@ fn main() {
 }
 
 async fn run() {
-    let env = TestEnv::with_config(|c| c.lockout_threshold = u32::MAX).await;
+    let env = TestEnv::with_config(|c| {
+        c.lockout_threshold = u32::MAX;
+        c.lockout_user_threshold = u32::MAX;
+    })
+    .await;
     let store = &env.store;
     let mut out = serde_json::Map::new();
 
@@ -232,6 +244,7 @@ async fn run() {
     let keys = env.app.issuer().keys();
     let name = env.admin.username.clone();
     let now = env.app.issuer().now();
+    let later = now + time::Duration::days(1);
     let new_family = |token_hash: String| RefreshFamily {
         id: FamilyId::generate().unwrap(),
         username: name.clone(),
@@ -268,7 +281,8 @@ async fn run() {
         argon: Vec<f64>,
         sign: Vec<f64>,
         get_user: Vec<f64>,
-        get_throttle: Vec<f64>,
+        reserve: Vec<f64>,
+        clear: Vec<f64>,
         record_login: Vec<f64>,
         put_family: Vec<f64>,
         get_family: Vec<f64>,
@@ -292,12 +306,23 @@ async fn run() {
         // Untimed: the first DynamoDB call after a pause (the previous
         // round's Argon2id) is slower on this machine; no timed call should
         // pay that except where a log in itself pays it (its writes).
-        store.get_throttle("bench-key").await.unwrap();
+        store.get_user(&name).await.unwrap();
         // The floor's DynamoDB calls, each alone.
         timed(&mut s.get_user, store.get_user(&name)).await.unwrap();
-        timed(&mut s.get_throttle, store.get_throttle("bench-key"))
-            .await
-            .unwrap();
+        let Reservation::Counted(counted) = timed(
+            &mut s.reserve,
+            store.reserve_attempt("bench-key", "bench-key", NO_LIMIT, now, later),
+        )
+        .await
+        .unwrap() else {
+            panic!("the bench's attempts are never refused")
+        };
+        timed(
+            &mut s.clear,
+            store.clear_after_success("bench-key", &counted),
+        )
+        .await
+        .unwrap();
         timed(&mut s.record_login, store.record_login(&name, now))
             .await
             .unwrap();
@@ -344,15 +369,31 @@ async fn run() {
         // work; its gap to the floor is what this machine adds (the JVM
         // shares the two cores, and answers slower after a pause).
         let t = Instant::now();
-        let (user, _) = tokio::join!(store.get_user(&name), store.get_throttle("bench-key"));
+        let (user, pair, whole) = tokio::join!(
+            store.get_user(&name),
+            store.reserve_attempt("bench-pair", "bench-key", NO_LIMIT, now, later),
+            store.reserve_attempt("bench-key", "bench-key", NO_LIMIT, now, later),
+        );
         let t1 = Instant::now();
         let user = user.unwrap().unwrap();
+        let (Reservation::Counted(pair), Reservation::Counted(whole)) =
+            (pair.unwrap(), whole.unwrap())
+        else {
+            panic!("the bench's attempts are never refused")
+        };
         assert!(hasher.verify(&password, Some(&user.password_hash)));
         let t2 = Instant::now();
         let f = new_family("h".into());
-        let (a, b) = tokio::join!(store.record_login(&name, now), store.put_refresh_family(&f));
+        let (a, b, c, d) = tokio::join!(
+            store.record_login(&name, now),
+            store.put_refresh_family(&f),
+            store.clear_after_success("bench-pair", &pair),
+            store.clear_after_success("bench-key", &whole),
+        );
         a.unwrap();
         b.unwrap();
+        c.unwrap();
+        d.unwrap();
         let t3 = Instant::now();
         keys.sign(&claims).unwrap();
         s.sk_total.push(ms(t.elapsed()));
@@ -373,20 +414,25 @@ async fn run() {
     out.insert("acquire_p50_ms".into(), json!(p50(&mut s.acquire)));
     out.insert("jwks_p50_ms".into(), json!(p50(&mut s.jwks)));
     let (argon, sign) = (p50(&mut s.argon), p50(&mut s.sign));
-    let (gu, gt, rl, pf) = (
+    let (gu, rs, cl, rl, pf) = (
         p50(&mut s.get_user),
-        p50(&mut s.get_throttle),
+        p50(&mut s.reserve),
+        p50(&mut s.clear),
         p50(&mut s.record_login),
         p50(&mut s.put_family),
     );
     let (gf, ro) = (p50(&mut s.get_family), p50(&mut s.rotate));
-    let login_floor = argon + sign + gu + gt + rl + pf;
+    // One call of each kind a log in makes, each alone: the user read, the
+    // attempt counted before the check (two scopes, in parallel), the two
+    // writes of a success and the count cleared after it.
+    let login_floor = argon + sign + gu + rs + rl + pf + cl;
     let refresh_floor = sign + gf + gu + ro;
     out.insert("argon2_verify_ms".into(), json!(argon));
     out.insert("rs256_sign_ms".into(), json!(sign));
     out.insert(
         "dynamodb_call_ms".into(),
-        json!({"get_user": gu, "get_throttle": gt, "record_login": rl, "put_family": pf,
+        json!({"get_user": gu, "reserve_attempt": rs, "clear_after_success": cl,
+               "record_login": rl, "put_family": pf,
                "get_family": gf, "rotate": ro}),
     );
     out.insert("login_floor_ms".into(), json!(login_floor));

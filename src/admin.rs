@@ -4,7 +4,8 @@
 use crate::config::{ConfigError, StoreConfig};
 use crate::core::password::{Hasher, Password, PasswordError};
 use crate::core::store::{AdminStore, StoreError};
-use crate::core::user::{User, Username, UsernameError, DEFAULT_AUTH_SOURCE};
+use crate::core::throttle;
+use crate::core::user::{LoginName, User, Username, UsernameError, DEFAULT_AUTH_SOURCE};
 use crate::keys::ring::KeyRing;
 use crate::keys::secret as key_secret;
 use crate::keys::{self, KeyError};
@@ -12,6 +13,7 @@ use crate::store::DynamoStore;
 use clap::{Args, Parser, Subcommand};
 use std::io::Read;
 use std::path::PathBuf;
+use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -59,6 +61,10 @@ pub enum UserCommand {
     Delete(UsernameArgs),
     /// Print every user, one per line.
     List,
+    /// Print one user (no secrets) and the lock state of its username.
+    Show(UsernameArgs),
+    /// Lift every lock of a username: its own and those of every address.
+    Unlock(UsernameArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -345,6 +351,7 @@ pub async fn user_command<S: AdminStore>(
                 Err(StoreError::AlreadyExists) => Err(AdminError::UserExists(username.to_string())),
                 Err(e) => Err(e.into()),
                 Ok(()) => {
+                    audit("user_created", &username, Some(user.id));
                     println!("created user {username} (id {})", user.id);
                     Ok(())
                 }
@@ -362,10 +369,16 @@ pub async fn user_command<S: AdminStore>(
             if !store.set_password(&username, &hash, now).await? {
                 return Err(AdminError::NoSuchUser(username.to_string()));
             }
+            audit("password_set", &username, Some(existing.id));
             println!("password of {username} changed");
             Ok(())
         }
-        UserCommand::Disable(args) | UserCommand::Enable(args) if args.password_stdin => {
+        UserCommand::Disable(args)
+        | UserCommand::Enable(args)
+        | UserCommand::Show(args)
+        | UserCommand::Unlock(args)
+            if args.password_stdin =>
+        {
             Err(AdminError::Invalid(format!(
                 "--password-stdin does not apply to {}",
                 args.username
@@ -376,6 +389,7 @@ pub async fn user_command<S: AdminStore>(
             if !store.set_enabled(&username, false, now).await? {
                 return Err(AdminError::NoSuchUser(username.to_string()));
             }
+            audit("user_disabled", &username, None);
             println!("disabled {username}");
             Ok(())
         }
@@ -384,6 +398,7 @@ pub async fn user_command<S: AdminStore>(
             if !store.set_enabled(&username, true, now).await? {
                 return Err(AdminError::NoSuchUser(username.to_string()));
             }
+            audit("user_enabled", &username, None);
             println!("enabled {username}");
             Ok(())
         }
@@ -392,6 +407,7 @@ pub async fn user_command<S: AdminStore>(
             if !store.delete_user(&username).await? {
                 return Err(AdminError::NoSuchUser(username.to_string()));
             }
+            audit("user_deleted", &username, None);
             println!("deleted {username}");
             Ok(())
         }
@@ -416,5 +432,74 @@ pub async fn user_command<S: AdminStore>(
             }
             Ok(())
         }
+        UserCommand::Show(args) => {
+            let username = Username::parse(&args.username)?;
+            let user = store
+                .get_user(&username)
+                .await?
+                .ok_or_else(|| AdminError::NoSuchUser(username.to_string()))?;
+            let when = |t: Option<OffsetDateTime>| {
+                t.and_then(|t| t.format(&Rfc3339).ok())
+                    .unwrap_or_else(|| "-".into())
+            };
+            println!("username\t{}", user.username);
+            println!("id\t{}", user.id);
+            println!("enabled\t{}", user.enabled);
+            println!("full_name\t{}", user.full_name);
+            println!("email\t{}", user.email);
+            println!("role\t{}", user.role);
+            println!("roles\t{}", user.roles.join(","));
+            println!("auth_source\t{}", user.auth_source);
+            println!("customer_id\t{}", user.customer_id);
+            println!("created\t{}", when(Some(user.created_at)));
+            println!("last_login\t{}", when(user.last_login_at));
+            println!("password_changed\t{}", when(Some(user.password_changed_at)));
+            let own = throttle::key(&LoginName::Valid(username.clone()));
+            let records = store.throttle_records(&own).await?;
+            if records.is_empty() {
+                println!("lock\tnone (no failed attempts remembered)");
+            }
+            for (key, t) in &records {
+                let scope = if *key == own { "username" } else { "address" };
+                let state = if t.is_locked(now) {
+                    format!("locked until {}", when(t.locked_until))
+                } else {
+                    "not locked".to_string()
+                };
+                println!(
+                    "lock\t{scope}: {state}; {} failure(s) since the last lock, {} lock(s) so far, forgotten after {}",
+                    t.failures,
+                    t.lockouts,
+                    when(Some(t.expires_at))
+                );
+            }
+            Ok(())
+        }
+        UserCommand::Unlock(args) => {
+            let username = Username::parse(&args.username)?;
+            let own = throttle::key(&LoginName::Valid(username.clone()));
+            let records = store.throttle_records(&own).await?;
+            for (key, _) in &records {
+                store.delete_throttle(key).await?;
+            }
+            audit("user_unlocked", &username, None);
+            println!(
+                "unlocked {username} ({} record(s) of failed attempts removed)",
+                records.len()
+            );
+            Ok(())
+        }
     }
+}
+
+/// A `token-admin` change, as an audit event beside the function's own.
+fn audit(event: &str, username: &Username, user_id: Option<Uuid>) {
+    let operator = std::env::var("USER").unwrap_or_default();
+    tracing::info!(
+        target: "audit",
+        event = format!("admin_{event}"),
+        username = username.as_str(),
+        user_id = user_id.map(|u| u.to_string()).unwrap_or_default(),
+        operator,
+    );
 }

@@ -24,6 +24,7 @@ pub fn settings(config: &Config) -> Settings {
         refresh_ttl: duration(config.refresh_token_ttl),
         throttle: ThrottleSettings {
             threshold: config.lockout_threshold,
+            user_threshold: config.lockout_user_threshold,
             initial: duration(config.lockout_initial),
             max: duration(config.lockout_max),
             ..ThrottleSettings::default()

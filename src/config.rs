@@ -33,8 +33,12 @@ pub struct Config {
     pub signing_key_file: Option<PathBuf>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
-    /// Consecutive failed log ins before a username is locked.
+    /// Consecutive failed log ins of one username from one address before
+    /// that pair is locked.
     pub lockout_threshold: u32,
+    /// Consecutive failed log ins of one username from all addresses before
+    /// the username is locked for everyone (at most 100).
+    pub lockout_user_threshold: u32,
     /// The first lock; later ones double it.
     pub lockout_initial: Duration,
     /// The longest lock.
@@ -174,6 +178,7 @@ impl Config {
                 Duration::from_secs(365 * 24 * 3600),
             )?,
             lockout_threshold: whole(src, "LOCKOUT_THRESHOLD", 10, 1000)? as u32,
+            lockout_user_threshold: whole(src, "LOCKOUT_USER_THRESHOLD", 100, 100)? as u32,
             lockout_initial: seconds(
                 src,
                 "LOCKOUT_INITIAL_SECONDS",
@@ -221,6 +226,7 @@ mod tests {
         assert_eq!(c.signing_key_file, None);
         assert_eq!(c.access_token_ttl, Duration::from_secs(3600));
         assert_eq!(c.refresh_token_ttl, Duration::from_secs(2_592_000));
+        assert_eq!((c.lockout_threshold, c.lockout_user_threshold), (10, 100));
     }
 
     #[test]
@@ -247,6 +253,12 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("ISSUER"));
+
+        let mut pairs = BASE.to_vec();
+        pairs.push(("LOCKOUT_USER_THRESHOLD", "101"));
+        let err = Config::from_source(&src(&pairs)).unwrap_err();
+        assert!(err.to_string().contains("LOCKOUT_USER_THRESHOLD"), "{err}");
+        assert!(err.to_string().contains("1 to 100"), "{err}");
 
         let mut pairs = BASE.to_vec();
         pairs[0] = ("USERS_TABLE", "a b");

@@ -15,6 +15,41 @@ pub fn filter_from_env(default: &str) -> Targets {
         .unwrap_or_default()
 }
 
+/// Crates whose verbose output carries what must never be logged: the Lambda
+/// runtime logs the raw event (with the password in its body) at trace, the
+/// AWS SDK logs DynamoDB items (password hashes) and HTTP bodies. Matched as
+/// target prefixes.
+const CAPPED: &[&str] = &["aws_", "lambda_", "hyper", "h2", "rustls", "tower"];
+
+/// The most verbose level those crates may log at, whatever `RUST_LOG` says.
+const CAP: LevelFilter = LevelFilter::INFO;
+
+/// `filter` with every capped crate held to [`CAP`]: its directives for them
+/// lowered, and the crates' own default lowered too.
+pub fn capped(filter: Targets) -> Targets {
+    use tracing::Level;
+    let mut out = filter.clone();
+    for (target, level) in filter.iter() {
+        if CAPPED.iter().any(|c| target.starts_with(c)) {
+            out = out.with_target(target, level.min(CAP));
+        }
+    }
+    for prefix in CAPPED {
+        let enabled = [
+            Level::TRACE,
+            Level::DEBUG,
+            Level::INFO,
+            Level::WARN,
+            Level::ERROR,
+        ]
+        .into_iter()
+        .find(|l| filter.would_enable(prefix, l))
+        .map_or(LevelFilter::OFF, LevelFilter::from_level);
+        out = out.with_target(*prefix, enabled.min(CAP));
+    }
+    out
+}
+
 /// JSON logs for CloudWatch; level from `RUST_LOG` (default `info`).
 pub fn init_json() {
     init_json_with(filter_from_env("info"), std::io::stdout);
@@ -35,11 +70,12 @@ where
         .with_target(false)
         .without_time() // CloudWatch stamps every line already
         .finish()
-        .with(filter)
+        .with(capped(filter))
         .try_init();
 }
 
-/// Plain warnings on stderr for the command-line tool.
+/// Plain warnings, and the audit event of each change, on stderr for the
+/// command-line tool.
 pub fn init_cli() {
     let _ = tracing_subscriber::fmt()
         .with_max_level(LevelFilter::TRACE)
@@ -47,6 +83,40 @@ pub fn init_cli() {
         .with_target(false)
         .with_ansi(false)
         .finish()
-        .with(filter_from_env("warn"))
+        .with(capped(filter_from_env("warn,audit=info")))
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+
+    #[test]
+    fn the_runtime_and_the_sdk_never_log_below_info() {
+        for directives in [
+            "trace",
+            "aws_smithy_runtime=trace,trace",
+            "lambda_runtime=trace",
+        ] {
+            let f = capped(directives.parse().unwrap());
+            for target in [
+                "aws_smithy_runtime::client::orchestrator",
+                "lambda_runtime",
+                "hyper_util::client",
+            ] {
+                assert!(
+                    !f.would_enable(target, &Level::DEBUG),
+                    "{directives}: {target}"
+                );
+            }
+        }
+        let f = capped("trace".parse().unwrap());
+        assert!(f.would_enable("token_issuer::core", &Level::TRACE));
+        assert!(f.would_enable("aws_smithy_runtime", &Level::INFO));
+        // Quiet stays quiet.
+        let f = capped("warn".parse().unwrap());
+        assert!(!f.would_enable("aws_smithy_runtime", &Level::INFO));
+        assert!(f.would_enable("aws_smithy_runtime", &Level::WARN));
+    }
 }

@@ -9,6 +9,7 @@ use common::*;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use token_issuer::admin::{user_command, UserCommand, UsernameArgs};
 use tracing_subscriber::fmt::MakeWriter;
 
 #[derive(Clone, Default)]
@@ -122,6 +123,16 @@ async fn logs_are_structured_and_secret_free() {
     ))
     .await;
     call(event("not-found")).await;
+    // Admin changes, as token-admin makes them.
+    let now = env.app.issuer().now();
+    for cmd in [
+        UserCommand::Disable(admin_args()),
+        UserCommand::Enable(admin_args()),
+        UserCommand::Unlock(admin_args()),
+        UserCommand::Delete(admin_args()),
+    ] {
+        user_command(&env.store, cmd, now).await.unwrap();
+    }
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     for secret in &secrets {
@@ -156,4 +167,85 @@ async fn logs_are_structured_and_secret_free() {
         }
     }
     assert!(request_lines.iter().any(|l| l["fields"]["status"] == 429));
+
+    // Audit events: a stable name each, with who and from where.
+    let audit: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["fields"]["event"].is_string())
+        .map(|v| v["fields"].clone())
+        .collect();
+    let named =
+        |name: &str| -> Vec<&Value> { audit.iter().filter(|f| f["event"] == name).collect() };
+    let admin_id = env.admin.id.to_string();
+    let from_request = |f: &Value| {
+        assert!(
+            f["request_id"].as_str().is_some_and(|s| !s.is_empty()),
+            "{f}"
+        );
+        assert_eq!(f["source_ip"], "203.0.113.10", "{f}");
+        assert!(f["dialect"].is_string(), "{f}");
+    };
+    let succeeded = named("login_succeeded");
+    assert_eq!(succeeded.len(), 3, "v2, user and ops log ins");
+    for f in &succeeded {
+        from_request(f);
+        assert_eq!(f["user_id"], admin_id.as_str());
+        assert_eq!(f["username"], "admin");
+    }
+    let failed = named("login_failed");
+    assert_eq!(failed.len(), 11);
+    for f in &failed {
+        from_request(f);
+        assert_eq!(f["username"], "admin");
+        assert_eq!(f["user_id"], admin_id.as_str());
+    }
+    assert_eq!(
+        failed
+            .iter()
+            .filter(|f| f["reason"] == "invalid_credentials")
+            .count(),
+        10
+    );
+    assert_eq!(failed.iter().filter(|f| f["reason"] == "locked").count(), 1);
+    let locks = named("lock_started");
+    assert_eq!(locks.len(), 1, "{locks:?}");
+    from_request(locks[0]);
+    assert_eq!(locks[0]["scope"], "pair");
+    assert_eq!(locks[0]["retry_after"], 60);
+    let reuse = named("refresh_reuse_detected");
+    assert_eq!(reuse.len(), 1);
+    from_request(reuse[0]);
+    assert_eq!(reuse[0]["user_id"], admin_id.as_str());
+    assert_eq!(reuse[0]["family_revoked"], true);
+    // The v2 revoke came after the reuse had revoked that family already.
+    let revoked = named("token_revoked");
+    assert_eq!(revoked.len(), 1);
+    from_request(revoked[0]);
+    assert_eq!(revoked[0]["dialect"], "user");
+    let released = named("session_released");
+    assert_eq!(released.len(), 1);
+    from_request(released[0]);
+    assert_eq!(released[0]["user_id"], admin_id.as_str());
+    for name in [
+        "admin_user_disabled",
+        "admin_user_enabled",
+        "admin_user_unlocked",
+        "admin_user_deleted",
+    ] {
+        let lines = named(name);
+        assert_eq!(lines.len(), 1, "{name}");
+        assert_eq!(lines[0]["username"], "admin", "{name}");
+    }
+    // No audit line carries a hash or a token either.
+    let phc = &env.admin.password_hash;
+    assert!(!text.contains(phc.as_str()));
+    assert!(!text.contains(&phc[phc.len() - 20..]));
+}
+
+fn admin_args() -> UsernameArgs {
+    UsernameArgs {
+        username: "Admin".into(),
+        password_stdin: false,
+    }
 }

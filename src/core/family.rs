@@ -1,5 +1,6 @@
 //! Refresh-token families: rotation with reuse detection, and revocation.
 
+use super::audit::{self, Origin};
 use super::error::{Error, Refusal};
 use super::store::Store;
 use super::tokens::{FamilyId, RefreshToken};
@@ -49,7 +50,12 @@ impl FamilyAtRefusal {
 impl<S: Store> Issuer<S> {
     /// Exchanges a refresh token for a new pair of the same family (rotation).
     /// Presenting an already consumed token revokes the whole family.
-    pub async fn refresh(&self, presented: &str, issuer_url: &str) -> Result<TokenGrant, Error> {
+    pub async fn refresh(
+        &self,
+        presented: &str,
+        origin: &Origin<'_>,
+        issuer_url: &str,
+    ) -> Result<TokenGrant, Error> {
         let token = RefreshToken::parse(presented).ok_or(Refusal::InvalidRefreshToken)?;
         let now = self.now();
         let family = *token.family();
@@ -83,8 +89,13 @@ impl<S: Store> Issuer<S> {
             ),
             Rotation::Refused(found) => {
                 if found.is_some_and(|f| f.is_reuse(now)) {
-                    tracing::warn!(family = %family, "refresh token reuse: family revoked");
                     self.store.revoke_family(&family, None, now).await?;
+                    audit::refresh_reuse_detected(
+                        origin,
+                        &family,
+                        stored.user_id,
+                        &stored.username,
+                    );
                 }
                 Err(Refusal::InvalidRefreshToken.into())
             }
@@ -93,12 +104,16 @@ impl<S: Store> Issuer<S> {
 
     /// Revokes the family of a refresh token. Unknown, expired, revoked or
     /// garbage tokens succeed too, so the route cannot be used to test tokens.
-    pub async fn revoke(&self, presented: &str) -> Result<(), Error> {
+    pub async fn revoke(&self, presented: &str, origin: &Origin<'_>) -> Result<(), Error> {
         if let Some(token) = RefreshToken::parse(presented) {
             let now = self.now();
-            self.store
+            if self
+                .store
                 .revoke_family(token.family(), Some(&token.hash()), now)
-                .await?;
+                .await?
+            {
+                audit::token_revoked(origin, token.family());
+            }
         }
         Ok(())
     }

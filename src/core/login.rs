@@ -1,10 +1,11 @@
 //! Log in: throttling, the password check and the records a success leaves.
 
+use super::audit::{self, Origin};
 use super::error::{Error, Refusal};
 use super::family::RefreshFamily;
 use super::password::Password;
-use super::store::Store;
-use super::throttle::{self, Throttle};
+use super::store::{Reservation, Store};
+use super::throttle::{self, Scope, Throttle};
 use super::tokens::{FamilyId, RefreshToken};
 use super::user::{LoginName, User};
 use super::{Issuer, TokenGrant};
@@ -20,64 +21,154 @@ pub struct Credentials {
     pub auth_source: Option<String>,
 }
 
+/// One scope's count for an attempt in flight.
+struct Counted<'k> {
+    scope: Scope,
+    key: &'k str,
+    record: Throttle,
+}
+
 impl<S: Store> Issuer<S> {
-    /// Checks a username and password. Every failure costs one Argon2id run and
-    /// ends in the same [`Refusal::InvalidCredentials`]; a locked username is
-    /// refused before any password is checked.
-    pub(super) async fn authenticate(&self, creds: Credentials) -> Result<User, Error> {
+    /// Checks a username and password. The attempt is counted in both scopes
+    /// before the password is checked; a scope at its limit refuses it
+    /// unchecked, the right password included. Every checked failure costs
+    /// one Argon2id run and ends in the same [`Refusal::InvalidCredentials`].
+    pub(super) async fn authenticate(
+        &self,
+        creds: Credentials,
+        origin: &Origin<'_>,
+    ) -> Result<User, Error> {
         let now = self.now();
         let name = LoginName::parse(&creds.username);
-        let key = throttle::key(&name);
-        let (user, record) = tokio::try_join!(
+        let user_key = throttle::key(&name);
+        let pair_key = throttle::pair_key(&name, origin.source_ip);
+        let (user, pair, whole) = tokio::try_join!(
             async {
-                match name.username() {
-                    Some(name) => self.store.get_user(name).await,
+                Ok::<_, Error>(match name.username() {
+                    Some(name) => self.store.get_user(name).await?,
                     // A name that cannot be normalised cannot exist.
-                    None => Ok(None),
-                }
+                    None => None,
+                })
             },
-            self.store.get_throttle(&key)
+            self.count_attempt(Scope::Pair, &pair_key, &user_key, now),
+            self.count_attempt(Scope::Username, &user_key, &user_key, now),
         )?;
-        if let Some(wait) = record.as_ref().and_then(|t| t.retry_after(now)) {
-            return Err(Refusal::TooManyAttempts {
-                retry_after_secs: wait,
+        let counted = match (pair, whole) {
+            (Ok(pair), Ok(whole)) => [pair, whole],
+            (pair, whole) => {
+                // Refused in a scope: take back what the other counted.
+                let mut wait = 0;
+                for outcome in [pair, whole] {
+                    match outcome {
+                        Ok(c) => self.store.uncount_attempt(c.key).await?,
+                        Err(w) => wait = wait.max(w),
+                    }
+                }
+                audit::login_failed(origin, &name, user.as_ref().map(|u| u.id), "locked");
+                return Err(Refusal::TooManyAttempts {
+                    retry_after_secs: wait,
+                }
+                .into());
             }
-            .into());
-        }
+        };
+        let user_id = user.as_ref().map(|u| u.id);
         match self.check_password(creds, user).await {
             Ok(user) => {
-                if record.is_some() {
-                    self.store.clear_throttle(&key).await?;
-                }
+                let [a, b] = &counted;
+                tokio::try_join!(
+                    self.store.clear_after_success(a.key, &a.record),
+                    self.store.clear_after_success(b.key, &b.record),
+                )?;
                 Ok(user)
             }
             Err(Error::Refused(Refusal::InvalidCredentials)) => {
-                self.count_failure(&key, record, now).await?;
+                let [a, b] = &counted;
+                tokio::try_join!(
+                    self.lock_if_due(a, &name, origin, now),
+                    self.lock_if_due(b, &name, origin, now),
+                )?;
+                audit::login_failed(origin, &name, user_id, "invalid_credentials");
                 Err(Refusal::InvalidCredentials.into())
             }
-            Err(other) => Err(other),
+            Err(other) => {
+                // A fault checked nothing: the attempt does not count.
+                for c in &counted {
+                    self.store.uncount_attempt(c.key).await?;
+                }
+                Err(other)
+            }
         }
     }
 
-    /// Adds one failure atomically (K concurrent failures count K) and locks
-    /// the username when that reaches the policy's mark.
-    async fn count_failure(
+    /// Counts an attempt in one scope: `Ok` with the record after counting,
+    /// or `Err` with the seconds to wait when the scope refuses it. A stale
+    /// record (no failure for the policy's memory) starts over.
+    async fn count_attempt<'k>(
         &self,
-        key: &str,
-        before: Option<Throttle>,
+        scope: Scope,
+        key: &'k str,
+        owner: &str,
+        now: OffsetDateTime,
+    ) -> Result<Result<Counted<'k>, u64>, Error> {
+        let policy = &self.settings.throttle;
+        let limit = policy.limit(scope);
+        let expires_at = now + policy.memory;
+        // A restart lost to another attempt's restart counts again, on the new record.
+        for _ in 0..3 {
+            let record = match self
+                .store
+                .reserve_attempt(key, owner, limit, now, expires_at)
+                .await?
+            {
+                Reservation::Counted(record) => record,
+                Reservation::Refused(old) if old.is_stale(now) => {
+                    match self
+                        .store
+                        .restart_attempts(key, owner, &old, expires_at)
+                        .await?
+                    {
+                        Some(fresh) => fresh,
+                        None => continue,
+                    }
+                }
+                Reservation::Refused(old) => {
+                    return Ok(Err(old
+                        .retry_after(now)
+                        .unwrap_or_else(|| policy.pending_wait(&old))));
+                }
+            };
+            return Ok(Ok(Counted { scope, key, record }));
+        }
+        Ok(Err(1))
+    }
+
+    /// Locks a scope whose counted failures reached its limit.
+    async fn lock_if_due(
+        &self,
+        counted: &Counted<'_>,
+        name: &LoginName,
+        origin: &Origin<'_>,
         now: OffsetDateTime,
     ) -> Result<(), Error> {
         let policy = &self.settings.throttle;
-        if before.as_ref().is_some_and(|t| t.is_stale(now)) {
-            self.store.clear_throttle(key).await?;
+        let needed = policy.limit(counted.scope).needed(counted.record.lockouts);
+        if counted.record.failures < needed {
+            return Ok(());
         }
-        let after = self.store.record_failure(key, now + policy.memory).await?;
-        let needed = policy.failures_to_lock(after.lockouts);
-        if after.failures >= needed {
-            let until = now + policy.lock_for(after.lockouts);
-            self.store
-                .lock_throttle(key, needed, now, until, until.max(now + policy.memory))
-                .await?;
+        let wait = policy.lock_for(counted.record.lockouts);
+        let until = now + wait;
+        let locked = self
+            .store
+            .lock_throttle(
+                counted.key,
+                needed,
+                now,
+                until,
+                until.max(now + policy.memory),
+            )
+            .await?;
+        if locked {
+            audit::lock_started(origin, name, counted.scope, wait.whole_seconds());
         }
         Ok(())
     }
@@ -134,9 +225,10 @@ impl<S: Store> Issuer<S> {
     pub async fn login_with_tokens(
         &self,
         creds: Credentials,
+        origin: &Origin<'_>,
         issuer_url: &str,
     ) -> Result<TokenGrant, Error> {
-        let user = self.authenticate(creds).await?;
+        let user = self.authenticate(creds, origin).await?;
         let now = self.now();
         let id = FamilyId::generate()?;
         let refresh = RefreshToken::generate(id)?;
@@ -152,6 +244,7 @@ impl<S: Store> Issuer<S> {
         let (user, ()) = tokio::try_join!(self.record_login(user, now), async {
             Ok(self.store.put_refresh_family(&family).await?)
         })?;
+        audit::login_succeeded(origin, &user);
         self.grant(
             user,
             refresh,

@@ -3,6 +3,7 @@
 //! and the records it exchanges, and reads time only from the injected
 //! [`Clock`].
 
+pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod family;

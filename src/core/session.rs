@@ -1,5 +1,6 @@
 //! Ops sessions: opaque tokens that slide to six hours after their last use.
 
+use super::audit::{self, Origin};
 use super::error::{Error, Refusal};
 use super::login::Credentials;
 use super::store::Store;
@@ -32,8 +33,12 @@ pub struct SessionGrant {
 
 impl<S: Store> Issuer<S> {
     /// Log in for the ops dialect: a new sliding session.
-    pub async fn login_with_session(&self, creds: Credentials) -> Result<SessionGrant, Error> {
-        let user = self.authenticate(creds).await?;
+    pub async fn login_with_session(
+        &self,
+        creds: Credentials,
+        origin: &Origin<'_>,
+    ) -> Result<SessionGrant, Error> {
+        let user = self.authenticate(creds, origin).await?;
         let now = self.now();
         let token = SessionToken::generate()?;
         let session = Session {
@@ -46,6 +51,7 @@ impl<S: Store> Issuer<S> {
         let (user, ()) = tokio::try_join!(self.record_login(user, now), async {
             Ok(self.store.put_session(&session).await?)
         })?;
+        audit::login_succeeded(origin, &user);
         Ok(SessionGrant {
             user,
             token,
@@ -75,13 +81,15 @@ impl<S: Store> Issuer<S> {
     }
 
     /// Ends a session at once. A token that is not a live session is refused.
-    pub async fn release(&self, presented: &str) -> Result<(), Error> {
+    pub async fn release(&self, presented: &str, origin: &Origin<'_>) -> Result<(), Error> {
         let token = SessionToken::parse(presented).ok_or(Refusal::InvalidSession)?;
         let now = self.now();
-        if self.store.end_session(&token.hash(), now).await? {
-            Ok(())
-        } else {
-            Err(Refusal::InvalidSession.into())
+        match self.store.end_session(&token.hash(), now).await? {
+            Some(ended) => {
+                audit::session_released(origin, ended.user_id, &ended.username);
+                Ok(())
+            }
+            None => Err(Refusal::InvalidSession.into()),
         }
     }
 }

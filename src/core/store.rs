@@ -4,7 +4,7 @@
 
 use super::family::{RefreshFamily, Rotation};
 use super::session::Session;
-use super::throttle::Throttle;
+use super::throttle::{AttemptLimit, Throttle};
 use super::tokens::FamilyId;
 use super::user::{User, Username};
 use std::future::Future;
@@ -110,12 +110,13 @@ pub trait SessionStore: Send + Sync {
         new_expiry: OffsetDateTime,
     ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
 
-    /// Deletes a session that is live at `now`; `false` when there was none.
+    /// Deletes a session that is live at `now` and returns it; `None` when
+    /// there was none.
     fn end_session(
         &self,
         token_hash: &str,
         now: OffsetDateTime,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
 
     fn delete_session(
         &self,
@@ -123,24 +124,58 @@ pub trait SessionStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// What counting an attempt found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reservation {
+    /// Counted: the record after counting this attempt.
+    Counted(Throttle),
+    /// Not counted, the record as it was: locked, stale (to be restarted), or
+    /// every allowed attempt already counted.
+    Refused(Throttle),
+}
+
 /// Failed-log-in records, by throttle key.
 pub trait ThrottleStore: Send + Sync {
-    /// A key's failure record, stale or not; `None` when there is none.
-    fn get_throttle(
+    /// Counts one attempt in one conditional write, unless the record is
+    /// stale, locked at `now`, or already holds `limit.needed(lockouts)`
+    /// failures. A new or counted record expires at `expires_at`. `owner` is
+    /// the username's key, kept on the record so the admin tool can find
+    /// every record of a username.
+    fn reserve_attempt(
         &self,
         key: &str,
+        owner: &str,
+        limit: AttemptLimit,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Reservation, StoreError>> + Send;
+
+    /// Replaces a stale record with a fresh one that counts this attempt,
+    /// provided it is still the record `stale` describes; `None` when it
+    /// changed meanwhile (another attempt restarted it).
+    fn restart_attempts(
+        &self,
+        key: &str,
+        owner: &str,
+        stale: &Throttle,
+        expires_at: OffsetDateTime,
     ) -> impl Future<Output = Result<Option<Throttle>, StoreError>> + Send;
 
-    /// Adds one failure atomically and returns the record after it.
-    fn record_failure(
+    /// Takes back one counted attempt that got no password check.
+    fn uncount_attempt(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// After a success: deletes the record if nothing was counted since
+    /// `counted` (the record this attempt's reservation returned); otherwise
+    /// only takes this attempt back, so failures recorded meanwhile stay.
+    fn clear_after_success(
         &self,
         key: &str,
-        expires_at: OffsetDateTime,
-    ) -> impl Future<Output = Result<Throttle, StoreError>> + Send;
+        counted: &Throttle,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Locks until `until` if the record has at least `min_failures` and is
     /// not locked at `now` (so concurrent failures lock once); resets the
-    /// failures and counts the lockout.
+    /// failures and counts the lockout. `false` when it did not lock.
     fn lock_throttle(
         &self,
         key: &str,
@@ -149,8 +184,6 @@ pub trait ThrottleStore: Send + Sync {
         until: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    fn clear_throttle(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Everything the issuer reads and writes.
@@ -188,4 +221,13 @@ pub trait AdminStore: UserStore {
         &self,
         username: &Username,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every throttle record of the username whose key is `owner` (its own
+    /// and its pairs'), by key. A scan: for the admin tool only.
+    fn throttle_records(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<(String, Throttle)>, StoreError>> + Send;
+
+    fn delete_throttle(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -1,8 +1,19 @@
-//! Brute-force throttling per username (OWASP ASVS V2.2, NIST SP 800-63B
-//! §5.2.2, Keycloak's brute-force detection): after `threshold` consecutive
-//! failures the username is locked; every further failure after a lock ends
-//! locks it again for twice as long, up to `max`. A success clears it.
-//! Usernames that do not exist are counted alike, so a 429 reveals nothing.
+//! Brute-force throttling (OWASP ASVS V2.2, NIST SP 800-63B §5.2.2,
+//! Keycloak's brute-force detection), counted in two scopes:
+//!
+//! - per **username and source address**: after `threshold` consecutive
+//!   failures the pair is locked; every further failure after a lock ends locks
+//!   it again for twice as long, up to `max`. An attacker's address locks
+//!   itself out, not the user.
+//! - per **username**, from all addresses together: `user_threshold`
+//!   consecutive failures lock the username for everyone, with the same
+//!   doubling; a ceiling against attackers with many addresses.
+//!
+//! An attempt is counted *before* its password is checked, by a conditional
+//! write that refuses once the scope's limit is reached, so N simultaneous
+//! attempts never get more password checks than the limit. A success clears
+//! both counts. Usernames that do not exist are counted alike, so a 429
+//! reveals nothing.
 
 use super::user::LoginName;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,8 +22,12 @@ use time::{Duration, OffsetDateTime};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThrottleSettings {
-    /// Consecutive failures before the first lock.
+    /// Consecutive failures of one username from one address before the
+    /// pair's first lock.
     pub threshold: u32,
+    /// Consecutive failures of one username from all addresses before the
+    /// username's lock; every lock of the username needs this many.
+    pub user_threshold: u32,
     /// The first lock; each later one doubles it.
     pub initial: Duration,
     /// The longest lock.
@@ -25,6 +40,7 @@ impl Default for ThrottleSettings {
     fn default() -> Self {
         Self {
             threshold: 10,
+            user_threshold: 100,
             initial: Duration::minutes(1),
             max: Duration::minutes(15),
             memory: Duration::hours(24),
@@ -32,7 +48,44 @@ impl Default for ThrottleSettings {
     }
 }
 
-/// A username's failure record as stored.
+/// The two scopes attempts are counted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One username from one source address.
+    Pair,
+    /// One username from all addresses.
+    Username,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pair => "pair",
+            Self::Username => "username",
+        }
+    }
+}
+
+/// How many attempts a scope's record may count before it must be locked:
+/// `first` while it has never been locked, `later` after a lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptLimit {
+    pub first: i64,
+    pub later: i64,
+}
+
+impl AttemptLimit {
+    /// Failures that lock a record with `lockouts` earlier locks.
+    pub fn needed(self, lockouts: i64) -> i64 {
+        if lockouts == 0 {
+            self.first
+        } else {
+            self.later
+        }
+    }
+}
+
+/// A scope's failure record as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Throttle {
     pub failures: i64,
@@ -52,16 +105,33 @@ impl Throttle {
     pub fn is_stale(&self, now: OffsetDateTime) -> bool {
         self.expires_at <= now
     }
+
+    pub fn is_locked(&self, now: OffsetDateTime) -> bool {
+        self.locked_until.is_some_and(|u| u > now)
+    }
 }
 
 impl ThrottleSettings {
-    /// Failures that trigger a lock: the threshold at first, then every one.
-    pub fn failures_to_lock(&self, lockouts: i64) -> i64 {
-        if lockouts == 0 {
-            i64::from(self.threshold.max(1))
-        } else {
-            1
+    /// The pair: the threshold at first, then every failure after a lock.
+    /// The username: the ceiling every time, so a few stray failures cannot
+    /// keep a user locked out for everyone.
+    pub fn limit(&self, scope: Scope) -> AttemptLimit {
+        match scope {
+            Scope::Pair => AttemptLimit {
+                first: i64::from(self.threshold.max(1)),
+                later: 1,
+            },
+            Scope::Username => {
+                let n = i64::from(self.user_threshold.max(1));
+                AttemptLimit { first: n, later: n }
+            }
         }
+    }
+
+    /// The wait to announce when every allowed attempt is already counted
+    /// but the lock has not started yet: the lock that is coming.
+    pub fn pending_wait(&self, record: &Throttle) -> u64 {
+        self.lock_for(record.lockouts).whole_seconds().max(1) as u64
     }
 
     /// The lock after `lockouts` earlier ones: initial × 2^lockouts, capped.
@@ -72,13 +142,31 @@ impl ThrottleSettings {
     }
 }
 
-/// The storage key for a username as typed, in its normal form: SHA-256 of a
-/// label and the name, so keys are short, carry no personal data and can
-/// never equal a token's hash.
+/// The storage key of a username's record (as typed, in its normal form):
+/// SHA-256 of a label and the name, so keys are short, carry no personal
+/// data and can never equal a token's hash.
 pub fn key(name: &LoginName) -> String {
+    digest(&[b"throttle", name.as_str().as_bytes()])
+}
+
+/// The storage key of a username and source address pair's record.
+/// `source` is `None` outside API Gateway; such attempts share one pair.
+pub fn pair_key(name: &LoginName, source: Option<&str>) -> String {
+    digest(&[
+        b"throttle-pair",
+        name.as_str().as_bytes(),
+        source.unwrap_or("").as_bytes(),
+    ])
+}
+
+/// SHA-256 of the parts, each preceded by its length, so no two lists of
+/// parts hash alike.
+fn digest(parts: &[&[u8]]) -> String {
     let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    ctx.update(b"throttle\0");
-    ctx.update(name.as_str().as_bytes());
+    for part in parts {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part);
+    }
     URL_SAFE_NO_PAD.encode(ctx.finish())
 }
 
@@ -92,8 +180,10 @@ mod tests {
         let waits: Vec<i64> = (0..7).map(|n| s.lock_for(n).whole_seconds()).collect();
         assert_eq!(waits, [60, 120, 240, 480, 900, 900, 900]);
         assert_eq!(s.lock_for(1000).whole_seconds(), 900);
-        assert_eq!(s.failures_to_lock(0), 10);
-        assert_eq!(s.failures_to_lock(3), 1);
+        assert_eq!(s.limit(Scope::Pair).needed(0), 10);
+        assert_eq!(s.limit(Scope::Pair).needed(3), 1);
+        assert_eq!(s.limit(Scope::Username).needed(0), 100);
+        assert_eq!(s.limit(Scope::Username).needed(3), 100);
     }
 
     #[test]
@@ -129,5 +219,9 @@ mod tests {
         assert_eq!(key(&"X".repeat(5000)), key(&"x".repeat(5000)));
         assert_eq!(key("admin").len(), 43);
         assert_ne!(key("admin"), crate::core::tokens::token_hash("admin"));
+        let pair = |raw: &str, ip| pair_key(&LoginName::parse(raw), Some(ip));
+        assert_eq!(pair("Admin", "192.0.2.1"), pair("admin", "192.0.2.1"));
+        assert_ne!(pair("admin", "192.0.2.1"), pair("admin", "192.0.2.2"));
+        assert_ne!(pair("admin", "192.0.2.1"), key("admin"));
     }
 }

@@ -1,5 +1,7 @@
 //! What the edge reads from API Gateway's request context, once per request.
 
+use super::routes::DialectName;
+use crate::core::audit::Origin;
 use lambda_http::http::header::HOST;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -68,6 +70,17 @@ impl Context {
             source_ip,
             path,
             issuer_url,
+        }
+    }
+}
+
+impl Context {
+    /// Where the request came from, for the core's audit events.
+    pub fn origin(&self, dialect: DialectName) -> Origin<'_> {
+        Origin {
+            request_id: &self.request_id,
+            source_ip: self.source_ip.as_deref(),
+            dialect: dialect.as_str(),
         }
     }
 }

@@ -146,13 +146,13 @@ pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
     let result = match spec.route {
         Route::V2Login => v2::login(issuer, &ctx, &req).await,
         Route::V2Refresh => v2::refresh(issuer, &ctx, &req).await,
-        Route::V2Revoke => v2::revoke(issuer, &req).await,
+        Route::V2Revoke => v2::revoke(issuer, &ctx, &req).await,
         Route::UserAuthenticate => user::authenticate(issuer, &ctx, &req).await,
         Route::UserRefresh => user::refresh(issuer, &ctx, &req).await,
-        Route::UserLogout => user::logout(issuer, &req).await,
-        Route::OpsAcquire => ops::acquire(issuer, &req).await,
+        Route::UserLogout => user::logout(issuer, &ctx, &req).await,
+        Route::OpsAcquire => ops::acquire(issuer, &ctx, &req).await,
         Route::OpsCurrentUser => ops::current_user(issuer, &req).await,
-        Route::OpsRelease => ops::release(issuer, &req).await,
+        Route::OpsRelease => ops::release(issuer, &ctx, &req).await,
         Route::OpenIdConfiguration => discovery::openid_configuration(&ctx),
         Route::Jwks => discovery::jwks(issuer),
     };

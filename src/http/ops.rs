@@ -2,7 +2,8 @@
 
 use super::format;
 use super::request::{ops_token, JsonBody, LoginRequest, RequestError};
-use super::{response, ApiError, Dialect};
+use super::routes::DialectName;
+use super::{response, ApiError, Context, Dialect};
 use crate::core::clock::epoch_millis;
 use crate::core::store::Store;
 use crate::core::user::DEFAULT_AUTH_SOURCE;
@@ -108,10 +109,13 @@ pub fn decode_acquire(req: &Request) -> Result<Credentials, RequestError> {
 /// `POST /api/auth/token/acquire`
 pub async fn acquire<S: Store>(
     issuer: &Issuer<S>,
+    ctx: &Context,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let creds = decode_acquire(req)?;
-    let grant = issuer.login_with_session(creds).await?;
+    let grant = issuer
+        .login_with_session(creds, &ctx.origin(DialectName::Ops))
+        .await?;
     Ok(response::json(
         StatusCode::OK,
         &Acquired {
@@ -145,9 +149,10 @@ pub async fn current_user<S: Store>(
 /// `POST /api/auth/token/release`
 pub async fn release<S: Store>(
     issuer: &Issuer<S>,
+    ctx: &Context,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let token = ops_token(req).ok_or(Refusal::InvalidSession)?;
-    issuer.release(token).await?;
+    issuer.release(token, &ctx.origin(DialectName::Ops)).await?;
     Ok(response::empty(StatusCode::OK))
 }

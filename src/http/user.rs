@@ -2,6 +2,7 @@
 
 use super::format;
 use super::request::{JsonBody, LoginRequest, RefreshRequest, RequestError};
+use super::routes::DialectName;
 use super::{response, ApiError, Context, Dialect};
 use crate::core::store::Store;
 use crate::core::{Credentials, Issuer, Refusal, TokenGrant};
@@ -121,7 +122,9 @@ pub async fn authenticate<S: Store>(
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let creds = decode_login(req)?;
-    let grant = issuer.login_with_tokens(creds, &ctx.issuer_url).await?;
+    let grant = issuer
+        .login_with_tokens(creds, &ctx.origin(DialectName::User), &ctx.issuer_url)
+        .await?;
     Ok(success(&grant))
 }
 
@@ -132,17 +135,25 @@ pub async fn refresh<S: Store>(
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let body = RefreshRequest::decode(req)?;
-    let grant = issuer.refresh(&body.refresh_token, &ctx.issuer_url).await?;
+    let grant = issuer
+        .refresh(
+            &body.refresh_token,
+            &ctx.origin(DialectName::User),
+            &ctx.issuer_url,
+        )
+        .await?;
     Ok(success(&grant))
 }
 
 /// `POST /api/user/logout`
 pub async fn logout<S: Store>(
     issuer: &Issuer<S>,
+    ctx: &Context,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
+    let body = RefreshRequest::decode(req)?;
     issuer
-        .revoke(&RefreshRequest::decode(req)?.refresh_token)
+        .revoke(&body.refresh_token, &ctx.origin(DialectName::User))
         .await?;
     Ok(response::json(
         StatusCode::OK,

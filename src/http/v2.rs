@@ -1,6 +1,7 @@
 //! Dialect v2: `errorCode` / `errorMessage` / `content` / `pageable`.
 
 use super::request::{JsonBody, LoginRequest, RefreshRequest, RequestError};
+use super::routes::DialectName;
 use super::{response, ApiError, Context, Dialect};
 use crate::core::store::Store;
 use crate::core::{Credentials, Issuer, Refusal, TokenGrant};
@@ -116,7 +117,9 @@ pub async fn login<S: Store>(
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let creds = decode_login(req)?;
-    let grant = issuer.login_with_tokens(creds, &ctx.issuer_url).await?;
+    let grant = issuer
+        .login_with_tokens(creds, &ctx.origin(DialectName::V2), &ctx.issuer_url)
+        .await?;
     Ok(success(&grant))
 }
 
@@ -127,17 +130,25 @@ pub async fn refresh<S: Store>(
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let body = RefreshRequest::decode(req)?;
-    let grant = issuer.refresh(&body.refresh_token, &ctx.issuer_url).await?;
+    let grant = issuer
+        .refresh(
+            &body.refresh_token,
+            &ctx.origin(DialectName::V2),
+            &ctx.issuer_url,
+        )
+        .await?;
     Ok(success(&grant))
 }
 
 /// `POST /api/v2/auth/token/revoke`
 pub async fn revoke<S: Store>(
     issuer: &Issuer<S>,
+    ctx: &Context,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
+    let body = RefreshRequest::decode(req)?;
     issuer
-        .revoke(&RefreshRequest::decode(req)?.refresh_token)
+        .revoke(&body.refresh_token, &ctx.origin(DialectName::V2))
         .await?;
     Ok(response::json(
         StatusCode::OK,

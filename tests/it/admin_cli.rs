@@ -310,3 +310,42 @@ async fn clear_errors_for_configuration_and_network() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("USERS_TABLE is not set"));
 }
+
+#[tokio::test]
+async fn show_and_unlock_a_locked_username() {
+    let admin = Admin::new();
+    admin.ok(&["tables", "create"], None);
+    admin.ok(
+        &["user", "create", "--username", "Carol", "--password-stdin"],
+        Some("S0qUx56pW!-and-more\n"),
+    );
+    let out = admin.ok(&["user", "show", "--username", "carol"], None);
+    assert!(out.contains("lock\tnone"), "{out}");
+    let env = admin.app().await;
+    let attempt = |pw: &str| login("v2-login", json!({"username": "carol", "password": pw}));
+    for _ in 0..10 {
+        assert_eq!(env.call(&attempt("wrong password")).await.status, 401);
+    }
+    assert_eq!(env.call(&attempt("S0qUx56pW!-and-more")).await.status, 429);
+
+    let out = admin.ok(&["user", "show", "--username", "Carol"], None);
+    assert!(out.contains("username\tcarol"), "{out}");
+    assert!(out.contains("lock\taddress: locked until "), "{out}");
+    assert!(
+        out.contains("lock\tusername: not locked; 10 failure(s)"),
+        "{out}"
+    );
+    assert!(!out.contains("$argon2"), "no hash in {out}");
+
+    let out = admin.ok(&["user", "unlock", "--username", "CAROL"], None);
+    assert!(out.contains("unlocked carol (2 record(s)"), "{out}");
+    assert!(admin
+        .ok(&["user", "show", "--username", "carol"], None)
+        .contains("lock\tnone"));
+    assert_eq!(env.call(&attempt("S0qUx56pW!-and-more")).await.status, 200);
+    admin.fails(
+        &["user", "show", "--username", "nobody"],
+        None,
+        "no user nobody",
+    );
+}

@@ -74,7 +74,11 @@ impl SessionStore for DynamoStore {
         }
     }
 
-    async fn end_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn end_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError> {
         let res = self
             .client
             .delete_item()
@@ -83,9 +87,18 @@ impl SessionStore for DynamoStore {
             .condition_expression("attribute_exists(#k) AND expires_at > :now")
             .expression_attribute_names("#k", TOKENS_KEY)
             .expression_attribute_values(":now", millis(now))
+            .return_values(ReturnValue::AllOld)
             .send()
             .await;
-        Ok(conditional(&self.tokens, res)?.is_some())
+        match conditional(&self.tokens, res)? {
+            Some(out) => match out.attributes() {
+                Some(item) => session_from_item(token_hash, item).map(Some),
+                None => Err(StoreError::Corrupt(
+                    "session delete returned nothing".into(),
+                )),
+            },
+            None => Ok(None),
+        }
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {

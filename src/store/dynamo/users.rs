@@ -5,6 +5,7 @@ use super::codec::{
 };
 use super::{classify, conditional, DynamoStore, USERS_KEY};
 use crate::core::store::{AdminStore, StoreError, UserStore};
+use crate::core::throttle::Throttle;
 use crate::core::user::{User, Username};
 use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
@@ -226,5 +227,13 @@ impl AdminStore for DynamoStore {
             .send()
             .await;
         Ok(conditional(&self.users, res)?.is_some())
+    }
+
+    async fn throttle_records(&self, owner: &str) -> Result<Vec<(String, Throttle)>, StoreError> {
+        self.scan_throttle_records(owner).await
+    }
+
+    async fn delete_throttle(&self, key: &str) -> Result<(), StoreError> {
+        self.delete_throttle_record(key).await
     }
 }

@@ -1,0 +1,105 @@
+//! Audit events: one structured log line per security-relevant outcome, at
+//! target `audit`, with a stable `event` name and the fields an operator
+//! needs to follow a user or an address: `user_id` where known, `username`,
+//! `source_ip`, `request_id`, `dialect`. Never a password, token or hash.
+
+use super::throttle::Scope;
+use super::tokens::FamilyId;
+use super::user::{LoginName, User, Username};
+use uuid::Uuid;
+
+/// Where a request came from, as the edge read it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin<'a> {
+    pub request_id: &'a str,
+    /// The client's address as API Gateway saw it.
+    pub source_ip: Option<&'a str>,
+    /// The wire dialect, for the log only: the core does not branch on it.
+    pub dialect: &'static str,
+}
+
+impl Origin<'_> {
+    fn ip(&self) -> &str {
+        self.source_ip.unwrap_or("")
+    }
+}
+
+fn id(user_id: Option<Uuid>) -> String {
+    user_id.map(|u| u.to_string()).unwrap_or_default()
+}
+
+pub fn login_succeeded(o: &Origin<'_>, user: &User) {
+    tracing::info!(
+        target: "audit",
+        event = "login_succeeded",
+        user_id = %user.id,
+        username = user.username.as_str(),
+        source_ip = o.ip(),
+        request_id = o.request_id,
+        dialect = o.dialect,
+    );
+}
+
+/// Why a log in failed: `invalid_credentials` or `locked`.
+pub fn login_failed(o: &Origin<'_>, name: &LoginName, user_id: Option<Uuid>, reason: &str) {
+    tracing::info!(
+        target: "audit",
+        event = "login_failed",
+        reason,
+        user_id = id(user_id),
+        username = name.as_str(),
+        source_ip = o.ip(),
+        request_id = o.request_id,
+        dialect = o.dialect,
+    );
+}
+
+pub fn lock_started(o: &Origin<'_>, name: &LoginName, scope: Scope, retry_after_secs: i64) {
+    tracing::warn!(
+        target: "audit",
+        event = "lock_started",
+        scope = scope.as_str(),
+        retry_after = retry_after_secs,
+        username = name.as_str(),
+        source_ip = o.ip(),
+        request_id = o.request_id,
+        dialect = o.dialect,
+    );
+}
+
+pub fn refresh_reuse_detected(o: &Origin<'_>, family: &FamilyId, user_id: Uuid, name: &Username) {
+    tracing::warn!(
+        target: "audit",
+        event = "refresh_reuse_detected",
+        family = %family,
+        family_revoked = true,
+        user_id = %user_id,
+        username = name.as_str(),
+        source_ip = o.ip(),
+        request_id = o.request_id,
+        dialect = o.dialect,
+    );
+}
+
+pub fn token_revoked(o: &Origin<'_>, family: &FamilyId) {
+    tracing::info!(
+        target: "audit",
+        event = "token_revoked",
+        family = %family,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+        dialect = o.dialect,
+    );
+}
+
+pub fn session_released(o: &Origin<'_>, user_id: Uuid, name: &Username) {
+    tracing::info!(
+        target: "audit",
+        event = "session_released",
+        user_id = %user_id,
+        username = name.as_str(),
+        source_ip = o.ip(),
+        request_id = o.request_id,
+        dialect = o.dialect,
+    );
+}

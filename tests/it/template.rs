@@ -1,0 +1,116 @@
+//! `template.yaml` against the code: API Gateway sends everything to the
+//! function, which routes from its one table; nothing in the template shadows
+//! a route; the tables match what the adapter provisions; the abuse limits
+//! are there.
+
+use serde_norway::Value;
+use token_issuer::http::routes::ROUTES;
+use token_issuer::store::dynamo::{TOKENS_KEY, TTL_ATTRIBUTE, USERS_KEY};
+
+fn template() -> Value {
+    let path = format!("{}/template.yaml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("template.yaml");
+    serde_norway::from_str(&text).expect("template.yaml is YAML")
+}
+
+fn resources(t: &Value) -> Vec<(String, Value)> {
+    t["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap().to_string(), v.clone()))
+        .collect()
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+#[test]
+fn api_gateway_sends_every_request_to_the_function_and_nothing_shadows_a_route() {
+    let t = template();
+    let mut api_events = Vec::new();
+    for (name, r) in resources(&t) {
+        let Some(events) = r["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (event, e) in events {
+            if text(&e["Type"]) == "HttpApi" {
+                let p = &e["Properties"];
+                api_events.push((
+                    name.clone(),
+                    event.as_str().unwrap().to_string(),
+                    text(&p["Method"]).to_string(),
+                    text(&p["Path"]).to_string(),
+                ));
+            }
+        }
+    }
+    let issuer: Vec<_> = api_events
+        .iter()
+        .filter(|(r, ..)| r == "TokenIssuerFunction")
+        .collect();
+    assert_eq!(issuer.len(), 1, "the issuer needs one catch-all: {issuer:?}");
+    assert_eq!((issuer[0].2.as_str(), issuer[0].3.as_str()), ("ANY", "$default"));
+    // Any other function's route must not take a path the issuer serves.
+    for (resource, event, _, path) in &api_events {
+        if resource != "TokenIssuerFunction" {
+            assert!(
+                !ROUTES.iter().any(|r| r.path == path),
+                "{resource}.{event} shadows the issuer's {path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_tables_are_what_the_adapter_provisions_and_are_protected() {
+    let t = template();
+    for (table, key) in [("UsersTable", USERS_KEY), ("TokensTable", TOKENS_KEY)] {
+        let p = &t["Resources"][table]["Properties"];
+        assert_eq!(text(&p["KeySchema"][0]["AttributeName"]), key, "{table}");
+        assert_eq!(text(&p["KeySchema"][0]["KeyType"]), "HASH", "{table}");
+        assert_eq!(
+            text(&p["TimeToLiveSpecification"]["AttributeName"]),
+            TTL_ATTRIBUTE,
+            "{table}"
+        );
+        assert_eq!(p["DeletionProtectionEnabled"], Value::Bool(true), "{table}");
+        assert_eq!(text(&t["Resources"][table]["DeletionPolicy"]), "Retain");
+    }
+}
+
+#[test]
+fn abuse_limits_and_log_retention_are_parameters() {
+    let t = template();
+    let params = &t["Parameters"];
+    for name in [
+        "ReservedConcurrency",
+        "ThrottlingBurstLimit",
+        "ThrottlingRateLimit",
+        "LogRetentionDays",
+        "LockoutThreshold",
+        "LockoutUserThreshold",
+    ] {
+        assert!(params[name]["Default"].is_number(), "{name}");
+    }
+    assert_eq!(params["LogRetentionDays"]["Default"], Value::from(30));
+    assert_eq!(params["LockoutUserThreshold"]["MaxValue"], Value::from(100));
+    let levels: Vec<&str> = params["LogLevel"]["AllowedValues"]
+        .as_sequence()
+        .expect("LogLevel is restricted")
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(levels, ["error", "warn", "info", "debug", "trace"]);
+    let api = &t["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"];
+    assert!(!api["ThrottlingBurstLimit"].is_null());
+    assert!(!api["ThrottlingRateLimit"].is_null());
+    let f = &t["Resources"]["TokenIssuerFunction"]["Properties"];
+    assert!(!f["ReservedConcurrentExecutions"].is_null());
+    assert!(!f["LoggingConfig"]["LogGroup"].is_null());
+    assert_eq!(
+        text(&t["Resources"]["FunctionLogGroup"]["Type"]),
+        "AWS::Logs::LogGroup"
+    );
+}
