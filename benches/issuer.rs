@@ -250,6 +250,7 @@ async fn run() {
         username: name.clone(),
         user_id: env.admin.id,
         token_hash,
+        token_version: Some(0),
         created_at: now,
         expires_at: now + time::Duration::days(30),
     };

@@ -346,6 +346,7 @@ pub async fn user_command<S: AdminStore>(
                 last_login_at: None,
                 password_changed_at: now,
                 tokens_revoked_at: None,
+                token_version: 0,
             };
             match store.create_user(&user).await {
                 Err(StoreError::AlreadyExists) => Err(AdminError::UserExists(username.to_string())),
@@ -366,7 +367,7 @@ pub async fn user_command<S: AdminStore>(
                 .ok_or_else(|| AdminError::NoSuchUser(username.to_string()))?;
             password.check_strength(&[username.as_str(), &existing.email, &existing.full_name])?;
             let hash = hasher.hash(&password)?;
-            if !store.set_password(&username, &hash, now).await? {
+            if store.set_password(&username, &hash, now).await?.is_none() {
                 return Err(AdminError::NoSuchUser(username.to_string()));
             }
             audit("password_set", &username, Some(existing.id));

@@ -103,3 +103,15 @@ pub fn session_released(o: &Origin<'_>, user_id: Uuid, name: &Username) {
         dialect = o.dialect,
     );
 }
+
+pub fn password_changed(o: &Origin<'_>, user_id: Uuid, name: &Username) {
+    tracing::info!(
+        target: "audit",
+        event = "password_changed",
+        user_id = %user_id,
+        username = name.as_str(),
+        source_ip = o.ip(),
+        request_id = o.request_id,
+        dialect = o.dialect,
+    );
+}

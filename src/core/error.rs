@@ -21,6 +21,9 @@ pub enum Refusal {
     InvalidSession,
     #[error("too many failed attempts; retry after {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// A new password the password rules refuse (too short, too guessable).
+    #[error("the new password is not allowed: {0}")]
+    PasswordNotAllowed(String),
 }
 
 /// The service failed; the caller gets a server error and the log the chain.

@@ -16,6 +16,8 @@ pub struct RefreshFamily {
     pub username: Username,
     pub user_id: Uuid,
     pub token_hash: String,
+    /// The user's token version at log in (`None`: an older family).
+    pub token_version: Option<u64>,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
@@ -67,7 +69,15 @@ impl<S: Store> Issuer<S> {
         };
         let user = match self.store.get_user(&stored.username).await? {
             // Disabled, deleted, recreated or re-passworded users lose their families.
-            Some(u) if u.accepts_tokens_from(stored.user_id, stored.created_at) => u,
+            Some(u)
+                if u.accepts_tokens_from(
+                    stored.user_id,
+                    stored.token_version,
+                    stored.created_at,
+                ) =>
+            {
+                u
+            }
             _ => {
                 self.store.revoke_family(&family, None, now).await?;
                 return Err(Refusal::InvalidRefreshToken.into());

@@ -237,6 +237,7 @@ impl<S: Store> Issuer<S> {
             username: user.username.clone(),
             user_id: user.id,
             token_hash: refresh.hash(),
+            token_version: Some(user.token_version),
             created_at: now,
             expires_at: now + self.settings.refresh_ttl,
         };

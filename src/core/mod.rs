@@ -91,7 +91,12 @@ impl<S: Store> Issuer<S> {
         issuer_url: &str,
         now: OffsetDateTime,
     ) -> Result<TokenGrant, Error> {
+        // Cut to the second: `exp` has no fraction, and the expiry a dialect
+        // shows must be the same instant.
         let access_expires_at = now + self.settings.access_ttl;
+        let access_expires_at = access_expires_at
+            .replace_nanosecond(0)
+            .unwrap_or(access_expires_at);
         let iat = now.unix_timestamp();
         let claims = AccessClaims {
             iss: issuer_url.to_string(),

@@ -3,6 +3,7 @@
 use super::audit::{self, Origin};
 use super::error::{Error, Refusal};
 use super::login::Credentials;
+use super::password::Password;
 use super::store::Store;
 use super::tokens::SessionToken;
 use super::user::{User, Username};
@@ -19,6 +20,8 @@ pub struct Session {
     pub token_hash: String,
     pub username: Username,
     pub user_id: Uuid,
+    /// The user's token version at log in (`None`: an older session).
+    pub token_version: Option<u64>,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
@@ -45,6 +48,7 @@ impl<S: Store> Issuer<S> {
             token_hash: token.hash(),
             username: user.username.clone(),
             user_id: user.id,
+            token_version: Some(user.token_version),
             created_at: now,
             expires_at: now + SESSION_IDLE,
         };
@@ -72,11 +76,63 @@ impl<S: Store> Issuer<S> {
         let user = self.store.get_user(&session.username).await?;
         match user {
             // The same user, still enabled, whose password has not changed since.
-            Some(u) if u.accepts_tokens_from(session.user_id, session.created_at) => Ok(u),
+            Some(u)
+                if u.accepts_tokens_from(
+                    session.user_id,
+                    session.token_version,
+                    session.created_at,
+                ) =>
+            {
+                Ok(u)
+            }
             _ => {
                 self.store.delete_session(&hash).await?;
                 Err(Refusal::InvalidSession.into())
             }
+        }
+    }
+
+    /// Changes the password of the session's user: the current password is
+    /// checked like a log in (counted, throttled), the new one must pass the
+    /// password rules. Every other session and every refresh family of the
+    /// user ends; the calling session stays valid.
+    pub async fn change_password(
+        &self,
+        presented: &str,
+        current: Password,
+        new: Password,
+        origin: &Origin<'_>,
+    ) -> Result<(), Error> {
+        let user = self.current_user(presented).await?;
+        let hash = SessionToken::parse(presented)
+            .ok_or(Refusal::InvalidSession)?
+            .hash();
+        let creds = Credentials {
+            username: user.username.to_string(),
+            password: current,
+            auth_source: None,
+        };
+        let user = self.authenticate(creds, origin).await?;
+        new.check_strength(&[user.username.as_str(), &user.email, &user.full_name])
+            .map_err(|e| Refusal::PasswordNotAllowed(e.to_string()))?;
+        let hasher = self.hasher.clone();
+        let new_hash = tokio::task::spawn_blocking(move || hasher.hash(&new)).await??;
+        let now = self.now();
+        let Some(version) = self
+            .store
+            .set_password(&user.username, &new_hash, now)
+            .await?
+        else {
+            return Err(Refusal::InvalidSession.into());
+        };
+        // Every family and session of an older version ends; the caller's
+        // session moves to the new version, so it alone survives.
+        let kept = self.store.restamp_session(&hash, version).await?;
+        audit::password_changed(origin, user.id, &user.username);
+        if kept {
+            Ok(())
+        } else {
+            Err(Refusal::InvalidSession.into())
         }
     }
 

@@ -49,6 +49,16 @@ pub trait UserStore: Send + Sync {
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Stores a new password hash (changed at `at`) and raises the user's
+    /// token version, ending every refresh family and session; returns the new
+    /// version, or `None` when there is no such user.
+    fn set_password(
+        &self,
+        username: &Username,
+        password_hash: &str,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
     /// Swaps a password hash for a stronger one of the same password, only if
     /// the stored hash is still `old` (a concurrent password change wins);
     /// revokes nothing. `false` when the swap did not happen.
@@ -122,6 +132,15 @@ pub trait SessionStore: Send + Sync {
         &self,
         token_hash: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Moves a session to the user's token version `version`, so the
+    /// revocation that raised it spares this one session; `false` when it no
+    /// longer exists.
+    fn restamp_session(
+        &self,
+        token_hash: &str,
+        version: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// What counting an attempt found.
@@ -198,17 +217,8 @@ pub trait AdminStore: UserStore {
 
     fn list_users(&self) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
 
-    /// Also ends every refresh family and session of the user (not-before = `at`).
-    /// `false` when there is no such user.
-    fn set_password(
-        &self,
-        username: &Username,
-        password_hash: &str,
-        at: OffsetDateTime,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Disabling also ends every refresh family and session of the user
-    /// (not-before = `at`). `false` when there is no such user.
+    /// Disabling also raises the user's token version, ending every refresh
+    /// family and session. `false` when there is no such user.
     fn set_enabled(
         &self,
         username: &Username,

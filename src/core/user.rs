@@ -104,20 +104,35 @@ pub struct User {
     pub created_at: OffsetDateTime,
     pub last_login_at: Option<OffsetDateTime>,
     pub password_changed_at: OffsetDateTime,
-    /// Not-before for refresh families and sessions: disabling a user or
-    /// changing the password moves it to now, ending everything older.
+    /// Not-before for refresh families and sessions written before
+    /// [`User::token_version`] existed; kept up to date for them.
     pub tokens_revoked_at: Option<OffsetDateTime>,
+    /// Raised by every disable and password change; each refresh family and
+    /// session carries the version it was made under and only works while it
+    /// is still the user's. A counter, so no clocks of different machines are
+    /// compared.
+    pub token_version: u64,
 }
 
 impl User {
-    /// Whether a refresh family or session created at `created_at` for the user
-    /// `user_id` may still be used: same user (not deleted and recreated),
-    /// enabled, and younger than the last revocation.
-    pub fn accepts_tokens_from(&self, user_id: Uuid, created_at: OffsetDateTime) -> bool {
-        self.id == user_id
-            && self.enabled
-            && self.password_changed_at <= created_at
-            && self.tokens_revoked_at.is_none_or(|t| created_at > t)
+    /// Whether a refresh family or session of the user `user_id`, made under
+    /// `version` (`None`: written before versions, at `created_at`), may still
+    /// be used: same user (not deleted and recreated), enabled, and nothing
+    /// revoked since.
+    pub fn accepts_tokens_from(
+        &self,
+        user_id: Uuid,
+        version: Option<u64>,
+        created_at: OffsetDateTime,
+    ) -> bool {
+        let current = match version {
+            Some(v) => v == self.token_version,
+            None => {
+                self.password_changed_at <= created_at
+                    && self.tokens_revoked_at.is_none_or(|t| created_at > t)
+            }
+        };
+        self.id == user_id && self.enabled && current
     }
 
     /// Auth sources compare case-insensitively (contract §6).

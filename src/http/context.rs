@@ -52,7 +52,7 @@ impl Context {
                     .map(str::to_string)
             })
             .filter(|d| is_host(d));
-        let path = route_path(req.uri().path(), stage.as_deref()).to_string();
+        let path = route_path(req, stage.as_deref()).to_string();
         let issuer_url = match fixed_issuer {
             Some(fixed) => fixed.to_string(),
             None => {
@@ -85,8 +85,22 @@ impl Context {
     }
 }
 
-/// The path without the stage prefix that API Gateway adds (`/prod/api/...`).
-fn route_path<'a>(path: &'a str, stage: Option<&str>) -> &'a str {
+/// The path the route table is matched against. From the event itself, not
+/// the request URI: lambda_http puts `/{stage}` in front of a path unless it
+/// already starts with it, so with a stage named `api` the URI of
+/// `/api/v2/auth/token` is ambiguous. A REST API's `path` never holds the
+/// stage; an HTTP API's `rawPath` holds it once, in front, for a named stage.
+fn route_path<'a>(req: &'a Request, stage: Option<&str>) -> &'a str {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(_)) => req.raw_http_path(),
+        Some(RequestContext::ApiGatewayV2(_)) => without_stage(req.raw_http_path(), stage),
+        // Not from API Gateway (tests, fuzzing): the URI as given.
+        _ => req.uri().path(),
+    }
+}
+
+/// `path` without one leading `/{stage}` segment.
+fn without_stage<'a>(path: &'a str, stage: Option<&str>) -> &'a str {
     let Some(stage) = stage else {
         return path;
     };
@@ -121,12 +135,13 @@ mod tests {
 
     #[test]
     fn stage_prefix_is_removed_only_as_a_whole_segment() {
-        assert_eq!(route_path("/prod/api/x", Some("prod")), "/api/x");
-        assert_eq!(route_path("/prod", Some("prod")), "/");
+        assert_eq!(without_stage("/prod/api/x", Some("prod")), "/api/x");
+        assert_eq!(without_stage("/prod", Some("prod")), "/");
         assert_eq!(
-            route_path("/production/api/x", Some("prod")),
+            without_stage("/production/api/x", Some("prod")),
             "/production/api/x"
         );
-        assert_eq!(route_path("/api/x", None), "/api/x");
+        assert_eq!(without_stage("/api/api/x", Some("api")), "/api/x");
+        assert_eq!(without_stage("/api/x", None), "/api/x");
     }
 }

@@ -22,7 +22,8 @@ impl Dialect for Discovery {
             Refusal::InvalidCredentials
             | Refusal::InvalidRefreshToken
             | Refusal::InvalidSession
-            | Refusal::TooManyAttempts { .. } => message(StatusCode::FORBIDDEN, "Forbidden"),
+            | Refusal::TooManyAttempts { .. }
+            | Refusal::PasswordNotAllowed(_) => message(StatusCode::FORBIDDEN, "Forbidden"),
         }
     }
 

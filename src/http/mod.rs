@@ -88,7 +88,8 @@ fn error_response<D: Dialect>(err: &ApiError) -> Response<Body> {
                 }
                 Refusal::InvalidCredentials
                 | Refusal::InvalidRefreshToken
-                | Refusal::InvalidSession => resp,
+                | Refusal::InvalidSession
+                | Refusal::PasswordNotAllowed(_) => resp,
             }
         }
         ApiError::Fault(_) => D::server_error(),
@@ -153,6 +154,7 @@ pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
         Route::OpsAcquire => ops::acquire(issuer, &ctx, &req).await,
         Route::OpsCurrentUser => ops::current_user(issuer, &req).await,
         Route::OpsRelease => ops::release(issuer, &ctx, &req).await,
+        Route::OpsPasswordChange => ops::password_change(issuer, &ctx, &req).await,
         Route::OpenIdConfiguration => discovery::openid_configuration(&ctx),
         Route::Jwks => discovery::jwks(issuer),
     };

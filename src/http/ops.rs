@@ -5,6 +5,7 @@ use super::request::{ops_token, JsonBody, LoginRequest, RequestError};
 use super::routes::DialectName;
 use super::{response, ApiError, Context, Dialect};
 use crate::core::clock::epoch_millis;
+use crate::core::password::Password;
 use crate::core::store::Store;
 use crate::core::user::DEFAULT_AUTH_SOURCE;
 use crate::core::{Credentials, Issuer, Refusal};
@@ -39,6 +40,9 @@ struct CurrentUser<'a> {
     enabled: bool,
     role_names: &'a [String],
     last_login_time: Option<i64>,
+    /// Only when the user has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email_address: Option<&'a str>,
 }
 
 /// The acquire body: `username`, `password`, optional `authSource` (absent,
@@ -70,6 +74,23 @@ impl From<AcquireRequest> for Credentials {
     }
 }
 
+/// The change-password body: `currentPassword`, `newPassword`.
+#[derive(Debug)]
+pub struct PasswordChangeRequest {
+    pub current_password: Password,
+    pub new_password: Password,
+}
+
+impl PasswordChangeRequest {
+    pub fn decode(req: &Request) -> Result<Self, RequestError> {
+        let body = JsonBody::from_request(req)?;
+        Ok(Self {
+            current_password: body.password("currentPassword")?,
+            new_password: body.password("newPassword")?,
+        })
+    }
+}
+
 fn failure(status: StatusCode, message: &'static str) -> Response<Body> {
     response::json(
         status,
@@ -93,6 +114,9 @@ impl Dialect for Ops {
             | Refusal::InvalidRefreshToken => response::empty(StatusCode::UNAUTHORIZED),
             Refusal::TooManyAttempts { .. } => {
                 failure(StatusCode::TOO_MANY_REQUESTS, "Too many failed attempts")
+            }
+            Refusal::PasswordNotAllowed(_) => {
+                failure(StatusCode::BAD_REQUEST, "The new password is not allowed")
             }
         }
     }
@@ -142,6 +166,7 @@ pub async fn current_user<S: Store>(
             enabled: user.enabled,
             role_names: &user.roles,
             last_login_time: user.last_login_at.map(epoch_millis),
+            email_address: Some(user.email.as_str()).filter(|e| !e.is_empty()),
         },
     ))
 }
@@ -155,4 +180,23 @@ pub async fn release<S: Store>(
     let token = ops_token(req).ok_or(Refusal::InvalidSession)?;
     issuer.release(token, &ctx.origin(DialectName::Ops)).await?;
     Ok(response::empty(StatusCode::OK))
+}
+
+/// `PUT /api/auth/users/passwordchange`
+pub async fn password_change<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let token = ops_token(req).ok_or(Refusal::InvalidSession)?;
+    let body = PasswordChangeRequest::decode(req)?;
+    issuer
+        .change_password(
+            token,
+            body.current_password,
+            body.new_password,
+            &ctx.origin(DialectName::Ops),
+        )
+        .await?;
+    Ok(response::empty(StatusCode::NO_CONTENT))
 }

@@ -37,6 +37,7 @@ pub enum Route {
     OpsAcquire,
     OpsCurrentUser,
     OpsRelease,
+    OpsPasswordChange,
     OpenIdConfiguration,
     Jwks,
 }
@@ -135,6 +136,43 @@ pub const ROUTES: &[RouteSpec] = &[
         Route::OpsRelease,
     ),
     spec(
+        Method::PUT,
+        "/api/auth/users/passwordchange",
+        Ops,
+        "ops.passwordchange",
+        Route::OpsPasswordChange,
+    ),
+    // The ops vendor's clients address its API under /suite-api: the same
+    // routes, with identical behaviour.
+    spec(
+        Method::POST,
+        "/suite-api/api/auth/token/acquire",
+        Ops,
+        "ops.acquire",
+        Route::OpsAcquire,
+    ),
+    spec(
+        Method::GET,
+        "/suite-api/api/auth/currentuser",
+        Ops,
+        "ops.currentuser",
+        Route::OpsCurrentUser,
+    ),
+    spec(
+        Method::POST,
+        "/suite-api/api/auth/token/release",
+        Ops,
+        "ops.release",
+        Route::OpsRelease,
+    ),
+    spec(
+        Method::PUT,
+        "/suite-api/api/auth/users/passwordchange",
+        Ops,
+        "ops.passwordchange",
+        Route::OpsPasswordChange,
+    ),
+    spec(
         Method::GET,
         "/.well-known/openid-configuration",
         Discovery,
@@ -201,13 +239,35 @@ mod tests {
     }
 
     #[test]
-    fn names_and_routes_are_unique() {
+    fn one_entry_per_path_and_method_and_one_name_per_route() {
         for (i, a) in ROUTES.iter().enumerate() {
             for b in &ROUTES[i + 1..] {
-                assert_ne!(a.name, b.name);
-                assert_ne!(a.route, b.route);
                 assert!(a.path != b.path || a.method != b.method, "{}", a.path);
+                assert_eq!(
+                    a.name == b.name,
+                    a.route == b.route,
+                    "{} {}",
+                    a.name,
+                    b.name
+                );
             }
+        }
+    }
+
+    #[test]
+    fn every_ops_route_is_also_under_suite_api() {
+        for r in ROUTES.iter().filter(|r| r.dialect == Ops) {
+            let (twin, base) = match r.path.strip_prefix("/suite-api") {
+                Some(bare) => (bare.to_string(), "bare"),
+                None => (format!("/suite-api{}", r.path), "/suite-api"),
+            };
+            assert!(
+                ROUTES
+                    .iter()
+                    .any(|t| t.path == twin && t.method == r.method && t.route == r.route),
+                "{} has no {base} twin",
+                r.path
+            );
         }
     }
 }

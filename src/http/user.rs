@@ -80,6 +80,12 @@ impl Dialect for User {
                 "TOO_MANY_ATTEMPTS",
                 "Too many failed attempts",
             ),
+            // No user route changes passwords; the closest answer is its 400.
+            Refusal::PasswordNotAllowed(_) => failure(
+                StatusCode::BAD_REQUEST,
+                "INVALID_REQUEST",
+                "Invalid HTTP request",
+            ),
         }
     }
 

@@ -71,6 +71,10 @@ impl Dialect for V2 {
                 "AUTH_1003",
                 "Too many failed attempts",
             ),
+            // No v2 route changes passwords; the closest answer is its 400.
+            Refusal::PasswordNotAllowed(_) => {
+                failure(StatusCode::BAD_REQUEST, "GEN_1001", "Invalid request")
+            }
         }
     }
 

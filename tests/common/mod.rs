@@ -217,6 +217,7 @@ pub fn make_user(name: &str, password: &str, change: impl FnOnce(&mut User)) -> 
         last_login_at: None,
         password_changed_at: START - time::Duration::days(1),
         tokens_revoked_at: None,
+        token_version: 0,
     };
     change(&mut user);
     user

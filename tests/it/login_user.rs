@@ -27,8 +27,9 @@ async fn success_has_the_seed_shape() {
     assert_eq!(b["email"], "admin@admin");
     assert_eq!(b["fullName"], "Admin");
     assert_eq!(b["role"], 2);
-    // START is 12:00:00.123456789; the issuer keeps milliseconds, as it stores them.
-    assert_eq!(b["accessTokenExpiryTime"], "2037-11-22T13:00:00.1230000Z");
+    // START is 12:00:00.123456789. The access token's expiry is its `exp`,
+    // whole seconds; the refresh token keeps milliseconds, as they are stored.
+    assert_eq!(b["accessTokenExpiryTime"], "2037-11-22T13:00:00.0000000Z");
     assert_eq!(b["refreshTokenExpiryTime"], "2037-12-22T12:00:00.1230000Z");
     assert!(is_seven_digit_utc(
         b["accessTokenExpiryTime"].as_str().unwrap()
@@ -44,8 +45,17 @@ async fn success_has_the_seed_shape() {
         &format!("https://{API_DOMAIN}"),
     )
     .await;
-    // accessTokenExpiryTime matches exp.
+    // accessTokenExpiryTime is exactly the instant of exp.
     assert_eq!(claims["exp"], START.unix_timestamp() + 3600);
+    let shown = time::OffsetDateTime::parse(
+        b["accessTokenExpiryTime"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(
+        shown.unix_timestamp_nanos(),
+        i128::from(claims["exp"].as_i64().unwrap()) * 1_000_000_000
+    );
     assert_eq!(claims["username"], "admin");
 }
 

@@ -16,6 +16,7 @@ mod login_v2;
 mod malformed;
 mod openapi;
 mod ops;
+mod ops_client;
 mod refresh;
 mod routing;
 mod startup;

@@ -286,9 +286,12 @@ impl Doc {
             }
         } else if let (true, Some(body)) = (documented, parsed) {
             if let Some(err) = self.schema_error(&schema, &body) {
-                assert_eq!(
-                    status, 400,
-                    "{ctx}: openapi.yaml refuses this request body ({err}), so it is an invalid request\nbody: {body}"
+                // An operation that needs a token checks it before the body.
+                let op = body_ptr.trim_end_matches("/requestBody");
+                let secured = self.root.pointer(&format!("{op}/security")).is_some();
+                assert!(
+                    status == 400 || (secured && status == 401),
+                    "{ctx}: openapi.yaml refuses this request body ({err}), so it is an invalid request, not {status}\nbody: {body}"
                 );
             }
         }
@@ -367,15 +370,20 @@ fn media_types(root: &Value) -> Vec<String> {
     out
 }
 
-/// The method and the path with the stage prefix removed, as the routes see it.
+/// The method and the path as the routes see it: a REST API event's `path`
+/// (which never holds the stage), or an HTTP API event's `rawPath` without
+/// its leading stage.
 fn route_of(ev: &Value) -> (String, String) {
     let ctx = &ev["requestContext"];
-    let (method, path) = match ev.get("rawPath") {
-        Some(raw) => (&ctx["http"]["method"], raw),
-        None => (&ev["httpMethod"], &ev["path"]),
+    let Some(raw) = ev.get("rawPath") else {
+        let method = ev["httpMethod"].as_str().expect("a method").to_string();
+        return (method, ev["path"].as_str().expect("a path").to_string());
     };
-    let method = method.as_str().expect("a method").to_string();
-    let path = path.as_str().expect("a path");
+    let method = ctx["http"]["method"]
+        .as_str()
+        .expect("a method")
+        .to_string();
+    let path = raw.as_str().expect("a path");
     let path = match ctx["stage"].as_str() {
         Some(stage) if !stage.is_empty() && stage != "$default" => {
             match path.strip_prefix('/').and_then(|p| p.strip_prefix(stage)) {
@@ -485,12 +493,23 @@ async fn event_files(doc: &mut Doc) {
                     &live,
                 )
                 .await;
-            assert_eq!(
+            assert!(
+                (200..300).contains(&r.status),
+                "events/{file}.json with a live token: {} {}",
                 r.status,
-                200,
-                "events/{file}.json with a live token: {}",
                 r.text()
             );
+            if file.ends_with("passwordchange") {
+                // Put the demo password back for the events that follow.
+                let body: Value = serde_json::from_str(live["body"].as_str().unwrap()).unwrap();
+                let back = json!({
+                    "currentPassword": body["newPassword"],
+                    "newPassword": body["currentPassword"],
+                });
+                let restore = with_body(live.clone(), &back.to_string());
+                let r = doc.send(&env, "restore the demo password", &restore).await;
+                assert_eq!(r.status, 204, "{}", r.text());
+            }
         }
     }
 }
@@ -548,7 +567,8 @@ async fn invalid_requests(doc: &mut Doc) {
         ("user-authenticate", login_bodies("userName")),
         ("user-refresh", token_bodies.clone()),
         ("user-logout", token_bodies),
-        ("ops-acquire", acquire),
+        ("ops-acquire", acquire.clone()),
+        ("suite-api-acquire", acquire),
     ];
     for (name, bodies) in routes {
         let base = event(name);
@@ -622,13 +642,78 @@ async fn invalid_requests(doc: &mut Doc) {
     }
     for scheme in ["vRealizeOpsToken", "opstoken"] {
         let token = live_ops_token(doc, &env).await;
-        for name in ["ops-currentuser", "ops-release"] {
+        for name in ["ops-currentuser", "suite-api-currentuser", "ops-release"] {
             let ev = with_header(event(name), "authorization", &format!("{scheme} {token}"));
             let r = doc
                 .send(&env, &format!("events/{name}.json with {scheme}"), &ev)
                 .await;
             assert_eq!(r.status, 200, "{name} {scheme}: {}", r.text());
         }
+    }
+}
+
+/// Change password at both bases: bad bodies, a refused new password, and a
+/// lockout through wrong current passwords.
+async fn password_change(doc: &mut Doc) {
+    for name in ["ops-passwordchange", "suite-api-passwordchange"] {
+        let env = TestEnv::new().await;
+        let token = live_ops_token(doc, &env).await;
+        let base = substitute(&event(name), "REPLACE_WITH_OPS_TOKEN", &token);
+        let body = |current: Value, new: Value| {
+            with_body(
+                base.clone(),
+                &json!({"currentPassword": current, "newPassword": new}).to_string(),
+            )
+        };
+        for (what, ev) in [
+            (
+                "no newPassword",
+                with_body(
+                    base.clone(),
+                    &json!({"currentPassword": PASSWORD}).to_string(),
+                ),
+            ),
+            ("an empty newPassword", body(json!(PASSWORD), json!(""))),
+            ("a numeric newPassword", body(json!(PASSWORD), json!(7))),
+            (
+                "a null currentPassword",
+                body(Value::Null, json!("a fresh and long pass phrase 2037")),
+            ),
+            (
+                "a 1025-byte newPassword",
+                body(json!(PASSWORD), json!("p".repeat(1025))),
+            ),
+            ("not JSON", with_body(base.clone(), "not json")),
+            (
+                "Content-Type text/plain",
+                with_header(base.clone(), "content-type", "text/plain"),
+            ),
+            (
+                "a weak newPassword",
+                body(json!(PASSWORD), json!("password1")),
+            ),
+        ] {
+            let what = format!("events/{name}.json with {what}");
+            let r = doc.send(&env, &what, &ev).await;
+            assert_eq!(r.status, 400, "{what}: {}", r.text());
+        }
+        for i in 1..=10 {
+            let what = format!("events/{name}.json with a wrong current password {i} of 10");
+            let r = doc
+                .send(
+                    &env,
+                    &what,
+                    &body(
+                        json!("not my password"),
+                        json!("a fresh and long pass phrase 2037"),
+                    ),
+                )
+                .await;
+            assert_eq!(r.status, 401, "{what}: {}", r.text());
+        }
+        let what = format!("events/{name}.json while locked");
+        let r = doc.send(&env, &what, &base).await;
+        assert_eq!(r.status, 429, "{what}: {}", r.text());
     }
 }
 
@@ -640,12 +725,25 @@ async fn too_many_attempts(doc: &mut Doc) {
             .send(
                 &env,
                 &format!("wrong password {i} of 10"),
-                &login("v2-login", wrong.clone()),
+                // Both take `username`; the ops one answers an empty 401.
+                &login(
+                    if i % 2 == 0 {
+                        "suite-api-acquire"
+                    } else {
+                        "v2-login"
+                    },
+                    wrong.clone(),
+                ),
             )
             .await;
         assert_eq!(r.status, 401, "failure {i}: {}", r.text());
     }
-    for name in ["v2-login", "user-authenticate", "ops-acquire"] {
+    for name in [
+        "v2-login",
+        "user-authenticate",
+        "ops-acquire",
+        "suite-api-acquire",
+    ] {
         let r = doc
             .send(
                 &env,
@@ -678,6 +776,11 @@ async fn server_errors(doc: &mut Doc) {
         "ops-acquire",
         "ops-currentuser",
         "ops-release",
+        "ops-passwordchange",
+        "suite-api-acquire",
+        "suite-api-currentuser",
+        "suite-api-release",
+        "suite-api-passwordchange",
     ] {
         let ev = substitute(&event(name), "REPLACE_WITH_REFRESH_TOKEN", &refresh);
         let ev = substitute(&ev, "REPLACE_WITH_OPS_TOKEN", &ops);
@@ -785,6 +888,7 @@ async fn openapi_yaml_matches_the_handler() {
     event_files(&mut doc).await;
     invalid_requests(&mut doc).await;
     too_many_attempts(&mut doc).await;
+    password_change(&mut doc).await;
     server_errors(&mut doc).await;
     routes(&mut doc).await;
 

@@ -119,6 +119,7 @@ async fn current_user_answers_and_slides_the_session() {
             "enabled": true,
             "roleNames": ["Administrator", "Auditor"],
             "lastLoginTime": ms(START),
+            "emailAddress": "admin@admin",
         })
     );
     // Slid to (START + 5 h) + 6 h: still good 5 h later, 11 h after acquire.

@@ -115,3 +115,47 @@ async fn tokens_verify_with_wall_clock_validation() {
     v.validate_nbf = true;
     jsonwebtoken::decode::<serde_json::Value>(&token, &key, &v).expect("valid now");
 }
+
+/// Any stage name routes, in both event kinds: even one spelled like the
+/// routes' first segment (`api`), where the request URI alone is ambiguous.
+#[tokio::test]
+async fn every_stage_name_routes_in_http_and_rest_events() {
+    let env = TestEnv::new().await;
+    for stage in ["api", "prod", "auth", "v2", "suite-api", "$default"] {
+        // HTTP API: rawPath holds the stage once, in front (none for $default).
+        let mut http = event("v2-login");
+        let raw = if stage == "$default" {
+            "/api/v2/auth/token".to_string()
+        } else {
+            format!("/{stage}/api/v2/auth/token")
+        };
+        http["rawPath"] = json!(raw);
+        http["requestContext"]["http"]["path"] = json!(raw);
+        http["requestContext"]["stage"] = json!(stage);
+        let r = env.call(&http).await;
+        assert_eq!(r.status, 200, "HTTP API, stage {stage}: {}", r.text());
+
+        // REST API: `path` never holds the stage.
+        let mut rest = event("v2-login-rest-v1");
+        rest["requestContext"]["stage"] = json!(stage);
+        rest["requestContext"]["path"] = json!(format!("/{stage}/api/v2/auth/token"));
+        let r = env.call(&rest).await;
+        assert_eq!(r.status, 200, "REST API, stage {stage}: {}", r.text());
+
+        // And the stage is kept out of no route: /{stage} alone is nothing.
+        let mut bare = event("v2-login-rest-v1");
+        bare["path"] = json!("/v2/auth/token");
+        bare["requestContext"]["stage"] = json!(stage);
+        assert_eq!(env.call(&bare).await.status, 404, "stage {stage}");
+    }
+    // Issuer URLs still name the stage.
+    let mut http = event("v2-login-stage-api");
+    http["headers"]["host"] = json!("id.example.com");
+    let r = env.call(&http).await;
+    let token = r.json()["content"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let claims = verify_access_token(&env, &token, &format!("https://{API_DOMAIN}/api")).await;
+    assert_eq!(claims["iss"], format!("https://{API_DOMAIN}/api"));
+}

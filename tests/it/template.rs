@@ -50,8 +50,15 @@ fn api_gateway_sends_every_request_to_the_function_and_nothing_shadows_a_route()
         .iter()
         .filter(|(r, ..)| r == "TokenIssuerFunction")
         .collect();
-    assert_eq!(issuer.len(), 1, "the issuer needs one catch-all: {issuer:?}");
-    assert_eq!((issuer[0].2.as_str(), issuer[0].3.as_str()), ("ANY", "$default"));
+    assert_eq!(
+        issuer.len(),
+        1,
+        "the issuer needs one catch-all: {issuer:?}"
+    );
+    assert_eq!(
+        (issuer[0].2.as_str(), issuer[0].3.as_str()),
+        ("ANY", "$default")
+    );
     // Any other function's route must not take a path the issuer serves.
     for (resource, event, _, path) in &api_events {
         if resource != "TokenIssuerFunction" {

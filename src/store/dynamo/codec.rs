@@ -47,6 +47,14 @@ pub fn get_n(item: &Item, key: &str) -> Result<i64, StoreError> {
     }
 }
 
+/// An optional number: absent is `None`, present but malformed is an error.
+pub fn get_n_opt(item: &Item, key: &str) -> Result<Option<i64>, StoreError> {
+    match item.get(key) {
+        Some(_) => get_n(item, key).map(Some),
+        None => Ok(None),
+    }
+}
+
 pub fn get_time(item: &Item, key: &str) -> Result<OffsetDateTime, StoreError> {
     get_n(item, key).map(from_epoch_millis)
 }

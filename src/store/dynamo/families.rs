@@ -1,7 +1,7 @@
 //! Refresh-family items in the tokens table, `RF#<family id>`: the live
 //! token's hash and the set of consumed ones.
 
-use super::codec::{get_s, get_time, get_username, get_uuid, millis, s, ttl, Item};
+use super::codec::{get_n_opt, get_s, get_time, get_username, get_uuid, millis, n, s, ttl, Item};
 use super::{classify, conditional, is_condition_failure, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
 use crate::core::family::{FamilyAtRefusal, RefreshFamily, Rotation};
 use crate::core::store::{FamilyStore, StoreError};
@@ -23,6 +23,7 @@ fn family_from_item(id: &FamilyId, item: &Item) -> Result<RefreshFamily, StoreEr
         username: get_username(item, "username")?,
         user_id: get_uuid(item, "user_id")?,
         token_hash: get_s(item, "token_hash")?.to_string(),
+        token_version: get_n_opt(item, "token_version")?.map(|v| v as u64),
         created_at: get_time(item, "created_at")?,
         expires_at: get_time(item, "expires_at")?,
     })
@@ -42,7 +43,7 @@ fn found_at_refusal(item: &Item, presented_hash: &str) -> Result<FamilyAtRefusal
 
 impl FamilyStore for DynamoStore {
     async fn put_refresh_family(&self, f: &RefreshFamily) -> Result<(), StoreError> {
-        let res = self
+        let mut req = self
             .client
             .put_item()
             .table_name(&self.tokens)
@@ -54,10 +55,11 @@ impl FamilyStore for DynamoStore {
             .item("expires_at", millis(f.expires_at))
             .item(TTL_ATTRIBUTE, ttl(f.expires_at))
             .condition_expression("attribute_not_exists(#k)")
-            .expression_attribute_names("#k", TOKENS_KEY)
-            .send()
-            .await;
-        conditional(&self.tokens, res)?
+            .expression_attribute_names("#k", TOKENS_KEY);
+        if let Some(v) = f.token_version {
+            req = req.item("token_version", n(v as i64));
+        }
+        conditional(&self.tokens, req.send().await)?
             .map(drop)
             .ok_or(StoreError::AlreadyExists)
     }

@@ -1,6 +1,6 @@
 //! Ops-session items in the tokens table, `OS#<token hash>`.
 
-use super::codec::{get_time, get_username, get_uuid, millis, s, ttl, Item};
+use super::codec::{get_n_opt, get_time, get_username, get_uuid, millis, n, s, ttl, Item};
 use super::{classify, conditional, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
 use crate::core::session::Session;
 use crate::core::store::{SessionStore, StoreError};
@@ -16,6 +16,7 @@ fn session_from_item(token_hash: &str, item: &Item) -> Result<Session, StoreErro
         token_hash: token_hash.to_string(),
         username: get_username(item, "username")?,
         user_id: get_uuid(item, "user_id")?,
+        token_version: get_n_opt(item, "token_version")?.map(|v| v as u64),
         created_at: get_time(item, "created_at")?,
         expires_at: get_time(item, "expires_at")?,
     })
@@ -23,7 +24,7 @@ fn session_from_item(token_hash: &str, item: &Item) -> Result<Session, StoreErro
 
 impl SessionStore for DynamoStore {
     async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
-        let res = self
+        let mut req = self
             .client
             .put_item()
             .table_name(&self.tokens)
@@ -34,10 +35,11 @@ impl SessionStore for DynamoStore {
             .item("expires_at", millis(session.expires_at))
             .item(TTL_ATTRIBUTE, ttl(session.expires_at))
             .condition_expression("attribute_not_exists(#k)")
-            .expression_attribute_names("#k", TOKENS_KEY)
-            .send()
-            .await;
-        conditional(&self.tokens, res)?
+            .expression_attribute_names("#k", TOKENS_KEY);
+        if let Some(v) = session.token_version {
+            req = req.item("token_version", n(v as i64));
+        }
+        conditional(&self.tokens, req.send().await)?
             .map(drop)
             .ok_or(StoreError::AlreadyExists)
     }
@@ -99,6 +101,21 @@ impl SessionStore for DynamoStore {
             },
             None => Ok(None),
         }
+    }
+
+    async fn restamp_session(&self, token_hash: &str, version: u64) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, session_key(token_hash))
+            .update_expression("SET token_version = :v")
+            .condition_expression("attribute_exists(#k)")
+            .expression_attribute_names("#k", TOKENS_KEY)
+            .expression_attribute_values(":v", n(version as i64))
+            .send()
+            .await;
+        Ok(conditional(&self.tokens, res)?.is_some())
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {

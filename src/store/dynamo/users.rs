@@ -1,13 +1,13 @@
 //! User items in the users table, keyed by the normalised username.
 
 use super::codec::{
-    get_n, get_s, get_time, get_time_opt, get_username, get_uuid, millis, n, s, Item,
+    get_n, get_n_opt, get_s, get_time, get_time_opt, get_username, get_uuid, millis, n, s, Item,
 };
 use super::{classify, conditional, DynamoStore, USERS_KEY};
 use crate::core::store::{AdminStore, StoreError, UserStore};
 use crate::core::throttle::Throttle;
 use crate::core::user::{User, Username};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
 
 fn user_key(username: &Username) -> AttributeValue {
@@ -37,6 +37,7 @@ fn user_to_item(u: &User) -> Item {
     if let Some(t) = u.tokens_revoked_at {
         item.insert("tokens_revoked_at".into(), millis(t));
     }
+    item.insert("token_version".into(), n(u.token_version as i64));
     item
 }
 
@@ -67,18 +68,20 @@ fn user_from_item(item: &Item) -> Result<User, StoreError> {
         last_login_at: get_time_opt(item, "last_login_at")?,
         password_changed_at: get_time(item, "password_changed_at")?,
         tokens_revoked_at: get_time_opt(item, "tokens_revoked_at")?,
+        token_version: get_n_opt(item, "token_version")?.unwrap_or(0) as u64,
     })
 }
 
 impl DynamoStore {
     /// Updates a user item only if it exists, so no write can resurrect a user
-    /// deleted meanwhile as a partial item. `false` when there was none.
+    /// deleted meanwhile as a partial item. The attributes it set, or `None`
+    /// when there was no such user.
     async fn update_existing_user<const N: usize>(
         &self,
         username: &Username,
         update: &str,
         values: [(&str, AttributeValue); N],
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Item>, StoreError> {
         let mut req = self
             .client
             .update_item()
@@ -86,11 +89,44 @@ impl DynamoStore {
             .key(USERS_KEY, user_key(username))
             .update_expression(update)
             .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", USERS_KEY);
+            .expression_attribute_names("#k", USERS_KEY)
+            .return_values(ReturnValue::UpdatedNew);
         for (name, value) in values {
             req = req.expression_attribute_values(name, value);
         }
-        Ok(conditional(&self.users, req.send().await)?.is_some())
+        Ok(conditional(&self.users, req.send().await)?
+            .map(|out| out.attributes.unwrap_or_default()))
+    }
+
+    /// An update that also raises the user's token version; the new version.
+    async fn revoke_tokens_with<const N: usize>(
+        &self,
+        username: &Username,
+        set: &str,
+        values: [(&str, AttributeValue); N],
+    ) -> Result<Option<u64>, StoreError> {
+        let update = format!("SET {set} ADD token_version :one");
+        let mut all: Vec<(&str, AttributeValue)> = values.into_iter().collect();
+        all.push((":one", n(1)));
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.users)
+            .key(USERS_KEY, user_key(username))
+            .update_expression(update)
+            .condition_expression("attribute_exists(#k)")
+            .expression_attribute_names("#k", USERS_KEY)
+            .return_values(ReturnValue::UpdatedNew);
+        for (name, value) in all {
+            req = req.expression_attribute_values(name, value);
+        }
+        match conditional(&self.users, req.send().await)? {
+            Some(out) => {
+                let item = out.attributes.unwrap_or_default();
+                Ok(Some(get_n(&item, "token_version")? as u64))
+            }
+            None => Ok(None),
+        }
     }
 }
 
@@ -113,8 +149,25 @@ impl UserStore for DynamoStore {
         username: &Username,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        self.update_existing_user(username, "SET last_login_at = :t", [(":t", millis(at))])
-            .await
+        Ok(self
+            .update_existing_user(username, "SET last_login_at = :t", [(":t", millis(at))])
+            .await?
+            .is_some())
+    }
+
+    async fn set_password(
+        &self,
+        username: &Username,
+        password_hash: &str,
+        at: OffsetDateTime,
+    ) -> Result<Option<u64>, StoreError> {
+        // tokens_revoked_at still ends families and sessions older than versions.
+        self.revoke_tokens_with(
+            username,
+            "password_hash = :h, password_changed_at = :t, tokens_revoked_at = :t",
+            [(":h", s(password_hash)), (":t", millis(at))],
+        )
+        .await
     }
 
     async fn replace_password_hash(
@@ -179,20 +232,6 @@ impl AdminStore for DynamoStore {
         Ok(users)
     }
 
-    async fn set_password(
-        &self,
-        username: &Username,
-        password_hash: &str,
-        at: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        self.update_existing_user(
-            username,
-            "SET password_hash = :h, password_changed_at = :t, tokens_revoked_at = :t",
-            [(":h", s(password_hash)), (":t", millis(at))],
-        )
-        .await
-    }
-
     async fn set_enabled(
         &self,
         username: &Username,
@@ -200,19 +239,23 @@ impl AdminStore for DynamoStore {
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         if enabled {
-            self.update_existing_user(
-                username,
-                "SET enabled = :e",
-                [(":e", AttributeValue::Bool(true))],
-            )
-            .await
+            Ok(self
+                .update_existing_user(
+                    username,
+                    "SET enabled = :e",
+                    [(":e", AttributeValue::Bool(true))],
+                )
+                .await?
+                .is_some())
         } else {
-            self.update_existing_user(
-                username,
-                "SET enabled = :e, tokens_revoked_at = :t",
-                [(":e", AttributeValue::Bool(false)), (":t", millis(at))],
-            )
-            .await
+            Ok(self
+                .revoke_tokens_with(
+                    username,
+                    "enabled = :e, tokens_revoked_at = :t",
+                    [(":e", AttributeValue::Bool(false)), (":t", millis(at))],
+                )
+                .await?
+                .is_some())
         }
     }
 
