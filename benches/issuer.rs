@@ -241,7 +241,7 @@ async fn run() {
     let claims = json!({"iss": "https://x", "sub": env.admin.id.to_string(), "aud": "a", "iat": 1, "nbf": 1,
         "exp": 2, "jti": "j", "sid": "s", "username": "admin", "name": "Admin", "email": "a@a",
         "roles": ["Administrator"], "role": 2, "customer_id": env.admin.customer_id.to_string(), "auth_source": "local"});
-    let keys = env.app.issuer().keys();
+    let keys = env.app.issuer().keys().current();
     let name = env.admin.username.clone();
     let now = env.app.issuer().now();
     let later = now + time::Duration::days(1);
@@ -251,6 +251,7 @@ async fn run() {
         user_id: env.admin.id,
         token_hash,
         token_version: Some(0),
+        generation: 0,
         created_at: now,
         expires_at: now + time::Duration::days(30),
     };
@@ -262,6 +263,7 @@ async fn run() {
     );
     store.put_refresh_family(&fam).await.unwrap();
     let mut fam_hash = fam.token_hash.clone();
+    let mut fam_gen = 0;
 
     let login_ev = event("v2-login");
     let acquire_ev = event("ops-acquire");
@@ -337,12 +339,13 @@ async fn run() {
         let next = format!("h{round}");
         let r = timed(
             &mut s.rotate,
-            store.rotate_refresh(&fam.id, &fam_hash, &next, now),
+            store.rotate_refresh(&fam.id, &fam_hash, &next, fam_gen, now),
         )
         .await
         .unwrap();
         assert!(matches!(r, Rotation::Rotated(_)));
         fam_hash = next;
+        fam_gen += 1;
 
         // The routes, through the real handler.
         let r = timed(&mut s.login, env.call(&login_ev)).await;

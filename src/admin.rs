@@ -80,6 +80,17 @@ pub enum KeysCommand {
         #[arg(long, default_value_t = 48)]
         keep_previous_hours: u32,
     },
+    /// Withdraw a key at once (a leaked one): it leaves the ring and the
+    /// JWKS, so its tokens stop verifying; the signing key is first rotated
+    /// out. Warm instances see it within KEY_REFRESH_SECONDS.
+    Revoke {
+        #[command(flatten)]
+        secret: SecretArgs,
+        /// The key id, as `keys list` shows it.
+        kid: String,
+        #[arg(long, default_value_t = 48)]
+        keep_previous_hours: u32,
+    },
     /// Show the ring: key ids, creation times and which key signs.
     List {
         #[command(flatten)]
@@ -233,6 +244,25 @@ pub async fn run(cli: Cli) -> Result<(), AdminError> {
             let keep = time::Duration::hours(i64::from(keep_previous_hours));
             ring.rotate(OffsetDateTime::now_utc(), keep)?;
             key_secret::save_ring(&client, &secret.secret_id, &ring).await?;
+            print_ring(&ring);
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Revoke {
+            secret,
+            kid,
+            keep_previous_hours,
+        }) => {
+            let client = secrets_client().await;
+            let mut ring = key_secret::load_ring(&client, &secret.secret_id).await?;
+            let keep = time::Duration::hours(i64::from(keep_previous_hours));
+            ring.revoke(&kid, OffsetDateTime::now_utc(), keep)?;
+            key_secret::save_ring(&client, &secret.secret_id, &ring).await?;
+            tracing::info!(
+                target: "audit",
+                event = "admin_key_revoked",
+                kid,
+                operator = std::env::var("USER").unwrap_or_default(),
+            );
             print_ring(&ring);
             Ok(())
         }

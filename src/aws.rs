@@ -116,11 +116,15 @@ impl LoadServiceConfig for EnvEndpoints {
     }
 }
 
+/// One call: 1 s to connect, 2 s per attempt, 3 s in all (so at most two
+/// attempts); a log in makes two rounds of calls, so a slow DynamoDB is a
+/// clean error inside the edge's 6 s deadline, which bounds every route
+/// whatever it does.
 fn timeouts() -> aws_config::timeout::TimeoutConfig {
     aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(3))
         .build()
 }
 
@@ -139,7 +143,7 @@ fn tls_client() -> Option<aws_sdk_dynamodb::config::SharedHttpClient> {
 }
 
 /// SDK settings that keep a storage outage well inside the function's timeout
-/// (short connect and attempt timeouts, three attempts at most), and TLS that
+/// (short connect and attempt timeouts, 3 s per call), and TLS that
 /// trusts Amazon's roots only: loading the system's whole CA store took 2.7 ms
 /// of every cold start. `TLS_NATIVE_ROOTS=true` restores the system store (for
 /// an endpoint with another CA). This one is for `token-admin`, run by people:

@@ -8,7 +8,7 @@ use crate::core::store::Store;
 use crate::core::throttle::ThrottleSettings;
 use crate::core::{Issuer, Settings};
 use crate::http::{App, EdgeSettings};
-use crate::keys::{KeySet, KeySource};
+use crate::keys::{KeyError, KeySource, Keys};
 use crate::store::dynamo::{DynamoStore, Tables};
 use std::sync::Arc;
 
@@ -36,6 +36,7 @@ pub fn settings(config: &Config) -> Settings {
 pub fn edge(config: &Config) -> EdgeSettings {
     EdgeSettings {
         fixed_issuer: config.issuer.clone(),
+        deadline: config.request_deadline,
     }
 }
 
@@ -50,6 +51,12 @@ pub fn key_source(config: &Config) -> KeySource {
     }
 }
 
+/// The function's keys, read at cold start (re-read every `KEY_REFRESH_SECONDS`
+/// from a key ring).
+pub async fn keys(config: &Config, sdk: &aws_config::SdkConfig) -> Result<Keys, KeyError> {
+    crate::keys::load_live(&key_source(config), sdk, config.key_refresh).await
+}
+
 /// The DynamoDB store over the configured tables.
 pub fn store(client: aws_sdk_dynamodb::Client, config: &StoreConfig) -> DynamoStore {
     DynamoStore::new(
@@ -62,9 +69,14 @@ pub fn store(client: aws_sdk_dynamodb::Client, config: &StoreConfig) -> DynamoSt
 }
 
 /// The function: the issuer core over `store`, behind the edge.
-pub fn app<S: Store>(config: &Config, store: S, keys: KeySet, clock: Arc<dyn Clock>) -> App<S> {
+pub fn app<S: Store>(
+    config: &Config,
+    store: S,
+    keys: impl Into<Keys>,
+    clock: Arc<dyn Clock>,
+) -> App<S> {
     App::new(
-        Issuer::new(store, keys, clock, settings(config)),
+        Issuer::new(store, keys.into(), clock, settings(config)),
         edge(config),
     )
 }

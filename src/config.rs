@@ -43,10 +43,17 @@ pub struct Config {
     pub lockout_initial: Duration,
     /// The longest lock.
     pub lockout_max: Duration,
+    /// Every route answers within this (below the function's 10 s timeout).
+    pub request_deadline: Duration,
+    /// How often a warm instance re-reads the key ring from Secrets Manager.
+    pub key_refresh: Duration,
 }
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(3600);
 pub const DEFAULT_REFRESH_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Four seconds of margin below the template's 10 s function timeout.
+pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(6);
+pub const DEFAULT_KEY_REFRESH: Duration = Duration::from_secs(300);
 
 /// Reads settings from any lookup, so tests need not touch the process environment.
 pub trait Source {
@@ -190,6 +197,18 @@ impl Config {
                 "LOCKOUT_MAX_SECONDS",
                 Duration::from_secs(900),
                 Duration::from_secs(24 * 3600),
+            )?,
+            request_deadline: seconds(
+                src,
+                "REQUEST_DEADLINE_SECONDS",
+                DEFAULT_REQUEST_DEADLINE,
+                Duration::from_secs(9),
+            )?,
+            key_refresh: seconds(
+                src,
+                "KEY_REFRESH_SECONDS",
+                DEFAULT_KEY_REFRESH,
+                Duration::from_secs(3600),
             )?,
         })
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use token_issuer::config::Config;
 use token_issuer::core::clock::SystemClock;
-use token_issuer::{aws, compose, keys, telemetry};
+use token_issuer::{aws, compose, telemetry};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -12,7 +12,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = aws::lambda_sdk_config()
         .await
         .inspect_err(|e| tracing::error!("{e}"))?;
-    let keys = keys::load(&compose::key_source(&config), &sdk)
+    let keys = compose::keys(&config, &sdk)
         .await
         .inspect_err(|e| tracing::error!("{e}"))?;
     let store = compose::store(aws_sdk_dynamodb::Client::new(&sdk), &config.store);

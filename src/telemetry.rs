@@ -5,6 +5,19 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+/// An error and its sources on one line, for the log: the one place errors
+/// are formatted.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
 /// `RUST_LOG` as `level` or `target=level,...` directives (default `info`).
 /// `Targets` rather than `EnvFilter`: no regex engine in the binary.
 pub fn filter_from_env(default: &str) -> Targets {

@@ -42,7 +42,10 @@ async fn logs_are_structured_and_secret_free() {
     // Everything, the AWS SDK's trace output included.
     token_issuer::telemetry::init_json_with("trace".parse().unwrap(), logs.clone());
 
-    let env = TestEnv::new().await;
+    // A signing key whose private part must not reach the logs either.
+    let pem = token_issuer::keys::generate_pem().unwrap();
+    let keys = token_issuer::keys::KeySet::from_pem(pem.as_bytes()).unwrap();
+    let env = TestEnv::with_keys(|_| {}, keys).await;
     let wrong = "a-wrong-password-that-must-not-be-logged";
     let mut secrets = vec![PASSWORD.to_string(), wrong.to_string()];
     let mut requests = 0;
@@ -236,6 +239,13 @@ async fn logs_are_structured_and_secret_free() {
         let lines = named(name);
         assert_eq!(lines.len(), 1, "{name}");
         assert_eq!(lines[0]["username"], "admin", "{name}");
+    }
+    // Nor any line of the private key.
+    for line in pem.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(
+            !text.contains(line),
+            "a line of the signing key reached the logs"
+        );
     }
     // No audit line carries a hash or a token either.
     let phc = &env.admin.password_hash;

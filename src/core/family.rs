@@ -18,6 +18,8 @@ pub struct RefreshFamily {
     pub token_hash: String,
     /// The user's token version at log in (`None`: an older family).
     pub token_version: Option<u64>,
+    /// Rotations so far; a rotation is conditional on it.
+    pub generation: u64,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
@@ -39,6 +41,8 @@ pub struct FamilyAtRefusal {
     pub presented_was_consumed: bool,
     pub revoked: bool,
     pub expires_at: OffsetDateTime,
+    /// The hash the family holds as its live token.
+    pub live_token_hash: String,
 }
 
 impl FamilyAtRefusal {
@@ -84,15 +88,26 @@ impl<S: Store> Issuer<S> {
             }
         };
         let next = RefreshToken::generate(family)?;
+        let next_hash = next.hash();
         match self
             .store
-            .rotate_refresh(&family, &token.hash(), &next.hash(), now)
+            .rotate_refresh(&family, &token.hash(), &next_hash, stored.generation, now)
             .await?
         {
             Rotation::Rotated(rotated) => self.grant(
                 user,
                 next,
                 rotated.expires_at,
+                &family.to_string(),
+                issuer_url,
+                now,
+            ),
+            // This rotation's own write, applied once already: its answer was
+            // lost and the SDK sent it again. The successor is ours.
+            Rotation::Refused(Some(found)) if found.live_token_hash == next_hash => self.grant(
+                user,
+                next,
+                found.expires_at,
                 &family.to_string(),
                 issuer_url,
                 now,
@@ -141,6 +156,7 @@ mod tests {
             presented_was_consumed: consumed,
             revoked,
             expires_at,
+            live_token_hash: "h".into(),
         };
         let later = now + time::Duration::days(1);
         assert!(found(true, false, later).is_reuse(now));

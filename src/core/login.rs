@@ -238,6 +238,7 @@ impl<S: Store> Issuer<S> {
             user_id: user.id,
             token_hash: refresh.hash(),
             token_version: Some(user.token_version),
+            generation: 0,
             created_at: now,
             expires_at: now + self.settings.refresh_ttl,
         };

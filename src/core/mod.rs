@@ -15,7 +15,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod user;
 
-use crate::keys::KeySet;
+use crate::keys::Keys;
 use clock::Clock;
 pub use error::{Error, Fault, Refusal};
 pub use login::Credentials;
@@ -54,14 +54,14 @@ pub struct TokenGrant {
 /// The issuer core: one per process, built at cold start.
 pub struct Issuer<S> {
     store: S,
-    keys: KeySet,
+    keys: Keys,
     hasher: Hasher,
     clock: Arc<dyn Clock>,
     settings: Settings,
 }
 
 impl<S: Store> Issuer<S> {
-    pub fn new(store: S, keys: KeySet, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+    pub fn new(store: S, keys: Keys, clock: Arc<dyn Clock>, settings: Settings) -> Self {
         Self {
             store,
             keys,
@@ -71,7 +71,7 @@ impl<S: Store> Issuer<S> {
         }
     }
 
-    pub fn keys(&self) -> &KeySet {
+    pub fn keys(&self) -> &Keys {
         &self.keys
     }
 
@@ -115,7 +115,7 @@ impl<S: Store> Issuer<S> {
             customer_id: user.customer_id.to_string(),
             auth_source: user.auth_source.clone(),
         };
-        let access_token = SecretString::from(self.keys.sign(&claims)?);
+        let access_token = SecretString::from(self.keys.current().sign(&claims)?);
         Ok(TokenGrant {
             user,
             access_token,

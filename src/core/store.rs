@@ -72,7 +72,8 @@ pub trait UserStore: Send + Sync {
 
 /// Refresh-token families.
 pub trait FamilyStore: Send + Sync {
-    /// Fails with [`StoreError::AlreadyExists`] when the id is taken.
+    /// Fails with [`StoreError::AlreadyExists`] when the id is taken by
+    /// another family (a retry of this very put succeeds).
     fn put_refresh_family(
         &self,
         family: &RefreshFamily,
@@ -84,7 +85,8 @@ pub trait FamilyStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<RefreshFamily>, StoreError>> + Send;
 
     /// Swaps the family's live hash from `presented` to `next` in one conditional
-    /// write, provided the family is neither revoked nor expired at `now`.
+    /// write, provided the family is still at `generation` and neither revoked
+    /// nor expired at `now`; `presented` joins the remembered consumed tokens.
     /// A refusal reports the family as the write found it; the core decides
     /// what that means.
     fn rotate_refresh(
@@ -92,6 +94,7 @@ pub trait FamilyStore: Send + Sync {
         id: &FamilyId,
         presented_hash: &str,
         next_hash: &str,
+        generation: u64,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 

@@ -79,6 +79,6 @@ pub fn openid_configuration(ctx: &Context) -> Result<Response<Body>, ApiError> {
 /// `GET /.well-known/jwks.json`: serialised once at cold start.
 pub fn jwks<S: Store>(issuer: &Issuer<S>) -> Result<Response<Body>, ApiError> {
     Ok(response::public_json_text(
-        issuer.keys().jwks_json().to_string(),
+        issuer.keys().current().jwks_json().to_string(),
     ))
 }

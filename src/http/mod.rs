@@ -16,6 +16,7 @@ pub mod v2;
 
 use crate::core::store::Store;
 use crate::core::{Error, Fault, Issuer, Refusal};
+use crate::telemetry::chain;
 pub use context::Context;
 use lambda_http::http::header::{HeaderValue, ALLOW};
 use lambda_http::http::StatusCode;
@@ -24,10 +25,14 @@ pub use request::RequestError;
 use routes::{DialectName, Lookup, Route};
 
 /// What the edge itself needs from configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EdgeSettings {
     /// Fixed issuer URL; `None` derives it per request from the API Gateway domain.
     pub fixed_issuer: Option<String>,
+    /// Every route answers within this, with the dialect's server error if
+    /// storage is too slow: below the function's timeout, so a slow DynamoDB
+    /// never becomes API Gateway's own 503.
+    pub deadline: std::time::Duration,
 }
 
 /// Everything a request needs, built once at cold start.
@@ -55,6 +60,8 @@ pub enum ApiError {
     Refused(#[from] Refusal),
     #[error(transparent)]
     Fault(#[from] Fault),
+    #[error("the route's deadline of {0:?} passed")]
+    Deadline(std::time::Duration),
 }
 
 impl From<Error> for ApiError {
@@ -92,7 +99,7 @@ fn error_response<D: Dialect>(err: &ApiError) -> Response<Body> {
                 | Refusal::PasswordNotAllowed(_) => resp,
             }
         }
-        ApiError::Fault(_) => D::server_error(),
+        ApiError::Fault(_) | ApiError::Deadline(_) => D::server_error(),
     }
 }
 
@@ -143,21 +150,10 @@ pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
             return message(StatusCode::NOT_FOUND, "Not Found");
         }
     };
-    let issuer = &app.issuer;
-    let result = match spec.route {
-        Route::V2Login => v2::login(issuer, &ctx, &req).await,
-        Route::V2Refresh => v2::refresh(issuer, &ctx, &req).await,
-        Route::V2Revoke => v2::revoke(issuer, &ctx, &req).await,
-        Route::UserAuthenticate => user::authenticate(issuer, &ctx, &req).await,
-        Route::UserRefresh => user::refresh(issuer, &ctx, &req).await,
-        Route::UserLogout => user::logout(issuer, &ctx, &req).await,
-        Route::OpsAcquire => ops::acquire(issuer, &ctx, &req).await,
-        Route::OpsCurrentUser => ops::current_user(issuer, &req).await,
-        Route::OpsRelease => ops::release(issuer, &ctx, &req).await,
-        Route::OpsPasswordChange => ops::password_change(issuer, &ctx, &req).await,
-        Route::OpenIdConfiguration => discovery::openid_configuration(&ctx),
-        Route::Jwks => discovery::jwks(issuer),
-    };
+    let deadline = app.edge.deadline;
+    let result = tokio::time::timeout(deadline, dispatch(app, spec.route, &ctx, &req))
+        .await
+        .unwrap_or(Err(ApiError::Deadline(deadline)));
     let (route, dialect) = (spec.name, spec.dialect.as_str());
     match result {
         Ok(response) => {
@@ -169,7 +165,7 @@ pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
             let response = encode_error(spec.dialect, &err);
             let status = response.status().as_u16();
             match &err {
-                ApiError::Fault(_) => {
+                ApiError::Fault(_) | ApiError::Deadline(_) => {
                     tracing::error!(request_id, route, dialect, status, error = %chain(&err), "request failed")
                 }
                 ApiError::Request(_) | ApiError::Refused(_) => {
@@ -181,16 +177,29 @@ pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
     }
 }
 
-/// The error and its sources on one line, for the log.
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
+async fn dispatch<S: Store>(
+    app: &App<S>,
+    route: Route,
+    ctx: &Context,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let issuer = &app.issuer;
+    // Within the deadline: a slow key ring read is bounded by it too.
+    issuer.keys().refresh_if_due().await;
+    match route {
+        Route::V2Login => v2::login(issuer, ctx, req).await,
+        Route::V2Refresh => v2::refresh(issuer, ctx, req).await,
+        Route::V2Revoke => v2::revoke(issuer, ctx, req).await,
+        Route::UserAuthenticate => user::authenticate(issuer, ctx, req).await,
+        Route::UserRefresh => user::refresh(issuer, ctx, req).await,
+        Route::UserLogout => user::logout(issuer, ctx, req).await,
+        Route::OpsAcquire => ops::acquire(issuer, ctx, req).await,
+        Route::OpsCurrentUser => ops::current_user(issuer, req).await,
+        Route::OpsRelease => ops::release(issuer, ctx, req).await,
+        Route::OpsPasswordChange => ops::password_change(issuer, ctx, req).await,
+        Route::OpenIdConfiguration => discovery::openid_configuration(ctx),
+        Route::Jwks => discovery::jwks(issuer),
     }
-    out
 }
 
 #[cfg(test)]

@@ -4,8 +4,11 @@
 //! (production; see [`ring`] and [`secret`]), a PEM file (local use), or an
 //! ephemeral key (development only).
 
+pub mod live;
 pub mod ring;
 pub mod secret;
+
+pub use live::Keys;
 
 use aws_lc_rs::signature::{KeyPair as _, RsaKeyPair, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -236,6 +239,25 @@ pub async fn load(source: &KeySource, sdk: &aws_config::SdkConfig) -> Result<Key
             KeySet::ephemeral()
         }
     }
+}
+
+/// The live keys of a function: read at cold start (failing start-up when
+/// they cannot be), and, from a key ring, read again every `refresh`.
+pub async fn load_live(
+    source: &KeySource,
+    sdk: &aws_config::SdkConfig,
+    refresh: std::time::Duration,
+) -> Result<Keys, KeyError> {
+    let keys = load(source, sdk).await?;
+    Ok(match source {
+        KeySource::SecretsManager(id) => Keys::refreshing(
+            keys,
+            aws_sdk_secretsmanager::Client::new(sdk),
+            id.clone(),
+            refresh,
+        ),
+        KeySource::File(_) | KeySource::Ephemeral => keys.into(),
+    })
 }
 
 /// A new 2048-bit RSA private key as PKCS#8 PEM.

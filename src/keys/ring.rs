@@ -117,6 +117,25 @@ impl KeyRing {
         Ok(())
     }
 
+    /// Withdraws a key at once: it leaves the ring, and with it the JWKS, so
+    /// tokens it signed stop verifying. The active key is first rotated out
+    /// (the published next key starts signing). An unknown kid is an error.
+    pub fn revoke(
+        &mut self,
+        kid: &str,
+        now: OffsetDateTime,
+        keep_previous: Duration,
+    ) -> Result<(), KeyError> {
+        let Some(key) = self.keys.iter().find(|k| k.kid == kid) else {
+            return Err(KeyError::Ring(format!("no key {kid} in the ring")));
+        };
+        if key.status == KeyStatus::Active {
+            self.rotate(now, keep_previous)?;
+        }
+        self.keys.retain(|k| k.kid != kid);
+        Ok(())
+    }
+
     /// The signing key and the JWKS of every key whose tokens may be live or
     /// may soon be issued.
     pub fn keyset(&self) -> Result<KeySet, KeyError> {
@@ -201,6 +220,32 @@ mod tests {
             json.contains(&as_json(active_pem)),
             "the new active key's private PEM is stored"
         );
+    }
+
+    #[test]
+    fn a_revoked_key_leaves_the_ring_and_the_jwks_at_once() {
+        let mut ring = KeyRing::default();
+        ring.rotate(T0, DEFAULT_KEEP_PREVIOUS).unwrap();
+        ring.rotate(T0 + Duration::hours(1), DEFAULT_KEEP_PREVIOUS)
+            .unwrap();
+        let previous = kids(&ring, KeyStatus::Previous)[0].clone();
+        ring.revoke(&previous, T0 + Duration::hours(2), DEFAULT_KEEP_PREVIOUS)
+            .unwrap();
+        let jwks = ring.keyset().unwrap().jwks_json().to_string();
+        assert!(!jwks.contains(&previous));
+        // Revoking the signing key: the next one signs, the revoked one is gone.
+        let active = kids(&ring, KeyStatus::Active)[0].clone();
+        let next = kids(&ring, KeyStatus::Next)[0].clone();
+        ring.revoke(&active, T0 + Duration::hours(3), DEFAULT_KEEP_PREVIOUS)
+            .unwrap();
+        let set = ring.keyset().unwrap();
+        assert_eq!(set.kid(), next);
+        assert!(!set.jwks_json().contains(&active));
+        assert!(!ring.to_json().unwrap().contains(&active));
+        assert!(matches!(
+            ring.revoke("nope", T0, DEFAULT_KEEP_PREVIOUS),
+            Err(KeyError::Ring(_))
+        ));
     }
 
     #[test]

@@ -8,13 +8,14 @@ use time::macros::datetime;
 use time::OffsetDateTime;
 use token_issuer::compose;
 use token_issuer::config::{
-    Config, StoreConfig, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_REFRESH_TOKEN_TTL,
+    Config, StoreConfig, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_KEY_REFRESH, DEFAULT_REFRESH_TOKEN_TTL,
+    DEFAULT_REQUEST_DEADLINE,
 };
 use token_issuer::core::clock::ManualClock;
 use token_issuer::core::password::{Hasher, Password};
 use token_issuer::core::store::AdminStore;
 use token_issuer::core::user::{User, Username};
-use token_issuer::keys::KeySet;
+use token_issuer::keys::{KeySet, Keys};
 use token_issuer::store::DynamoStore;
 use token_issuer::{handle, App};
 use uuid::Uuid;
@@ -59,6 +60,8 @@ pub fn test_config() -> Config {
         lockout_user_threshold: 100,
         lockout_initial: std::time::Duration::from_secs(60),
         lockout_max: std::time::Duration::from_secs(900),
+        request_deadline: DEFAULT_REQUEST_DEADLINE,
+        key_refresh: DEFAULT_KEY_REFRESH,
     }
 }
 
@@ -82,7 +85,7 @@ impl TestEnv {
     }
 
     /// Like [`TestEnv::with_config`], signing with `keys` (a cold start with them).
-    pub async fn with_keys(change: impl FnOnce(&mut Config), keys: KeySet) -> Self {
+    pub async fn with_keys(change: impl FnOnce(&mut Config), keys: impl Into<Keys>) -> Self {
         let mut config = test_config();
         change(&mut config);
         let store = compose::store(client().await, &config.store);
@@ -107,7 +110,7 @@ impl TestEnv {
         Self::over(config, store, keys, false).await
     }
 
-    async fn over(config: Config, store: DynamoStore, keys: KeySet, seed: bool) -> Self {
+    async fn over(config: Config, store: DynamoStore, keys: impl Into<Keys>, seed: bool) -> Self {
         let clock = Arc::new(ManualClock::new(START));
         let app = compose::app(&config, store.clone(), keys, clock.clone());
         let admin = make_user("Admin", PASSWORD, |u| {

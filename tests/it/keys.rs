@@ -147,3 +147,52 @@ async fn rotation_publishes_before_signing_and_keeps_retired_keys() {
         "header + previous, active, next: {list}"
     );
 }
+
+/// What the function does at cold start, with the ring re-read every `every`.
+async fn live_keys(secret: &str, every: std::time::Duration) -> keys::Keys {
+    let mut config = test_config();
+    config.signing_key_secret = Some(secret.to_string());
+    config.key_refresh = every;
+    token_issuer::compose::keys(
+        &config,
+        &token_issuer::aws::lambda_sdk_config().await.unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_revoked_key_leaves_warm_instances_within_the_refresh_bound() {
+    let secret = new_secret().await;
+    ok(admin(&["keys", "rotate"], &secret));
+    let every = std::time::Duration::from_secs(2);
+    let env = TestEnv::with_keys(|_| {}, live_keys(&secret, every).await).await;
+    let leaked = kid(&login_token(&env).await);
+
+    // Emergency: the signing key leaked. Withdraw it.
+    let listed = ok(admin(&["keys", "revoke", &leaked], &secret));
+    assert!(!listed.contains(&leaked), "{listed}");
+    // Within the bound the warm instance still has it...
+    assert!(jwks_kids(&env.call(&event("jwks")).await.text()).contains(&leaked));
+    // ...and after it, it neither signs with it nor publishes it.
+    tokio::time::sleep(every + std::time::Duration::from_millis(200)).await;
+    let jwks = env.call(&event("jwks")).await.text();
+    assert!(!jwks_kids(&jwks).contains(&leaked), "{jwks}");
+    let token = login_token(&env).await;
+    assert_ne!(kid(&token), leaked);
+    verify_access_token(&env, &token, &format!("https://{API_DOMAIN}")).await;
+
+    // A ring that cannot be read keeps the keys in use (and says so in the log).
+    secrets()
+        .await
+        .put_secret_value()
+        .secret_id(&secret)
+        .secret_string("not a key ring")
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(every + std::time::Duration::from_millis(200)).await;
+    assert_eq!(kid(&login_token(&env).await), kid(&token));
+    let out = admin(&["keys", "revoke", "no-such-kid"], &secret);
+    assert!(!out.status.success());
+}

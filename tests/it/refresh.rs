@@ -620,3 +620,69 @@ async fn storage_failure_is_a_clean_500() {
         r.assert_no_store();
     }
 }
+
+/// The family item's size as DynamoDB counts it: names and values in bytes.
+fn item_bytes(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    item.iter()
+        .map(|(k, v)| {
+            k.len()
+                + match v {
+                    A::S(s) | A::N(s) => s.len(),
+                    A::Ss(set) => set.iter().map(String::len).sum(),
+                    _ => 1,
+                }
+        })
+        .sum()
+}
+
+async fn family_item(
+    env: &TestEnv,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    let items = env.issued_items().await;
+    assert_eq!(items.len(), 1, "one family");
+    items.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn a_family_stays_the_same_size_and_remembers_its_last_16_tokens() {
+    let env = TestEnv::new().await;
+    let mut tokens = vec![v2_refresh_token(&v2_login(&env).await)];
+    let mut sizes = Vec::new();
+    // K + 10 rotations.
+    for _ in 0..26 {
+        let r = env.call(&v2_refresh(tokens.last().unwrap())).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        tokens.push(v2_refresh_token(&r.json()));
+        sizes.push(item_bytes(&family_item(&env).await));
+    }
+    // Full after 16 rotations; from then on the size does not move (the
+    // generation gains a digit at 10, nothing more).
+    assert_eq!(sizes[16], sizes[25], "{sizes:?}");
+    assert!(sizes[25] < 1024, "{} bytes", sizes[25]);
+    let item = family_item(&env).await;
+    assert!(!item.contains_key("consumed"), "no ever-growing set");
+    assert_eq!(item["generation"].as_n().unwrap(), "26");
+
+    // tokens[0..26] are consumed; the last 16 are tokens[10..26]. An older one
+    // is simply invalid: the family lives on.
+    let r = env.call(&v2_refresh(&tokens[9])).await;
+    assert_eq!(r.status, 401);
+    let r = env.call(&v2_refresh(tokens.last().unwrap())).await;
+    assert_eq!(
+        r.status,
+        200,
+        "not revoked by a forgotten token: {}",
+        r.text()
+    );
+    tokens.push(v2_refresh_token(&r.json()));
+    // One of the last 16 is reuse: the whole family is revoked.
+    assert_eq!(env.call(&v2_refresh(&tokens[12])).await.status, 401);
+    assert_eq!(
+        env.call(&v2_refresh(tokens.last().unwrap())).await.status,
+        401,
+        "the newest token died with its family"
+    );
+}

@@ -1,17 +1,45 @@
 //! Refresh-family items in the tokens table, `RF#<family id>`: the live
-//! token's hash and the set of consumed ones.
+//! token's hash, a `generation` counting rotations, and the hashes of the
+//! last [`CONSUMED_SLOTS`] consumed tokens in slots `c0`…`c15`, rotation `g`
+//! writing slot `g mod 16`. The item's size and a rotation's write cost stay
+//! the same however long the family lives. (Families written before slots
+//! keep their `consumed` set; it is read, never grown.)
 
 use super::codec::{get_n_opt, get_s, get_time, get_username, get_uuid, millis, n, s, ttl, Item};
 use super::{classify, conditional, is_condition_failure, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
 use crate::core::family::{FamilyAtRefusal, RefreshFamily, Rotation};
 use crate::core::store::{FamilyStore, StoreError};
 use crate::core::tokens::FamilyId;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
+};
 use time::OffsetDateTime;
 
+/// The legacy set of every consumed hash.
 const CONSUMED: &str = "consumed";
 const REVOKED_AT: &str = "revoked_at";
+const GENERATION: &str = "generation";
+
+/// How many consumed tokens are remembered: reuse of any of the last 16
+/// revokes the family; an older one is simply invalid.
+pub const CONSUMED_SLOTS: u64 = 16;
+
+fn slot(i: u64) -> String {
+    format!("c{}", i % CONSUMED_SLOTS)
+}
+
+/// Whether `hash` is one of the item's remembered consumed tokens.
+fn holds_consumed(item: &Item, hash: &str) -> bool {
+    let in_slots = (0..CONSUMED_SLOTS)
+        .any(|i| matches!(item.get(&slot(i)), Some(AttributeValue::S(h)) if h == hash));
+    in_slots
+        || matches!(
+            item.get(CONSUMED),
+            Some(AttributeValue::Ss(set)) if set.iter().any(|h| h == hash)
+        )
+}
 
 fn family_key(id: &FamilyId) -> AttributeValue {
     AttributeValue::S(format!("RF#{id}"))
@@ -24,6 +52,7 @@ fn family_from_item(id: &FamilyId, item: &Item) -> Result<RefreshFamily, StoreEr
         user_id: get_uuid(item, "user_id")?,
         token_hash: get_s(item, "token_hash")?.to_string(),
         token_version: get_n_opt(item, "token_version")?.map(|v| v as u64),
+        generation: get_n_opt(item, GENERATION)?.unwrap_or(0) as u64,
         created_at: get_time(item, "created_at")?,
         expires_at: get_time(item, "expires_at")?,
     })
@@ -32,12 +61,10 @@ fn family_from_item(id: &FamilyId, item: &Item) -> Result<RefreshFamily, StoreEr
 /// What a refused rotation found, read from the item as it was.
 fn found_at_refusal(item: &Item, presented_hash: &str) -> Result<FamilyAtRefusal, StoreError> {
     Ok(FamilyAtRefusal {
-        presented_was_consumed: matches!(
-            item.get(CONSUMED),
-            Some(AttributeValue::Ss(set)) if set.iter().any(|h| h == presented_hash)
-        ),
+        presented_was_consumed: holds_consumed(item, presented_hash),
         revoked: item.contains_key(REVOKED_AT),
         expires_at: get_time(item, "expires_at")?,
+        live_token_hash: get_s(item, "token_hash")?.to_string(),
     })
 }
 
@@ -54,14 +81,31 @@ impl FamilyStore for DynamoStore {
             .item("created_at", millis(f.created_at))
             .item("expires_at", millis(f.expires_at))
             .item(TTL_ATTRIBUTE, ttl(f.expires_at))
+            .item(GENERATION, n(f.generation as i64))
             .condition_expression("attribute_not_exists(#k)")
-            .expression_attribute_names("#k", TOKENS_KEY);
+            .expression_attribute_names("#k", TOKENS_KEY)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         if let Some(v) = f.token_version {
             req = req.item("token_version", n(v as i64));
         }
-        conditional(&self.tokens, req.send().await)?
-            .map(drop)
-            .ok_or(StoreError::AlreadyExists)
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => {
+                // Our own put, retried after its answer was lost, finds itself:
+                // the same family holding the same token.
+                let old = match e.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(c)) => c.item(),
+                    _ => None,
+                };
+                match old {
+                    Some(item) if get_s(item, "token_hash").is_ok_and(|h| h == f.token_hash) => {
+                        Ok(())
+                    }
+                    _ => Err(StoreError::AlreadyExists),
+                }
+            }
+            Err(e) => Err(classify(&self.tokens, e)),
+        }
     }
 
     async fn get_refresh_family(&self, id: &FamilyId) -> Result<Option<RefreshFamily>, StoreError> {
@@ -84,35 +128,47 @@ impl FamilyStore for DynamoStore {
         id: &FamilyId,
         presented_hash: &str,
         next_hash: &str,
+        generation: u64,
         now: OffsetDateTime,
     ) -> Result<Rotation, StoreError> {
+        // A family written before generations has none: it is generation 0.
+        let same_generation = if generation == 0 {
+            "(attribute_not_exists(#g) OR #g = :g)"
+        } else {
+            "#g = :g"
+        };
         let res = self
             .client
             .update_item()
             .table_name(&self.tokens)
             .key(TOKENS_KEY, family_key(id))
-            .update_expression("SET token_hash = :next ADD #consumed :old")
-            .condition_expression(
-                "attribute_exists(#k) AND token_hash = :presented \
-                 AND attribute_not_exists(#revoked) AND expires_at > :now",
-            )
+            .update_expression("SET token_hash = :next, #g = :g1, #slot = :presented")
+            .condition_expression(format!(
+                "attribute_exists(#k) AND token_hash = :presented AND {same_generation} \
+                 AND attribute_not_exists(#revoked) AND expires_at > :now"
+            ))
             .expression_attribute_names("#k", TOKENS_KEY)
-            .expression_attribute_names("#consumed", CONSUMED)
+            .expression_attribute_names("#g", GENERATION)
+            .expression_attribute_names("#slot", slot(generation))
             .expression_attribute_names("#revoked", REVOKED_AT)
             .expression_attribute_values(":next", s(next_hash))
             .expression_attribute_values(":presented", s(presented_hash))
-            .expression_attribute_values(
-                ":old",
-                AttributeValue::Ss(vec![presented_hash.to_string()]),
-            )
+            .expression_attribute_values(":g", n(generation as i64))
+            .expression_attribute_values(":g1", n(generation as i64 + 1))
             .expression_attribute_values(":now", millis(now))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
         match res {
             Ok(out) => match out.attributes() {
-                Some(item) => Ok(Rotation::Rotated(family_from_item(id, item)?)),
+                Some(item) => {
+                    // What the rotation cost, for the soak (scripts/soak.sh).
+                    let units = out.consumed_capacity().and_then(|c| c.capacity_units());
+                    tracing::debug!(write_units = units, generation = generation + 1, "rotated");
+                    Ok(Rotation::Rotated(family_from_item(id, item)?))
+                }
                 None => Err(StoreError::Corrupt("rotation returned nothing".into())),
             },
             Err(e) if is_condition_failure(&e) => {
@@ -145,13 +201,17 @@ impl FamilyStore for DynamoStore {
             .expression_attribute_names("#revoked", REVOKED_AT)
             .expression_attribute_values(":now", millis(now));
         req = match presented_hash {
-            Some(h) => req
-                .condition_expression(
+            Some(h) => {
+                let slots: Vec<String> =
+                    (0..CONSUMED_SLOTS).map(|i| format!("c{i} = :h")).collect();
+                req.condition_expression(format!(
                     "attribute_exists(#k) AND attribute_not_exists(#revoked) \
-                     AND (token_hash = :h OR contains(#consumed, :h))",
-                )
+                     AND (token_hash = :h OR {} OR contains(#consumed, :h))",
+                    slots.join(" OR ")
+                ))
                 .expression_attribute_names("#consumed", CONSUMED)
-                .expression_attribute_values(":h", s(h)),
+                .expression_attribute_values(":h", s(h))
+            }
             None => {
                 req.condition_expression("attribute_exists(#k) AND attribute_not_exists(#revoked)")
             }

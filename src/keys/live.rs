@@ -1,0 +1,109 @@
+//! The keys a warm instance signs and publishes with: those of its last read
+//! of the key ring, read again at most every `every`, so a rotation or a
+//! withdrawn key reaches every warm instance within that bound.
+
+use super::{secret, KeySet};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// A read of the ring that fails is tried again this soon, not every request.
+const RETRY: Duration = Duration::from_secs(30);
+/// A read of the ring never holds a request longer than this.
+const READ_TIMEOUT: Duration = Duration::from_secs(1);
+
+pub struct Keys {
+    current: RwLock<Arc<KeySet>>,
+    refresh: Option<Refresh>,
+}
+
+struct Refresh {
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+    every: Duration,
+    due: Mutex<Instant>,
+    /// One read at a time; the others go on with the keys they have.
+    busy: tokio::sync::Mutex<()>,
+}
+
+impl From<KeySet> for Keys {
+    /// Keys that never change (a PEM file, an ephemeral key).
+    fn from(keys: KeySet) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(keys)),
+            refresh: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("current", &self.current())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keys {
+    /// `keys` as read at cold start from the ring in `secret_id`, read again
+    /// every `every`.
+    pub fn refreshing(
+        keys: KeySet,
+        client: aws_sdk_secretsmanager::Client,
+        secret_id: String,
+        every: Duration,
+    ) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(keys)),
+            refresh: Some(Refresh {
+                client,
+                secret_id,
+                every,
+                due: Mutex::new(Instant::now() + every),
+                busy: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// The keys to sign and publish with now.
+    pub fn current(&self) -> Arc<KeySet> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Reads the ring again when the bound has passed. Never fails: a ring
+    /// that cannot be read (or has no active key) keeps the keys in use, and
+    /// the log says why.
+    pub async fn refresh_if_due(&self) {
+        let Some(r) = &self.refresh else { return };
+        if Instant::now() < *r.due.lock().unwrap_or_else(|p| p.into_inner()) {
+            return;
+        }
+        let Ok(_one) = r.busy.try_lock() else { return };
+        let read = tokio::time::timeout(READ_TIMEOUT, secret::load_ring(&r.client, &r.secret_id));
+        let next = match read.await {
+            Ok(Ok(ring)) => match ring.keyset() {
+                Ok(keys) => {
+                    let kid = keys.kid().to_string();
+                    *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+                    tracing::debug!(kid, "key ring read again");
+                    r.every
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the key ring has no usable key; keeping the keys in use");
+                    RETRY.min(r.every)
+                }
+            },
+            Ok(Err(e)) => {
+                tracing::error!(error = %crate::telemetry::chain(&e), "cannot read the key ring; keeping the keys in use");
+                RETRY.min(r.every)
+            }
+            Err(_) => {
+                tracing::error!("reading the key ring timed out; keeping the keys in use");
+                RETRY.min(r.every)
+            }
+        };
+        *r.due.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now() + next;
+    }
+}
