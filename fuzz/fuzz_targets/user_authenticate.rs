@@ -1,5 +1,5 @@
 #![no_main]
-//! Log-in decoding never panics, and what it accepts keeps the contract's limits.
+//! Log-in decoding never panics, and what it accepts keeps the API's limits.
 
 #[path = "common.rs"]
 mod common;

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use std::sync::{Arc, Mutex};
 use unicode_normalization::UnicodeNormalization;
 
-/// Longest password accepted, in bytes as received (contract §2).
+/// Longest password accepted, in bytes as received.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// Shortest password `token-admin` accepts, in characters (NIST SP 800-63B).
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -20,7 +20,7 @@ pub const ARGON2_P: u32 = 1;
 /// A well-formed Argon2id PHC string with the current parameters and a random
 /// salt and digest: no password is known to match it. Verifying against it
 /// makes an unknown user cost one full Argon2id run, like a known one
-/// (contract §2). A unit test checks its parameters against the constants.
+///. A unit test checks its parameters against the constants.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$hhfJTB5sWqbkaZmV/CGp6g$pQnhMVaGA2XaZNc1V0nsLCbBU7fe3U4zlprKqHHIpfs";
 
 /// A password in NFC form, never printed.
@@ -40,7 +40,7 @@ pub enum PasswordError {
 }
 
 impl Password {
-    /// Checks the length as received, then normalises (contract §2).
+    /// Checks the length as received, then normalises.
     pub fn parse(raw: &str) -> Result<Self, PasswordError> {
         if raw.len() > MAX_PASSWORD_BYTES {
             return Err(PasswordError::TooLong);

@@ -11,7 +11,7 @@ use super::Issuer;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-/// How long an ops session lives after its last use (contract §3).
+/// How long an ops session lives after its last use.
 pub const SESSION_IDLE: Duration = Duration::hours(6);
 
 /// An ops session, keyed by the hash of its token.

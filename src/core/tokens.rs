@@ -138,7 +138,7 @@ pub fn new_jti() -> Result<String, RandomError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// The claims of an access token (contract §3).
+/// The claims of an access token.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct AccessClaims {
     pub iss: String,

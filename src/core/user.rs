@@ -87,7 +87,7 @@ impl LoginName {
 
 pub const DEFAULT_AUTH_SOURCE: &str = "local";
 
-/// A user as stored (contract §8).
+/// A user as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: Uuid,
@@ -135,7 +135,7 @@ impl User {
         self.id == user_id && self.enabled && current
     }
 
-    /// Auth sources compare case-insensitively (contract §6).
+    /// Auth sources compare case-insensitively.
     pub fn has_auth_source(&self, source: &str) -> bool {
         self.auth_source.to_lowercase() == source.to_lowercase()
     }

@@ -26,7 +26,7 @@ pub struct Context {
 impl Context {
     /// `fixed_issuer`, when configured, is the issuer URL; otherwise it is
     /// `https://` + the domain (+ `/stage`), so an API Gateway JWT authorizer
-    /// pointed at it accepts the tokens (contract §7).
+    /// pointed at it accepts the tokens.
     pub fn read(req: &Request, fixed_issuer: Option<&str>) -> Self {
         let (request_id, stage, domain, source_ip) = match req.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(ctx)) => (

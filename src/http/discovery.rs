@@ -1,4 +1,4 @@
-//! `/.well-known/` documents for JWT verifiers (contract §7).
+//! `/.well-known/` documents for JWT verifiers.
 
 use super::request::RequestError;
 use super::{message, response, ApiError, Context, Dialect};

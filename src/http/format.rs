@@ -58,7 +58,7 @@ mod tests {
     }
 
     #[test]
-    fn expires_at_matches_the_contract_example() {
+    fn expires_at_matches_the_documented_example() {
         // validity 1763837225035
         let t = crate::core::clock::from_epoch_millis(1_763_837_225_035);
         assert_eq!(

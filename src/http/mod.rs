@@ -1,4 +1,4 @@
-//! The edge: API Gateway events in, contract responses out. A request's
+//! The edge: API Gateway events in, API responses out. A request's
 //! context is read once ([`context`]), its route found in the one table
 //! ([`routes`]), its body decoded by its dialect, served by the issuer core,
 //! and the result encoded back in the dialect's shape; every error is put in
@@ -88,7 +88,7 @@ fn error_response<D: Dialect>(err: &ApiError) -> Response<Body> {
         ApiError::Request(e) => D::invalid_request(e),
         ApiError::Refused(refusal) => {
             let resp = D::refused(refusal);
-            // Every dialect's too-many-attempts answer carries Retry-After (§2).
+            // Every dialect's too-many-attempts answer carries Retry-After.
             match refusal {
                 Refusal::TooManyAttempts { retry_after_secs } => {
                     response::with_retry_after(resp, *retry_after_secs)
@@ -125,7 +125,7 @@ pub fn route_name(req: &Request) -> Option<&'static str> {
     }
 }
 
-/// Serves one request. Never fails: every error becomes a contract response.
+/// Serves one request. Never fails: every error becomes a documented response.
 pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
     let ctx = Context::read(&req, app.edge.fixed_issuer.as_deref());
     let request_id = ctx.request_id.as_str();

@@ -1,4 +1,4 @@
-//! Decoding of request bodies and headers shared by the dialects (contract §2).
+//! Decoding of request bodies and headers shared by the dialects.
 //!
 //! Bodies are decoded by hand into each dialect's typed request rather than
 //! derived with serde: every rule (missing, null, empty, wrong type, too long)
@@ -37,7 +37,7 @@ pub enum RequestError {
     TooLong(&'static str),
 }
 
-/// A JSON object body, checked against every rule of contract §2.
+/// A JSON object body, checked against every rule bodies share.
 #[derive(Debug)]
 pub struct JsonBody(Map<String, Value>);
 

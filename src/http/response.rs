@@ -1,4 +1,4 @@
-//! Response builders: every response gets the contract's headers (§2).
+//! Response builders: every response gets the API's headers.
 
 use lambda_http::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, RETRY_AFTER};
 use lambda_http::http::StatusCode;

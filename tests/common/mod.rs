@@ -251,7 +251,7 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// The headers every response outside `/.well-known/` carries (§2).
+    /// The headers every response outside `/.well-known/` carries.
     pub fn assert_no_store(&self) {
         assert_eq!(self.header("cache-control"), Some("no-store"), "{self:?}");
         assert_eq!(self.header("pragma"), Some("no-cache"), "{self:?}");
@@ -265,7 +265,7 @@ impl Reply {
         );
     }
 
-    /// A 200 v2 token answer (log in or refresh) in seed 000's exact shape,
+    /// A 200 v2 token answer (log in or refresh) in the v2 vendor's exact shape,
     /// for `user`; returns its one `content` entry.
     pub fn assert_v2_grant(&self, user: &User) -> Value {
         assert_eq!(self.status, 200, "{}", self.text());
@@ -290,7 +290,7 @@ impl Reply {
     }
 
     /// A 200 user-dialect token answer (authenticate or refresh) with exactly
-    /// the seed's keys; returns the body.
+    /// the user vendor's keys; returns the body.
     pub fn assert_user_grant(&self) -> Value {
         assert_eq!(self.status, 200, "{}", self.text());
         self.assert_json();

@@ -1,5 +1,5 @@
 //! Lockout per username and source address with a per-username ceiling
-//! (contract §2): attempts counted before their password is checked, so
+//!: attempts counted before their password is checked, so
 //! simultaneous attempts get no more checks than the limit; an attacker's
 //! address locks itself, not the user; operators can unlock.
 

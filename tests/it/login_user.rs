@@ -16,13 +16,13 @@ fn is_seven_digit_utc(s: &str) -> bool {
 }
 
 #[tokio::test]
-async fn success_has_the_seed_shape() {
+async fn success_has_the_vendor_shape() {
     let env = TestEnv::new().await;
     let r = env.call(&event("user-authenticate")).await;
     let b = r.assert_user_grant();
     assert_eq!(
         b["userName"], "admin",
-        "the seed: Admin logs in, admin comes back"
+        "as the vendor documents: Admin logs in, admin comes back"
     );
     assert_eq!(b["email"], "admin@admin");
     assert_eq!(b["fullName"], "Admin");

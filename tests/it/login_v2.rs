@@ -18,7 +18,7 @@ async fn success_has_the_exact_shape() {
         .unwrap();
     assert!(raw.len() * 8 >= 256 + 128, "family id and 256 secret bits");
     assert_eq!(c["token"].as_str().unwrap().split('.').count(), 3);
-    // The key order the seed shows.
+    // The key order the vendor's document shows.
     assert!(r
         .text()
         .starts_with(r#"{"errorCode":"","errorMessage":"","content":[{"customerId":"#));

@@ -1,4 +1,4 @@
-//! Contract §2: every kind of malformed input gets the dialect's invalid-request
+//! Every kind of malformed input gets the dialect's invalid-request
 //! response, never a 5xx, never a token, for every log-in route.
 
 use crate::common::*;

@@ -15,7 +15,7 @@ const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
-/// Response headers the contract gives a meaning: present only where documented.
+/// Response headers the API gives a meaning: present only where documented.
 const CONTRACT_HEADERS: &[&str] = &["cache-control", "pragma", "retry-after", "allow"];
 
 const NOT_FOUND: &str = "/components/responses/NotFound";

@@ -24,7 +24,7 @@ async fn acquire(env: &TestEnv) -> String {
 }
 
 #[tokio::test]
-async fn acquire_has_the_seed_shape() {
+async fn acquire_has_the_vendor_shape() {
     let env = TestEnv::new().await;
     let r = env.call(&event("ops-acquire")).await;
     assert_eq!(r.status, 200);

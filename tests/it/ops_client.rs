@@ -1,5 +1,5 @@
 //! The ops vendor's own clients: the API under `/suite-api`, change password,
-//! and `emailAddress` (contract §6).
+//! and `emailAddress`.
 
 use crate::common::*;
 use serde_json::{json, Value};

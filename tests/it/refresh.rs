@@ -1,5 +1,5 @@
-//! Refresh-token rotation, reuse detection, revocation and logout (contract §3,
-//! §4, §5) for the v2 and user dialects, against DynamoDB Local.
+//! Refresh-token rotation, reuse detection, revocation and logout for the v2
+//! and user dialects, against DynamoDB Local.
 
 use crate::common::*;
 use base64::Engine;
@@ -157,7 +157,7 @@ fn malformed_bodies() -> Vec<String> {
     ]
 }
 
-// 1 ---------------------------------------------------------------------------
+// ---- rotation ---------------------------------------------------------------
 
 #[tokio::test]
 async fn v2_refresh_returns_the_log_in_shape_and_keeps_the_session_id() {
@@ -199,7 +199,7 @@ async fn v2_refresh_returns_the_log_in_shape_and_keeps_the_session_id() {
     assert_eq!(env.issued_items().await.len(), 1, "one family, rotated");
 }
 
-// 2 ---------------------------------------------------------------------------
+// ---- the absolute refresh expiry --------------------------------------------
 
 #[tokio::test]
 async fn user_refresh_keeps_the_absolute_refresh_expiry() {
@@ -236,7 +236,7 @@ async fn user_refresh_keeps_the_absolute_refresh_expiry() {
     );
 }
 
-// 3 ---------------------------------------------------------------------------
+// ---- reuse revokes the family -----------------------------------------------
 
 #[tokio::test]
 async fn v2_reuse_of_a_consumed_token_revokes_the_family() {
@@ -277,7 +277,7 @@ async fn reuse_revokes_only_its_own_family() {
     v2_refresh_ok(&env, &b).await;
 }
 
-// 4 ---------------------------------------------------------------------------
+// ---- concurrency: strict rotation -------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_refreshes_give_exactly_one_success() {
@@ -319,7 +319,7 @@ async fn concurrent_refreshes_give_exactly_one_success() {
     v2_refresh_refused(&env, &next).await;
 }
 
-// 5 ---------------------------------------------------------------------------
+// ---- lifetime ---------------------------------------------------------------
 
 #[tokio::test]
 async fn refresh_lifetime_is_absolute_from_the_log_in() {
@@ -352,7 +352,7 @@ async fn refresh_expiry_boundary_is_thirty_days() {
     v2_refresh_refused(&env, &second).await;
 }
 
-// 6 ---------------------------------------------------------------------------
+// ---- revocation -------------------------------------------------------------
 
 #[tokio::test]
 async fn v2_revoke_is_idempotent_and_kills_the_family() {
@@ -462,7 +462,7 @@ async fn malformed_requests_are_invalid_requests_on_every_route() {
     v2_refresh_ok(&env, &token).await;
 }
 
-// 7 ---------------------------------------------------------------------------
+// ---- garbage tokens ---------------------------------------------------------
 
 #[tokio::test]
 async fn garbage_refresh_tokens_never_revoke_and_never_yield_a_token() {
@@ -513,7 +513,7 @@ async fn garbage_refresh_tokens_never_revoke_and_never_yield_a_token() {
     assert_eq!(env.issued_items().await.len(), 1, "no new family was made");
 }
 
-// 8 ---------------------------------------------------------------------------
+// ---- users disabled, re-passworded, deleted ---------------------------------
 
 #[tokio::test]
 async fn a_disabled_user_cannot_refresh_and_re_enabling_does_not_revive() {
@@ -579,7 +579,7 @@ async fn a_deleted_and_recreated_user_does_not_inherit_the_family() {
     assert_family_revoked(&env).await;
 }
 
-// 9 ---------------------------------------------------------------------------
+// ---- dialect-free families --------------------------------------------------
 
 #[tokio::test]
 async fn families_are_dialect_free() {
@@ -601,7 +601,7 @@ async fn families_are_dialect_free() {
     user_refresh_refused(&env, &v2).await;
 }
 
-// 10 --------------------------------------------------------------------------
+// ---- storage faults ---------------------------------------------------------
 
 #[tokio::test]
 async fn storage_failure_is_a_clean_500() {

@@ -1,4 +1,4 @@
-//! Brute-force throttling per username (contract §2), on DynamoDB Local with
+//! Brute-force throttling per username, on DynamoDB Local with
 //! an injected clock.
 
 use crate::common::*;
