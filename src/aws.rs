@@ -77,30 +77,45 @@ async fn shared_region() -> Option<String> {
 }
 
 /// The static keys (`aws_access_key_id`, `aws_secret_access_key`, optionally
-/// `aws_session_token`) of the selected profile of `~/.aws/config` and
-/// `~/.aws/credentials` (or `AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`),
-/// read by the SDK's own parser. Missing or unreadable files hold none.
+/// `aws_session_token`) of the selected profile (`AWS_PROFILE`, else
+/// `default`): from the shared credentials file (`[name]`,
+/// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`), else the shared
+/// config file (`[profile name]` or `[default]`, `AWS_CONFIG_FILE`, else
+/// `~/.aws/config`). Missing or unreadable files hold none.
 ///
 /// The SDK's public provider for profile credentials,
 /// `aws_config::profile::ProfileFileCredentialsProvider`, is not used: it links
-/// the STS client (role assumption and web identity) into the binary whatever
-/// the profile holds. `aws_config::profile::load` is the SDK's public way to
-/// read the files without it; its file-system and environment parameters are
-/// the types of `aws_types::os_shim_internal`, which no other API replaces.
+/// the STS client (role assumption and web identity, 3 MB) into the binary
+/// whatever the profile holds, and its file reader is internal API.
 async fn shared_static_credentials() -> Option<aws_credential_types::Credentials> {
-    use aws_types::os_shim_internal::{Env, Fs};
-    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
-    let set = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None)
-        .await
-        .ok()?;
-    let profile = set.get_profile(set.selected_profile())?;
-    Some(aws_credential_types::Credentials::new(
-        profile.get("aws_access_key_id")?,
-        profile.get("aws_secret_access_key")?,
-        profile.get("aws_session_token").map(str::to_string),
-        None,
-        "shared credentials file",
-    ))
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let home = var("HOME").unwrap_or_default();
+    let path = |name: &str, default: &str| {
+        let p = var(name).unwrap_or_else(|| format!("~/.aws/{default}"));
+        match p.strip_prefix("~/") {
+            Some(rest) => format!("{home}/{rest}"),
+            None => p,
+        }
+    };
+    let profile = var("AWS_PROFILE").unwrap_or_else(|| "default".into());
+    let keys = |file: String, section: String| -> Option<aws_credential_types::Credentials> {
+        let ini = ini::Ini::load_from_file(file).ok()?;
+        let s = ini.section(Some(section))?;
+        Some(aws_credential_types::Credentials::new(
+            s.get("aws_access_key_id")?,
+            s.get("aws_secret_access_key")?,
+            s.get("aws_session_token").map(str::to_string),
+            None,
+            "shared credentials file",
+        ))
+    };
+    let config_section = if profile == "default" {
+        profile.clone()
+    } else {
+        format!("profile {profile}")
+    };
+    keys(path("AWS_SHARED_CREDENTIALS_FILE", "credentials"), profile)
+        .or_else(|| keys(path("AWS_CONFIG_FILE", "config"), config_section))
 }
 
 /// `AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`: the SDK's own names

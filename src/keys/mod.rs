@@ -63,6 +63,8 @@ pub enum KeyError {
     Ring(String),
     #[error("the key ring has no active signing key: run `token-admin keys rotate`")]
     NoActiveKey,
+    #[error("no key {0} in the ring (`token-admin keys list` shows them)")]
+    NoSuchKey(String),
 }
 
 /// The signing key and the JWKS document, both prepared once at cold start:

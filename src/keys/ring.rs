@@ -127,7 +127,7 @@ impl KeyRing {
         keep_previous: Duration,
     ) -> Result<(), KeyError> {
         let Some(key) = self.keys.iter().find(|k| k.kid == kid) else {
-            return Err(KeyError::Ring(format!("no key {kid} in the ring")));
+            return Err(KeyError::NoSuchKey(kid.to_string()));
         };
         if key.status == KeyStatus::Active {
             self.rotate(now, keep_previous)?;
@@ -244,7 +244,7 @@ mod tests {
         assert!(!ring.to_json().unwrap().contains(&active));
         assert!(matches!(
             ring.revoke("nope", T0, DEFAULT_KEEP_PREVIOUS),
-            Err(KeyError::Ring(_))
+            Err(KeyError::NoSuchKey(_))
         ));
     }
 
