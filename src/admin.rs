@@ -86,7 +86,8 @@ pub enum KeysCommand {
     Revoke {
         #[command(flatten)]
         secret: SecretArgs,
-        /// The key id, as `keys list` shows it.
+        /// The key id, as `keys list` shows it (it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         #[arg(long, default_value_t = 48)]
         keep_previous_hours: u32,
@@ -533,4 +534,20 @@ fn audit(event: &str, username: &Username, user_id: Option<Uuid>) {
         user_id = user_id.map(|u| u.to_string()).unwrap_or_default(),
         operator,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kid_may_start_with_a_hyphen() {
+        let cli =
+            Cli::try_parse_from(["token-admin", "keys", "revoke", "--secret-id", "s", "-Xy_1"])
+                .expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Keys(KeysCommand::Revoke { kid, .. }) if kid == "-Xy_1"
+        ));
+    }
 }
