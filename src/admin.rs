@@ -57,6 +57,9 @@ pub enum UserCommand {
     Disable(UsernameArgs),
     /// Allow a disabled user to log in again.
     Enable(UsernameArgs),
+    /// End every refresh family and session of a user (log out everywhere);
+    /// the password and the account stay as they are.
+    RevokeTokens(UsernameArgs),
     /// Remove a user.
     Delete(UsernameArgs),
     /// Print every user, one per line.
@@ -407,6 +410,7 @@ pub async fn user_command<S: AdminStore>(
         }
         UserCommand::Disable(args)
         | UserCommand::Enable(args)
+        | UserCommand::RevokeTokens(args)
         | UserCommand::Show(args)
         | UserCommand::Unlock(args)
             if args.password_stdin =>
@@ -432,6 +436,15 @@ pub async fn user_command<S: AdminStore>(
             }
             audit("user_enabled", &username, None);
             println!("enabled {username}");
+            Ok(())
+        }
+        UserCommand::RevokeTokens(args) => {
+            let username = Username::parse(&args.username)?;
+            if !store.revoke_tokens(&username, now).await? {
+                return Err(AdminError::NoSuchUser(username.to_string()));
+            }
+            audit("tokens_revoked", &username, None);
+            println!("ended every refresh family and session of {username}");
             Ok(())
         }
         UserCommand::Delete(args) => {

@@ -229,6 +229,14 @@ pub trait AdminStore: UserStore {
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Raises the user's token version, ending every refresh family and
+    /// session, and changes nothing else. `false` when there is no such user.
+    fn revoke_tokens(
+        &self,
+        username: &Username,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// `false` when there is no such user.
     fn delete_user(
         &self,

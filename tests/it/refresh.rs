@@ -686,3 +686,34 @@ async fn a_family_stays_the_same_size_and_remembers_its_last_16_tokens() {
         "the newest token died with its family"
     );
 }
+
+#[tokio::test]
+async fn revoke_tokens_logs_a_user_out_everywhere_and_changes_nothing_else() {
+    use token_issuer::admin::{user_command, UserCommand, UsernameArgs};
+    let env = TestEnv::new().await;
+    let v2 = v2_refresh_token(&v2_login(&env).await);
+    let user = user_refresh_token(&user_login(&env).await);
+    let session = env.call(&event("ops-acquire")).await.json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let args = UsernameArgs {
+        username: "Admin".into(),
+        password_stdin: false,
+    };
+    let now = env.app.issuer().now();
+    user_command(&env.store, UserCommand::RevokeTokens(args), now)
+        .await
+        .unwrap();
+    assert_eq!(env.call(&v2_refresh(&v2)).await.status, 401);
+    assert_eq!(env.call(&user_refresh(&user)).await.status, 401);
+    let cu = with_header(
+        event("ops-currentuser"),
+        "authorization",
+        &format!("OpsToken {session}"),
+    );
+    assert_eq!(env.call(&cu).await.status, 401);
+    // Same millisecond, same password: a new log in works and refreshes.
+    let fresh = v2_refresh_token(&v2_login(&env).await);
+    assert_eq!(env.call(&v2_refresh(&fresh)).await.status, 200);
+}

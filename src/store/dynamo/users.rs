@@ -259,6 +259,17 @@ impl AdminStore for DynamoStore {
         }
     }
 
+    async fn revoke_tokens(
+        &self,
+        username: &Username,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .revoke_tokens_with(username, "tokens_revoked_at = :t", [(":t", millis(at))])
+            .await?
+            .is_some())
+    }
+
     async fn delete_user(&self, username: &Username) -> Result<bool, StoreError> {
         let res = self
             .client
