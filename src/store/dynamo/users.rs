@@ -76,11 +76,11 @@ impl DynamoStore {
     /// Updates a user item only if it exists, so no write can resurrect a user
     /// deleted meanwhile as a partial item. The attributes it set, or `None`
     /// when there was no such user.
-    async fn update_existing_user<const N: usize>(
+    async fn update_existing_user(
         &self,
         username: &Username,
         update: &str,
-        values: [(&str, AttributeValue); N],
+        values: Vec<(&str, AttributeValue)>,
     ) -> Result<Option<Item>, StoreError> {
         let mut req = self
             .client
@@ -99,32 +99,16 @@ impl DynamoStore {
     }
 
     /// An update that also raises the user's token version; the new version.
-    async fn revoke_tokens_with<const N: usize>(
+    async fn revoke_tokens_with(
         &self,
         username: &Username,
         set: &str,
-        values: [(&str, AttributeValue); N],
+        mut values: Vec<(&str, AttributeValue)>,
     ) -> Result<Option<u64>, StoreError> {
+        values.push((":one", n(1)));
         let update = format!("SET {set} ADD token_version :one");
-        let mut all: Vec<(&str, AttributeValue)> = values.into_iter().collect();
-        all.push((":one", n(1)));
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.users)
-            .key(USERS_KEY, user_key(username))
-            .update_expression(update)
-            .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", USERS_KEY)
-            .return_values(ReturnValue::UpdatedNew);
-        for (name, value) in all {
-            req = req.expression_attribute_values(name, value);
-        }
-        match conditional(&self.users, req.send().await)? {
-            Some(out) => {
-                let item = out.attributes.unwrap_or_default();
-                Ok(Some(get_n(&item, "token_version")? as u64))
-            }
+        match self.update_existing_user(username, &update, values).await? {
+            Some(item) => Ok(Some(get_n(&item, "token_version")? as u64)),
             None => Ok(None),
         }
     }
@@ -150,7 +134,7 @@ impl UserStore for DynamoStore {
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         Ok(self
-            .update_existing_user(username, "SET last_login_at = :t", [(":t", millis(at))])
+            .update_existing_user(username, "SET last_login_at = :t", vec![(":t", millis(at))])
             .await?
             .is_some())
     }
@@ -165,7 +149,7 @@ impl UserStore for DynamoStore {
         self.revoke_tokens_with(
             username,
             "password_hash = :h, password_changed_at = :t, tokens_revoked_at = :t",
-            [(":h", s(password_hash)), (":t", millis(at))],
+            vec![(":h", s(password_hash)), (":t", millis(at))],
         )
         .await
     }
@@ -243,7 +227,7 @@ impl AdminStore for DynamoStore {
                 .update_existing_user(
                     username,
                     "SET enabled = :e",
-                    [(":e", AttributeValue::Bool(true))],
+                    vec![(":e", AttributeValue::Bool(true))],
                 )
                 .await?
                 .is_some())
@@ -252,7 +236,7 @@ impl AdminStore for DynamoStore {
                 .revoke_tokens_with(
                     username,
                     "enabled = :e, tokens_revoked_at = :t",
-                    [(":e", AttributeValue::Bool(false)), (":t", millis(at))],
+                    vec![(":e", AttributeValue::Bool(false)), (":t", millis(at))],
                 )
                 .await?
                 .is_some())
@@ -265,7 +249,7 @@ impl AdminStore for DynamoStore {
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         Ok(self
-            .revoke_tokens_with(username, "tokens_revoked_at = :t", [(":t", millis(at))])
+            .revoke_tokens_with(username, "tokens_revoked_at = :t", vec![(":t", millis(at))])
             .await?
             .is_some())
     }
