@@ -6,11 +6,12 @@
 //! keep their `consumed` set; it is read, never grown.)
 
 use super::codec::{get_n_opt, get_s, get_time, get_username, get_uuid, millis, n, s, ttl, Item};
-use super::{classify, conditional, is_condition_failure, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
+use super::{
+    classify, conditional, is_condition_failure, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE,
+};
 use crate::core::family::{FamilyAtRefusal, RefreshFamily, Rotation};
 use crate::core::store::{FamilyStore, StoreError};
 use crate::core::tokens::FamilyId;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
@@ -28,6 +29,22 @@ pub const CONSUMED_SLOTS: u64 = 16;
 
 fn slot(i: u64) -> String {
     format!("c{}", i % CONSUMED_SLOTS)
+}
+
+/// Revoke with a presented token: it is the live one or a remembered
+/// consumed one. Built once per process.
+fn revoke_condition() -> &'static str {
+    static CONDITION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CONDITION.get_or_init(|| {
+        let slots: Vec<String> = (0..CONSUMED_SLOTS)
+            .map(|i| format!("{} = :h", slot(i)))
+            .collect();
+        format!(
+            "attribute_exists(#k) AND attribute_not_exists(#revoked) \
+             AND (token_hash = :h OR {} OR contains(#consumed, :h))",
+            slots.join(" OR ")
+        )
+    })
 }
 
 /// Whether `hash` is one of the item's remembered consumed tokens.
@@ -81,31 +98,15 @@ impl FamilyStore for DynamoStore {
             .item("created_at", millis(f.created_at))
             .item("expires_at", millis(f.expires_at))
             .item(TTL_ATTRIBUTE, ttl(f.expires_at))
-            .item(GENERATION, n(f.generation as i64))
-            .condition_expression("attribute_not_exists(#k)")
-            .expression_attribute_names("#k", TOKENS_KEY)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+            .item(GENERATION, n(f.generation as i64));
         if let Some(v) = f.token_version {
             req = req.item("token_version", n(v as i64));
         }
-        match req.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => {
-                // Our own put, retried after its answer was lost, finds itself:
-                // the same family holding the same token.
-                let old = match e.as_service_error() {
-                    Some(PutItemError::ConditionalCheckFailedException(c)) => c.item(),
-                    _ => None,
-                };
-                match old {
-                    Some(item) if get_s(item, "token_hash").is_ok_and(|h| h == f.token_hash) => {
-                        Ok(())
-                    }
-                    _ => Err(StoreError::AlreadyExists),
-                }
-            }
-            Err(e) => Err(classify(&self.tokens, e)),
-        }
+        // A retry of this put finds the same family holding the same token.
+        put_once(&self.tokens, req, |old| {
+            get_s(old, "token_hash").is_ok_and(|h| h == f.token_hash)
+        })
+        .await
     }
 
     async fn get_refresh_family(&self, id: &FamilyId) -> Result<Option<RefreshFamily>, StoreError> {
@@ -201,17 +202,10 @@ impl FamilyStore for DynamoStore {
             .expression_attribute_names("#revoked", REVOKED_AT)
             .expression_attribute_values(":now", millis(now));
         req = match presented_hash {
-            Some(h) => {
-                let slots: Vec<String> =
-                    (0..CONSUMED_SLOTS).map(|i| format!("c{i} = :h")).collect();
-                req.condition_expression(format!(
-                    "attribute_exists(#k) AND attribute_not_exists(#revoked) \
-                     AND (token_hash = :h OR {} OR contains(#consumed, :h))",
-                    slots.join(" OR ")
-                ))
+            Some(h) => req
+                .condition_expression(revoke_condition())
                 .expression_attribute_names("#consumed", CONSUMED)
-                .expression_attribute_values(":h", s(h))
-            }
+                .expression_attribute_values(":h", s(h)),
             None => {
                 req.condition_expression("attribute_exists(#k) AND attribute_not_exists(#revoked)")
             }

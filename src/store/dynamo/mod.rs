@@ -77,6 +77,40 @@ where
     }
 }
 
+/// A put that must not overwrite (`attribute_not_exists`), and that the SDK
+/// may send twice when an answer is lost: `Ok` when it was applied, or when
+/// the item already there is this very put's (`is_ours` of the item the
+/// failed condition returns), else [`StoreError::AlreadyExists`].
+async fn put_once(
+    table: &str,
+    req: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
+    is_ours: impl FnOnce(&codec::Item) -> bool,
+) -> Result<(), StoreError> {
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+    let res = req
+        .condition_expression("attribute_not_exists(#k)")
+        .expression_attribute_names("#k", TOKENS_KEY)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(()),
+        Err(e) if is_condition_failure(&e) => {
+            let old = match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => c.item(),
+                _ => None,
+            };
+            if old.is_some_and(is_ours) {
+                Ok(())
+            } else {
+                Err(StoreError::AlreadyExists)
+            }
+        }
+        Err(e) => Err(classify(table, e)),
+    }
+}
+
 /// Turns an SDK error into a store error that keeps it as the source.
 fn classify<E, R>(table: &str, err: SdkError<E, R>) -> StoreError
 where

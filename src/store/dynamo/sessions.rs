@@ -1,11 +1,10 @@
 //! Ops-session items in the tokens table, `OS#<token hash>`.
 
 use super::codec::{get_n_opt, get_time, get_username, get_uuid, millis, n, s, ttl, Item};
-use super::{classify, conditional, is_condition_failure, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
+use super::{classify, conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
 use crate::core::session::Session;
 use crate::core::store::{SessionStore, StoreError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
 
 fn session_key(token_hash: &str) -> AttributeValue {
@@ -34,35 +33,17 @@ impl SessionStore for DynamoStore {
             .item("user_id", s(&session.user_id.to_string()))
             .item("created_at", millis(session.created_at))
             .item("expires_at", millis(session.expires_at))
-            .item(TTL_ATTRIBUTE, ttl(session.expires_at))
-            .condition_expression("attribute_not_exists(#k)")
-            .expression_attribute_names("#k", TOKENS_KEY)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+            .item(TTL_ATTRIBUTE, ttl(session.expires_at));
         if let Some(v) = session.token_version {
             req = req.item("token_version", n(v as i64));
         }
-        match req.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => {
-                // Our own put, retried after its answer was lost, finds itself:
-                // the key is the hash of 256 random bits, so the same user and
-                // creation time mean the same session.
-                let old = match e.as_service_error() {
-                    Some(PutItemError::ConditionalCheckFailedException(c)) => c.item(),
-                    _ => None,
-                };
-                let ours = old.is_some_and(|item| {
-                    get_uuid(item, "user_id").is_ok_and(|u| u == session.user_id)
-                        && get_time(item, "created_at").is_ok_and(|t| t == session.created_at)
-                });
-                if ours {
-                    Ok(())
-                } else {
-                    Err(StoreError::AlreadyExists)
-                }
-            }
-            Err(e) => Err(classify(&self.tokens, e)),
-        }
+        // The key is the hash of 256 random bits: a session there with the
+        // same user and creation time is this put's own, retried.
+        put_once(&self.tokens, req, |old| {
+            get_uuid(old, "user_id").is_ok_and(|u| u == session.user_id)
+                && get_time(old, "created_at").is_ok_and(|t| t == session.created_at)
+        })
+        .await
     }
 
     async fn touch_session(
