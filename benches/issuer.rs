@@ -254,6 +254,8 @@ async fn run() {
         generation: 0,
         created_at: now,
         expires_at: now + time::Duration::days(30),
+        revoked_at: None,
+        client: None,
     };
     // The family the floor's rotations advance, one hash at a time.
     let fam = new_family(

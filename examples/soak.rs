@@ -91,6 +91,8 @@ async fn main() {
             generation: 0,
             created_at: now,
             expires_at: now + time::Duration::days(30),
+            revoked_at: None,
+            client: None,
         })
         .await
         .expect("put the family");

@@ -1,7 +1,8 @@
-//! The admin command line: tables, users, keys. It reads the same
+//! The admin command line: tables, users, clients, keys. It reads the same
 //! configuration (`USERS_TABLE`, `TOKENS_TABLE`, the AWS chain) as the function.
 
 use crate::config::{ConfigError, StoreConfig};
+use crate::core::client::{Client, ClientId, ClientSecret, GrantType, Scopes};
 use crate::core::password::{Hasher, Password, PasswordError};
 use crate::core::store::{AdminStore, StoreError};
 use crate::core::throttle;
@@ -39,6 +40,55 @@ pub enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// OAuth clients of the /oauth2 endpoints.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; a confidential client's secret is printed once
+    /// (only its hash is stored).
+    Create(CreateClient),
+    /// Print every client, one per line.
+    List,
+    /// Print one client (never its secret).
+    Show(ClientIdArgs),
+    /// Give a confidential client a new secret, printed once; the old one
+    /// stops working at once.
+    RotateSecret(ClientIdArgs),
+    /// Refuse the client at every endpoint; its tokens stop being active.
+    Disable(ClientIdArgs),
+    /// Accept a disabled client again.
+    Enable(ClientIdArgs),
+    /// Remove a client.
+    Delete(ClientIdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClientIdArgs {
+    #[arg(long)]
+    pub client_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateClient {
+    #[arg(long)]
+    pub client_id: String,
+    /// A public client (a native or browser app): no secret, it sends only
+    /// `client_id`, and cannot use `client_credentials`.
+    #[arg(long)]
+    pub public: bool,
+    /// Comma-separated: password, refresh_token, client_credentials.
+    #[arg(long, value_delimiter = ',', default_value = "password,refresh_token")]
+    pub grant_types: Vec<String>,
+    /// Space-separated scopes the client may ask for; a request without
+    /// `scope` gets all of them. `openid` adds an ID token.
+    #[arg(long, default_value = "openid")]
+    pub scopes: String,
+    /// The `aud` of its access tokens (default: the function's AUDIENCE).
+    #[arg(long)]
+    pub audience: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -285,6 +335,10 @@ pub async fn run(cli: Cli) -> Result<(), AdminError> {
         Command::User(cmd) => {
             let store = connect().await?;
             user_command(&store, cmd, OffsetDateTime::now_utc()).await
+        }
+        Command::Client(cmd) => {
+            let store = connect().await?;
+            client_command(&store, cmd, OffsetDateTime::now_utc()).await
         }
     }
 }
@@ -535,6 +589,196 @@ pub async fn user_command<S: AdminStore>(
             Ok(())
         }
     }
+}
+
+fn client_id(raw: &str) -> Result<ClientId, AdminError> {
+    ClientId::parse(raw).map_err(|e| AdminError::Invalid(format!("--client-id: {e}")))
+}
+
+/// The client commands, against any store (tests use DynamoDB Local).
+pub async fn client_command<S: AdminStore>(
+    store: &S,
+    cmd: ClientCommand,
+    now: OffsetDateTime,
+) -> Result<(), AdminError> {
+    let no_such = |id: &ClientId| AdminError::Invalid(format!("no client {id}"));
+    match cmd {
+        ClientCommand::Create(args) => {
+            let id = client_id(&args.client_id)?;
+            let mut grant_types = Vec::new();
+            for raw in args
+                .grant_types
+                .iter()
+                .map(|g| g.trim())
+                .filter(|g| !g.is_empty())
+            {
+                let g = GrantType::parse(raw).ok_or_else(|| {
+                    AdminError::Invalid(format!(
+                        "--grant-types: unknown grant type {raw:?} (password, refresh_token, client_credentials)"
+                    ))
+                })?;
+                if !grant_types.contains(&g) {
+                    grant_types.push(g);
+                }
+            }
+            if grant_types.is_empty() {
+                return Err(AdminError::Invalid("--grant-types: none given".into()));
+            }
+            if args.public && grant_types.contains(&GrantType::ClientCredentials) {
+                return Err(AdminError::Invalid(
+                    "a public client cannot use client_credentials (it has no secret)".into(),
+                ));
+            }
+            let scopes = Scopes::parse(&args.scopes)
+                .map_err(|e| AdminError::Invalid(format!("--scopes: {e}")))?;
+            let audience = match args.audience.as_deref().map(str::trim) {
+                Some("") => return Err(AdminError::Invalid("--audience must not be empty".into())),
+                other => other.map(str::to_string),
+            };
+            let secret = if args.public {
+                None
+            } else {
+                Some(ClientSecret::generate().map_err(|e| AdminError::Invalid(e.to_string()))?)
+            };
+            let client = Client {
+                id: id.clone(),
+                secret_hash: secret.as_ref().map(ClientSecret::hash),
+                grant_types,
+                scopes,
+                audience,
+                enabled: true,
+                created_at: now,
+            };
+            match store.create_client(&client).await {
+                Err(StoreError::AlreadyExists) => {
+                    Err(AdminError::Invalid(format!("client {id} already exists")))
+                }
+                Err(e) => Err(e.into()),
+                Ok(()) => {
+                    audit_client("client_created", &id);
+                    println!("created client {id}");
+                    print_client(&client);
+                    if let Some(secret) = secret {
+                        println!("client_secret\t{}", secret.expose());
+                        eprintln!(
+                            "the secret is shown only now: store it where the client can read it"
+                        );
+                    }
+                    Ok(())
+                }
+            }
+        }
+        ClientCommand::List => {
+            println!("client_id\ttype\tenabled\tgrant_types\tscopes\taudience");
+            for c in store.list_clients().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    c.id,
+                    if c.is_public() {
+                        "public"
+                    } else {
+                        "confidential"
+                    },
+                    c.enabled,
+                    grant_list(&c),
+                    c.scopes,
+                    c.audience.as_deref().unwrap_or("-")
+                );
+            }
+            Ok(())
+        }
+        ClientCommand::Show(args) => {
+            let id = client_id(&args.client_id)?;
+            let client = store.get_client(&id).await?.ok_or_else(|| no_such(&id))?;
+            print_client(&client);
+            Ok(())
+        }
+        ClientCommand::RotateSecret(args) => {
+            let id = client_id(&args.client_id)?;
+            let client = store.get_client(&id).await?.ok_or_else(|| no_such(&id))?;
+            if client.is_public() {
+                return Err(AdminError::Invalid(format!(
+                    "client {id} is public: it has no secret"
+                )));
+            }
+            let secret =
+                ClientSecret::generate().map_err(|e| AdminError::Invalid(e.to_string()))?;
+            if !store.set_client_secret(&id, &secret.hash()).await? {
+                return Err(no_such(&id));
+            }
+            audit_client("client_secret_rotated", &id);
+            println!("client_secret\t{}", secret.expose());
+            eprintln!("the old secret no longer works; the new one is shown only now");
+            Ok(())
+        }
+        ClientCommand::Disable(args) => {
+            let id = client_id(&args.client_id)?;
+            if !store.set_client_enabled(&id, false).await? {
+                return Err(no_such(&id));
+            }
+            audit_client("client_disabled", &id);
+            println!("disabled client {id}");
+            Ok(())
+        }
+        ClientCommand::Enable(args) => {
+            let id = client_id(&args.client_id)?;
+            if !store.set_client_enabled(&id, true).await? {
+                return Err(no_such(&id));
+            }
+            audit_client("client_enabled", &id);
+            println!("enabled client {id}");
+            Ok(())
+        }
+        ClientCommand::Delete(args) => {
+            let id = client_id(&args.client_id)?;
+            if !store.delete_client(&id).await? {
+                return Err(no_such(&id));
+            }
+            audit_client("client_deleted", &id);
+            println!("deleted client {id}");
+            Ok(())
+        }
+    }
+}
+
+fn grant_list(c: &Client) -> String {
+    c.grant_types
+        .iter()
+        .map(|g| g.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn print_client(c: &Client) {
+    println!("client_id\t{}", c.id);
+    println!(
+        "type\t{}",
+        if c.is_public() {
+            "public"
+        } else {
+            "confidential"
+        }
+    );
+    println!("enabled\t{}", c.enabled);
+    println!("grant_types\t{}", grant_list(c));
+    println!("scopes\t{}", c.scopes);
+    println!(
+        "audience\t{}",
+        c.audience.as_deref().unwrap_or("- (AUDIENCE)")
+    );
+    println!(
+        "created\t{}",
+        c.created_at.format(&Rfc3339).unwrap_or_else(|_| "-".into())
+    );
+}
+
+fn audit_client(event: &str, id: &ClientId) {
+    tracing::info!(
+        target: "audit",
+        event = format!("admin_{event}"),
+        client_id = id.as_str(),
+        operator = std::env::var("USER").unwrap_or_default(),
+    );
 }
 
 /// A `token-admin` change, as an audit event beside the function's own.

@@ -24,6 +24,22 @@ pub enum Refusal {
     /// A new password the password rules refuse (too short, too guessable).
     #[error("the new password is not allowed: {0}")]
     PasswordNotAllowed(String),
+    /// Unknown client, wrong secret, disabled client, or a secret where the
+    /// client has none: one variant, so they cannot be told apart.
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// The client may not use this grant.
+    #[error("the client may not use the grant {0}")]
+    UnauthorizedClient(&'static str),
+    /// A scope the client may not have, or a malformed one.
+    #[error("the requested scope is invalid or not allowed")]
+    InvalidScope,
+    /// A bearer token that is not active (RFC 6750).
+    #[error("the access token is not active")]
+    InvalidToken,
+    /// An active bearer token without the scope the route needs (RFC 6750).
+    #[error("the access token lacks the scope {0}")]
+    InsufficientScope(&'static str),
 }
 
 /// The service failed; the caller gets a server error and the log the chain.

@@ -1,10 +1,11 @@
 //! Refresh-token families: rotation with reuse detection, and revocation.
 
 use super::audit::{self, Origin};
+use super::client::{ClientId, Scopes};
 use super::error::{Error, Refusal};
 use super::store::Store;
 use super::tokens::{FamilyId, RefreshToken};
-use super::user::Username;
+use super::user::{User, Username};
 use super::{Issuer, TokenGrant};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -22,6 +23,26 @@ pub struct RefreshFamily {
     pub generation: u64,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+    /// When it was revoked (log out, revoke, reuse); `None` while live.
+    pub revoked_at: Option<OffsetDateTime>,
+    /// The OAuth client it was issued to; `None` for the vendor dialects,
+    /// whose tokens work only at their own routes.
+    pub client: Option<ClientBinding>,
+}
+
+/// The OAuth client a family belongs to, and the scope granted at its start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientBinding {
+    pub client_id: ClientId,
+    pub scope: Scopes,
+}
+
+impl RefreshFamily {
+    /// Whether the family can still back a token at `now`: not revoked, not
+    /// expired. (Whether its user still accepts it is the user's to say.)
+    pub fn is_live(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
 }
 
 /// What a rotation's conditional write found.
@@ -53,17 +74,54 @@ impl FamilyAtRefusal {
     }
 }
 
+/// A rotation that succeeded: the user, the family as it was read, and the
+/// family's new live token with its (unchanged) absolute expiry.
+#[derive(Debug)]
+pub struct Rotated {
+    pub user: User,
+    pub family: RefreshFamily,
+    pub next: RefreshToken,
+    pub expires_at: OffsetDateTime,
+}
+
 impl<S: Store> Issuer<S> {
-    /// Exchanges a refresh token for a new pair of the same family (rotation).
-    /// Presenting an already consumed token revokes the whole family.
+    /// Exchanges a refresh token of a vendor dialect for a new pair of the
+    /// same family (rotation). Presenting an already consumed token revokes
+    /// the whole family.
     pub async fn refresh(
         &self,
         presented: &str,
         origin: &Origin<'_>,
         issuer_url: &str,
     ) -> Result<TokenGrant, Error> {
-        let token = RefreshToken::parse(presented).ok_or(Refusal::InvalidRefreshToken)?;
         let now = self.now();
+        // A family of an OAuth client works only at the token endpoint.
+        let vendor_only = |f: &RefreshFamily| match f.client {
+            None => Ok(()),
+            Some(_) => Err(Refusal::InvalidRefreshToken),
+        };
+        let r = self.rotate(presented, vendor_only, origin, now).await?;
+        self.grant(
+            r.user,
+            r.next,
+            r.expires_at,
+            &r.family.id.to_string(),
+            issuer_url,
+            now,
+        )
+    }
+
+    /// Rotates the family of `presented` if `admit` accepts the family as
+    /// stored (the right client, the right scope); a family it refuses is
+    /// left untouched, its refusal the answer.
+    pub(super) async fn rotate(
+        &self,
+        presented: &str,
+        admit: impl FnOnce(&RefreshFamily) -> Result<(), Refusal>,
+        origin: &Origin<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Rotated, Error> {
+        let token = RefreshToken::parse(presented).ok_or(Refusal::InvalidRefreshToken)?;
         let family = *token.family();
         // Every read comes before the one write (the rotation), and after it only
         // signing can fail: a storage fault never consumes a token without
@@ -71,6 +129,7 @@ impl<S: Store> Issuer<S> {
         let Some(stored) = self.store.get_refresh_family(&family).await? else {
             return Err(Refusal::InvalidRefreshToken.into());
         };
+        admit(&stored)?;
         let user = match self.store.get_user(&stored.username).await? {
             // Disabled, deleted, recreated or re-passworded users lose their families.
             Some(u)
@@ -94,24 +153,20 @@ impl<S: Store> Issuer<S> {
             .rotate_refresh(&family, &token.hash(), &next_hash, stored.generation, now)
             .await?
         {
-            Rotation::Rotated(rotated) => self.grant(
+            Rotation::Rotated(rotated) => Ok(Rotated {
                 user,
+                family: stored,
                 next,
-                rotated.expires_at,
-                &family.to_string(),
-                issuer_url,
-                now,
-            ),
+                expires_at: rotated.expires_at,
+            }),
             // This rotation's own write, applied once already: its answer was
             // lost and the SDK sent it again. The successor is ours.
-            Rotation::Refused(Some(found)) if found.live_token_hash == next_hash => self.grant(
+            Rotation::Refused(Some(found)) if found.live_token_hash == next_hash => Ok(Rotated {
                 user,
+                family: stored,
                 next,
-                found.expires_at,
-                &family.to_string(),
-                issuer_url,
-                now,
-            ),
+                expires_at: found.expires_at,
+            }),
             Rotation::Refused(found) => {
                 if found.is_some_and(|f| f.is_reuse(now)) {
                     self.store.revoke_family(&family, None, now).await?;

@@ -2,7 +2,7 @@
 
 use super::audit::{self, Origin};
 use super::error::{Error, Refusal};
-use super::family::RefreshFamily;
+use super::family::{ClientBinding, RefreshFamily};
 use super::password::Password;
 use super::store::{Reservation, Store};
 use super::throttle::{self, Scope, Throttle};
@@ -230,6 +230,26 @@ impl<S: Store> Issuer<S> {
     ) -> Result<TokenGrant, Error> {
         let user = self.authenticate(creds, origin).await?;
         let now = self.now();
+        let (user, family, refresh) = self.start_family(user, None, origin, now).await?;
+        self.grant(
+            user,
+            refresh,
+            family.expires_at,
+            &family.id.to_string(),
+            issuer_url,
+            now,
+        )
+    }
+
+    /// After a successful log in: records it and starts a refresh family
+    /// (bound to `client` when an OAuth client asked).
+    pub(super) async fn start_family(
+        &self,
+        user: User,
+        client: Option<ClientBinding>,
+        origin: &Origin<'_>,
+        now: OffsetDateTime,
+    ) -> Result<(User, RefreshFamily, RefreshToken), Error> {
         let id = FamilyId::generate()?;
         let refresh = RefreshToken::generate(id)?;
         let family = RefreshFamily {
@@ -241,19 +261,14 @@ impl<S: Store> Issuer<S> {
             generation: 0,
             created_at: now,
             expires_at: now + self.settings.refresh_ttl,
+            revoked_at: None,
+            client,
         };
         // Independent writes: run them together to save a round trip.
         let (user, ()) = tokio::try_join!(self.record_login(user, now), async {
             Ok(self.store.put_refresh_family(&family).await?)
         })?;
         audit::login_succeeded(origin, &user);
-        self.grant(
-            user,
-            refresh,
-            family.expires_at,
-            &family.id.to_string(),
-            issuer_url,
-            now,
-        )
+        Ok((user, family, refresh))
     }
 }

@@ -4,10 +4,12 @@
 //! [`Clock`].
 
 pub mod audit;
+pub mod client;
 pub mod clock;
 pub mod error;
 pub mod family;
 pub mod login;
+pub mod oauth;
 pub mod password;
 pub mod session;
 pub mod store;

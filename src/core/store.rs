@@ -2,6 +2,7 @@
 //! split by caller, and the errors they report. Adapters (DynamoDB) implement
 //! them; the core never sees an adapter's types.
 
+use super::client::{Client, ClientId};
 use super::family::{RefreshFamily, Rotation};
 use super::session::Session;
 use super::throttle::{AttemptLimit, Throttle};
@@ -108,6 +109,29 @@ pub trait FamilyStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// OAuth clients, as the token endpoint reads them.
+pub trait ClientStore: Send + Sync {
+    fn get_client(
+        &self,
+        id: &ClientId,
+    ) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send;
+}
+
+/// Access tokens revoked one by one: those of no refresh family
+/// (`client_credentials`), remembered by `jti` until they expire.
+pub trait AccessTokenStore: Send + Sync {
+    fn revoke_access_token(
+        &self,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn access_token_revoked(
+        &self,
+        jti: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Ops sessions, keyed by the hash of their token.
 pub trait SessionStore: Send + Sync {
     /// Fails with [`StoreError::AlreadyExists`] when the hash is taken.
@@ -209,12 +233,43 @@ pub trait ThrottleStore: Send + Sync {
 }
 
 /// Everything the issuer reads and writes.
-pub trait Store: UserStore + FamilyStore + SessionStore + ThrottleStore {}
+pub trait Store:
+    UserStore + FamilyStore + SessionStore + ThrottleStore + ClientStore + AccessTokenStore
+{
+}
 
-impl<T: UserStore + FamilyStore + SessionStore + ThrottleStore> Store for T {}
+impl<T> Store for T where
+    T: UserStore + FamilyStore + SessionStore + ThrottleStore + ClientStore + AccessTokenStore
+{
+}
 
-/// What only the admin tool does to users.
-pub trait AdminStore: UserStore {
+/// What only the admin tool does to users and clients.
+pub trait AdminStore: UserStore + ClientStore {
+    /// Fails with [`StoreError::AlreadyExists`] when the client id is taken.
+    fn create_client(&self, client: &Client)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn list_clients(&self) -> impl Future<Output = Result<Vec<Client>, StoreError>> + Send;
+
+    /// Replaces the secret's hash of a confidential client; `false` when
+    /// there is no such client or it is public.
+    fn set_client_secret(
+        &self,
+        id: &ClientId,
+        secret_hash: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// `false` when there is no such client.
+    fn set_client_enabled(
+        &self,
+        id: &ClientId,
+        enabled: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// `false` when there is no such client.
+    fn delete_client(&self, id: &ClientId)
+        -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Fails with [`StoreError::AlreadyExists`] when the username is taken.
     fn create_user(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
 

@@ -17,7 +17,7 @@ const SECRET_BYTES: usize = 32;
 #[error("the system random number generator failed")]
 pub struct RandomError;
 
-fn random<const N: usize>() -> Result<[u8; N], RandomError> {
+pub(crate) fn random<const N: usize>() -> Result<[u8; N], RandomError> {
     let mut buf = [0u8; N];
     aws_lc_rs::rand::fill(&mut buf).map_err(|_| RandomError)?;
     Ok(buf)

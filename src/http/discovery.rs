@@ -1,4 +1,4 @@
-//! `/.well-known/` documents for JWT verifiers.
+//! `/.well-known/` documents: OAuth and OpenID Connect metadata, and the keys.
 
 use super::request::RequestError;
 use super::{message, response, ApiError, Context, Dialect};
@@ -23,7 +23,12 @@ impl Dialect for Discovery {
             | Refusal::InvalidRefreshToken
             | Refusal::InvalidSession
             | Refusal::TooManyAttempts { .. }
-            | Refusal::PasswordNotAllowed(_) => message(StatusCode::FORBIDDEN, "Forbidden"),
+            | Refusal::PasswordNotAllowed(_)
+            | Refusal::InvalidClient
+            | Refusal::UnauthorizedClient(_)
+            | Refusal::InvalidScope
+            | Refusal::InvalidToken
+            | Refusal::InsufficientScope(_) => message(StatusCode::FORBIDDEN, "Forbidden"),
         }
     }
 
@@ -32,15 +37,27 @@ impl Dialect for Discovery {
     }
 }
 
+/// What RFC 8414 and OpenID Connect Discovery share; the OpenID
+/// configuration adds `userinfo_endpoint` and `claims_supported`.
 #[derive(Serialize)]
-struct OpenIdConfiguration<'a> {
+struct Metadata<'a> {
     issuer: &'a str,
     jwks_uri: String,
-    id_token_signing_alg_values_supported: [&'static str; 1],
-    subject_types_supported: [&'static str; 1],
-    response_types_supported: [&'static str; 1],
     token_endpoint: String,
-    claims_supported: &'static [&'static str],
+    revocation_endpoint: String,
+    introspection_endpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    userinfo_endpoint: Option<String>,
+    grant_types_supported: &'static [&'static str],
+    response_types_supported: &'static [&'static str],
+    token_endpoint_auth_methods_supported: &'static [&'static str],
+    revocation_endpoint_auth_methods_supported: &'static [&'static str],
+    introspection_endpoint_auth_methods_supported: &'static [&'static str],
+    scopes_supported: &'static [&'static str],
+    id_token_signing_alg_values_supported: &'static [&'static str],
+    subject_types_supported: &'static [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claims_supported: Option<&'static [&'static str]>,
 }
 
 const CLAIMS: &[&str] = &[
@@ -51,8 +68,12 @@ const CLAIMS: &[&str] = &[
     "nbf",
     "exp",
     "jti",
+    "auth_time",
     "sid",
+    "client_id",
+    "scope",
     "username",
+    "preferred_username",
     "name",
     "email",
     "roles",
@@ -61,19 +82,39 @@ const CLAIMS: &[&str] = &[
     "auth_source",
 ];
 
-/// `GET /.well-known/openid-configuration`
-pub fn openid_configuration(ctx: &Context) -> Result<Response<Body>, ApiError> {
-    let issuer = &ctx.issuer_url;
-    let doc = OpenIdConfiguration {
+/// Public clients authenticate with `client_id` alone.
+const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+/// Introspection is for confidential clients only.
+const SECRET_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
+
+fn metadata(issuer: &str, openid: bool) -> Metadata<'_> {
+    Metadata {
         issuer,
         jwks_uri: format!("{issuer}/.well-known/jwks.json"),
-        id_token_signing_alg_values_supported: ["RS256"],
-        subject_types_supported: ["public"],
-        response_types_supported: ["token"],
-        token_endpoint: format!("{issuer}/api/v2/auth/token"),
-        claims_supported: CLAIMS,
-    };
-    Ok(response::public_json(&doc))
+        token_endpoint: format!("{issuer}/oauth2/token"),
+        revocation_endpoint: format!("{issuer}/oauth2/revoke"),
+        introspection_endpoint: format!("{issuer}/oauth2/introspect"),
+        userinfo_endpoint: openid.then(|| format!("{issuer}/oauth2/userinfo")),
+        grant_types_supported: &["password", "refresh_token", "client_credentials"],
+        response_types_supported: &["token"],
+        token_endpoint_auth_methods_supported: AUTH_METHODS,
+        revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+        introspection_endpoint_auth_methods_supported: SECRET_AUTH_METHODS,
+        scopes_supported: &["openid", "profile", "email"],
+        id_token_signing_alg_values_supported: &["RS256"],
+        subject_types_supported: &["public"],
+        claims_supported: openid.then_some(CLAIMS),
+    }
+}
+
+/// `GET /.well-known/openid-configuration`
+pub fn openid_configuration(ctx: &Context) -> Result<Response<Body>, ApiError> {
+    Ok(response::public_json(&metadata(&ctx.issuer_url, true)))
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414)
+pub fn authorization_server(ctx: &Context) -> Result<Response<Body>, ApiError> {
+    Ok(response::public_json(&metadata(&ctx.issuer_url, false)))
 }
 
 /// `GET /.well-known/jwks.json`: serialised once at cold start.

@@ -7,6 +7,7 @@
 pub mod context;
 pub mod discovery;
 pub mod format;
+pub mod oauth;
 pub mod ops;
 pub mod request;
 pub mod response;
@@ -96,7 +97,12 @@ fn error_response<D: Dialect>(err: &ApiError) -> Response<Body> {
                 Refusal::InvalidCredentials
                 | Refusal::InvalidRefreshToken
                 | Refusal::InvalidSession
-                | Refusal::PasswordNotAllowed(_) => resp,
+                | Refusal::PasswordNotAllowed(_)
+                | Refusal::InvalidClient
+                | Refusal::UnauthorizedClient(_)
+                | Refusal::InvalidScope
+                | Refusal::InvalidToken
+                | Refusal::InsufficientScope(_) => resp,
             }
         }
         ApiError::Fault(_) | ApiError::Deadline(_) => D::server_error(),
@@ -108,6 +114,7 @@ fn encode_error(dialect: DialectName, err: &ApiError) -> Response<Body> {
         DialectName::V2 => error_response::<v2::V2>(err),
         DialectName::User => error_response::<user::User>(err),
         DialectName::Ops => error_response::<ops::Ops>(err),
+        DialectName::OAuth => error_response::<oauth::OAuth>(err),
         DialectName::Discovery => error_response::<discovery::Discovery>(err),
     }
 }
@@ -197,6 +204,11 @@ async fn dispatch<S: Store>(
         Route::OpsCurrentUser => ops::current_user(issuer, req).await,
         Route::OpsRelease => ops::release(issuer, ctx, req).await,
         Route::OpsPasswordChange => ops::password_change(issuer, ctx, req).await,
+        Route::OAuthToken => oauth::token(issuer, ctx, req).await,
+        Route::OAuthRevoke => oauth::revoke(issuer, ctx, req).await,
+        Route::OAuthIntrospect => oauth::introspect(issuer, ctx, req).await,
+        Route::OAuthUserInfo => oauth::userinfo(issuer, ctx, req).await,
+        Route::AuthorizationServerMetadata => discovery::authorization_server(ctx),
         Route::OpenIdConfiguration => discovery::openid_configuration(ctx),
         Route::Jwks => discovery::jwks(issuer),
     }

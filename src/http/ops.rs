@@ -118,6 +118,13 @@ impl Dialect for Ops {
             Refusal::PasswordNotAllowed(_) => {
                 failure(StatusCode::BAD_REQUEST, "The new password is not allowed")
             }
+            // Only the oauth dialect's routes refuse these.
+            Refusal::InvalidClient | Refusal::InvalidToken => {
+                response::empty(StatusCode::UNAUTHORIZED)
+            }
+            Refusal::UnauthorizedClient(_)
+            | Refusal::InvalidScope
+            | Refusal::InsufficientScope(_) => failure(StatusCode::BAD_REQUEST, "Invalid request"),
         }
     }
 

@@ -35,6 +35,16 @@ pub enum RequestError {
     Empty(&'static str),
     #[error("`{0}` is longer than allowed")]
     TooLong(&'static str),
+    #[error("Content-Type is not application/x-www-form-urlencoded")]
+    FormContentType,
+    #[error("`{0}` is given more than once")]
+    Repeated(&'static str),
+    #[error("the grant type is not supported")]
+    UnsupportedGrantType,
+    #[error("the client authenticated in more than one way")]
+    TwoClientAuthentications,
+    #[error("no bearer token")]
+    NoBearerToken,
 }
 
 /// A JSON object body, checked against every rule bodies share.
@@ -141,14 +151,108 @@ pub fn refresh_token(req: &Request) -> Result<String, RequestError> {
 }
 
 fn is_json_content_type(req: &Request) -> bool {
+    has_media_type(req, "application/json")
+}
+
+/// Whether `Content-Type` is `media`, parameters such as `charset` allowed.
+fn has_media_type(req: &Request, media: &str) -> bool {
     let Some(value) = req.headers().get(CONTENT_TYPE) else {
         return false;
     };
     let Ok(value) = value.to_str() else {
         return false;
     };
-    let media = value.split(';').next().unwrap_or("").trim();
-    media.eq_ignore_ascii_case("application/json")
+    let found = value.split(';').next().unwrap_or("").trim();
+    found.eq_ignore_ascii_case(media)
+}
+
+/// An `application/x-www-form-urlencoded` body (the oauth dialect), checked
+/// against the same size and UTF-8 rules as JSON bodies.
+#[derive(Debug, Default)]
+pub struct FormBody(Vec<(String, String)>);
+
+impl FormBody {
+    pub fn from_request(req: &Request) -> Result<Self, RequestError> {
+        if !has_media_type(req, "application/x-www-form-urlencoded") {
+            return Err(RequestError::FormContentType);
+        }
+        Self::from_bytes(req.body().as_ref())
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, RequestError> {
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(RequestError::TooLarge);
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| RequestError::NotUtf8)?;
+        let mut pairs = Vec::new();
+        for piece in text.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
+            pairs.push((form_decode(k)?, form_decode(v)?));
+        }
+        Ok(Self(pairs))
+    }
+
+    /// A parameter given at most once; empty counts as absent (RFC 6749 §3.1).
+    pub fn optional(&self, key: &'static str) -> Result<Option<&str>, RequestError> {
+        let mut found = self.0.iter().filter(|(k, _)| k == key);
+        let first = found.next();
+        if found.next().is_some() {
+            return Err(RequestError::Repeated(key));
+        }
+        Ok(first.map(|(_, v)| v.as_str()).filter(|v| !v.is_empty()))
+    }
+
+    pub fn required(&self, key: &'static str) -> Result<&str, RequestError> {
+        self.optional(key)?.ok_or(RequestError::Missing(key))
+    }
+
+    /// A mandatory password, with the same limit as in JSON bodies.
+    pub fn password(&self, key: &'static str) -> Result<Password, RequestError> {
+        Password::parse(self.required(key)?).map_err(|e| match e {
+            PasswordError::TooLong => RequestError::TooLong(key),
+            _ => RequestError::Empty(key),
+        })
+    }
+}
+
+/// The credentials of an `Authorization: Basic` header (RFC 6749 §2.3.1:
+/// both parts form-encoded before base64). `None` without such a header,
+/// `Some(Err(()))` when it is malformed.
+pub fn basic_credentials(req: &Request) -> Option<Result<(String, String), ()>> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("Basic") {
+        return None;
+    }
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .map_err(|_| ());
+    Some(decoded.and_then(|raw| {
+        let text = String::from_utf8(raw).map_err(|_| ())?;
+        let (id, secret) = text.split_once(':').ok_or(())?;
+        let id = form_decode(id).map_err(|_| ())?;
+        let secret = form_decode(secret).map_err(|_| ())?;
+        Ok((id, secret))
+    }))
+}
+
+/// One form-encoded component: `+` is a space, `%XX` a byte; the bytes must
+/// be UTF-8 (decoding never replaces what it cannot read).
+fn form_decode(raw: &str) -> Result<String, RequestError> {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| RequestError::NotUtf8)
+}
+
+/// The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1).
+pub fn bearer_token(req: &Request) -> Option<&str> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("Bearer") && !token.is_empty()).then_some(token)
 }
 
 /// The token of an `Authorization: OpsToken <token>` (or `vRealizeOpsToken`) header.
@@ -196,6 +300,30 @@ mod tests {
         assert_eq!(b.optional_str("n"), Ok(None));
         assert_eq!(b.optional_str("x"), Ok(None));
         assert_eq!(b.optional_str("i"), Err(RequestError::WrongType("i")));
+    }
+
+    #[test]
+    fn form_bodies() {
+        let f =
+            FormBody::from_bytes(b"grant_type=password&username=a%20b+c&scope=&x=1&x=2").unwrap();
+        assert_eq!(f.required("grant_type"), Ok("password"));
+        assert_eq!(f.required("username"), Ok("a b c"));
+        assert_eq!(f.optional("scope"), Ok(None));
+        assert_eq!(f.required("scope"), Err(RequestError::Missing("scope")));
+        assert_eq!(f.optional("x"), Err(RequestError::Repeated("x")));
+        assert_eq!(
+            FormBody::from_bytes(b"a=%ff").unwrap_err(),
+            RequestError::NotUtf8
+        );
+        assert_eq!(
+            FormBody::from_bytes(b"a=\xff").unwrap_err(),
+            RequestError::NotUtf8
+        );
+        let big = format!("a={}", "x".repeat(MAX_BODY_BYTES));
+        assert_eq!(
+            FormBody::from_bytes(big.as_bytes()).unwrap_err(),
+            RequestError::TooLarge
+        );
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub enum DialectName {
     V2,
     User,
     Ops,
+    /// Standard OAuth 2.0 and OpenID Connect.
+    OAuth,
     /// `/.well-known/` documents.
     Discovery,
 }
@@ -20,6 +22,7 @@ impl DialectName {
             Self::V2 => "v2",
             Self::User => "user",
             Self::Ops => "ops",
+            Self::OAuth => "oauth",
             Self::Discovery => "discovery",
         }
     }
@@ -38,6 +41,11 @@ pub enum Route {
     OpsCurrentUser,
     OpsRelease,
     OpsPasswordChange,
+    OAuthToken,
+    OAuthRevoke,
+    OAuthIntrospect,
+    OAuthUserInfo,
+    AuthorizationServerMetadata,
     OpenIdConfiguration,
     Jwks,
 }
@@ -69,7 +77,7 @@ const fn spec(
     }
 }
 
-use DialectName::{Discovery, Ops, User, V2};
+use DialectName::{Discovery, OAuth, Ops, User, V2};
 
 pub const ROUTES: &[RouteSpec] = &[
     spec(
@@ -171,6 +179,48 @@ pub const ROUTES: &[RouteSpec] = &[
         Ops,
         "ops.passwordchange",
         Route::OpsPasswordChange,
+    ),
+    spec(
+        Method::POST,
+        "/oauth2/token",
+        OAuth,
+        "oauth.token",
+        Route::OAuthToken,
+    ),
+    spec(
+        Method::POST,
+        "/oauth2/revoke",
+        OAuth,
+        "oauth.revoke",
+        Route::OAuthRevoke,
+    ),
+    spec(
+        Method::POST,
+        "/oauth2/introspect",
+        OAuth,
+        "oauth.introspect",
+        Route::OAuthIntrospect,
+    ),
+    spec(
+        Method::GET,
+        "/oauth2/userinfo",
+        OAuth,
+        "oauth.userinfo",
+        Route::OAuthUserInfo,
+    ),
+    spec(
+        Method::POST,
+        "/oauth2/userinfo",
+        OAuth,
+        "oauth.userinfo",
+        Route::OAuthUserInfo,
+    ),
+    spec(
+        Method::GET,
+        "/.well-known/oauth-authorization-server",
+        Discovery,
+        "discovery.oauth-authorization-server",
+        Route::AuthorizationServerMetadata,
     ),
     spec(
         Method::GET,

@@ -80,8 +80,14 @@ impl Dialect for User {
                 "TOO_MANY_ATTEMPTS",
                 "Too many failed attempts",
             ),
-            // No user route changes passwords; the closest answer is its 400.
-            Refusal::PasswordNotAllowed(_) => failure(
+            // No user route changes passwords or speaks OAuth; the closest
+            // answer is its 400.
+            Refusal::PasswordNotAllowed(_)
+            | Refusal::InvalidClient
+            | Refusal::UnauthorizedClient(_)
+            | Refusal::InvalidScope
+            | Refusal::InvalidToken
+            | Refusal::InsufficientScope(_) => failure(
                 StatusCode::BAD_REQUEST,
                 "INVALID_REQUEST",
                 "Invalid HTTP request",

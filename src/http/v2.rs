@@ -71,8 +71,15 @@ impl Dialect for V2 {
                 "AUTH_1003",
                 "Too many failed attempts",
             ),
-            // No v2 route changes passwords; the closest answer is its 400.
-            Refusal::PasswordNotAllowed(_) => {
+            // No v2 route changes passwords.
+            // Only the oauth dialect's routes refuse these; should one reach
+            // a v2 route, the closest answer is its 400.
+            Refusal::PasswordNotAllowed(_)
+            | Refusal::InvalidClient
+            | Refusal::UnauthorizedClient(_)
+            | Refusal::InvalidScope
+            | Refusal::InvalidToken
+            | Refusal::InsufficientScope(_) => {
                 failure(StatusCode::BAD_REQUEST, "GEN_1001", "Invalid request")
             }
         }

@@ -17,7 +17,8 @@ use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
     RSAKeyParameters, RSAKeyType, ThumbprintHash,
 };
-use jsonwebtoken::{Algorithm, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -75,8 +76,21 @@ pub struct KeySet {
     signer: RsaKeyPair,
     /// `base64url({"typ":"JWT","alg":"RS256","kid":...})`.
     header_b64: String,
+    /// The same with `"typ":"at+jwt"` (RFC 9068 access tokens).
+    access_header_b64: String,
     kid: String,
     jwks_json: String,
+    /// Every published key, to verify tokens this issuer signed.
+    verifiers: Vec<(String, DecodingKey)>,
+}
+
+/// The JWS header type of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    /// `JWT`: vendor-dialect access tokens and ID tokens.
+    Jwt,
+    /// `at+jwt`: OAuth access tokens (RFC 9068).
+    AccessToken,
 }
 
 impl std::fmt::Debug for KeySet {
@@ -105,15 +119,26 @@ impl KeySet {
                 .filter(|k| k.common.key_id.as_deref() != Some(kid.as_str()))
                 .cloned(),
         );
+        let verifiers = keys
+            .iter()
+            .filter_map(|k| {
+                let kid = k.common.key_id.clone()?;
+                DecodingKey::from_jwk(k).ok().map(|d| (kid, d))
+            })
+            .collect();
         let jwks_json = serde_json::to_string(&JwkSet { keys }).map_err(KeyError::Jwks)?;
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(kid.clone());
         let header_json = serde_json::to_vec(&header).map_err(KeyError::Jwks)?;
+        header.typ = Some("at+jwt".into());
+        let access_header_json = serde_json::to_vec(&header).map_err(KeyError::Jwks)?;
         Ok(Self {
             signer,
             header_b64: URL_SAFE_NO_PAD.encode(header_json),
+            access_header_b64: URL_SAFE_NO_PAD.encode(access_header_json),
             kid,
             jwks_json,
+            verifiers,
         })
     }
 
@@ -141,12 +166,20 @@ impl KeySet {
 
     /// A compact RS256 JWS with `kid` in its header.
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
+        self.sign_as(TokenType::Jwt, claims)
+    }
+
+    /// A compact RS256 JWS of header type `typ`.
+    pub fn sign_as<T: Serialize>(&self, typ: TokenType, claims: &T) -> Result<String, KeyError> {
+        let header_b64 = match typ {
+            TokenType::Jwt => &self.header_b64,
+            TokenType::AccessToken => &self.access_header_b64,
+        };
         let payload = serde_json::to_vec(claims).map_err(KeyError::Claims)?;
         let sig_len = self.signer.public_modulus_len();
-        let mut jws = String::with_capacity(
-            self.header_b64.len() + 2 + (payload.len() + sig_len) * 4 / 3 + 4,
-        );
-        jws.push_str(&self.header_b64);
+        let mut jws =
+            String::with_capacity(header_b64.len() + 2 + (payload.len() + sig_len) * 4 / 3 + 4);
+        jws.push_str(header_b64);
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut jws);
         let mut sig = vec![0u8; sig_len];
@@ -158,6 +191,31 @@ impl KeySet {
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(&sig, &mut jws);
         Ok(jws)
+    }
+}
+
+impl KeySet {
+    /// The header type and claims of a token signed (RS256) by one of the
+    /// published keys; `None` for anything else. Only the signature is
+    /// checked here: times and issuer are the caller's, on its own clock.
+    pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Option<(TokenType, T)> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::RS256 {
+            return None;
+        }
+        let kid = header.kid.as_deref()?;
+        let (_, key) = self.verifiers.iter().find(|(k, _)| k == kid)?;
+        let mut v = Validation::new(Algorithm::RS256);
+        v.validate_exp = false;
+        v.validate_nbf = false;
+        v.validate_aud = false;
+        v.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<T>(token, key, &v).ok()?;
+        let typ = match header.typ.as_deref() {
+            Some("at+jwt") => TokenType::AccessToken,
+            _ => TokenType::Jwt,
+        };
+        Some((typ, data.claims))
     }
 }
 

@@ -5,11 +5,14 @@
 //! the same however long the family lives. (Families written before slots
 //! keep their `consumed` set; it is read, never grown.)
 
-use super::codec::{get_n_opt, get_s, get_time, get_username, get_uuid, millis, n, s, ttl, Item};
+use super::codec::{
+    get_n_opt, get_s, get_time, get_time_opt, get_username, get_uuid, millis, n, s, ttl, Item,
+};
 use super::{
     classify, conditional, is_condition_failure, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE,
 };
-use crate::core::family::{FamilyAtRefusal, RefreshFamily, Rotation};
+use crate::core::client::{ClientId, Scopes};
+use crate::core::family::{ClientBinding, FamilyAtRefusal, RefreshFamily, Rotation};
 use crate::core::store::{FamilyStore, StoreError};
 use crate::core::tokens::FamilyId;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -22,6 +25,9 @@ use time::OffsetDateTime;
 const CONSUMED: &str = "consumed";
 const REVOKED_AT: &str = "revoked_at";
 const GENERATION: &str = "generation";
+/// The OAuth client of the family and its granted scope (absent: a vendor dialect's).
+const CLIENT_ID: &str = "client_id";
+const SCOPE: &str = "scope";
 
 /// How many consumed tokens are remembered: reuse of any of the last 16
 /// revokes the family; an older one is simply invalid.
@@ -72,6 +78,16 @@ fn family_from_item(id: &FamilyId, item: &Item) -> Result<RefreshFamily, StoreEr
         generation: get_n_opt(item, GENERATION)?.unwrap_or(0) as u64,
         created_at: get_time(item, "created_at")?,
         expires_at: get_time(item, "expires_at")?,
+        revoked_at: get_time_opt(item, REVOKED_AT)?,
+        client: match item.get(CLIENT_ID) {
+            None => None,
+            Some(_) => Some(ClientBinding {
+                client_id: ClientId::parse(get_s(item, CLIENT_ID)?)
+                    .map_err(|e| StoreError::Corrupt(format!("`{CLIENT_ID}`: {e}")))?,
+                scope: Scopes::parse(get_s(item, SCOPE)?)
+                    .map_err(|e| StoreError::Corrupt(format!("`{SCOPE}`: {e}")))?,
+            }),
+        },
     })
 }
 
@@ -101,6 +117,11 @@ impl FamilyStore for DynamoStore {
             .item(GENERATION, n(f.generation as i64));
         if let Some(v) = f.token_version {
             req = req.item("token_version", n(v as i64));
+        }
+        if let Some(c) = &f.client {
+            req = req
+                .item(CLIENT_ID, s(c.client_id.as_str()))
+                .item(SCOPE, s(&c.scope.to_string()));
         }
         // A retry of this put finds the same family holding the same token.
         put_once(&self.tokens, req, |old| {

@@ -2,12 +2,14 @@
 //!
 //! Users table, key `username`: one item per user ([`users`]).
 //! Tokens table, key `pk`: `RF#<family>` refresh families ([`families`]),
-//! `OS#<hash>` ops sessions ([`sessions`]) and `TH#<key>` failure records
-//! ([`throttle`]). Every expirable item carries `ttl` (epoch seconds) for
+//! `OS#<hash>` ops sessions ([`sessions`]), `TH#<key>` failure records
+//! ([`throttle`]), `CL#<client id>` OAuth clients and `AT#<jti>` revoked
+//! access tokens ([`clients`]). Every expirable item carries `ttl` (epoch seconds) for
 //! DynamoDB's TTL deletion, which is late, so reads check `expires_at`
 //! themselves. [`codec`] turns values into attributes and back; [`provision`]
 //! creates the tables.
 
+mod clients;
 pub mod codec;
 mod families;
 pub mod provision;

@@ -4,6 +4,7 @@ use super::codec::{
     get_n, get_n_opt, get_s, get_time, get_time_opt, get_username, get_uuid, millis, n, s, Item,
 };
 use super::{classify, conditional, DynamoStore, USERS_KEY};
+use crate::core::client::{Client, ClientId};
 use crate::core::store::{AdminStore, StoreError, UserStore};
 use crate::core::throttle::Throttle;
 use crate::core::user::{User, Username};
@@ -176,6 +177,26 @@ impl UserStore for DynamoStore {
 }
 
 impl AdminStore for DynamoStore {
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.create_client_item(client).await
+    }
+
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        self.scan_clients().await
+    }
+
+    async fn set_client_secret(&self, id: &ClientId, hash: &str) -> Result<bool, StoreError> {
+        self.set_client_secret_item(id, hash).await
+    }
+
+    async fn set_client_enabled(&self, id: &ClientId, enabled: bool) -> Result<bool, StoreError> {
+        self.set_client_enabled_item(id, enabled).await
+    }
+
+    async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+        self.delete_client_item(id).await
+    }
+
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
         let res = self
             .client

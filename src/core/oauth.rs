@@ -1,0 +1,522 @@
+//! The standard grants (RFC 6749), revocation (RFC 7009), introspection
+//! (RFC 7662) and userinfo (OpenID Connect), on the same users, families and
+//! lockout as the vendor dialects. Access tokens follow RFC 9068.
+
+use super::audit::Origin;
+use super::client::{secret_matches, Client, ClientId, GrantType, Scopes, OPENID};
+use super::error::{Error, Refusal};
+use super::family::{ClientBinding, RefreshFamily};
+use super::login::Credentials;
+use super::store::Store;
+use super::tokens::{self, FamilyId, RefreshToken};
+use super::user::{User, Username};
+use super::Issuer;
+use crate::keys::TokenType;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// How a client identified itself at an endpoint.
+#[derive(Debug)]
+pub enum ClientAuth {
+    /// `client_secret_basic` or `client_secret_post`.
+    Secret { id: String, secret: SecretString },
+    /// A public client: `client_id` only.
+    Public { id: String },
+}
+
+/// What the token endpoint hands out.
+#[derive(Debug)]
+pub struct OAuthGrant {
+    pub access_token: SecretString,
+    pub expires_in: i64,
+    /// Only for clients allowed the `refresh_token` grant, never for
+    /// `client_credentials`.
+    pub refresh_token: Option<RefreshToken>,
+    pub scope: Scopes,
+    /// With scope `openid`.
+    pub id_token: Option<SecretString>,
+}
+
+/// The claims of an OAuth access token (RFC 9068), and what introspection
+/// reads of a token of any dialect.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The refresh family the token was minted for; `None` for
+    /// `client_credentials`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+}
+
+/// An OpenID Connect ID token (Core §2).
+#[derive(Debug, Serialize)]
+struct IdTokenClaims<'a> {
+    iss: &'a str,
+    sub: String,
+    aud: &'a str,
+    iat: i64,
+    exp: i64,
+    auth_time: i64,
+    preferred_username: &'a str,
+    name: &'a str,
+    email: &'a str,
+}
+
+/// An access token found active, and what made it so.
+#[derive(Debug)]
+pub struct ActiveToken {
+    pub claims: TokenClaims,
+    /// The user behind it (`None` for `client_credentials`).
+    pub user: Option<User>,
+}
+
+/// What introspection reports of an active refresh token.
+#[derive(Debug)]
+pub enum Introspected {
+    Access(ActiveToken),
+    Refresh { family: RefreshFamily, user: User },
+}
+
+/// The scope a grant gets: the requested one if the client may have all of
+/// it, else every scope the client may have. `openid` needs a user.
+fn grant_scope(
+    client: &Client,
+    requested: Option<&str>,
+    for_user: bool,
+) -> Result<Scopes, Refusal> {
+    let allowed = if for_user {
+        client.scopes.clone()
+    } else {
+        client.scopes.filtered(|s| s != OPENID)
+    };
+    let requested = match requested {
+        None => return Ok(allowed),
+        Some(raw) => Scopes::parse(raw).map_err(|_| Refusal::InvalidScope)?,
+    };
+    if requested.is_empty() {
+        return Ok(allowed);
+    }
+    if requested.is_subset_of(&allowed) {
+        Ok(requested)
+    } else {
+        Err(Refusal::InvalidScope)
+    }
+}
+
+impl<S: Store> Issuer<S> {
+    /// Authenticates a client. Unknown client, wrong secret, disabled client
+    /// and a missing or surplus secret are one refusal, and an unknown client
+    /// still pays for a secret comparison.
+    pub async fn authenticate_client(&self, auth: &ClientAuth) -> Result<Client, Error> {
+        let raw_id = match auth {
+            ClientAuth::Secret { id, .. } | ClientAuth::Public { id } => id,
+        };
+        let client = match ClientId::parse(raw_id) {
+            Ok(id) => self.store.get_client(&id).await?,
+            Err(_) => None,
+        };
+        let ok = match auth {
+            ClientAuth::Secret { secret, .. } => secret_matches(
+                secret.expose_secret(),
+                client.as_ref().and_then(|c| c.secret_hash.as_deref()),
+            ),
+            ClientAuth::Public { .. } => client.as_ref().is_some_and(Client::is_public),
+        };
+        match client {
+            Some(c) if ok && c.enabled => Ok(c),
+            _ => Err(Refusal::InvalidClient.into()),
+        }
+    }
+
+    fn require_grant(client: &Client, grant: GrantType) -> Result<(), Refusal> {
+        if client.allows(grant) {
+            Ok(())
+        } else {
+            Err(Refusal::UnauthorizedClient(grant.as_str()))
+        }
+    }
+
+    /// `grant_type=password` (RFC 6749 §4.3), with every rule of a log in.
+    pub async fn password_grant(
+        &self,
+        client: &Client,
+        creds: Credentials,
+        scope: Option<&str>,
+        origin: &Origin<'_>,
+        issuer_url: &str,
+    ) -> Result<OAuthGrant, Error> {
+        Self::require_grant(client, GrantType::Password)?;
+        let scope = grant_scope(client, scope, true)?;
+        let user = self.authenticate(creds, origin).await?;
+        let now = self.now();
+        let binding = ClientBinding {
+            client_id: client.id.clone(),
+            scope: scope.clone(),
+        };
+        let (user, family, refresh) = self.start_family(user, Some(binding), origin, now).await?;
+        let refresh = client.allows(GrantType::RefreshToken).then_some(refresh);
+        self.mint_for_user(client, &user, &family, refresh, scope, issuer_url, now)
+    }
+
+    /// `grant_type=refresh_token` (RFC 6749 §6): rotation with reuse
+    /// detection; the token works only for the client it was issued to, and
+    /// a narrower scope may be asked for, never a wider one.
+    pub async fn refresh_grant(
+        &self,
+        client: &Client,
+        presented: &str,
+        scope: Option<&str>,
+        origin: &Origin<'_>,
+        issuer_url: &str,
+    ) -> Result<OAuthGrant, Error> {
+        Self::require_grant(client, GrantType::RefreshToken)?;
+        let requested = match scope {
+            Some(raw) => Some(Scopes::parse(raw).map_err(|_| Refusal::InvalidScope)?),
+            None => None,
+        };
+        let mut granted = None;
+        let admit = |f: &RefreshFamily| {
+            let Some(binding) = f.client.as_ref().filter(|b| b.client_id == client.id) else {
+                // Another client's, or a vendor dialect's: not this client's to use.
+                return Err(Refusal::InvalidRefreshToken);
+            };
+            let scope = match requested {
+                Some(r) if !r.is_empty() => {
+                    if !r.is_subset_of(&binding.scope) {
+                        return Err(Refusal::InvalidScope);
+                    }
+                    r
+                }
+                _ => binding.scope.clone(),
+            };
+            granted = Some(scope);
+            Ok(())
+        };
+        let now = self.now();
+        let r = self.rotate(presented, admit, origin, now).await?;
+        let scope = granted.unwrap_or_default();
+        self.mint_for_user(
+            client,
+            &r.user,
+            &r.family,
+            Some(r.next),
+            scope,
+            issuer_url,
+            now,
+        )
+    }
+
+    /// `grant_type=client_credentials` (RFC 6749 §4.4): confidential clients
+    /// only, no refresh token, `sub` is the client.
+    pub async fn client_credentials_grant(
+        &self,
+        client: &Client,
+        scope: Option<&str>,
+        issuer_url: &str,
+    ) -> Result<OAuthGrant, Error> {
+        if client.is_public() {
+            return Err(Refusal::UnauthorizedClient(GrantType::ClientCredentials.as_str()).into());
+        }
+        Self::require_grant(client, GrantType::ClientCredentials)?;
+        let scope = grant_scope(client, scope, false)?;
+        let now = self.now();
+        let (iat, exp) = self.access_times(now);
+        let claims = TokenClaims {
+            iss: issuer_url.to_string(),
+            sub: client.id.to_string(),
+            aud: self.audience_of(client).to_string(),
+            iat,
+            nbf: iat,
+            exp,
+            jti: tokens::new_jti()?,
+            client_id: Some(client.id.to_string()),
+            scope: Some(scope.to_string()),
+            sid: None,
+            username: None,
+            roles: None,
+        };
+        let access_token = self
+            .keys
+            .current()
+            .sign_as(TokenType::AccessToken, &claims)?;
+        Ok(OAuthGrant {
+            access_token: SecretString::from(access_token),
+            expires_in: exp - iat,
+            refresh_token: None,
+            scope,
+            id_token: None,
+        })
+    }
+
+    fn audience_of<'c>(&'c self, client: &'c Client) -> &'c str {
+        client
+            .audience
+            .as_deref()
+            .unwrap_or(&self.settings.audience)
+    }
+
+    /// `iat` and `exp` of an access token made at `now`.
+    fn access_times(&self, now: OffsetDateTime) -> (i64, i64) {
+        let iat = now.unix_timestamp();
+        (iat, iat + self.settings.access_ttl.whole_seconds())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn mint_for_user(
+        &self,
+        client: &Client,
+        user: &User,
+        family: &RefreshFamily,
+        refresh_token: Option<RefreshToken>,
+        scope: Scopes,
+        issuer_url: &str,
+        now: OffsetDateTime,
+    ) -> Result<OAuthGrant, Error> {
+        let (iat, exp) = self.access_times(now);
+        let keys = self.keys.current();
+        let claims = TokenClaims {
+            iss: issuer_url.to_string(),
+            sub: user.id.to_string(),
+            aud: self.audience_of(client).to_string(),
+            iat,
+            nbf: iat,
+            exp,
+            jti: tokens::new_jti()?,
+            client_id: Some(client.id.to_string()),
+            scope: Some(scope.to_string()),
+            sid: Some(family.id.to_string()),
+            username: Some(user.username.to_string()),
+            roles: Some(user.roles.clone()),
+        };
+        let access_token = keys.sign_as(TokenType::AccessToken, &claims)?;
+        let id_token = if scope.contains(OPENID) {
+            let id = IdTokenClaims {
+                iss: issuer_url,
+                sub: user.id.to_string(),
+                aud: client.id.as_str(),
+                iat,
+                exp,
+                // The log in that started the family.
+                auth_time: family.created_at.unix_timestamp(),
+                preferred_username: user.username.as_str(),
+                name: &user.full_name,
+                email: &user.email,
+            };
+            Some(SecretString::from(keys.sign_as(TokenType::Jwt, &id)?))
+        } else {
+            None
+        };
+        Ok(OAuthGrant {
+            access_token: SecretString::from(access_token),
+            expires_in: exp - iat,
+            refresh_token,
+            scope,
+            id_token,
+        })
+    }
+
+    /// An access token of any dialect, if it is active now: signed by a
+    /// published key, issued by `issuer_url`, within `nbf`..`exp`, and its
+    /// family live, its user still accepting it and its client still enabled
+    /// (`client_credentials`: the client enabled and the token not revoked).
+    pub async fn active_access_token(
+        &self,
+        token: &str,
+        issuer_url: &str,
+    ) -> Result<Option<ActiveToken>, Error> {
+        let Some((_, claims)) = self.keys.current().verify::<TokenClaims>(token) else {
+            return Ok(None);
+        };
+        let now = self.now().unix_timestamp();
+        if claims.iss != issuer_url || claims.exp <= now || claims.nbf > now {
+            return Ok(None);
+        }
+        let client_id = match claims.client_id.as_deref().map(ClientId::parse) {
+            None => None,
+            Some(Ok(id)) => Some(id),
+            Some(Err(_)) => return Ok(None),
+        };
+        let client_live = async {
+            match &client_id {
+                Some(id) => {
+                    Ok::<_, Error>(self.store.get_client(id).await?.is_some_and(|c| c.enabled))
+                }
+                None => Ok(true),
+            }
+        };
+        let Some(sid) = claims.sid.as_deref() else {
+            // `client_credentials`: no family, no user.
+            let Some(id) = &client_id else {
+                return Ok(None);
+            };
+            if claims.sub != id.as_str() {
+                return Ok(None);
+            }
+            let (live, revoked) = tokio::try_join!(client_live, async {
+                Ok(self.store.access_token_revoked(&claims.jti).await?)
+            })?;
+            return Ok((live && !revoked).then_some(ActiveToken { claims, user: None }));
+        };
+        let (Some(family_id), Some(Ok(username))) = (
+            FamilyId::parse(sid),
+            claims.username.as_deref().map(Username::parse),
+        ) else {
+            return Ok(None);
+        };
+        let (family, user, live) = tokio::try_join!(
+            async { Ok(self.store.get_refresh_family(&family_id).await?) },
+            async { Ok(self.store.get_user(&username).await?) },
+            client_live,
+        )?;
+        let (Some(family), Some(user)) = (family, user) else {
+            return Ok(None);
+        };
+        let same_client =
+            family.client.as_ref().map(|b| b.client_id.as_str()) == claims.client_id.as_deref();
+        let active = live
+            && same_client
+            && family.is_live(self.now())
+            && claims.sub == user.id.to_string()
+            && user.accepts_tokens_from(family.user_id, family.token_version, family.created_at);
+        Ok(active.then_some(ActiveToken {
+            claims,
+            user: Some(user),
+        }))
+    }
+
+    /// RFC 7662: an active access token of any dialect, or the live token of
+    /// a refresh family; `None` for anything else.
+    pub async fn introspect(
+        &self,
+        token: &str,
+        issuer_url: &str,
+    ) -> Result<Option<Introspected>, Error> {
+        if let Some(refresh) = RefreshToken::parse(token) {
+            let Some(family) = self.store.get_refresh_family(refresh.family()).await? else {
+                return Ok(None);
+            };
+            if family.token_hash != refresh.hash() || !family.is_live(self.now()) {
+                return Ok(None);
+            }
+            let user = self.store.get_user(&family.username).await?;
+            return Ok(user
+                .filter(|u| {
+                    u.accepts_tokens_from(family.user_id, family.token_version, family.created_at)
+                })
+                .map(|user| Introspected::Refresh { family, user }));
+        }
+        Ok(self
+            .active_access_token(token, issuer_url)
+            .await?
+            .map(Introspected::Access))
+    }
+
+    /// RFC 7009: revokes the family of a refresh or access token issued to
+    /// `client` (an access token of no family is remembered as revoked until
+    /// it expires). Anything else changes nothing and still succeeds.
+    pub async fn revoke_for_client(
+        &self,
+        client: &Client,
+        token: &str,
+        origin: &Origin<'_>,
+    ) -> Result<(), Error> {
+        let ours = |b: Option<&ClientBinding>| b.is_some_and(|b| b.client_id == client.id);
+        if let Some(refresh) = RefreshToken::parse(token) {
+            let Some(family) = self.store.get_refresh_family(refresh.family()).await? else {
+                return Ok(());
+            };
+            if ours(family.client.as_ref()) {
+                return self.revoke(token, origin).await;
+            }
+            return Ok(());
+        }
+        let Some((_, claims)) = self.keys.current().verify::<TokenClaims>(token) else {
+            return Ok(());
+        };
+        let now = self.now();
+        if claims.client_id.as_deref() != Some(client.id.as_str())
+            || claims.exp <= now.unix_timestamp()
+        {
+            return Ok(());
+        }
+        match claims.sid.as_deref().and_then(FamilyId::parse) {
+            Some(family) => {
+                if self.store.revoke_family(&family, None, now).await? {
+                    super::audit::token_revoked(origin, &family);
+                }
+            }
+            None => {
+                let until = OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(now);
+                self.store.revoke_access_token(&claims.jti, until).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// OpenID Connect userinfo: the user of an active access token with
+    /// scope `openid`.
+    pub async fn userinfo(&self, token: &str, issuer_url: &str) -> Result<User, Error> {
+        let active = self
+            .active_access_token(token, issuer_url)
+            .await?
+            .ok_or(Refusal::InvalidToken)?;
+        let scoped = active
+            .claims
+            .scope
+            .as_deref()
+            .and_then(|s| Scopes::parse(s).ok())
+            .is_some_and(|s| s.contains(OPENID));
+        match active.user {
+            Some(user) if scoped => Ok(user),
+            Some(_) => Err(Refusal::InsufficientScope(OPENID).into()),
+            None => Err(Refusal::InsufficientScope(OPENID).into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn client(scopes: &str) -> Client {
+        Client {
+            id: ClientId::parse("c").unwrap(),
+            secret_hash: Some("h".into()),
+            grant_types: GrantType::ALL.to_vec(),
+            scopes: Scopes::parse(scopes).unwrap(),
+            audience: None,
+            enabled: true,
+            created_at: datetime!(2037-01-01 0:00 UTC),
+        }
+    }
+
+    #[test]
+    fn scope_defaults_to_all_allowed_and_never_widens() {
+        let c = client("openid profile api:read");
+        let s = |r, u| grant_scope(&c, r, u).map(|s| s.to_string());
+        assert_eq!(s(None, true), Ok("openid profile api:read".into()));
+        assert_eq!(s(Some(""), true), Ok("openid profile api:read".into()));
+        assert_eq!(s(Some("api:read"), true), Ok("api:read".into()));
+        assert_eq!(s(Some("api:write"), true), Err(Refusal::InvalidScope));
+        assert_eq!(s(Some("a\"b"), true), Err(Refusal::InvalidScope));
+        // No user, no OpenID Connect.
+        assert_eq!(s(None, false), Ok("profile api:read".into()));
+        assert_eq!(s(Some("openid"), false), Err(Refusal::InvalidScope));
+    }
+}

@@ -1,0 +1,371 @@
+//! Dialect oauth: the standard token, revocation, introspection and userinfo
+//! endpoints. Bodies are form-encoded (RFC 6749 §3.2); errors are RFC 6749
+//! §5.2's `{"error", "error_description"}`, and RFC 6750's for bearer tokens.
+
+use super::request::{basic_credentials, bearer_token, FormBody, RequestError};
+use super::routes::DialectName;
+use super::{response, ApiError, Context, Dialect};
+use crate::core::oauth::{ClientAuth, Introspected, OAuthGrant};
+use crate::core::store::Store;
+use crate::core::{Credentials, Issuer, Refusal};
+use lambda_http::http::header::{HeaderValue, WWW_AUTHENTICATE};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+
+pub struct OAuth;
+
+/// The realm every `WWW-Authenticate` names.
+const REALM: &str = "token-issuer";
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'static str,
+    error_description: &'a str,
+}
+
+fn error(status: StatusCode, code: &'static str, description: &str) -> Response<Body> {
+    response::json(
+        status,
+        &ErrorBody {
+            error: code,
+            error_description: description,
+        },
+    )
+}
+
+fn with_challenge(mut resp: Response<Body>, challenge: &str) -> Response<Body> {
+    if let Ok(v) = HeaderValue::from_str(challenge) {
+        resp.headers_mut().insert(WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
+impl Dialect for OAuth {
+    fn invalid_request(err: &RequestError) -> Response<Body> {
+        match err {
+            RequestError::UnsupportedGrantType => error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "The grant type is not supported",
+            ),
+            // RFC 6750 §3.1: a request without a token gets no error code.
+            RequestError::NoBearerToken => with_challenge(
+                error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_request",
+                    &err.to_string(),
+                ),
+                &format!("Bearer realm=\"{REALM}\""),
+            ),
+            // The messages name fields, never their values.
+            other => error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &other.to_string(),
+            ),
+        }
+    }
+
+    fn refused(refusal: &Refusal) -> Response<Body> {
+        let bad = StatusCode::BAD_REQUEST;
+        match refusal {
+            Refusal::InvalidCredentials => {
+                error(bad, "invalid_grant", "Invalid user name or password")
+            }
+            Refusal::InvalidRefreshToken | Refusal::InvalidSession => {
+                error(bad, "invalid_grant", "Invalid refresh token")
+            }
+            Refusal::TooManyAttempts { .. } => {
+                error(bad, "invalid_grant", "Too many failed attempts")
+            }
+            Refusal::PasswordNotAllowed(_) => {
+                error(bad, "invalid_request", "The new password is not allowed")
+            }
+            Refusal::InvalidClient => with_challenge(
+                error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "Client authentication failed",
+                ),
+                &format!("Basic realm=\"{REALM}\""),
+            ),
+            Refusal::UnauthorizedClient(_) => error(
+                bad,
+                "unauthorized_client",
+                "The client may not use this grant type",
+            ),
+            Refusal::InvalidScope => error(
+                bad,
+                "invalid_scope",
+                "The requested scope is invalid or not allowed",
+            ),
+            Refusal::InvalidToken => with_challenge(
+                error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "The access token is not active",
+                ),
+                &format!("Bearer realm=\"{REALM}\", error=\"invalid_token\""),
+            ),
+            Refusal::InsufficientScope(scope) => with_challenge(
+                error(
+                    StatusCode::FORBIDDEN,
+                    "insufficient_scope",
+                    "The access token lacks a required scope",
+                ),
+                &format!(
+                    "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{scope}\""
+                ),
+            ),
+        }
+    }
+
+    fn server_error() -> Response<Body> {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "Internal error",
+        )
+    }
+}
+
+/// How the client authenticated: `client_secret_basic`, `client_secret_post`
+/// or, for a public client, `client_id` alone. Using two methods at once is
+/// an invalid request (RFC 6749 §2.3); none, or a malformed Basic header, is
+/// an invalid client.
+pub fn client_auth(req: &Request, form: &FormBody) -> Result<ClientAuth, ApiError> {
+    let post_id = form.optional("client_id")?;
+    let post_secret = form.optional("client_secret")?;
+    match basic_credentials(req) {
+        Some(Ok((id, secret))) => {
+            if post_secret.is_some() || post_id.is_some_and(|p| p != id) {
+                return Err(RequestError::TwoClientAuthentications.into());
+            }
+            Ok(ClientAuth::Secret {
+                id,
+                secret: SecretString::from(secret),
+            })
+        }
+        Some(Err(())) => Err(Refusal::InvalidClient.into()),
+        None => match (post_id, post_secret) {
+            (Some(id), Some(secret)) => Ok(ClientAuth::Secret {
+                id: id.to_string(),
+                secret: SecretString::from(secret),
+            }),
+            (Some(id), None) => Ok(ClientAuth::Public { id: id.to_string() }),
+            (None, _) => Err(Refusal::InvalidClient.into()),
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct TokenResponse<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<&'a str>,
+}
+
+fn token_response(grant: &OAuthGrant) -> Response<Body> {
+    response::json(
+        StatusCode::OK,
+        &TokenResponse {
+            access_token: grant.access_token.expose_secret(),
+            token_type: "Bearer",
+            expires_in: grant.expires_in,
+            refresh_token: grant.refresh_token.as_ref().map(|t| t.expose()),
+            scope: grant.scope.to_string(),
+            id_token: grant.id_token.as_ref().map(|t| t.expose_secret()),
+        },
+    )
+}
+
+/// `POST /oauth2/token`
+pub async fn token<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let form = FormBody::from_request(req)?;
+    let auth = client_auth(req, &form)?;
+    let grant_type = form.required("grant_type")?;
+    let scope = form.optional("scope")?;
+    let origin = ctx.origin(DialectName::OAuth);
+    // The request is checked whole before the client is looked up.
+    let grant = match grant_type {
+        "password" => {
+            let creds = Credentials {
+                username: form.required("username")?.to_string(),
+                password: form.password("password")?,
+                auth_source: None,
+            };
+            let client = issuer.authenticate_client(&auth).await?;
+            issuer
+                .password_grant(&client, creds, scope, &origin, &ctx.issuer_url)
+                .await?
+        }
+        "refresh_token" => {
+            let presented = form.required("refresh_token")?;
+            let client = issuer.authenticate_client(&auth).await?;
+            issuer
+                .refresh_grant(&client, presented, scope, &origin, &ctx.issuer_url)
+                .await?
+        }
+        "client_credentials" => {
+            let client = issuer.authenticate_client(&auth).await?;
+            issuer
+                .client_credentials_grant(&client, scope, &ctx.issuer_url)
+                .await?
+        }
+        _ => return Err(RequestError::UnsupportedGrantType.into()),
+    };
+    Ok(token_response(&grant))
+}
+
+/// `POST /oauth2/revoke` (RFC 7009): `200` with no body, whatever the token.
+pub async fn revoke<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let form = FormBody::from_request(req)?;
+    let auth = client_auth(req, &form)?;
+    let token = form.required("token")?;
+    // A hint may name any type; the token is recognised by its shape.
+    form.optional("token_type_hint")?;
+    let client = issuer.authenticate_client(&auth).await?;
+    issuer
+        .revoke_for_client(&client, token, &ctx.origin(DialectName::OAuth))
+        .await?;
+    Ok(response::empty(StatusCode::OK))
+}
+
+#[derive(Serialize, Default)]
+struct IntrospectionResponse<'a> {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<&'a str>,
+}
+
+/// `POST /oauth2/introspect` (RFC 7662): confidential clients only.
+pub async fn introspect<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let form = FormBody::from_request(req)?;
+    let auth = client_auth(req, &form)?;
+    let token = form.required("token")?;
+    form.optional("token_type_hint")?;
+    if matches!(auth, ClientAuth::Public { .. }) {
+        return Err(Refusal::InvalidClient.into());
+    }
+    issuer.authenticate_client(&auth).await?;
+    let found = issuer.introspect(token, &ctx.issuer_url).await?;
+    let refresh_sub = match &found {
+        Some(Introspected::Refresh { user, .. }) => Some(user.id.to_string()),
+        _ => None,
+    };
+    let body = match &found {
+        None => IntrospectionResponse::default(),
+        Some(Introspected::Access(active)) => {
+            let c = &active.claims;
+            IntrospectionResponse {
+                active: true,
+                sub: Some(&c.sub),
+                username: c.username.as_deref(),
+                client_id: c.client_id.as_deref(),
+                scope: c.scope.clone(),
+                token_type: Some("Bearer"),
+                exp: Some(c.exp),
+                iat: Some(c.iat),
+                nbf: Some(c.nbf),
+                iss: Some(&c.iss),
+                aud: Some(&c.aud),
+                jti: Some(&c.jti),
+            }
+        }
+        Some(Introspected::Refresh { family, user }) => {
+            let iat = family.created_at.unix_timestamp();
+            IntrospectionResponse {
+                active: true,
+                sub: refresh_sub.as_deref(),
+                username: Some(user.username.as_str()),
+                client_id: family.client.as_ref().map(|b| b.client_id.as_str()),
+                scope: family.client.as_ref().map(|b| b.scope.to_string()),
+                token_type: Some("refresh_token"),
+                exp: Some(family.expires_at.unix_timestamp()),
+                iat: Some(iat),
+                nbf: Some(iat),
+                iss: Some(&ctx.issuer_url),
+                aud: None,
+                jti: None,
+            }
+        }
+    };
+    Ok(response::json(StatusCode::OK, &body))
+}
+
+#[derive(Serialize)]
+struct UserInfo<'a> {
+    sub: String,
+    preferred_username: &'a str,
+    name: &'a str,
+    email: &'a str,
+}
+
+/// `GET` and `POST /oauth2/userinfo` (OpenID Connect Core §5.3): the token
+/// in an `Authorization: Bearer` header, or as `access_token` in a form body
+/// (RFC 6750 §2.2).
+pub async fn userinfo<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let form;
+    let token = match bearer_token(req) {
+        Some(t) => t,
+        None if req.method() == lambda_http::http::Method::POST => {
+            form = FormBody::from_request(req).map_err(|_| RequestError::NoBearerToken)?;
+            form.optional("access_token")?
+                .ok_or(RequestError::NoBearerToken)?
+        }
+        None => return Err(RequestError::NoBearerToken.into()),
+    };
+    let user = issuer.userinfo(token, &ctx.issuer_url).await?;
+    Ok(response::json(
+        StatusCode::OK,
+        &UserInfo {
+            sub: user.id.to_string(),
+            preferred_username: user.username.as_str(),
+            name: &user.full_name,
+            email: &user.email,
+        },
+    ))
+}

@@ -1,0 +1,228 @@
+//! OAuth client items in the tokens table, `CL#<client id>`, which never
+//! expire (no `ttl`); and revoked access tokens, `AT#<jti>`, kept until the
+//! token would have expired anyway.
+
+use super::codec::{get_s, get_time, millis, s, ttl, Item};
+use super::{classify, conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
+use crate::core::client::{Client, ClientId, GrantType, Scopes};
+use crate::core::store::{AccessTokenStore, ClientStore, StoreError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use time::OffsetDateTime;
+
+const CLIENT_PREFIX: &str = "CL#";
+const SECRET_HASH: &str = "secret_hash";
+
+fn client_key(id: &ClientId) -> AttributeValue {
+    AttributeValue::S(format!("{CLIENT_PREFIX}{id}"))
+}
+
+fn revoked_key(jti: &str) -> AttributeValue {
+    AttributeValue::S(format!("AT#{jti}"))
+}
+
+fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("`{key}`: {e}"))
+}
+
+fn client_from_item(item: &Item) -> Result<Client, StoreError> {
+    let key = get_s(item, TOKENS_KEY)?;
+    let id = key
+        .strip_prefix(CLIENT_PREFIX)
+        .ok_or_else(|| corrupt(TOKENS_KEY, "not a client"))?;
+    let grant_types = match item.get("grant_types") {
+        Some(AttributeValue::L(list)) => list
+            .iter()
+            .map(|v| match v {
+                AttributeValue::S(g) => {
+                    GrantType::parse(g).ok_or_else(|| corrupt("grant_types", g))
+                }
+                _ => Err(corrupt("grant_types", "holds a non-string")),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => return Err(corrupt("grant_types", "missing or not a list")),
+    };
+    Ok(Client {
+        id: ClientId::parse(id).map_err(|e| corrupt(TOKENS_KEY, e))?,
+        secret_hash: match item.get(SECRET_HASH) {
+            None => None,
+            Some(_) => Some(get_s(item, SECRET_HASH)?.to_string()),
+        },
+        grant_types,
+        scopes: Scopes::parse(get_s(item, "scopes")?).map_err(|e| corrupt("scopes", e))?,
+        audience: match item.get("audience") {
+            None => None,
+            Some(_) => Some(get_s(item, "audience")?.to_string()),
+        },
+        enabled: matches!(item.get("enabled"), Some(AttributeValue::Bool(true))),
+        created_at: get_time(item, "created_at")?,
+    })
+}
+
+fn client_to_item(c: &Client) -> Item {
+    let mut item = Item::new();
+    item.insert(TOKENS_KEY.into(), client_key(&c.id));
+    if let Some(h) = &c.secret_hash {
+        item.insert(SECRET_HASH.into(), s(h));
+    }
+    item.insert(
+        "grant_types".into(),
+        AttributeValue::L(c.grant_types.iter().map(|g| s(g.as_str())).collect()),
+    );
+    item.insert("scopes".into(), s(&c.scopes.to_string()));
+    if let Some(a) = &c.audience {
+        item.insert("audience".into(), s(a));
+    }
+    item.insert("enabled".into(), AttributeValue::Bool(c.enabled));
+    item.insert("created_at".into(), millis(c.created_at));
+    item
+}
+
+impl ClientStore for DynamoStore {
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, client_key(id))
+            .send()
+            .await
+            .map_err(|e| classify(&self.tokens, e))?;
+        out.item().map(client_from_item).transpose()
+    }
+}
+
+impl AccessTokenStore for DynamoStore {
+    async fn revoke_access_token(
+        &self,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tokens)
+            .item(TOKENS_KEY, revoked_key(jti))
+            .item("expires_at", millis(expires_at))
+            .item(TTL_ATTRIBUTE, ttl(expires_at))
+            .send()
+            .await
+            .map_err(|e| classify(&self.tokens, e))?;
+        Ok(())
+    }
+
+    async fn access_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, revoked_key(jti))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify(&self.tokens, e))?;
+        Ok(out.item().is_some())
+    }
+}
+
+impl DynamoStore {
+    pub(super) async fn create_client_item(&self, client: &Client) -> Result<(), StoreError> {
+        let req = self
+            .client
+            .put_item()
+            .table_name(&self.tokens)
+            .set_item(Some(client_to_item(client)));
+        put_once(&self.tokens, req, |old| {
+            get_time(old, "created_at").is_ok_and(|t| t == client.created_at)
+        })
+        .await
+    }
+
+    pub(super) async fn scan_clients(&self) -> Result<Vec<Client>, StoreError> {
+        let mut clients = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.tokens)
+                .filter_expression("begins_with(#k, :p)")
+                .expression_attribute_names("#k", TOKENS_KEY)
+                .expression_attribute_values(":p", s(CLIENT_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify(&self.tokens, e))?;
+            for item in out.items() {
+                clients.push(client_from_item(item)?);
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        clients.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        Ok(clients)
+    }
+
+    /// Replaces a confidential client's secret hash (a public one has none).
+    pub(super) async fn set_client_secret_item(
+        &self,
+        id: &ClientId,
+        hash: &str,
+    ) -> Result<bool, StoreError> {
+        self.update_client(
+            id,
+            "SET secret_hash = :h",
+            " AND attribute_exists(secret_hash)",
+            &[(":h", s(hash))],
+        )
+        .await
+    }
+
+    pub(super) async fn set_client_enabled_item(
+        &self,
+        id: &ClientId,
+        enabled: bool,
+    ) -> Result<bool, StoreError> {
+        self.update_client(
+            id,
+            "SET enabled = :e",
+            "",
+            &[(":e", AttributeValue::Bool(enabled))],
+        )
+        .await
+    }
+
+    /// Updates an existing client only, so no update makes a partial one.
+    async fn update_client(
+        &self,
+        id: &ClientId,
+        set: &str,
+        extra_condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<bool, StoreError> {
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, client_key(id))
+            .update_expression(set)
+            .condition_expression(format!("attribute_exists(#k){extra_condition}"))
+            .expression_attribute_names("#k", TOKENS_KEY);
+        for (k, v) in values {
+            req = req.expression_attribute_values(*k, v.clone());
+        }
+        Ok(conditional(&self.tokens, req.send().await)?.is_some())
+    }
+
+    pub(super) async fn delete_client_item(&self, id: &ClientId) -> Result<bool, StoreError> {
+        let req = self
+            .client
+            .delete_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, client_key(id))
+            .condition_expression("attribute_exists(#k)")
+            .expression_attribute_names("#k", TOKENS_KEY);
+        Ok(conditional(&self.tokens, req.send().await)?.is_some())
+    }
+}
