@@ -158,7 +158,9 @@ pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
         }
     };
     let deadline = app.edge.deadline;
-    let result = tokio::time::timeout(deadline, dispatch(app, spec.route, &ctx, &req))
+    // Boxed: the routes' futures together are large, and a debug build
+    // moving them on the stack overflowed a test thread's 2 MiB.
+    let result = tokio::time::timeout(deadline, Box::pin(dispatch(app, spec.route, &ctx, &req)))
         .await
         .unwrap_or(Err(ApiError::Deadline(deadline)));
     let (route, dialect) = (spec.name, spec.dialect.as_str());

@@ -11,6 +11,7 @@ use token_issuer::config::{
     Config, StoreConfig, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_KEY_REFRESH, DEFAULT_REFRESH_TOKEN_TTL,
     DEFAULT_REQUEST_DEADLINE,
 };
+use token_issuer::core::client::{Client, ClientId, ClientSecret, GrantType, Scopes};
 use token_issuer::core::clock::ManualClock;
 use token_issuer::core::password::{Hasher, Password};
 use token_issuer::core::store::AdminStore;
@@ -143,6 +144,32 @@ impl TestEnv {
         let user = make_user(name, password, change);
         self.store.create_user(&user).await.expect("create user");
         user
+    }
+
+    /// Registers an OAuth client as `token-admin client create` does; its
+    /// secret, or `None` for a public client.
+    pub async fn add_client(
+        &self,
+        id: &str,
+        public: bool,
+        grants: &[GrantType],
+        scopes: &str,
+    ) -> Option<String> {
+        let secret = (!public).then(|| ClientSecret::generate().expect("a secret"));
+        let client = Client {
+            id: ClientId::parse(id).expect("a valid client id"),
+            secret_hash: secret.as_ref().map(ClientSecret::hash),
+            grant_types: grants.to_vec(),
+            scopes: Scopes::parse(scopes).expect("valid scopes"),
+            audience: None,
+            enabled: true,
+            created_at: START,
+        };
+        self.store
+            .create_client(&client)
+            .await
+            .expect("create client");
+        secret.map(|s| s.expose().to_string())
     }
 
     /// Disables or enables the seeded admin, as `token-admin user disable|enable` does.
@@ -356,6 +383,42 @@ pub fn without_header(mut ev: Value, name: &str) -> Value {
         h.remove(name);
     }
     ev
+}
+
+/// A form-encoded body (RFC 6749 §3.2) of `pairs`.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `Authorization: Basic` for a client (RFC 6749 §2.3.1: both parts
+/// form-encoded, then base64).
+pub fn basic(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let raw = format!("{}:{}", enc(id), enc(secret));
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+/// An oauth event of `events/` with a form body and, if given, a Basic header.
+pub fn oauth_event(name: &str, pairs: &[(&str, &str)], client: Option<(&str, &str)>) -> Value {
+    let ev = with_body(event(name), &form(pairs));
+    let ev = without_header(ev, "authorization");
+    match client {
+        Some((id, secret)) => with_header(ev, "authorization", &basic(id, secret)),
+        None => ev,
+    }
 }
 
 /// A login event of the named route with a JSON body.

@@ -14,6 +14,7 @@ mod lockout;
 mod login_user;
 mod login_v2;
 mod malformed;
+mod oauth;
 mod openapi;
 mod ops;
 mod ops_client;
