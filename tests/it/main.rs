@@ -15,6 +15,7 @@ mod login_user;
 mod login_v2;
 mod malformed;
 mod oauth;
+mod oauth_client;
 mod openapi;
 mod ops;
 mod ops_client;
