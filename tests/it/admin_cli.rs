@@ -349,3 +349,134 @@ async fn show_and_unlock_a_locked_username() {
         "no user nobody",
     );
 }
+
+#[tokio::test]
+async fn clients_are_registered_rotated_disabled_and_deleted_with_the_cli() {
+    let admin = Admin::new();
+    admin.ok(&["tables", "create"], None);
+    let out = admin.ok(
+        &[
+            "client",
+            "create",
+            "--client-id",
+            "svc",
+            "--grant-types",
+            "client_credentials,password",
+            "--scopes",
+            "api:read api:write",
+        ],
+        None,
+    );
+    let secret_of = |out: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix("client_secret\t"))
+            .expect("the secret is printed")
+            .to_string()
+    };
+    let first = secret_of(&out);
+    assert_eq!(first.len(), 43);
+    for listing in [
+        admin.ok(&["client", "list"], None),
+        admin.ok(&["client", "show", "--client-id", "svc"], None),
+    ] {
+        assert!(listing.contains("svc"), "{listing}");
+        assert!(listing.contains("confidential"), "{listing}");
+        assert!(
+            !listing.contains(&first),
+            "never the secret again: {listing}"
+        );
+    }
+    let show = admin.ok(&["client", "show", "--client-id", "svc"], None);
+    assert!(
+        show.contains("grant_types\tclient_credentials,password"),
+        "{show}"
+    );
+    assert!(show.contains("scopes\tapi:read api:write"), "{show}");
+
+    let env = admin.app().await;
+    let grant = |secret: &str| {
+        oauth_event(
+            "oauth-token-client-credentials",
+            &[("grant_type", "client_credentials")],
+            Some(("svc", secret)),
+        )
+    };
+    let r = env.call(&grant(&first)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["scope"], "api:read api:write");
+
+    let second = secret_of(&admin.ok(&["client", "rotate-secret", "--client-id", "svc"], None));
+    assert_ne!(first, second);
+    assert_eq!(env.call(&grant(&first)).await.status, 401, "old secret");
+    assert_eq!(env.call(&grant(&second)).await.status, 200, "new secret");
+
+    admin.ok(&["client", "disable", "--client-id", "svc"], None);
+    assert_eq!(env.call(&grant(&second)).await.status, 401);
+    admin.ok(&["client", "enable", "--client-id", "svc"], None);
+    assert_eq!(env.call(&grant(&second)).await.status, 200);
+    admin.ok(&["client", "delete", "--client-id", "svc"], None);
+    assert_eq!(env.call(&grant(&second)).await.status, 401);
+
+    // A public client has no secret to print or rotate.
+    let out = admin.ok(
+        &["client", "create", "--client-id", "native", "--public"],
+        None,
+    );
+    assert!(!out.contains("client_secret"), "{out}");
+    assert!(out.contains("public"), "{out}");
+    admin.fails(
+        &["client", "rotate-secret", "--client-id", "native"],
+        None,
+        "public",
+    );
+    admin.fails(
+        &[
+            "client",
+            "create",
+            "--client-id",
+            "bad",
+            "--public",
+            "--grant-types",
+            "client_credentials",
+        ],
+        None,
+        "public client cannot use client_credentials",
+    );
+    admin.fails(
+        &["client", "create", "--client-id", "native", "--public"],
+        None,
+        "already exists",
+    );
+    admin.fails(
+        &[
+            "client",
+            "create",
+            "--client-id",
+            "x",
+            "--grant-types",
+            "implicit",
+        ],
+        None,
+        "unknown grant type",
+    );
+    admin.fails(
+        &["client", "create", "--client-id", "a b"],
+        None,
+        "--client-id",
+    );
+    admin.fails(
+        &["client", "create", "--client-id", "x", "--scopes", "a\"b"],
+        None,
+        "--scopes",
+    );
+    admin.fails(
+        &["client", "show", "--client-id", "nobody"],
+        None,
+        "no client nobody",
+    );
+    admin.fails(
+        &["client", "delete", "--client-id", "nobody"],
+        None,
+        "no client nobody",
+    );
+}
