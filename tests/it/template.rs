@@ -5,7 +5,7 @@
 
 use serde_norway::Value;
 use token_issuer::http::routes::ROUTES;
-use token_issuer::store::dynamo::{TOKENS_KEY, TTL_ATTRIBUTE, USERS_KEY};
+use token_issuer::store::dynamo::{FUNCTION_WRITES, TOKENS_KEY, TTL_ATTRIBUTE, USERS_KEY};
 
 fn template() -> Value {
     let path = format!("{}/template.yaml", env!("CARGO_MANIFEST_DIR"));
@@ -120,4 +120,40 @@ fn abuse_limits_and_log_retention_are_parameters() {
         text(&t["Resources"]["FunctionLogGroup"]["Type"]),
         "AWS::Logs::LogGroup"
     );
+}
+
+#[test]
+fn the_function_may_write_only_the_items_it_writes_and_never_a_client() {
+    let t = template();
+    let statements = t["Resources"]["TokenIssuerFunction"]["Properties"]["Policies"][0]
+        ["Statement"]
+        .as_sequence()
+        .expect("the function's policy statements")
+        .clone();
+    let on_tokens: Vec<&Value> = statements
+        .iter()
+        // `!GetAtt TokensTable.Arn`, a tagged value.
+        .filter(|s| format!("{:?}", s["Resource"]).contains("\"TokensTable.Arn\""))
+        .collect();
+    assert!(!on_tokens.is_empty(), "statements on the tokens table");
+    for s in on_tokens {
+        let actions: Vec<&str> = s["Action"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(text)
+            .collect();
+        let writes = actions.iter().any(|a| *a != "dynamodb:GetItem");
+        if writes {
+            let keys: Vec<&str> = s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+                .as_sequence()
+                .expect("writes are limited by key prefix")
+                .iter()
+                .map(text)
+                .collect();
+            let expected: Vec<String> = FUNCTION_WRITES.iter().map(|p| format!("{p}*")).collect();
+            assert_eq!(keys, expected);
+            assert!(!keys.iter().any(|k| k.starts_with("CL#")));
+        }
+    }
 }

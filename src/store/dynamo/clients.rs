@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 
 const CLIENT_PREFIX: &str = "CL#";
+pub(super) const REVOKED_PREFIX: &str = "AT#";
 const SECRET_HASH: &str = "secret_hash";
 
 fn client_key(id: &ClientId) -> AttributeValue {
@@ -17,7 +18,7 @@ fn client_key(id: &ClientId) -> AttributeValue {
 }
 
 fn revoked_key(jti: &str) -> AttributeValue {
-    AttributeValue::S(format!("AT#{jti}"))
+    AttributeValue::S(format!("{REVOKED_PREFIX}{jti}"))
 }
 
 fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {

@@ -64,8 +64,10 @@ fn holds_consumed(item: &Item, hash: &str) -> bool {
         )
 }
 
+pub(super) const PREFIX: &str = "RF#";
+
 fn family_key(id: &FamilyId) -> AttributeValue {
-    AttributeValue::S(format!("RF#{id}"))
+    AttributeValue::S(format!("{PREFIX}{id}"))
 }
 
 fn family_from_item(id: &FamilyId, item: &Item) -> Result<RefreshFamily, StoreError> {

@@ -24,6 +24,14 @@ use aws_sdk_dynamodb::Client;
 pub const USERS_KEY: &str = "username";
 pub const TOKENS_KEY: &str = "pk";
 pub const TTL_ATTRIBUTE: &str = "ttl";
+/// The key prefixes of the tokens table's items the function writes; it
+/// only reads the OAuth clients (`CL#`), so its role may write nothing else.
+pub const FUNCTION_WRITES: [&str; 4] = [
+    families::PREFIX,
+    sessions::PREFIX,
+    throttle::PREFIX,
+    clients::REVOKED_PREFIX,
+];
 
 /// The two tables' names.
 #[derive(Debug, Clone, PartialEq, Eq)]

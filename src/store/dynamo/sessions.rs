@@ -7,8 +7,10 @@ use crate::core::store::{SessionStore, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
 
+pub(super) const PREFIX: &str = "OS#";
+
 fn session_key(token_hash: &str) -> AttributeValue {
-    AttributeValue::S(format!("OS#{token_hash}"))
+    AttributeValue::S(format!("{PREFIX}{token_hash}"))
 }
 
 fn session_from_item(token_hash: &str, item: &Item) -> Result<Session, StoreError> {

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use time::OffsetDateTime;
 
-const PREFIX: &str = "TH#";
+pub(super) const PREFIX: &str = "TH#";
 
 fn throttle_key(key: &str) -> AttributeValue {
     AttributeValue::S(format!("{PREFIX}{key}"))
