@@ -256,6 +256,7 @@ async fn run() {
         expires_at: now + time::Duration::days(30),
         revoked_at: None,
         client: None,
+        issued_via: None,
     };
     // The family the floor's rotations advance, one hash at a time.
     let fam = new_family(

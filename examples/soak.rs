@@ -93,6 +93,7 @@ async fn main() {
             expires_at: now + time::Duration::days(30),
             revoked_at: None,
             client: None,
+            issued_via: None,
         })
         .await
         .expect("put the family");

@@ -2,7 +2,8 @@
 //! and puts the parts together. `main.rs`, the tests and the benches build
 //! the function through it, so they all run the same wiring.
 
-use crate::config::{Config, StoreConfig};
+use crate::authorizer::{Authorizer, AuthorizerSettings};
+use crate::config::{Config, ConfigError, StoreConfig};
 use crate::core::clock::Clock;
 use crate::core::store::Store;
 use crate::core::throttle::ThrottleSettings;
@@ -66,6 +67,36 @@ pub fn store(client: aws_sdk_dynamodb::Client, config: &StoreConfig) -> DynamoSt
             tokens: config.tokens_table.clone(),
         },
     )
+}
+
+/// The authorizer function: the issuer core over `store`, deciding for
+/// other APIs. It must be told the issuer URL (`ISSUER`): it serves other
+/// domains, so it cannot derive it from the request.
+pub fn authorizer<S: Store>(
+    config: &Config,
+    store: S,
+    keys: impl Into<Keys>,
+    clock: Arc<dyn Clock>,
+) -> Result<Authorizer<S>, ConfigError> {
+    let issuer_url = config
+        .issuer
+        .clone()
+        .ok_or(ConfigError::Missing("ISSUER"))?;
+    if config.accepted_audiences.is_empty() {
+        return Err(ConfigError::Invalid {
+            name: "ACCEPTED_AUDIENCES",
+            reason: "names no audience".into(),
+        });
+    }
+    Ok(Authorizer::new(
+        Issuer::new(store, keys.into(), clock, settings(config)),
+        AuthorizerSettings {
+            issuer_url,
+            audiences: config.accepted_audiences.clone(),
+            revocation_cache: config.revocation_cache,
+            deadline: config.request_deadline,
+        },
+    ))
 }
 
 /// The function: the issuer core over `store`, behind the edge.

@@ -47,6 +47,11 @@ pub struct Config {
     pub request_deadline: Duration,
     /// How often a warm instance re-reads the key ring from Secrets Manager.
     pub key_refresh: Duration,
+    /// The authorizer: how long a token's revocation state is remembered
+    /// (0: read on every request); revocation takes effect within it.
+    pub revocation_cache: Duration,
+    /// The authorizer: the `aud` values it accepts (default: `AUDIENCE`).
+    pub accepted_audiences: Vec<String>,
 }
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(3600);
@@ -54,6 +59,9 @@ pub const DEFAULT_REFRESH_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 36
 /// Four seconds of margin below the template's 10 s function timeout.
 pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(6);
 pub const DEFAULT_KEY_REFRESH: Duration = Duration::from_secs(300);
+pub const DEFAULT_REVOCATION_CACHE: Duration = Duration::from_secs(2);
+/// Longest revocation cache allowed: revocation must take seconds, not the token's life.
+pub const MAX_REVOCATION_CACHE: Duration = Duration::from_secs(60);
 
 /// Reads settings from any lookup, so tests need not touch the process environment.
 pub trait Source {
@@ -166,10 +174,36 @@ impl Config {
                 reason: "set either SIGNING_KEY_SECRET_ID or SIGNING_KEY_FILE, not both".into(),
             });
         }
+        let audience = required(src, "AUDIENCE")?;
+        let accepted_audiences = match optional(src, "ACCEPTED_AUDIENCES") {
+            None => vec![audience.clone()],
+            Some(list) => list
+                .split(',')
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty())
+                .collect(),
+        };
+        let revocation_cache = match optional(src, "REVOCATION_CACHE_SECONDS") {
+            None => DEFAULT_REVOCATION_CACHE,
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(n) if n <= MAX_REVOCATION_CACHE.as_secs() => Duration::from_secs(n),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "REVOCATION_CACHE_SECONDS",
+                        reason: format!(
+                            "expected a whole number from 0 to {}, got {raw:?}",
+                            MAX_REVOCATION_CACHE.as_secs()
+                        ),
+                    })
+                }
+            },
+        };
         Ok(Self {
             store: StoreConfig::from_source(src)?,
             issuer,
-            audience: required(src, "AUDIENCE")?,
+            audience,
+            revocation_cache,
+            accepted_audiences,
             signing_key_secret,
             signing_key_file,
             access_token_ttl: seconds(

@@ -7,6 +7,7 @@
 //! [`compose`] wires configuration into the parts.
 
 pub mod admin;
+pub mod authorizer;
 pub mod aws;
 pub mod compose;
 pub mod config;

@@ -28,6 +28,9 @@ pub struct RefreshFamily {
     /// The OAuth client it was issued to; `None` for the vendor dialects,
     /// whose tokens work only at their own routes.
     pub client: Option<ClientBinding>,
+    /// The dialect of the log in that started it, for downstream context
+    /// (`None`: an older family). Never branched on.
+    pub issued_via: Option<String>,
 }
 
 /// The OAuth client a family belongs to, and the scope granted at its start.

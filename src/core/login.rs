@@ -263,6 +263,7 @@ impl<S: Store> Issuer<S> {
             expires_at: now + self.settings.refresh_ttl,
             revoked_at: None,
             client,
+            issued_via: Some(origin.dialect.to_string()),
         };
         // Independent writes: run them together to save a round trip.
         let (user, ()) = tokio::try_join!(self.record_login(user, now), async {

@@ -7,7 +7,7 @@ use super::client::{secret_matches, Client, ClientId, GrantType, Scopes, OPENID}
 use super::error::{Error, Refusal};
 use super::family::{ClientBinding, RefreshFamily};
 use super::login::Credentials;
-use super::store::Store;
+use super::store::{Store, TokenStateQuery};
 use super::tokens::{self, FamilyId, RefreshToken};
 use super::user::{User, Username};
 use super::Issuer;
@@ -83,6 +83,15 @@ pub struct ActiveToken {
     pub claims: TokenClaims,
     /// The user behind it (`None` for `client_credentials`).
     pub user: Option<User>,
+}
+
+/// What makes verified claims still good, as storage says.
+#[derive(Debug)]
+pub struct Liveness {
+    /// The user behind the token (`None` for `client_credentials`).
+    pub user: Option<User>,
+    /// The dialect of the log in behind it, where known.
+    pub issued_via: Option<String>,
 }
 
 /// What introspection reports of an active refresh token.
@@ -330,47 +339,46 @@ impl<S: Store> Issuer<S> {
         })
     }
 
-    /// An access token of any dialect, if it is active now: signed by a
-    /// published key, issued by `issuer_url`, within `nbf`..`exp`, and its
-    /// family live, its user still accepting it and its client still enabled
-    /// (`client_credentials`: the client enabled and the token not revoked).
-    pub async fn active_access_token(
-        &self,
-        token: &str,
-        issuer_url: &str,
-    ) -> Result<Option<ActiveToken>, Error> {
-        let Some((_, claims)) = self.keys.current().verify::<TokenClaims>(token) else {
-            return Ok(None);
-        };
+    /// The claims of an access token of any dialect whose signature is one
+    /// of the published keys', issued by `issuer_url`, and within
+    /// `nbf`..`exp` now. Storage is not asked.
+    pub fn verified_claims(&self, token: &str, issuer_url: &str) -> Option<TokenClaims> {
+        let (_, claims) = self.keys.current().verify::<TokenClaims>(token)?;
         let now = self.now().unix_timestamp();
-        if claims.iss != issuer_url || claims.exp <= now || claims.nbf > now {
-            return Ok(None);
-        }
+        let current = claims.iss == issuer_url && claims.exp > now && claims.nbf <= now;
+        current.then_some(claims)
+    }
+
+    /// Whether verified `claims` still hold, read in one storage request: the
+    /// family live, its user still accepting it, its client enabled; for a
+    /// token of no family (`client_credentials`), the client enabled and the
+    /// token not revoked.
+    pub async fn liveness(&self, claims: &TokenClaims) -> Result<Option<Liveness>, Error> {
         let client_id = match claims.client_id.as_deref().map(ClientId::parse) {
             None => None,
             Some(Ok(id)) => Some(id),
             Some(Err(_)) => return Ok(None),
         };
-        let client_live = async {
-            match &client_id {
-                Some(id) => {
-                    Ok::<_, Error>(self.store.get_client(id).await?.is_some_and(|c| c.enabled))
-                }
-                None => Ok(true),
-            }
-        };
         let Some(sid) = claims.sid.as_deref() else {
-            // `client_credentials`: no family, no user.
             let Some(id) = &client_id else {
                 return Ok(None);
             };
             if claims.sub != id.as_str() {
                 return Ok(None);
             }
-            let (live, revoked) = tokio::try_join!(client_live, async {
-                Ok(self.store.access_token_revoked(&claims.jti).await?)
-            })?;
-            return Ok((live && !revoked).then_some(ActiveToken { claims, user: None }));
+            let state = self
+                .store
+                .token_state(TokenStateQuery {
+                    client: Some(id),
+                    revoked_jti: Some(&claims.jti),
+                    ..TokenStateQuery::default()
+                })
+                .await?;
+            let live = state.client.is_some_and(|c| c.enabled) && !state.jti_revoked;
+            return Ok(live.then_some(Liveness {
+                user: None,
+                issued_via: Some("oauth".into()),
+            }));
         };
         let (Some(family_id), Some(Ok(username))) = (
             FamilyId::parse(sid),
@@ -378,24 +386,48 @@ impl<S: Store> Issuer<S> {
         ) else {
             return Ok(None);
         };
-        let (family, user, live) = tokio::try_join!(
-            async { Ok(self.store.get_refresh_family(&family_id).await?) },
-            async { Ok(self.store.get_user(&username).await?) },
-            client_live,
-        )?;
-        let (Some(family), Some(user)) = (family, user) else {
+        let state = self
+            .store
+            .token_state(TokenStateQuery {
+                family: Some(&family_id),
+                user: Some(&username),
+                client: client_id.as_ref(),
+                revoked_jti: None,
+            })
+            .await?;
+        let (Some(family), Some(user)) = (state.family, state.user) else {
             return Ok(None);
+        };
+        let client_live = match &client_id {
+            Some(_) => state.client.is_some_and(|c| c.enabled),
+            None => true,
         };
         let same_client =
             family.client.as_ref().map(|b| b.client_id.as_str()) == claims.client_id.as_deref();
-        let active = live
+        let live = client_live
             && same_client
             && family.is_live(self.now())
             && claims.sub == user.id.to_string()
             && user.accepts_tokens_from(family.user_id, family.token_version, family.created_at);
-        Ok(active.then_some(ActiveToken {
-            claims,
+        Ok(live.then_some(Liveness {
             user: Some(user),
+            issued_via: family.issued_via,
+        }))
+    }
+
+    /// An access token of any dialect, if it is active now
+    /// ([`Issuer::verified_claims`] and [`Issuer::liveness`]).
+    pub async fn active_access_token(
+        &self,
+        token: &str,
+        issuer_url: &str,
+    ) -> Result<Option<ActiveToken>, Error> {
+        let Some(claims) = self.verified_claims(token, issuer_url) else {
+            return Ok(None);
+        };
+        Ok(self.liveness(&claims).await?.map(|l| ActiveToken {
+            claims,
+            user: l.user,
         }))
     }
 

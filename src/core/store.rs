@@ -132,6 +132,34 @@ pub trait AccessTokenStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// What decides whether an access token is still good: its family, its
+/// user, its client, and (no family) whether it was revoked by itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenStateQuery<'a> {
+    pub family: Option<&'a FamilyId>,
+    pub user: Option<&'a Username>,
+    pub client: Option<&'a ClientId>,
+    pub revoked_jti: Option<&'a str>,
+}
+
+/// What [`TokenStateStore::token_state`] found; `None` where nothing is stored.
+#[derive(Debug, Clone, Default)]
+pub struct TokenState {
+    pub family: Option<RefreshFamily>,
+    pub user: Option<User>,
+    pub client: Option<Client>,
+    pub jti_revoked: bool,
+}
+
+/// Reads everything a token check needs in one storage request, so
+/// introspection and the authorizer cost one round trip.
+pub trait TokenStateStore: Send + Sync {
+    fn token_state(
+        &self,
+        query: TokenStateQuery<'_>,
+    ) -> impl Future<Output = Result<TokenState, StoreError>> + Send;
+}
+
 /// Ops sessions, keyed by the hash of their token.
 pub trait SessionStore: Send + Sync {
     /// Fails with [`StoreError::AlreadyExists`] when the hash is taken.
@@ -234,12 +262,24 @@ pub trait ThrottleStore: Send + Sync {
 
 /// Everything the issuer reads and writes.
 pub trait Store:
-    UserStore + FamilyStore + SessionStore + ThrottleStore + ClientStore + AccessTokenStore
+    UserStore
+    + FamilyStore
+    + SessionStore
+    + ThrottleStore
+    + ClientStore
+    + AccessTokenStore
+    + TokenStateStore
 {
 }
 
 impl<T> Store for T where
-    T: UserStore + FamilyStore + SessionStore + ThrottleStore + ClientStore + AccessTokenStore
+    T: UserStore
+        + FamilyStore
+        + SessionStore
+        + ThrottleStore
+        + ClientStore
+        + AccessTokenStore
+        + TokenStateStore
 {
 }
 

@@ -257,7 +257,12 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
 
 /// The token of an `Authorization: OpsToken <token>` (or `vRealizeOpsToken`) header.
 pub fn ops_token(req: &Request) -> Option<&str> {
-    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?.trim();
+    ops_token_value(req.headers().get(AUTHORIZATION)?.to_str().ok()?)
+}
+
+/// The token of an `OpsToken <token>` (or `vRealizeOpsToken`) header value.
+pub fn ops_token_value(value: &str) -> Option<&str> {
+    let value = value.trim();
     let (scheme, token) = value.split_once(' ')?;
     let known =
         scheme.eq_ignore_ascii_case("OpsToken") || scheme.eq_ignore_ascii_case("vRealizeOpsToken");

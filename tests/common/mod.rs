@@ -63,6 +63,8 @@ pub fn test_config() -> Config {
         lockout_max: std::time::Duration::from_secs(900),
         request_deadline: DEFAULT_REQUEST_DEADLINE,
         key_refresh: DEFAULT_KEY_REFRESH,
+        revocation_cache: std::time::Duration::ZERO,
+        accepted_audiences: vec!["test-audience".into()],
     }
 }
 
@@ -72,6 +74,8 @@ pub struct TestEnv {
     pub clock: Arc<ManualClock>,
     pub config: Config,
     pub admin: User,
+    /// The signing key, when the test made it, so an authorizer can share it.
+    pub key_pem: Option<String>,
 }
 
 impl TestEnv {
@@ -81,8 +85,26 @@ impl TestEnv {
     }
 
     pub async fn with_config(change: impl FnOnce(&mut Config)) -> Self {
-        let keys = KeySet::ephemeral().expect("generate a key");
-        Self::with_keys(change, keys).await
+        let pem = token_issuer::keys::generate_pem().expect("generate a key");
+        let keys = KeySet::from_pem(pem.as_bytes()).expect("a usable key");
+        let mut env = Self::with_keys(change, keys).await;
+        env.key_pem = Some(pem);
+        env
+    }
+
+    /// The authorizer over this environment's tables, keys and clock, for
+    /// tokens of the issuer at [`API_DOMAIN`].
+    pub fn authorizer(
+        &self,
+        change: impl FnOnce(&mut Config),
+    ) -> token_issuer::authorizer::Authorizer<DynamoStore> {
+        let mut config = self.config.clone();
+        config.issuer = Some(format!("https://{API_DOMAIN}"));
+        change(&mut config);
+        let pem = self.key_pem.as_deref().expect("a test-made key");
+        let keys = KeySet::from_pem(pem.as_bytes()).expect("a usable key");
+        compose::authorizer(&config, self.store.clone(), keys, self.clock.clone())
+            .expect("an authorizer")
     }
 
     /// Like [`TestEnv::with_config`], signing with `keys` (a cold start with them).
@@ -132,6 +154,7 @@ impl TestEnv {
             clock,
             config,
             admin,
+            key_pem: None,
         }
     }
 

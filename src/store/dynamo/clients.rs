@@ -13,11 +13,11 @@ const CLIENT_PREFIX: &str = "CL#";
 pub(super) const REVOKED_PREFIX: &str = "AT#";
 const SECRET_HASH: &str = "secret_hash";
 
-fn client_key(id: &ClientId) -> AttributeValue {
+pub(super) fn client_key(id: &ClientId) -> AttributeValue {
     AttributeValue::S(format!("{CLIENT_PREFIX}{id}"))
 }
 
-fn revoked_key(jti: &str) -> AttributeValue {
+pub(super) fn revoked_key(jti: &str) -> AttributeValue {
     AttributeValue::S(format!("{REVOKED_PREFIX}{jti}"))
 }
 
@@ -25,7 +25,7 @@ fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("`{key}`: {e}"))
 }
 
-fn client_from_item(item: &Item) -> Result<Client, StoreError> {
+pub(super) fn client_from_item(item: &Item) -> Result<Client, StoreError> {
     let key = get_s(item, TOKENS_KEY)?;
     let id = key
         .strip_prefix(CLIENT_PREFIX)

@@ -28,6 +28,7 @@ const GENERATION: &str = "generation";
 /// The OAuth client of the family and its granted scope (absent: a vendor dialect's).
 const CLIENT_ID: &str = "client_id";
 const SCOPE: &str = "scope";
+const ISSUED_VIA: &str = "issued_via";
 
 /// How many consumed tokens are remembered: reuse of any of the last 16
 /// revokes the family; an older one is simply invalid.
@@ -66,11 +67,11 @@ fn holds_consumed(item: &Item, hash: &str) -> bool {
 
 pub(super) const PREFIX: &str = "RF#";
 
-fn family_key(id: &FamilyId) -> AttributeValue {
+pub(super) fn family_key(id: &FamilyId) -> AttributeValue {
     AttributeValue::S(format!("{PREFIX}{id}"))
 }
 
-fn family_from_item(id: &FamilyId, item: &Item) -> Result<RefreshFamily, StoreError> {
+pub(super) fn family_from_item(id: &FamilyId, item: &Item) -> Result<RefreshFamily, StoreError> {
     Ok(RefreshFamily {
         id: *id,
         username: get_username(item, "username")?,
@@ -81,6 +82,10 @@ fn family_from_item(id: &FamilyId, item: &Item) -> Result<RefreshFamily, StoreEr
         created_at: get_time(item, "created_at")?,
         expires_at: get_time(item, "expires_at")?,
         revoked_at: get_time_opt(item, REVOKED_AT)?,
+        issued_via: match item.get(ISSUED_VIA) {
+            None => None,
+            Some(_) => Some(get_s(item, ISSUED_VIA)?.to_string()),
+        },
         client: match item.get(CLIENT_ID) {
             None => None,
             Some(_) => Some(ClientBinding {
@@ -119,6 +124,9 @@ impl FamilyStore for DynamoStore {
             .item(GENERATION, n(f.generation as i64));
         if let Some(v) = f.token_version {
             req = req.item("token_version", n(v as i64));
+        }
+        if let Some(d) = &f.issued_via {
+            req = req.item(ISSUED_VIA, s(d));
         }
         if let Some(c) = &f.client {
             req = req

@@ -14,6 +14,7 @@ pub mod codec;
 mod families;
 pub mod provision;
 mod sessions;
+mod state;
 mod throttle;
 mod users;
 

@@ -11,7 +11,7 @@ use crate::core::user::{User, Username};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
 
-fn user_key(username: &Username) -> AttributeValue {
+pub(super) fn user_key(username: &Username) -> AttributeValue {
     s(username.as_str())
 }
 
@@ -42,7 +42,7 @@ fn user_to_item(u: &User) -> Item {
     item
 }
 
-fn user_from_item(item: &Item) -> Result<User, StoreError> {
+pub(super) fn user_from_item(item: &Item) -> Result<User, StoreError> {
     let roles = match item.get("roles") {
         Some(AttributeValue::L(list)) => list
             .iter()

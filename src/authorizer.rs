@@ -1,0 +1,278 @@
+//! The API Gateway HTTP API Lambda authorizer (REQUEST type, payload 2.0,
+//! simple responses) that ends access downstream when a token's family ends.
+//!
+//! A bearer JWT of any dialect is verified locally (RS256 with the issuer's
+//! published keys, `iss`, `aud`, `exp`, `nbf`), then its family and user are
+//! read in one storage request, remembered for at most the revocation cache's
+//! life; an ops session is checked and slid as `currentuser` does. Every
+//! failure, storage faults included, is a denial: the handler never fails.
+
+use crate::core::oauth::TokenClaims;
+use crate::core::store::Store;
+use crate::core::{Error, Issuer};
+use crate::http::request::ops_token_value;
+use crate::telemetry::chain;
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
+};
+use lambda_http::http::header::AUTHORIZATION;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+/// What the authorizer needs from configuration.
+#[derive(Debug, Clone)]
+pub struct AuthorizerSettings {
+    /// The issuer URL tokens must name in `iss`.
+    pub issuer_url: String,
+    /// The `aud` values accepted.
+    pub audiences: Vec<String>,
+    /// How long a family's state is remembered (zero: never).
+    pub revocation_cache: Duration,
+    /// Every decision is made within this, else it is a denial.
+    pub deadline: Duration,
+}
+
+/// Remembered states, at most this many (the oldest go first when full).
+const CACHE_CAPACITY: usize = 10_000;
+
+#[derive(Debug, Clone)]
+struct Remembered {
+    at: OffsetDateTime,
+    /// `Some(dialect)` while live, `None` when not.
+    live: Option<String>,
+}
+
+/// The authorizer: the issuer core (keys, store, clock) and a small cache.
+pub struct Authorizer<S> {
+    issuer: Issuer<S>,
+    settings: AuthorizerSettings,
+    cache: Mutex<HashMap<String, Remembered>>,
+}
+
+/// A decision and what the log says of it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    Allow(AllowContext),
+    Deny(&'static str),
+}
+
+/// The context a protected route receives (`$context.authorizer.lambda.*`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AllowContext {
+    pub sub: String,
+    pub username: String,
+    /// Comma-separated.
+    pub roles: String,
+    pub dialect: String,
+    pub client_id: Option<String>,
+    pub scope: Option<String>,
+}
+
+impl AllowContext {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("sub".into(), self.sub.clone().into());
+        m.insert("username".into(), self.username.clone().into());
+        m.insert("roles".into(), self.roles.clone().into());
+        m.insert("dialect".into(), self.dialect.clone().into());
+        if let Some(c) = &self.client_id {
+            m.insert("client_id".into(), c.clone().into());
+        }
+        if let Some(s) = &self.scope {
+            m.insert("scope".into(), s.clone().into());
+        }
+        Value::Object(m)
+    }
+}
+
+impl<S: Store> Authorizer<S> {
+    pub fn new(issuer: Issuer<S>, settings: AuthorizerSettings) -> Self {
+        Self {
+            issuer,
+            settings,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn issuer(&self) -> &Issuer<S> {
+        &self.issuer
+    }
+
+    /// Answers one invocation. Never fails: an event that is not an
+    /// authorizer request, a bad token, a fault: all are `isAuthorized: false`.
+    pub async fn handle(&self, event: Value) -> Value {
+        let started = Instant::now();
+        let request: Result<ApiGatewayV2CustomAuthorizerV2Request, _> =
+            serde_json::from_value(event);
+        let (request_id, decision) = match request {
+            Ok(req) => {
+                let id = req.request_context.request_id.clone().unwrap_or_default();
+                let header = req
+                    .headers
+                    .get(AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let deadline = self.settings.deadline;
+                let decision = tokio::time::timeout(deadline, self.decide(header.as_deref()))
+                    .await
+                    .unwrap_or(Decision::Deny("deadline"));
+                (id, decision)
+            }
+            Err(_) => (String::new(), Decision::Deny("not_an_authorizer_request")),
+        };
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+        let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::<Value>::default();
+        match &decision {
+            Decision::Allow(ctx) => {
+                tracing::info!(
+                    request_id,
+                    decision = "allow",
+                    dialect = ctx.dialect.as_str(),
+                    sub = ctx.sub.as_str(),
+                    client_id = ctx.client_id.as_deref().unwrap_or(""),
+                    elapsed_ms,
+                    "authorized"
+                );
+                response.is_authorized = true;
+                response.context = ctx.to_json();
+            }
+            Decision::Deny(reason) => {
+                tracing::info!(request_id, decision = "deny", reason, elapsed_ms, "refused");
+                response.is_authorized = false;
+                response.context = Value::Object(Map::new());
+            }
+        }
+        serde_json::to_value(&response)
+            .unwrap_or_else(|_| serde_json::json!({"isAuthorized": false, "context": {}}))
+    }
+
+    /// The decision for an `Authorization` header.
+    pub async fn decide(&self, authorization: Option<&str>) -> Decision {
+        self.issuer.keys().refresh_if_due().await;
+        let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Decision::Deny("no_token");
+        };
+        let Some((scheme, token)) = value.split_once(' ') else {
+            return Decision::Deny("malformed_header");
+        };
+        let token = token.trim();
+        if scheme.eq_ignore_ascii_case("Bearer") {
+            return self.bearer(token).await;
+        }
+        if let Some(session) = ops_token_value(value) {
+            return match self.issuer.current_user(session).await {
+                Ok(user) => Decision::Allow(AllowContext {
+                    sub: user.id.to_string(),
+                    username: user.username.to_string(),
+                    roles: user.roles.join(","),
+                    dialect: "ops".into(),
+                    client_id: None,
+                    scope: None,
+                }),
+                Err(Error::Refused(_)) => Decision::Deny("invalid_session"),
+                Err(Error::Fault(f)) => {
+                    tracing::error!(error = %chain(&f), "session check failed");
+                    Decision::Deny("storage_fault")
+                }
+            };
+        }
+        Decision::Deny("unsupported_scheme")
+    }
+
+    async fn bearer(&self, token: &str) -> Decision {
+        let Some(claims) = self
+            .issuer
+            .verified_claims(token, &self.settings.issuer_url)
+        else {
+            return Decision::Deny("invalid_token");
+        };
+        if !self.settings.audiences.iter().any(|a| *a == claims.aud) {
+            return Decision::Deny("wrong_audience");
+        }
+        let key = match &claims.sid {
+            Some(sid) => format!("family:{sid}"),
+            None => format!("token:{}", claims.jti),
+        };
+        let live = match self.remembered(&key) {
+            Some(live) => live,
+            None => match self.issuer.liveness(&claims).await {
+                Ok(l) => {
+                    let live = l.map(|l| {
+                        l.issued_via.unwrap_or_else(|| {
+                            if claims.client_id.is_some() {
+                                "oauth"
+                            } else {
+                                "jwt"
+                            }
+                            .to_string()
+                        })
+                    });
+                    self.remember(key, live.clone());
+                    live
+                }
+                Err(e) => {
+                    tracing::error!(error = %chain(&e), "revocation check failed");
+                    return Decision::Deny("storage_fault");
+                }
+            },
+        };
+        match live {
+            Some(dialect) => Decision::Allow(context_of(&claims, dialect)),
+            None => Decision::Deny("revoked"),
+        }
+    }
+
+    fn remembered(&self, key: &str) -> Option<Option<String>> {
+        let ttl = self.settings.revocation_cache;
+        if ttl.is_zero() {
+            return None;
+        }
+        let now = self.issuer.now();
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = cache.get(key)?;
+        (now - entry.at < ttl).then(|| entry.live.clone())
+    }
+
+    fn remember(&self, key: String, live: Option<String>) {
+        let ttl = self.settings.revocation_cache;
+        if ttl.is_zero() {
+            return;
+        }
+        let now = self.issuer.now();
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_CAPACITY {
+            cache.retain(|_, e| now - e.at < ttl);
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert(key, Remembered { at: now, live });
+    }
+}
+
+fn context_of(claims: &TokenClaims, dialect: String) -> AllowContext {
+    AllowContext {
+        sub: claims.sub.clone(),
+        username: claims.username.clone().unwrap_or_default(),
+        roles: claims.roles.as_deref().unwrap_or_default().join(","),
+        dialect,
+        client_id: claims.client_id.clone(),
+        scope: claims.scope.clone(),
+    }
+}
+
+/// Serves authorizer invocations until the runtime shuts the process down.
+pub async fn run<S: Store + 'static>(
+    authorizer: Authorizer<S>,
+) -> Result<(), lambda_runtime::Error> {
+    let authorizer = &authorizer;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<Value>| async move {
+            Ok::<_, std::convert::Infallible>(authorizer.handle(event.payload).await)
+        },
+    ))
+    .await
+}

@@ -1,0 +1,85 @@
+//! A token's state in one request: a consistent `BatchGetItem` over both
+//! tables for its family, user, client and revocation record.
+
+use super::clients::{client_from_item, client_key, revoked_key};
+use super::codec::{get_s, Item};
+use super::families::{family_from_item, family_key};
+use super::users::{user_from_item, user_key};
+use super::{backend, classify, DynamoStore, TOKENS_KEY, USERS_KEY};
+use crate::core::store::{StoreError, TokenState, TokenStateQuery, TokenStateStore};
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+use std::collections::HashMap;
+
+/// Unprocessed keys (throttling) are asked for again this many times.
+const ATTEMPTS: usize = 3;
+
+impl TokenStateStore for DynamoStore {
+    async fn token_state(&self, q: TokenStateQuery<'_>) -> Result<TokenState, StoreError> {
+        let mut token_keys: Vec<Item> = Vec::new();
+        if let Some(f) = q.family {
+            token_keys.push(HashMap::from([(TOKENS_KEY.to_string(), family_key(f))]));
+        }
+        if let Some(c) = q.client {
+            token_keys.push(HashMap::from([(TOKENS_KEY.to_string(), client_key(c))]));
+        }
+        if let Some(j) = q.revoked_jti {
+            token_keys.push(HashMap::from([(TOKENS_KEY.to_string(), revoked_key(j))]));
+        }
+        let mut request: HashMap<String, KeysAndAttributes> = HashMap::new();
+        if !token_keys.is_empty() {
+            let keys = KeysAndAttributes::builder()
+                .set_keys(Some(token_keys))
+                .consistent_read(true)
+                .build()
+                .map_err(backend)?;
+            request.insert(self.tokens.clone(), keys);
+        }
+        if let Some(u) = q.user {
+            let keys = KeysAndAttributes::builder()
+                .keys(HashMap::from([(USERS_KEY.to_string(), user_key(u))]))
+                .consistent_read(true)
+                .build()
+                .map_err(backend)?;
+            request.insert(self.users.clone(), keys);
+        }
+        let mut state = TokenState::default();
+        for _ in 0..ATTEMPTS {
+            if request.is_empty() {
+                return Ok(state);
+            }
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(|e| classify(&self.tokens, e))?;
+            for (table, items) in out.responses().into_iter().flatten() {
+                for item in items {
+                    if *table == self.users {
+                        state.user = Some(user_from_item(item)?);
+                        continue;
+                    }
+                    let key = get_s(item, TOKENS_KEY)?;
+                    if key.starts_with(super::families::PREFIX) {
+                        if let Some(id) = q.family {
+                            state.family = Some(family_from_item(id, item)?);
+                        }
+                    } else if key.starts_with(super::clients::REVOKED_PREFIX) {
+                        state.jti_revoked = true;
+                    } else {
+                        state.client = Some(client_from_item(item)?);
+                    }
+                }
+            }
+            request = out.unprocessed_keys().cloned().unwrap_or_default();
+        }
+        if request.is_empty() {
+            Ok(state)
+        } else {
+            Err(backend(
+                "BatchGetItem left keys unprocessed after 3 attempts (throttled)",
+            ))
+        }
+    }
+}

@@ -1,0 +1,441 @@
+//! The authorizer through its real handler against DynamoDB Local: every
+//! event in `events/authorizer/`, and for each dialect a token that is
+//! authorized and then refused once its logout, revoke, release, reuse
+//! detection, user disable or password change happened.
+
+use crate::common::*;
+use serde_json::{json, Value};
+use time::Duration;
+use token_issuer::authorizer::Authorizer;
+use token_issuer::core::client::{Client, ClientId, GrantType, Scopes};
+use token_issuer::core::store::AdminStore as _;
+use token_issuer::store::DynamoStore;
+
+fn authorizer_event(name: &str, token: Option<&str>) -> Value {
+    let path = format!(
+        "{}/events/authorizer/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    if let Some(token) = token {
+        match text.find("REPLACE_WITH_") {
+            Some(start) => {
+                let end = start
+                    + text[start..]
+                        .find('"')
+                        .expect("the placeholder ends the string");
+                let placeholder = text[start..end].to_string();
+                text = text.replace(&placeholder, token);
+            }
+            // No placeholder (the tampered event): the token after the scheme.
+            None => {
+                let mut ev: Value = serde_json::from_str(&text).unwrap();
+                let header = ev["headers"]["authorization"].as_str().unwrap().to_string();
+                let scheme = header.split(' ').next().unwrap().to_string();
+                ev["headers"]["authorization"] = json!(format!("{scheme} {token}"));
+                return ev;
+            }
+        }
+    }
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn decide(a: &Authorizer<DynamoStore>, ev: Value) -> Value {
+    let answer = a.handle(ev).await;
+    let keys: Vec<&String> = answer.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["context", "isAuthorized"], "{answer}");
+    answer
+}
+
+async fn allowed(a: &Authorizer<DynamoStore>, name: &str, token: &str) -> bool {
+    let answer = decide(a, authorizer_event(name, Some(token))).await;
+    answer["isAuthorized"].as_bool().unwrap()
+}
+
+async fn v2_login(env: &TestEnv) -> (String, String) {
+    let r = env
+        .call(&login(
+            "v2-login",
+            json!({"username": "admin", "password": PASSWORD}),
+        ))
+        .await;
+    let c = r.assert_v2_grant(&env.admin);
+    (
+        c["token"].as_str().unwrap().into(),
+        c["refreshToken"].as_str().unwrap().into(),
+    )
+}
+
+async fn user_login(env: &TestEnv) -> (String, String) {
+    let r = env
+        .call(&login(
+            "user-authenticate",
+            json!({"userName": "admin", "password": PASSWORD}),
+        ))
+        .await;
+    let b = r.assert_user_grant();
+    (
+        b["accessToken"].as_str().unwrap().into(),
+        b["refreshToken"].as_str().unwrap().into(),
+    )
+}
+
+async fn ops_login(env: &TestEnv) -> String {
+    let r = env
+        .call(&login(
+            "ops-acquire",
+            json!({"username": "admin", "password": PASSWORD}),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["token"].as_str().unwrap().into()
+}
+
+async fn oauth_login(env: &TestEnv, client: &str, secret: &str) -> Value {
+    let r = env
+        .call(&oauth_event(
+            "oauth-token-password",
+            &[
+                ("grant_type", "password"),
+                ("username", "admin"),
+                ("password", PASSWORD),
+            ],
+            Some((client, secret)),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+#[tokio::test]
+async fn every_authorizer_event_answers_as_its_name_says() {
+    let env = TestEnv::new().await;
+    let a = env.authorizer(|_| {});
+    let secret = env
+        .add_client("app", false, &GrantType::ALL, "openid api:read")
+        .await
+        .unwrap();
+
+    // Valid: allowed, with the context downstream routes read.
+    let (at, _) = user_login(&env).await;
+    let answer = decide(&a, authorizer_event("bearer-valid", Some(&at))).await;
+    assert_eq!(answer["isAuthorized"], true);
+    assert_eq!(
+        answer["context"],
+        json!({"sub": env.admin.id.to_string(), "username": "admin",
+               "roles": "Administrator,Auditor", "dialect": "user"})
+    );
+    // An OAuth token carries its client and scope too.
+    let oauth = oauth_login(&env, "app", &secret).await;
+    let answer = decide(
+        &a,
+        authorizer_event("bearer-valid", oauth["access_token"].as_str()),
+    )
+    .await;
+    assert_eq!(answer["isAuthorized"], true);
+    assert_eq!(answer["context"]["dialect"], "oauth");
+    assert_eq!(answer["context"]["client_id"], "app");
+    assert_eq!(answer["context"]["scope"], "openid api:read");
+
+    // As committed, every event is refused (placeholders are no tokens).
+    let mut names: Vec<String> =
+        std::fs::read_dir(format!("{}/events/authorizer", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .filter_map(|e| {
+                e.ok()?
+                    .file_name()
+                    .into_string()
+                    .ok()?
+                    .strip_suffix(".json")
+                    .map(str::to_string)
+            })
+            .collect();
+    names.sort();
+    assert_eq!(names.len(), 9);
+    for name in &names {
+        let answer = decide(&a, authorizer_event(name, None)).await;
+        assert_eq!(answer["isAuthorized"], false, "{name}");
+        assert_eq!(answer["context"], json!({}), "{name}");
+    }
+
+    // Tampered: a real token with its payload changed.
+    let (v2_at, v2_rt) = v2_login(&env).await;
+    let parts: Vec<&str> = v2_at.split('.').collect();
+    let forged = {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut claims: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+        claims["roles"] = json!(["Administrator", "Root"]);
+        let payload = b64.encode(serde_json::to_vec(&claims).unwrap());
+        format!("{}.{payload}.{}", parts[0], parts[2])
+    };
+    assert!(allowed(&a, "bearer-valid", &v2_at).await);
+    assert!(!allowed(&a, "bearer-tampered", &forged).await);
+
+    // Wrong audience: a client whose tokens are for another API.
+    let mut other = Client {
+        id: ClientId::parse("other-api-client").unwrap(),
+        secret_hash: None,
+        grant_types: vec![GrantType::Password],
+        scopes: Scopes::parse("api:read").unwrap(),
+        audience: Some("another-api".into()),
+        enabled: true,
+        created_at: START,
+    };
+    let other_secret = token_issuer::core::client::ClientSecret::generate().unwrap();
+    other.secret_hash = Some(other_secret.hash());
+    env.store.create_client(&other).await.unwrap();
+    let foreign = oauth_login(&env, "other-api-client", other_secret.expose()).await;
+    let foreign = foreign["access_token"].as_str().unwrap();
+    assert!(!allowed(&a, "bearer-wrong-audience", foreign).await);
+    // ... accepted where that audience is.
+    let b = env.authorizer(|c| c.accepted_audiences = vec!["another-api".into()]);
+    assert!(allowed(&b, "bearer-valid", foreign).await);
+
+    // Revoked family.
+    let ev = with_body(
+        event("v2-revoke"),
+        &json!({"refreshToken": v2_rt}).to_string(),
+    );
+    assert_eq!(env.call(&ev).await.status, 200);
+    assert!(!allowed(&a, "bearer-revoked-family", &v2_at).await);
+
+    // Ops: live (and slid), then released.
+    let ops = ops_login(&env).await;
+    assert!(allowed(&a, "ops-live", &ops).await);
+    let answer = decide(&a, authorizer_event("ops-live", Some(&ops))).await;
+    assert_eq!(answer["context"]["dialect"], "ops");
+    assert_eq!(answer["context"]["username"], "admin");
+    // Each authorization slides the session, as currentuser does.
+    for _ in 0..3 {
+        env.clock.advance(Duration::hours(5));
+        assert!(allowed(&a, "ops-live", &ops).await, "slid to now + 6 h");
+    }
+    let ev = with_header(
+        event("ops-release"),
+        "authorization",
+        &format!("OpsToken {ops}"),
+    );
+    assert_eq!(env.call(&ev).await.status, 200);
+    assert!(!allowed(&a, "ops-released", &ops).await);
+
+    // Expired.
+    let (at, _) = user_login(&env).await;
+    assert!(allowed(&a, "bearer-valid", &at).await);
+    env.clock.advance(Duration::seconds(3601));
+    assert!(!allowed(&a, "bearer-expired", &at).await);
+
+    // Disabled user.
+    let (at, _) = user_login(&env).await;
+    assert!(allowed(&a, "bearer-valid", &at).await);
+    env.set_admin_enabled(false).await;
+    assert!(!allowed(&a, "bearer-disabled-user", &at).await);
+}
+
+/// For each dialect: authorized, then refused after the event that ends it.
+#[tokio::test]
+async fn logout_ends_access_downstream_in_every_dialect() {
+    let env = TestEnv::new().await;
+    let a = env.authorizer(|_| {});
+    let secret = env
+        .add_client("app", false, &GrantType::ALL, "openid")
+        .await
+        .unwrap();
+
+    // v2: revoke.
+    let (at, rt) = v2_login(&env).await;
+    assert!(allowed(&a, "bearer-valid", &at).await);
+    let ev = with_body(event("v2-revoke"), &json!({"refreshToken": rt}).to_string());
+    env.call(&ev).await;
+    assert!(!allowed(&a, "bearer-valid", &at).await, "v2 revoke");
+
+    // v2: reuse detection.
+    let (at, rt) = v2_login(&env).await;
+    let refresh = |rt: &str| {
+        with_body(
+            event("v2-refresh"),
+            &json!({"refreshToken": rt}).to_string(),
+        )
+    };
+    assert_eq!(env.call(&refresh(&rt)).await.status, 200);
+    assert!(allowed(&a, "bearer-valid", &at).await);
+    assert_eq!(env.call(&refresh(&rt)).await.status, 401, "reuse");
+    assert!(
+        !allowed(&a, "bearer-valid", &at).await,
+        "v2 reuse detection"
+    );
+
+    // user: logout.
+    let (at, rt) = user_login(&env).await;
+    assert!(allowed(&a, "bearer-valid", &at).await);
+    let ev = with_body(
+        event("user-logout"),
+        &json!({"refreshToken": rt}).to_string(),
+    );
+    env.call(&ev).await;
+    assert!(!allowed(&a, "bearer-valid", &at).await, "user logout");
+
+    // oauth: revoke, and reuse.
+    let body = oauth_login(&env, "app", &secret).await;
+    let at = body["access_token"].as_str().unwrap();
+    assert!(allowed(&a, "bearer-valid", at).await);
+    let ev = oauth_event(
+        "oauth-revoke",
+        &[("token", body["refresh_token"].as_str().unwrap())],
+        Some(("app", &secret)),
+    );
+    assert_eq!(env.call(&ev).await.status, 200);
+    assert!(!allowed(&a, "bearer-valid", at).await, "oauth revoke");
+    let body = oauth_login(&env, "app", &secret).await;
+    let at = body["access_token"].as_str().unwrap();
+    let rt = body["refresh_token"].as_str().unwrap();
+    let ev = |rt: &str| {
+        oauth_event(
+            "oauth-token-refresh",
+            &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+            Some(("app", &secret)),
+        )
+    };
+    assert_eq!(env.call(&ev(rt)).await.status, 200);
+    assert_eq!(env.call(&ev(rt)).await.status, 400);
+    assert!(
+        !allowed(&a, "bearer-valid", at).await,
+        "oauth reuse detection"
+    );
+
+    // ops: release is covered by the events test; password change here ends
+    // every other session and every family, of every dialect.
+    let (v2_at, _) = v2_login(&env).await;
+    let (user_at, _) = user_login(&env).await;
+    let other_session = ops_login(&env).await;
+    let changer = ops_login(&env).await;
+    for (name, token) in [
+        ("bearer-valid", v2_at.as_str()),
+        ("bearer-valid", user_at.as_str()),
+        ("ops-live", other_session.as_str()),
+        ("ops-live", changer.as_str()),
+    ] {
+        assert!(allowed(&a, name, token).await);
+    }
+    let ev = with_header(
+        with_body(
+            event("ops-passwordchange"),
+            &json!({"currentPassword": PASSWORD, "newPassword": "a fresh and long pass phrase 2037"})
+                .to_string(),
+        ),
+        "authorization",
+        &format!("OpsToken {changer}"),
+    );
+    assert_eq!(env.call(&ev).await.status, 204);
+    assert!(
+        !allowed(&a, "bearer-valid", &v2_at).await,
+        "password change (v2)"
+    );
+    assert!(
+        !allowed(&a, "bearer-valid", &user_at).await,
+        "password change (user)"
+    );
+    assert!(
+        !allowed(&a, "ops-live", &other_session).await,
+        "password change (ops)"
+    );
+    assert!(
+        allowed(&a, "ops-live", &changer).await,
+        "the changing session stays"
+    );
+
+    // Disable: the last way to end everything.
+    env.set_admin_enabled(false).await;
+    assert!(
+        !allowed(&a, "ops-live", &changer).await,
+        "user disabled (ops)"
+    );
+}
+
+#[tokio::test]
+async fn revocation_takes_effect_within_the_cache_bound() {
+    let env = TestEnv::new().await;
+    let a = env.authorizer(|c| c.revocation_cache = std::time::Duration::from_secs(2));
+    let (at, rt) = user_login(&env).await;
+    assert!(allowed(&a, "bearer-valid", &at).await);
+    let ev = with_body(
+        event("user-logout"),
+        &json!({"refreshToken": rt}).to_string(),
+    );
+    env.call(&ev).await;
+    // Remembered as live for at most the bound...
+    assert!(allowed(&a, "bearer-valid", &at).await, "within the bound");
+    env.clock.advance(Duration::seconds(2));
+    // ... and refused from then on.
+    assert!(!allowed(&a, "bearer-valid", &at).await, "past the bound");
+    // Without a cache, at once.
+    let b = env.authorizer(|c| c.revocation_cache = std::time::Duration::ZERO);
+    let (at, rt) = user_login(&env).await;
+    assert!(allowed(&b, "bearer-valid", &at).await);
+    let ev = with_body(
+        event("user-logout"),
+        &json!({"refreshToken": rt}).to_string(),
+    );
+    env.call(&ev).await;
+    assert!(!allowed(&b, "bearer-valid", &at).await);
+}
+
+#[tokio::test]
+async fn faults_and_garbage_are_denials_never_errors() {
+    let env = TestEnv::new().await;
+    let a = env.authorizer(|_| {});
+    for garbage in [
+        json!(42),
+        json!({}),
+        json!({"version": "2.0", "headers": 7}),
+        Value::Null,
+    ] {
+        let answer = a.handle(garbage).await;
+        assert_eq!(answer, json!({"isAuthorized": false, "context": {}}));
+    }
+    for header in [
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic YTpi",
+        "OpsToken short",
+        "Bearer a.b.c",
+    ] {
+        let mut ev = authorizer_event("bearer-valid", None);
+        ev["headers"]["authorization"] = json!(header);
+        assert_eq!(decide(&a, ev).await["isAuthorized"], false, "{header:?}");
+    }
+    // Storage gone: a valid token is refused, and the handler still answers.
+    let (at, _) = user_login(&env).await;
+    assert!(allowed(&a, "bearer-valid", &at).await);
+    let ops = ops_login(&env).await;
+    env.store
+        .client()
+        .delete_table()
+        .table_name(&env.config.store.tokens_table)
+        .send()
+        .await
+        .unwrap();
+    assert!(!allowed(&a, "bearer-valid", &at).await);
+    assert!(!allowed(&a, "ops-live", &ops).await);
+}
+
+#[test]
+fn the_authorizer_will_not_start_without_an_issuer_url() {
+    let mut config = test_config();
+    config.issuer = None;
+    let keys = token_issuer::keys::KeySet::ephemeral().unwrap();
+    let store = token_issuer::compose::store(
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+                .build(),
+        ),
+        &config.store,
+    );
+    let clock = std::sync::Arc::new(token_issuer::core::clock::ManualClock::new(START));
+    let err = token_issuer::compose::authorizer(&config, store, keys, clock)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("ISSUER is not set"), "{err}");
+}
