@@ -157,3 +157,71 @@ fn the_function_may_write_only_the_items_it_writes_and_never_a_client() {
         }
     }
 }
+
+#[test]
+fn the_authorizer_is_wired_with_a_short_revocation_bound_and_exported() {
+    let t = template();
+    let r = &t["Resources"];
+    let auth = &r["HttpApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"];
+    assert_eq!(text(&auth["AuthorizerPayloadFormatVersion"]), "2.0");
+    assert_eq!(auth["EnableSimpleResponses"].as_bool(), Some(true));
+    assert!(format!("{:?}", auth["FunctionArn"]).contains("TokenAuthorizerFunction.Arn"));
+    assert!(
+        r["HttpApi"]["Properties"]["Auth"]
+            .get("DefaultAuthorizer")
+            .is_none(),
+        "the issuer's own routes stay open"
+    );
+    let f = &r["TokenAuthorizerFunction"];
+    assert_eq!(
+        text(&f["Metadata"]["BuildProperties"]["Binary"]),
+        "token-authorizer"
+    );
+    assert_eq!(text(&f["Properties"]["Runtime"]), "provided.al2023");
+    // The revocation bound by default: the in-process cache, API Gateway's off.
+    let p = &t["Parameters"];
+    let cache = p["RevocationCacheSeconds"]["Default"].as_u64().unwrap();
+    let gateway = p["AuthorizerResultTtl"]["Default"].as_u64().unwrap();
+    assert!(cache + gateway <= 5, "{cache} + {gateway}");
+    // Read-only but for sliding ops sessions.
+    let statements = f["Properties"]["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap();
+    for s in statements {
+        let actions: Vec<&str> = s["Action"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(text)
+            .collect();
+        let writes = actions.iter().any(|a| {
+            !matches!(
+                *a,
+                "dynamodb:GetItem" | "dynamodb:BatchGetItem" | "secretsmanager:GetSecretValue"
+            )
+        });
+        if writes {
+            let keys = &s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+            assert_eq!(
+                format!("{keys:?}"),
+                format!(
+                    "{:?}",
+                    serde_norway::from_str::<Value>("[\"OS#*\"]").unwrap()
+                )
+            );
+        }
+    }
+    // The example route uses it.
+    let whoami = &r["WhoamiFunction"]["Properties"]["Events"]["Whoami"]["Properties"];
+    assert_eq!(text(&whoami["Auth"]["Authorizer"]), "TokenAuthorizer");
+    for output in [
+        "AuthorizerFunctionArn",
+        "AuthorizerFunctionName",
+        "WhoamiUrl",
+    ] {
+        assert!(
+            !t["Outputs"][output]["Export"]["Name"].is_null(),
+            "{output} is exported"
+        );
+    }
+}
