@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use token_issuer::admin::{user_command, UserCommand, UsernameArgs};
+use token_issuer::core::client::GrantType;
 use tracing_subscriber::fmt::MakeWriter;
 
 #[derive(Clone, Default)]
@@ -45,7 +46,9 @@ async fn logs_are_structured_and_secret_free() {
     // A signing key whose private part must not reach the logs either.
     let pem = token_issuer::keys::generate_pem().unwrap();
     let keys = token_issuer::keys::KeySet::from_pem(pem.as_bytes()).unwrap();
-    let env = TestEnv::with_keys(|_| {}, keys).await;
+    let mut env = TestEnv::with_keys(|_| {}, keys).await;
+    env.key_pem = Some(pem.clone());
+    let env = env;
     let wrong = "a-wrong-password-that-must-not-be-logged";
     let mut secrets = vec![PASSWORD.to_string(), wrong.to_string()];
     let mut requests = 0;
@@ -126,6 +129,63 @@ async fn logs_are_structured_and_secret_free() {
     ))
     .await;
     call(event("not-found")).await;
+    // The oauth dialect: a client secret and its tokens, then the authorizer.
+    let client_secret = env
+        .add_client("app", false, &GrantType::ALL, "openid")
+        .await
+        .unwrap();
+    secrets.push(client_secret.clone());
+    // Another user: the admin is locked by now.
+    env.add_user("reader", PASSWORD, |_| {}).await;
+    let grant = call(oauth_event(
+        "oauth-token-password",
+        &[
+            ("grant_type", "password"),
+            ("username", "reader"),
+            ("password", PASSWORD),
+        ],
+        Some(("app", &client_secret)),
+    ))
+    .await
+    .json();
+    for key in ["access_token", "refresh_token", "id_token"] {
+        secrets.push(grant[key].as_str().unwrap().to_string());
+    }
+    call(oauth_event(
+        "oauth-introspect",
+        &[("token", grant["access_token"].as_str().unwrap())],
+        Some(("app", &client_secret)),
+    ))
+    .await;
+    call(oauth_event(
+        "oauth-token-password",
+        &[("grant_type", "client_credentials")],
+        Some(("app", "a-wrong-client-secret-never-logged")),
+    ))
+    .await;
+    secrets.push("a-wrong-client-secret-never-logged".into());
+    let authorizer = env.authorizer(|_| {});
+    let mut decision_event: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/events/authorizer/bearer-valid.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    decision_event["headers"]["authorization"] = json!(format!(
+        "Bearer {}",
+        grant["access_token"].as_str().unwrap()
+    ));
+    assert_eq!(
+        authorizer.handle(decision_event.clone()).await["isAuthorized"],
+        true
+    );
+    decision_event["headers"]["authorization"] = json!(format!("OpsToken {ot}"));
+    assert_eq!(
+        authorizer.handle(decision_event).await["isAuthorized"],
+        false
+    );
     // Admin changes, as token-admin makes them.
     let now = env.app.issuer().now();
     for cmd in [
@@ -171,6 +231,21 @@ async fn logs_are_structured_and_secret_free() {
     }
     assert!(request_lines.iter().any(|l| l["fields"]["status"] == 429));
 
+    // One decision line per authorization, with its reason when refused.
+    let decisions: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["fields"]["decision"].is_string())
+        .map(|v| v["fields"].clone())
+        .collect();
+    assert_eq!(decisions.len(), 2, "{decisions:?}");
+    assert_eq!(decisions[0]["decision"], "allow");
+    assert_eq!(decisions[0]["dialect"], "oauth");
+    assert_eq!(decisions[0]["client_id"], "app");
+    assert!(decisions[0]["elapsed_ms"].is_f64());
+    assert_eq!(decisions[1]["decision"], "deny");
+    assert_eq!(decisions[1]["reason"], "invalid_session");
+
     // Audit events: a stable name each, with who and from where.
     let audit: Vec<Value> = text
         .lines()
@@ -190,12 +265,15 @@ async fn logs_are_structured_and_secret_free() {
         assert!(f["dialect"].is_string(), "{f}");
     };
     let succeeded = named("login_succeeded");
-    assert_eq!(succeeded.len(), 3, "v2, user and ops log ins");
-    for f in &succeeded {
+    assert_eq!(succeeded.len(), 4, "v2, user, ops and oauth log ins");
+    for f in &succeeded[..3] {
         from_request(f);
         assert_eq!(f["user_id"], admin_id.as_str());
         assert_eq!(f["username"], "admin");
     }
+    from_request(succeeded[3]);
+    assert_eq!(succeeded[3]["username"], "reader");
+    assert_eq!(succeeded[3]["dialect"], "oauth");
     let failed = named("login_failed");
     assert_eq!(failed.len(), 11);
     for f in &failed {
