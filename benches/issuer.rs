@@ -463,6 +463,47 @@ async fn run() {
         json!(login_p50 / skeleton),
     );
 
+    // ---- the authorizer's decision, against one GetItem, interleaved --------
+    let uncached = env.authorizer(|c| c.revocation_cache = Duration::ZERO);
+    let cached = env.authorizer(|c| c.revocation_cache = Duration::from_secs(60));
+    let user_login = env.call(&event("user-authenticate")).await.json();
+    let mut decision_ev: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("events/authorizer/bearer-valid.json")).unwrap(),
+    )
+    .unwrap();
+    decision_ev["headers"]["authorization"] = json!(format!(
+        "Bearer {}",
+        user_login["accessToken"].as_str().unwrap()
+    ));
+    let (mut dec, mut dec_cached, mut get_item) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..(WARMUP_ROUNDS + WARM_N) {
+        let t0 = Instant::now();
+        let a = uncached.handle(decision_ev.clone()).await;
+        let t1 = Instant::now();
+        let b = cached.handle(decision_ev.clone()).await;
+        let t2 = Instant::now();
+        store.get_user(&name).await.unwrap();
+        let t3 = Instant::now();
+        assert_eq!(a["isAuthorized"], true, "{a}");
+        assert_eq!(b["isAuthorized"], true, "{b}");
+        if i >= WARMUP_ROUNDS {
+            dec.push(ms(t1 - t0));
+            dec_cached.push(ms(t2 - t1));
+            get_item.push(ms(t3 - t2));
+        }
+    }
+    let (dec_p50, dec_p99) = (pct(&mut dec, 0.5), pct(&mut dec, 0.99));
+    let get_item_p50 = pct(&mut get_item, 0.5);
+    out.insert(
+        "authorizer_decision_ms".into(),
+        json!({"p50": dec_p50, "p99": dec_p99, "cached_p50": pct(&mut dec_cached, 0.5),
+               "get_item_p50": get_item_p50}),
+    );
+    out.insert(
+        "authorizer_vs_get_item_ratio".into(),
+        json!(dec_p50 / get_item_p50),
+    );
+
     // ---- cold start, peak memory: the release binaries ----------------------
     let issuer_bin = root().join("target/release/token-issuer");
     let hello_bin = root().join("target/release/examples/hello");
@@ -498,6 +539,31 @@ async fn run() {
     out.insert("hello_cold_start_ms".into(), json!(cold_hello));
     out.insert("cold_start_ratio".into(), json!(cold_issuer / cold_hello));
     out.insert("cold_login_ms".into(), json!(cold_login));
+
+    // The authorizer's cold start: process start to its first decision on a
+    // live token (minted by the release issuer with the same key).
+    let mut f = Function::start(&issuer_bin, &fenv).await;
+    let (_, resp) = f.invoke(&event_text("user-authenticate")).await;
+    drop(f);
+    let body: Value = serde_json::from_str(resp["body"].as_str().unwrap()).unwrap();
+    let mut first_decision = decision_ev.clone();
+    first_decision["headers"]["authorization"] =
+        json!(format!("Bearer {}", body["accessToken"].as_str().unwrap()));
+    let first_decision = first_decision.to_string();
+    let mut aenv = fenv.clone();
+    aenv.push(("ISSUER".into(), format!("https://{API_DOMAIN}")));
+    let authorizer_bin = root().join("target/release/token-authorizer");
+    let mut samples = Vec::new();
+    for _ in 0..STARTS {
+        let mut f = Function::start(&authorizer_bin, &aenv).await;
+        let (at, resp) = f.invoke(&first_decision).await;
+        assert_eq!(resp["isAuthorized"], true, "{resp}");
+        samples.push(ms(at - f.started));
+    }
+    out.insert(
+        "authorizer_cold_start_ms".into(),
+        json!(pct(&mut samples, 0.5)),
+    );
 
     let mut f = Function::start(&issuer_bin, &fenv).await;
     for _ in 0..RSS_LOGINS {

@@ -13,7 +13,7 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 export AWS_ENDPOINT_URL_DYNAMODB="$("$here/ddb-local.sh" start "$port")"
 trap '"$here/ddb-local.sh" stop "$port"' EXIT
 # The release binaries the cold-start and memory figures run, built as shipped.
-cargo build --release --bin token-issuer --example hello
+cargo build --release --bin token-issuer --bin token-authorizer --example hello
 # Always (a no-op when nothing changed): a stale bootstrap gives a stale size.
 "$here/tools.sh" lambda arm64
 cargo lambda build --release --arm64 --bin token-issuer
