@@ -189,7 +189,7 @@ impl<S: Store> Authorizer<S> {
         else {
             return Decision::Deny("invalid_token");
         };
-        if !self.settings.audiences.iter().any(|a| *a == claims.aud) {
+        if !self.settings.audiences.contains(&claims.aud) {
             return Decision::Deny("wrong_audience");
         }
         let key = match &claims.sid {

@@ -10,13 +10,24 @@ use crate::common::*;
 use base64::Engine;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
+use token_issuer::core::client::{ClientId, GrantType};
+use token_issuer::core::store::AdminStore;
 
 const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
 /// Response headers the API gives a meaning: present only where documented.
-const CONTRACT_HEADERS: &[&str] = &["cache-control", "pragma", "retry-after", "allow"];
+const CONTRACT_HEADERS: &[&str] = &[
+    "cache-control",
+    "pragma",
+    "retry-after",
+    "allow",
+    "www-authenticate",
+];
+
+/// The media type of the `/oauth2/` request bodies.
+const FORM: &str = "application/x-www-form-urlencoded";
 
 const NOT_FOUND: &str = "/components/responses/NotFound";
 const METHOD_NOT_ALLOWED: &str = "/components/responses/MethodNotAllowed";
@@ -256,7 +267,8 @@ impl Doc {
     }
 
     /// A request body the handler accepted must match the documented schema,
-    /// and a JSON body the schema refuses must be refused with 400.
+    /// and a JSON or form body the schema refuses must be refused with 400.
+    /// A body the document does not require may be left out.
     fn check_request(&mut self, ctx: &str, body_ptr: &str, ev: &Value, status: u16) {
         let ct = ev["headers"]
             .as_object()
@@ -274,13 +286,22 @@ impl Doc {
             .to_ascii_lowercase();
         let schema = format!("{body_ptr}/content/{}/schema", esc(&media));
         let documented = self.root.pointer(&schema).is_some();
-        let parsed = serde_json::from_slice::<Value>(&request_body(ev)).ok();
+        let bytes = request_body(ev);
+        if bytes.is_empty() && self.at(body_ptr)["required"] != true {
+            return;
+        }
+        let parsed = if media == FORM {
+            form_json(&bytes)
+        } else {
+            serde_json::from_slice::<Value>(&bytes).ok()
+        };
         if (200..300).contains(&status) {
             assert!(
                 documented,
                 "{ctx}: accepted a request with Content-Type {ct:?}, which openapi.yaml does not list"
             );
-            let body = parsed.unwrap_or_else(|| panic!("{ctx}: accepted a body that is not JSON"));
+            let body =
+                parsed.unwrap_or_else(|| panic!("{ctx}: accepted a body that is not {media}"));
             if let Some(err) = self.schema_error(&schema, &body) {
                 panic!("{ctx}: accepted a request body that openapi.yaml #{schema} refuses: {err}\nbody: {body}");
             }
@@ -397,6 +418,35 @@ fn route_of(ev: &Value) -> (String, String) {
     (method, path.to_string())
 }
 
+/// A form body (RFC 6749 §3.2) as the JSON object its schema describes:
+/// empty values left out (RFC 6749 §3.1), a repeated name an array. `None`
+/// when it does not decode.
+fn form_json(bytes: &[u8]) -> Option<Value> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let decode = |raw: &str| {
+        percent_encoding::percent_decode_str(&raw.replace('+', " "))
+            .decode_utf8()
+            .ok()
+            .map(|s| s.into_owned())
+    };
+    let mut out = serde_json::Map::new();
+    for piece in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
+        let (k, v) = (decode(k)?, decode(v)?);
+        if v.is_empty() {
+            continue;
+        }
+        match out.get_mut(&k) {
+            None => {
+                out.insert(k, json!(v));
+            }
+            Some(Value::Array(all)) => all.push(json!(v)),
+            Some(first) => *first = json!([first.clone(), v]),
+        }
+    }
+    Some(Value::Object(out))
+}
+
 fn request_body(ev: &Value) -> Vec<u8> {
     let body = ev["body"].as_str().unwrap_or("");
     if ev["isBase64Encoded"] == true {
@@ -441,6 +491,19 @@ fn substitute(ev: &Value, placeholder: &str, token: &str) -> Value {
     serde_json::from_str(&ev.to_string().replace(placeholder, token)).unwrap()
 }
 
+/// [`substitute`] for an `oauth-*` event: form-encoded in its body (a
+/// refresh token's `+` would be a space), as is in its headers.
+fn substitute_oauth(ev: &Value, placeholder: &str, token: &str) -> Value {
+    let mut ev = ev.clone();
+    if let Some(body) = ev["body"].as_str() {
+        let encoded =
+            percent_encoding::utf8_percent_encode(token, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        ev["body"] = json!(body.replace(placeholder, &encoded));
+    }
+    substitute(&ev, placeholder, token)
+}
+
 async fn live_refresh_token(doc: &mut Doc, env: &TestEnv) -> String {
     let r = doc
         .send(env, "log in for a refresh token", &event("v2-login"))
@@ -460,8 +523,44 @@ async fn live_ops_token(doc: &mut Doc, env: &TestEnv) -> String {
     r.json()["token"].as_str().unwrap().to_string()
 }
 
+/// A password grant of `client` for the demo user, scope `scope`; its answer.
+async fn oauth_password_grant(
+    doc: &mut Doc,
+    env: &TestEnv,
+    client: (&str, &str),
+    scope: &str,
+) -> Value {
+    let ev = oauth_event(
+        "oauth-token-password",
+        &[
+            ("grant_type", "password"),
+            ("username", "Admin"),
+            ("password", PASSWORD),
+            ("scope", scope),
+        ],
+        Some(client),
+    );
+    let r = doc.send(env, "a password grant for tokens", &ev).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+/// Whether `ev` authenticates with the `oauth-*` events' placeholder secret.
+fn has_placeholder_secret(ev: &Value) -> bool {
+    ev["headers"]["authorization"]
+        .as_str()
+        .and_then(|h| h.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .is_some_and(|raw| String::from_utf8_lossy(&raw).contains("REPLACE_WITH_CLIENT_SECRET"))
+}
+
 async fn event_files(doc: &mut Doc) {
     let env = TestEnv::new().await;
+    // The client the `oauth-*` events name (see events/README.md).
+    let demo = env
+        .add_client("demo-app", false, &GrantType::ALL, "openid profile email")
+        .await
+        .expect("a confidential client");
     let mut files: Vec<String> =
         std::fs::read_dir(format!("{}/events", env!("CARGO_MANIFEST_DIR")))
             .expect("events/")
@@ -477,7 +576,22 @@ async fn event_files(doc: &mut Doc) {
         doc.send(&env, &format!("events/{file}.json"), &ev).await;
         let text = ev.to_string();
         let mut live = ev.clone();
-        if text.contains("REPLACE_WITH_REFRESH_TOKEN") {
+        if file.starts_with("oauth-") {
+            let client = ("demo-app", demo.as_str());
+            if text.contains("REPLACE_WITH_REFRESH_TOKEN") {
+                let grant = oauth_password_grant(doc, &env, client, "openid").await;
+                let token = grant["refresh_token"].as_str().unwrap();
+                live = substitute_oauth(&live, "REPLACE_WITH_REFRESH_TOKEN", token);
+            }
+            if text.contains("REPLACE_WITH_ACCESS_TOKEN") {
+                let grant = oauth_password_grant(doc, &env, client, "openid").await;
+                let token = grant["access_token"].as_str().unwrap();
+                live = substitute_oauth(&live, "REPLACE_WITH_ACCESS_TOKEN", token);
+            }
+            if has_placeholder_secret(&live) {
+                live = with_header(live, "authorization", &basic("demo-app", &demo));
+            }
+        } else if text.contains("REPLACE_WITH_REFRESH_TOKEN") {
             let token = live_refresh_token(doc, &env).await;
             live = substitute(&live, "REPLACE_WITH_REFRESH_TOKEN", &token);
         }
@@ -761,6 +875,1080 @@ async fn too_many_attempts(doc: &mut Doc) {
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
+/// `GET /oauth2/userinfo` with `authorization` as given (or none).
+fn userinfo_get(authorization: Option<&str>) -> Value {
+    let ev = without_header(event("oauth-userinfo"), "authorization");
+    match authorization {
+        Some(a) => with_header(ev, "authorization", a),
+        None => ev,
+    }
+}
+
+/// `POST /oauth2/userinfo` with a form body and, if given, a bearer token.
+fn userinfo_post(pairs: &[(&str, &str)], bearer: Option<&str>) -> Value {
+    let mut ev = userinfo_get(bearer.map(|t| format!("Bearer {t}")).as_deref());
+    ev["requestContext"]["http"]["method"] = json!("POST");
+    with_body(with_header(ev, "content-type", FORM), &form(pairs))
+}
+
+/// Sends `ev` and checks its status; the answer.
+async fn expect(doc: &mut Doc, env: &TestEnv, what: &str, ev: &Value, status: u16) -> Reply {
+    let r = doc.send(env, what, ev).await;
+    assert_eq!(r.status, status, "{what}: {}", r.text());
+    r
+}
+
+/// Sends `ev`, checks its status and its RFC 6749 §5.2 `error`.
+async fn expect_error(
+    doc: &mut Doc,
+    env: &TestEnv,
+    what: &str,
+    ev: &Value,
+    status: u16,
+    error: &str,
+) -> Reply {
+    let r = expect(doc, env, what, ev, status).await;
+    assert_eq!(r.json()["error"], error, "{what}: {}", r.text());
+    r
+}
+
+/// The clients of the oauth tests: what each may do is in its name.
+struct Clients {
+    /// Confidential, every grant, `openid profile email api:read`.
+    app: String,
+    /// Confidential, `client_credentials` only, `api:read`.
+    svc: String,
+    /// Confidential, `password` only (so no refresh tokens), `openid`.
+    no_refresh: String,
+    /// Confidential, every grant, disabled.
+    off: String,
+}
+
+impl Clients {
+    async fn register(env: &TestEnv) -> Self {
+        let app = env
+            .add_client(
+                "app",
+                false,
+                &GrantType::ALL,
+                "openid profile email api:read",
+            )
+            .await
+            .unwrap();
+        let svc = env
+            .add_client("svc", false, &[GrantType::ClientCredentials], "api:read")
+            .await
+            .unwrap();
+        let no_refresh = env
+            .add_client("no-refresh", false, &[GrantType::Password], "openid")
+            .await
+            .unwrap();
+        let off = env
+            .add_client("off", false, &GrantType::ALL, "openid")
+            .await
+            .unwrap();
+        // Public: `openid profile`, password and refresh_token.
+        let public = env
+            .add_client(
+                "spa",
+                true,
+                &[GrantType::Password, GrantType::RefreshToken],
+                "openid profile",
+            )
+            .await;
+        assert_eq!(public, None);
+        assert!(env
+            .store
+            .set_client_enabled(&ClientId::parse("off").unwrap(), false)
+            .await
+            .unwrap());
+        Self {
+            app,
+            svc,
+            no_refresh,
+            off,
+        }
+    }
+
+    fn app(&self) -> Option<(&str, &str)> {
+        Some(("app", &self.app))
+    }
+
+    fn svc(&self) -> Option<(&str, &str)> {
+        Some(("svc", &self.svc))
+    }
+}
+
+/// A password grant's parameters for the demo user, then `extra`.
+fn password<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut p = vec![
+        ("grant_type", "password"),
+        ("username", "Admin"),
+        ("password", PASSWORD),
+    ];
+    p.extend_from_slice(extra);
+    p
+}
+
+/// A refresh grant's parameters.
+fn refresh(token: &str) -> Vec<(&str, &str)> {
+    vec![("grant_type", "refresh_token"), ("refresh_token", token)]
+}
+
+/// `POST /oauth2/token`: each grant with each client authentication, and
+/// every refusal.
+async fn oauth_token(doc: &mut Doc) {
+    let env = TestEnv::new().await;
+    let c = Clients::register(&env).await;
+    let token = |pairs: &[(&str, &str)], client: Option<(&str, &str)>| {
+        oauth_event("oauth-token-password", pairs, client)
+    };
+    let keys = |r: &Reply| -> Vec<String> {
+        let mut k: Vec<String> = r.json().as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+
+    // Password grant: client_secret_basic, client_secret_post, public client.
+    let what = "password grant, client_secret_basic, scope openid profile";
+    let ev = token(&password(&[("scope", "openid profile")]), c.app());
+    let r = expect(doc, &env, what, &ev, 200).await;
+    let grant = r.json();
+    assert_eq!(
+        keys(&r),
+        [
+            "access_token",
+            "expires_in",
+            "id_token",
+            "refresh_token",
+            "scope",
+            "token_type"
+        ],
+        "{what}"
+    );
+    assert_eq!(grant["scope"], "openid profile");
+    assert_eq!(grant["expires_in"], 3600);
+    let first_refresh = grant["refresh_token"].as_str().unwrap().to_string();
+
+    let mut post = password(&[]);
+    post.extend([("client_id", "app"), ("client_secret", c.app.as_str())]);
+    let r = expect(
+        doc,
+        &env,
+        "password grant, client_secret_post",
+        &token(&post, None),
+        200,
+    )
+    .await;
+    assert_eq!(r.json()["scope"], "openid profile email api:read");
+
+    let mut same_id = password(&[]);
+    same_id.push(("client_id", "app"));
+    expect(
+        doc,
+        &env,
+        "password grant, Basic and the same client_id in the body",
+        &token(&same_id, c.app()),
+        200,
+    )
+    .await;
+
+    let mut public = password(&[]);
+    public.push(("client_id", "spa"));
+    let r = expect(
+        doc,
+        &env,
+        "password grant, public client",
+        &token(&public, None),
+        200,
+    )
+    .await;
+    let spa_refresh = r.json()["refresh_token"].as_str().unwrap().to_string();
+
+    let r = expect(
+        doc,
+        &env,
+        "password grant, a client without refresh_token",
+        &token(&password(&[]), Some(("no-refresh", &c.no_refresh))),
+        200,
+    )
+    .await;
+    assert_eq!(
+        keys(&r),
+        [
+            "access_token",
+            "expires_in",
+            "id_token",
+            "scope",
+            "token_type"
+        ]
+    );
+
+    let r = expect(
+        doc,
+        &env,
+        "password grant, scope without openid",
+        &token(&password(&[("scope", "api:read")]), c.app()),
+        200,
+    )
+    .await;
+    assert_eq!(
+        keys(&r),
+        [
+            "access_token",
+            "expires_in",
+            "refresh_token",
+            "scope",
+            "token_type"
+        ]
+    );
+
+    let ev = with_header(
+        token(&password(&[("scope", "")]), c.app()),
+        "content-type",
+        "application/x-www-form-urlencoded; charset=utf-8",
+    );
+    expect(
+        doc,
+        &env,
+        "password grant, charset, an empty scope and an unknown parameter",
+        &with_body(
+            ev.clone(),
+            &format!("{}&unknown=1", ev["body"].as_str().unwrap()),
+        ),
+        200,
+    )
+    .await;
+
+    // Refresh: rotation, a narrower scope, the public client's own token.
+    let r = expect(
+        doc,
+        &env,
+        "refresh grant, a narrower scope",
+        &token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &first_refresh),
+                ("scope", "openid"),
+            ],
+            c.app(),
+        ),
+        200,
+    )
+    .await;
+    assert_eq!(r.json()["scope"], "openid");
+    let next_refresh = r.json()["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(next_refresh, first_refresh);
+    let r = expect(
+        doc,
+        &env,
+        "refresh grant, public client",
+        &token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &spa_refresh),
+                ("client_id", "spa"),
+            ],
+            None,
+        ),
+        200,
+    )
+    .await;
+    let spa_refresh = r.json()["refresh_token"].as_str().unwrap().to_string();
+
+    // Client credentials: no refresh token, no openid.
+    let r = expect(
+        doc,
+        &env,
+        "client_credentials grant",
+        &token(&[("grant_type", "client_credentials")], c.svc()),
+        200,
+    )
+    .await;
+    assert_eq!(
+        keys(&r),
+        ["access_token", "expires_in", "scope", "token_type"]
+    );
+    assert_eq!(r.json()["scope"], "api:read");
+    let r = expect(
+        doc,
+        &env,
+        "client_credentials grant, every scope but openid",
+        &token(&[("grant_type", "client_credentials")], c.app()),
+        200,
+    )
+    .await;
+    assert_eq!(r.json()["scope"], "profile email api:read");
+
+    // invalid_request.
+    let long_password = "p".repeat(1025);
+    let big = format!("grant_type=client_credentials&pad={}", "x".repeat(8 * 1024));
+    let mut malformed: Vec<(String, Value)> = vec![
+        ("an empty body".into(), token(&[], c.app())),
+        (
+            "an empty grant_type".into(),
+            token(&[("grant_type", "")], c.app()),
+        ),
+        (
+            "no username".into(),
+            token(
+                &[("grant_type", "password"), ("password", PASSWORD)],
+                c.app(),
+            ),
+        ),
+        (
+            "no password".into(),
+            token(
+                &[("grant_type", "password"), ("username", "Admin")],
+                c.app(),
+            ),
+        ),
+        (
+            "a 1025-byte password".into(),
+            token(
+                &[
+                    ("grant_type", "password"),
+                    ("username", "Admin"),
+                    ("password", &long_password),
+                ],
+                c.app(),
+            ),
+        ),
+        (
+            "no refresh_token".into(),
+            token(&[("grant_type", "refresh_token")], c.app()),
+        ),
+        (
+            "grant_type twice".into(),
+            token(
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("grant_type", "client_credentials"),
+                ],
+                c.app(),
+            ),
+        ),
+        (
+            "scope twice".into(),
+            token(
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "api:read"),
+                    ("scope", "api:read"),
+                ],
+                c.app(),
+            ),
+        ),
+        (
+            "a body over 8 KiB".into(),
+            with_body(token(&[], c.app()), &big),
+        ),
+        (
+            "invalid UTF-8".into(),
+            with_bytes(token(&[], c.app()), b"grant_type=password&username=\xff"),
+        ),
+        (
+            "invalid UTF-8, percent-encoded".into(),
+            with_body(token(&[], c.app()), "grant_type=password&username=%ff"),
+        ),
+        (
+            "Basic and client_secret".into(),
+            token(
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_secret", &c.app),
+                ],
+                c.app(),
+            ),
+        ),
+        (
+            "Basic and another client_id".into(),
+            token(
+                &[("grant_type", "client_credentials"), ("client_id", "svc")],
+                c.app(),
+            ),
+        ),
+    ];
+    for ct in [
+        "application/json",
+        "text/plain",
+        "application/x-www-form-urlencodedx",
+        "",
+    ] {
+        malformed.push((
+            format!("Content-Type {ct:?}"),
+            with_header(
+                token(&[("grant_type", "client_credentials")], c.app()),
+                "content-type",
+                ct,
+            ),
+        ));
+    }
+    malformed.push((
+        "no Content-Type".into(),
+        without_header(
+            token(&[("grant_type", "client_credentials")], c.app()),
+            "content-type",
+        ),
+    ));
+    malformed.push((
+        "a JSON body".into(),
+        with_header(
+            with_body(
+                token(&[], c.app()),
+                &json!({"grant_type": "client_credentials"}).to_string(),
+            ),
+            "content-type",
+            "application/json",
+        ),
+    ));
+    for (what, ev) in &malformed {
+        let what = format!("token endpoint with {what}");
+        expect_error(doc, &env, &what, ev, 400, "invalid_request").await;
+    }
+
+    for grant in ["urn:example:none", "implicit", "PASSWORD"] {
+        let what = format!("grant_type {grant}");
+        let ev = token(&[("grant_type", grant)], c.app());
+        expect_error(doc, &env, &what, &ev, 400, "unsupported_grant_type").await;
+    }
+
+    // invalid_grant.
+    let v2 = expect(doc, &env, "a v2 log in", &event("v2-login"), 200).await;
+    let v2_refresh = v2.json()["content"][0]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (what, ev) in [
+        (
+            "a wrong password",
+            token(
+                &[
+                    ("grant_type", "password"),
+                    ("username", "Admin"),
+                    ("password", "not the password"),
+                ],
+                c.app(),
+            ),
+        ),
+        (
+            "an unknown user",
+            token(
+                &[
+                    ("grant_type", "password"),
+                    ("username", "nobody"),
+                    ("password", PASSWORD),
+                ],
+                c.app(),
+            ),
+        ),
+        (
+            "a consumed refresh token (reuse)",
+            token(&refresh(&first_refresh), c.app()),
+        ),
+        (
+            "the family's next token after reuse",
+            token(&refresh(&next_refresh), c.app()),
+        ),
+        ("a v2 refresh token", token(&refresh(&v2_refresh), c.app())),
+        (
+            "another client's refresh token",
+            token(&refresh(&spa_refresh), c.app()),
+        ),
+        (
+            "a garbage refresh token",
+            token(&refresh("not a refresh token"), c.app()),
+        ),
+    ] {
+        let what = format!("token endpoint with {what}");
+        let r = expect_error(doc, &env, &what, &ev, 400, "invalid_grant").await;
+        assert_eq!(r.header("retry-after"), None, "{what}");
+    }
+
+    // unauthorized_client and invalid_scope.
+    for (what, ev) in [
+        (
+            "a password grant by a client_credentials client",
+            token(&password(&[]), c.svc()),
+        ),
+        (
+            "a refresh grant by a client without refresh_token",
+            token(&refresh(&spa_refresh), Some(("no-refresh", &c.no_refresh))),
+        ),
+        (
+            "client_credentials by a public client",
+            token(
+                &[("grant_type", "client_credentials"), ("client_id", "spa")],
+                None,
+            ),
+        ),
+    ] {
+        let what = format!("token endpoint with {what}");
+        expect_error(doc, &env, &what, &ev, 400, "unauthorized_client").await;
+    }
+    let fresh = expect(
+        doc,
+        &env,
+        "a password grant for a scope test",
+        &token(&password(&[("scope", "api:read")]), c.app()),
+        200,
+    )
+    .await;
+    let narrow_refresh = fresh.json()["refresh_token"].as_str().unwrap().to_string();
+    for (what, ev) in [
+        (
+            "a scope the client does not have",
+            token(&password(&[("scope", "openid admin")]), c.app()),
+        ),
+        (
+            "a malformed scope",
+            token(&password(&[("scope", "a\"b")]), c.app()),
+        ),
+        (
+            "openid for client_credentials",
+            token(
+                &[("grant_type", "client_credentials"), ("scope", "openid")],
+                c.svc(),
+            ),
+        ),
+        (
+            "a refresh wider than the family",
+            token(
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &narrow_refresh),
+                    ("scope", "api:read openid"),
+                ],
+                c.app(),
+            ),
+        ),
+    ] {
+        let what = format!("token endpoint with {what}");
+        expect_error(doc, &env, &what, &ev, 400, "invalid_scope").await;
+    }
+
+    // invalid_client.
+    let wrong = Some(("app", "not the secret"));
+    let invalid_client: Vec<(&str, Value)> = vec![
+        ("no client", event("oauth-token-no-client")),
+        ("a wrong secret", token(&password(&[]), wrong)),
+        (
+            "an unknown client",
+            token(&password(&[]), Some(("nobody", "x"))),
+        ),
+        (
+            "a disabled client",
+            token(&password(&[]), Some(("off", &c.off))),
+        ),
+        (
+            "a public client with a secret",
+            token(&password(&[]), Some(("spa", "x"))),
+        ),
+        (
+            "a confidential client's id alone",
+            token(
+                &[("grant_type", "client_credentials"), ("client_id", "app")],
+                None,
+            ),
+        ),
+        (
+            "a wrong client_secret_post",
+            token(
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", "app"),
+                    ("client_secret", "not the secret"),
+                ],
+                None,
+            ),
+        ),
+        (
+            "a Basic header that is not base64",
+            with_header(
+                token(&password(&[]), None),
+                "authorization",
+                "Basic !!not base64!!",
+            ),
+        ),
+        (
+            "a Basic header without a colon",
+            with_header(
+                token(&password(&[]), None),
+                "authorization",
+                &format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode("app")
+                ),
+            ),
+        ),
+        (
+            "a client_secret without client_id",
+            token(
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_secret", &c.app),
+                ],
+                None,
+            ),
+        ),
+    ];
+    for (what, ev) in &invalid_client {
+        let what = format!("token endpoint with {what}");
+        let r = expect_error(doc, &env, &what, ev, 401, "invalid_client").await;
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some(r#"Basic realm="token-issuer""#),
+            "{what}"
+        );
+    }
+
+    // A locked username: invalid_grant with Retry-After, the right password too.
+    env.add_user("bob", PASSWORD, |_| {}).await;
+    let bob = |pw: &'static str| {
+        token(
+            &[
+                ("grant_type", "password"),
+                ("username", "bob"),
+                ("password", pw),
+            ],
+            c.app(),
+        )
+    };
+    for i in 1..=10 {
+        let what = format!("bob's wrong password {i} of 10");
+        let r = expect_error(
+            doc,
+            &env,
+            &what,
+            &bob("wrong password"),
+            400,
+            "invalid_grant",
+        )
+        .await;
+        assert_eq!(r.header("retry-after"), None, "{what}");
+    }
+    let what = "bob's right password while locked";
+    let r = expect_error(doc, &env, what, &bob(PASSWORD), 400, "invalid_grant").await;
+    assert_eq!(r.header("retry-after"), Some("60"), "{what}");
+    assert_eq!(r.json()["error_description"], "Too many failed attempts");
+}
+
+/// `POST /oauth2/revoke` and `POST /oauth2/introspect`.
+async fn oauth_revoke_and_introspect(doc: &mut Doc) {
+    let env = TestEnv::new().await;
+    let c = Clients::register(&env).await;
+    let revoke = |pairs: &[(&str, &str)], client: Option<(&str, &str)>| {
+        oauth_event("oauth-revoke", pairs, client)
+    };
+    let introspect = |token: &str, client: Option<(&str, &str)>| {
+        oauth_event("oauth-introspect", &[("token", token)], client)
+    };
+    let app = ("app", c.app.as_str());
+    let grant = oauth_password_grant(doc, &env, app, "openid profile").await;
+    let access = grant["access_token"].as_str().unwrap().to_string();
+    let refresh = grant["refresh_token"].as_str().unwrap().to_string();
+    let r = expect(
+        doc,
+        &env,
+        "client_credentials for introspection",
+        &oauth_event(
+            "oauth-token-client-credentials",
+            &[("grant_type", "client_credentials")],
+            c.svc(),
+        ),
+        200,
+    )
+    .await;
+    let service = r.json()["access_token"].as_str().unwrap().to_string();
+    let v2 = expect(doc, &env, "a v2 log in", &event("v2-login"), 200).await;
+    let v2_access = v2.json()["content"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Active: an access token of a user, of a client, of a vendor dialect,
+    // and a refresh token; client_secret_basic and client_secret_post.
+    let what = "introspect a user's access token";
+    let r = expect(doc, &env, what, &introspect(&access, c.app()), 200).await;
+    let body = r.json();
+    assert_eq!(body["active"], true, "{what}");
+    assert_eq!(body["sub"], env.admin.id.to_string());
+    assert_eq!(body["username"], "admin");
+    assert_eq!(body["client_id"], "app");
+    assert_eq!(body["scope"], "openid profile");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["aud"], "test-audience");
+    let what = "introspect a client_credentials token, client_secret_post";
+    let ev = oauth_event(
+        "oauth-introspect",
+        &[
+            ("token", &service),
+            ("client_id", "app"),
+            ("client_secret", &c.app),
+        ],
+        None,
+    );
+    let r = expect(doc, &env, what, &ev, 200).await;
+    assert_eq!(r.json()["active"], true, "{what}");
+    assert_eq!(r.json()["sub"], "svc", "{what}");
+    let what = "introspect a v2 access token";
+    let r = expect(doc, &env, what, &introspect(&v2_access, c.svc()), 200).await;
+    assert_eq!(r.json()["active"], true, "{what}");
+    assert_eq!(r.json()["username"], "admin", "{what}");
+    let what = "introspect a refresh token, with a hint";
+    let ev = oauth_event(
+        "oauth-introspect",
+        &[("token", &refresh), ("token_type_hint", "refresh_token")],
+        c.app(),
+    );
+    let r = expect(doc, &env, what, &ev, 200).await;
+    assert_eq!(r.json()["active"], true, "{what}");
+    assert_eq!(r.json()["token_type"], "refresh_token", "{what}");
+    for garbage in ["not a token", "a.b.c", &"A".repeat(64)] {
+        let what = format!("introspect {garbage:.20}");
+        let r = expect(doc, &env, &what, &introspect(garbage, c.app()), 200).await;
+        assert_eq!(r.json(), json!({"active": false}), "{what}");
+    }
+
+    // Revoke: garbage and another client's tokens change nothing.
+    for (what, ev) in [
+        ("garbage", revoke(&[("token", "not a token")], c.app())),
+        (
+            "another client's access token",
+            revoke(&[("token", &access)], c.svc()),
+        ),
+        (
+            "another client's refresh token, a public client",
+            revoke(&[("token", &refresh), ("client_id", "spa")], None),
+        ),
+    ] {
+        let what = format!("revoke {what}");
+        expect(doc, &env, &what, &ev, 200).await;
+    }
+    let r = expect(
+        doc,
+        &env,
+        "still active",
+        &introspect(&access, c.app()),
+        200,
+    )
+    .await;
+    assert_eq!(r.json()["active"], true);
+
+    // Revoking the access token ends its family, refresh token included.
+    let what = "revoke a user's access token, client_secret_post";
+    let ev = revoke(
+        &[
+            ("token", &access),
+            ("token_type_hint", "access_token"),
+            ("client_id", "app"),
+            ("client_secret", &c.app),
+        ],
+        None,
+    );
+    expect(doc, &env, what, &ev, 200).await;
+    for (what, t) in [("access", &access), ("refresh", &refresh)] {
+        let what = format!("introspect the revoked {what} token");
+        let r = expect(doc, &env, &what, &introspect(t, c.app()), 200).await;
+        assert_eq!(r.json(), json!({"active": false}), "{what}");
+    }
+    // A client_credentials token is revoked by itself.
+    let what = "revoke a client_credentials token";
+    expect(
+        doc,
+        &env,
+        what,
+        &revoke(&[("token", &service)], c.svc()),
+        200,
+    )
+    .await;
+    let r = expect(doc, &env, what, &introspect(&service, c.app()), 200).await;
+    assert_eq!(r.json(), json!({"active": false}), "{what}");
+    // A refresh token, with the hint.
+    let grant = oauth_password_grant(doc, &env, app, "openid").await;
+    let refresh = grant["refresh_token"].as_str().unwrap();
+    let ev = revoke(
+        &[("token", refresh), ("token_type_hint", "refresh_token")],
+        c.app(),
+    );
+    expect(doc, &env, "revoke a refresh token", &ev, 200).await;
+    let ev = oauth_event(
+        "oauth-token-refresh",
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+        c.app(),
+    );
+    expect_error(
+        doc,
+        &env,
+        "refresh a revoked token",
+        &ev,
+        400,
+        "invalid_grant",
+    )
+    .await;
+
+    // Refusals of both routes.
+    for (route, ok) in [("oauth-revoke", "x"), ("oauth-introspect", "x")] {
+        let base = |pairs: &[(&str, &str)], client: Option<(&str, &str)>| {
+            oauth_event(route, pairs, client)
+        };
+        let invalid_request: Vec<(&str, Value)> = vec![
+            ("no token", base(&[], c.app())),
+            ("an empty token", base(&[("token", "")], c.app())),
+            (
+                "token twice",
+                base(&[("token", ok), ("token", ok)], c.app()),
+            ),
+            (
+                "token_type_hint twice",
+                base(
+                    &[
+                        ("token", ok),
+                        ("token_type_hint", "a"),
+                        ("token_type_hint", "b"),
+                    ],
+                    c.app(),
+                ),
+            ),
+            (
+                "Basic and client_secret",
+                base(&[("token", ok), ("client_secret", &c.app)], c.app()),
+            ),
+            (
+                "Content-Type application/json",
+                with_header(
+                    base(&[("token", ok)], c.app()),
+                    "content-type",
+                    "application/json",
+                ),
+            ),
+            (
+                "no Content-Type",
+                without_header(base(&[("token", ok)], c.app()), "content-type"),
+            ),
+        ];
+        for (what, ev) in &invalid_request {
+            let what = format!("events/{route}.json with {what}");
+            expect_error(doc, &env, &what, ev, 400, "invalid_request").await;
+        }
+        let mut invalid_client: Vec<(&str, Value)> = vec![
+            ("no client", base(&[("token", ok)], None)),
+            (
+                "a wrong secret",
+                base(&[("token", ok)], Some(("app", "not the secret"))),
+            ),
+            (
+                "a disabled client",
+                base(&[("token", ok)], Some(("off", &c.off))),
+            ),
+            ("the placeholder secret", event(route)),
+        ];
+        if route == "oauth-introspect" {
+            invalid_client.push((
+                "a public client",
+                base(&[("token", ok), ("client_id", "spa")], None),
+            ));
+        }
+        for (what, ev) in &invalid_client {
+            let what = format!("events/{route}.json with {what}");
+            let r = expect_error(doc, &env, &what, ev, 401, "invalid_client").await;
+            assert_eq!(
+                r.header("www-authenticate"),
+                Some(r#"Basic realm="token-issuer""#),
+                "{what}"
+            );
+        }
+    }
+}
+
+/// `GET` and `POST /oauth2/userinfo`.
+async fn oauth_userinfo(doc: &mut Doc) {
+    let env = TestEnv::new().await;
+    let c = Clients::register(&env).await;
+    let app = ("app", c.app.as_str());
+    let openid = oauth_password_grant(doc, &env, app, "openid profile").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let api = oauth_password_grant(doc, &env, app, "api:read").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = expect(
+        doc,
+        &env,
+        "client_credentials for userinfo",
+        &oauth_event(
+            "oauth-token-client-credentials",
+            &[("grant_type", "client_credentials")],
+            c.svc(),
+        ),
+        200,
+    )
+    .await;
+    let service = r.json()["access_token"].as_str().unwrap().to_string();
+    let v2 = expect(doc, &env, "a v2 log in", &event("v2-login"), 200).await;
+    let v2_access = v2.json()["content"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bearer = |t: &str| format!("Bearer {t}");
+    let expected = json!({
+        "sub": env.admin.id.to_string(),
+        "preferred_username": "admin",
+        "name": "Admin",
+        "email": "admin@admin",
+    });
+
+    let mut with_token = userinfo_get(Some(&bearer(&openid)));
+    with_token["requestContext"]["http"]["method"] = json!("POST");
+    for (what, ev) in [
+        (
+            "GET with a bearer token",
+            userinfo_get(Some(&bearer(&openid))),
+        ),
+        (
+            "GET with a lower-case scheme",
+            userinfo_get(Some(&format!("bearer {openid}"))),
+        ),
+        (
+            "POST with access_token in the form",
+            userinfo_post(&[("access_token", &openid)], None),
+        ),
+        ("POST with a bearer token and no body", with_token),
+        (
+            "POST with a bearer token and a form",
+            userinfo_post(&[("unknown", "x")], Some(&openid)),
+        ),
+    ] {
+        let what = format!("userinfo {what}");
+        let r = expect(doc, &env, &what, &ev, 200).await;
+        assert_eq!(r.json(), expected, "{what}");
+    }
+
+    const NO_TOKEN: &str = r#"Bearer realm="token-issuer""#;
+    const INVALID: &str = r#"Bearer realm="token-issuer", error="invalid_token""#;
+    let json_body = with_header(
+        with_body(userinfo_post(&[], None), r#"{"access_token":"x"}"#),
+        "content-type",
+        "application/json",
+    );
+    let mut unauthorized: Vec<(String, Value, &str, &str)> = vec![];
+    for auth in [
+        None,
+        Some("Bearer"),
+        Some("Bearer "),
+        Some("Basic eDp5"),
+        Some("OpsToken x"),
+    ] {
+        unauthorized.push((
+            format!("GET with Authorization {auth:?}"),
+            userinfo_get(auth),
+            "invalid_request",
+            NO_TOKEN,
+        ));
+    }
+    for (what, ev) in [
+        ("POST with an empty form", userinfo_post(&[], None)),
+        (
+            "POST with an empty access_token",
+            userinfo_post(&[("access_token", "")], None),
+        ),
+        ("POST with a JSON body", json_body),
+        (
+            "POST without a Content-Type",
+            without_header(
+                userinfo_post(&[("access_token", &openid)], None),
+                "content-type",
+            ),
+        ),
+    ] {
+        unauthorized.push((what.to_string(), ev, "invalid_request", NO_TOKEN));
+    }
+    let other_issuer = {
+        let ev = userinfo_get(Some(&bearer(&openid)));
+        let mut ev = with_header(ev, "host", "other.example.com");
+        ev["requestContext"]["domainName"] = json!("other.example.com");
+        ev
+    };
+    for (what, ev) in [
+        (
+            "GET with a garbage token",
+            userinfo_get(Some("Bearer not-a-token")),
+        ),
+        (
+            "GET with a refresh-token-shaped string",
+            userinfo_get(Some(&bearer(&"A".repeat(64)))),
+        ),
+        ("GET from another issuer", other_issuer),
+        (
+            "POST with a garbage access_token",
+            userinfo_post(&[("access_token", "a.b.c")], None),
+        ),
+    ] {
+        unauthorized.push((what.to_string(), ev, "invalid_token", INVALID));
+    }
+    for (what, ev, error, challenge) in &unauthorized {
+        let what = format!("userinfo {what}");
+        let r = expect_error(doc, &env, &what, ev, 401, error).await;
+        assert_eq!(r.header("www-authenticate"), Some(*challenge), "{what}");
+    }
+
+    for (what, ev) in [
+        ("GET without openid", userinfo_get(Some(&bearer(&api)))),
+        (
+            "GET with a client_credentials token",
+            userinfo_get(Some(&bearer(&service))),
+        ),
+        (
+            "GET with a v2 access token",
+            userinfo_get(Some(&bearer(&v2_access))),
+        ),
+        (
+            "POST without openid",
+            userinfo_post(&[("access_token", &api)], None),
+        ),
+    ] {
+        let what = format!("userinfo {what}");
+        let r = expect_error(doc, &env, &what, &ev, 403, "insufficient_scope").await;
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some(r#"Bearer realm="token-issuer", error="insufficient_scope", scope="openid""#),
+            "{what}"
+        );
+    }
+
+    let what = "userinfo POST with access_token twice";
+    let ev = userinfo_post(
+        &[("access_token", &openid), ("access_token", &openid)],
+        None,
+    );
+    expect_error(doc, &env, what, &ev, 400, "invalid_request").await;
+
+    // Logging out everywhere ends the token at once.
+    env.set_admin_enabled(false).await;
+    for (what, ev) in [
+        ("GET", userinfo_get(Some(&bearer(&openid)))),
+        ("POST", userinfo_post(&[("access_token", &openid)], None)),
+    ] {
+        let what = format!("userinfo {what} for a disabled user");
+        let r = expect_error(doc, &env, &what, &ev, 401, "invalid_token").await;
+        assert_eq!(r.header("www-authenticate"), Some(INVALID), "{what}");
+    }
+    env.set_admin_enabled(true).await;
+    let what = "userinfo for a re-enabled user's old token";
+    let r = expect_error(
+        doc,
+        &env,
+        what,
+        &userinfo_get(Some(&bearer(&openid))),
+        401,
+        "invalid_token",
+    )
+    .await;
+    assert_eq!(r.header("www-authenticate"), Some(INVALID), "{what}");
+}
+
 async fn server_errors(doc: &mut Doc) {
     let live = TestEnv::new().await;
     let refresh = live_refresh_token(doc, &live).await;
@@ -781,14 +1969,75 @@ async fn server_errors(doc: &mut Doc) {
         "suite-api-currentuser",
         "suite-api-release",
         "suite-api-passwordchange",
+        // The client lookup fails first.
+        "oauth-token-password",
+        "oauth-token-refresh",
+        "oauth-token-client-credentials",
+        "oauth-revoke",
+        "oauth-introspect",
     ] {
-        let ev = substitute(&event(name), "REPLACE_WITH_REFRESH_TOKEN", &refresh);
+        let ev = if name.starts_with("oauth-") {
+            substitute_oauth(&event(name), "REPLACE_WITH_REFRESH_TOKEN", &refresh)
+        } else {
+            substitute(&event(name), "REPLACE_WITH_REFRESH_TOKEN", &refresh)
+        };
         let ev = substitute(&ev, "REPLACE_WITH_OPS_TOKEN", &ops);
         let what = format!("events/{name}.json without tables");
         let r = doc.send(&broken, &what, &ev).await;
         assert_eq!(r.status, 500, "{what}: {}", r.text());
     }
-    for name in ["jwks", "openid-configuration"] {
+    // Userinfo reads storage only for a token that verifies: mint one, then
+    // take the tables away.
+    let secret = live
+        .add_client("app", false, &GrantType::ALL, "openid")
+        .await
+        .unwrap();
+    let grant = oauth_password_grant(doc, &live, ("app", &secret), "openid").await;
+    let access = grant["access_token"].as_str().unwrap();
+    let refresh = grant["refresh_token"].as_str().unwrap();
+    for table in [
+        &live.config.store.users_table,
+        &live.config.store.tokens_table,
+    ] {
+        live.store
+            .client()
+            .delete_table()
+            .table_name(table)
+            .send()
+            .await
+            .expect("delete a table");
+    }
+    for (what, ev) in [
+        (
+            "GET userinfo",
+            userinfo_get(Some(&format!("Bearer {access}"))),
+        ),
+        (
+            "POST userinfo",
+            userinfo_post(&[("access_token", access)], None),
+        ),
+        (
+            "a refresh grant",
+            oauth_event(
+                "oauth-token-refresh",
+                &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+                Some(("app", &secret)),
+            ),
+        ),
+        (
+            "introspection",
+            oauth_event(
+                "oauth-introspect",
+                &[("token", access)],
+                Some(("app", &secret)),
+            ),
+        ),
+    ] {
+        let what = format!("{what} after the tables are gone");
+        let r = doc.send(&live, &what, &ev).await;
+        assert_eq!(r.status, 500, "{what}: {}", r.text());
+    }
+    for name in ["jwks", "openid-configuration", "oauth-authorization-server"] {
         let what = format!("events/{name}.json without tables");
         let r = doc.send(&broken, &what, &event(name)).await;
         assert_eq!(r.status, 200, "{what}: {}", r.text());
@@ -844,6 +2093,10 @@ async fn routes(doc: &mut Doc) {
         "/.well-known",
         "/.well-known/",
         "/favicon.ico",
+        "/oauth2",
+        "/oauth2/",
+        "/oauth2/tokens",
+        "/.well-known/openid-configuration.json",
     ]
     .iter()
     .map(|p| p.to_string())
@@ -889,6 +2142,9 @@ async fn openapi_yaml_matches_the_handler() {
     invalid_requests(&mut doc).await;
     too_many_attempts(&mut doc).await;
     password_change(&mut doc).await;
+    oauth_token(&mut doc).await;
+    oauth_revoke_and_introspect(&mut doc).await;
+    oauth_userinfo(&mut doc).await;
     server_errors(&mut doc).await;
     routes(&mut doc).await;
 
