@@ -11,6 +11,7 @@ use crate::core::oauth::TokenClaims;
 use crate::core::store::Store;
 use crate::core::{Error, Issuer};
 use crate::http::request::ops_token_value;
+use crate::metrics;
 use crate::telemetry::chain;
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
@@ -21,6 +22,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
+use tracing::Instrument as _;
 
 /// What the authorizer needs from configuration.
 #[derive(Debug, Clone)]
@@ -104,6 +106,53 @@ impl<S: Store> Authorizer<S> {
     /// Answers one invocation. Never fails: an event that is not an
     /// authorizer request, a bad token, a fault: all are `isAuthorized: false`.
     pub async fn handle(&self, event: Value) -> Value {
+        self.handle_invocation(event, None).await
+    }
+
+    /// [`Authorizer::handle`], with the Lambda invocation's context (its
+    /// request id and X-Ray trace id go into the log lines and metrics).
+    pub async fn handle_invocation(
+        &self,
+        event: Value,
+        invocation: Option<&lambda_runtime::Context>,
+    ) -> Value {
+        let lambda_request_id = invocation.map(|c| c.request_id.as_str());
+        let trace_id = invocation.and_then(|c| c.xray_trace_id.as_deref());
+        let span = tracing::info_span!(
+            "request",
+            requestId = lambda_request_id,
+            xrayTraceId = trace_id
+        );
+        let (answer, decision, latency_ms) = self.answer(event).instrument(span).await;
+        let (outcome, detail) = match &decision {
+            Decision::Allow(_) => (metrics::ALLOWED, None),
+            Decision::Deny(reason) => (metrics::DENIED, Some(("Reason", *reason))),
+        };
+        let dialect = match &decision {
+            Decision::Allow(c) => c.dialect.clone(),
+            Decision::Deny(_) => String::new(),
+        };
+        let faults = u32::from(decision == Decision::Deny("storage_fault"));
+        metrics::Document {
+            service: metrics::AUTHORIZER,
+            detail,
+            latency_ms,
+            outcome,
+            events: vec![(metrics::STORAGE_FAULT, faults)],
+            cold_start: metrics::take_cold_start(),
+            properties: vec![("Dialect", dialect.into())],
+            ids: metrics::Ids {
+                lambda_request_id,
+                trace_id,
+                api_request_id: None,
+            },
+            timestamp_ms: metrics::now_ms(),
+        }
+        .emit();
+        answer
+    }
+
+    async fn answer(&self, event: Value) -> (Value, Decision, f64) {
         let started = Instant::now();
         let request: Result<ApiGatewayV2CustomAuthorizerV2Request, _> =
             serde_json::from_value(event);
@@ -145,8 +194,9 @@ impl<S: Store> Authorizer<S> {
                 response.context = Value::Object(Map::new());
             }
         }
-        serde_json::to_value(&response)
-            .unwrap_or_else(|_| serde_json::json!({"isAuthorized": false, "context": {}}))
+        let answer = serde_json::to_value(&response)
+            .unwrap_or_else(|_| serde_json::json!({"isAuthorized": false, "context": {}}));
+        (answer, decision, elapsed_ms)
     }
 
     /// The decision for an `Authorization` header.
@@ -271,7 +321,11 @@ pub async fn run<S: Store + 'static>(
     let authorizer = &authorizer;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| async move {
-            Ok::<_, std::convert::Infallible>(authorizer.handle(event.payload).await)
+            Ok::<_, std::convert::Infallible>(
+                authorizer
+                    .handle_invocation(event.payload, Some(&event.context))
+                    .await,
+            )
         },
     ))
     .await

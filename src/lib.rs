@@ -14,6 +14,7 @@ pub mod config;
 pub mod core;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod store;
 pub mod telemetry;
 

@@ -1,9 +1,12 @@
 //! Tracing set-up shared by the function and the admin tool.
 
 use tracing_subscriber::filter::{LevelFilter, Targets};
-use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer as _;
 
 /// An error and its sources on one line, for the log: the one place errors
 /// are formatted.
@@ -69,22 +72,61 @@ pub fn init_json() {
 }
 
 /// The same JSON format to any writer (tests capture the logs with it).
+/// Each line carries the fields of the request's span (the Lambda request id
+/// and X-Ray trace id). EMF documents (target [`crate::metrics::TARGET`])
+/// go to the same writer as bare JSON lines, whatever the filter says, as
+/// CloudWatch reads metrics only from those.
 pub fn init_json_with<W>(filter: Targets, writer: W)
 where
-    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+    W: for<'a> MakeWriter<'a> + Clone + Send + Sync + 'static,
 {
-    // A second init (tests) is harmless, so its error is ignored.
-    let _ = tracing_subscriber::fmt()
+    let emf_target = crate::metrics::TARGET;
+    let logs = tracing_subscriber::fmt::layer()
         .json()
-        // The builder's own default is INFO; `filter` alone decides.
-        .with_max_level(LevelFilter::TRACE)
-        .with_writer(writer)
-        .with_current_span(false)
+        .with_writer(writer.clone())
+        .with_current_span(true)
+        .with_span_list(false)
         .with_target(false)
         .without_time() // CloudWatch stamps every line already
-        .finish()
-        .with(capped(filter))
+        .with_filter(capped(filter).with_target(emf_target, LevelFilter::OFF));
+    let metrics = tracing_subscriber::fmt::layer()
+        .event_format(BareMessage)
+        .with_writer(writer)
+        .with_filter(Targets::new().with_target(emf_target, LevelFilter::INFO));
+    // A second init (tests) is harmless, so its error is ignored.
+    let _ = tracing_subscriber::registry()
+        .with(logs)
+        .with(metrics)
         .try_init();
+}
+
+/// An event's message alone, as written: EMF documents are whole JSON lines.
+struct BareMessage;
+
+impl<S, N> FormatEvent<S, N> for BareMessage
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        struct Message<'w, 'b>(&'w mut Writer<'b>, std::fmt::Result);
+        impl tracing::field::Visit for Message<'_, '_> {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.1 = write!(self.0, "{value:?}");
+                }
+            }
+        }
+        let mut m = Message(&mut writer, Ok(()));
+        event.record(&mut m);
+        m.1?;
+        writeln!(writer)
+    }
 }
 
 /// Plain warnings, and the audit event of each change, on stderr for the

@@ -52,13 +52,21 @@ async fn logs_are_structured_and_secret_free() {
     let wrong = "a-wrong-password-that-must-not-be-logged";
     let mut secrets = vec![PASSWORD.to_string(), wrong.to_string()];
     let mut requests = 0;
+    // The first request as the runtime delivers it: with its invocation's ids.
+    requests += 1;
+    let v2 = env
+        .call_as(
+            &event("v2-login"),
+            Some(("lambda-req-1", "Root=1-5f84c7a1-0123456789abcdef01234567")),
+        )
+        .await
+        .json();
     let mut call = |ev: Value| {
         requests += 1;
         let env = &env;
         async move { env.call(&ev).await }
     };
 
-    let v2 = call(event("v2-login")).await.json();
     let user = call(event("user-authenticate")).await.json();
     let ops = call(event("ops-acquire")).await.json();
     let r1 = v2["content"][0]["refreshToken"]
@@ -230,6 +238,113 @@ async fn logs_are_structured_and_secret_free() {
         }
     }
     assert!(request_lines.iter().any(|l| l["fields"]["status"] == 429));
+
+    // The invocation's ids are on every line of its request.
+    let first: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["span"]["requestId"] == "lambda-req-1")
+        .collect();
+    assert!(
+        first.len() >= 2,
+        "the request line and its audit event: {first:?}"
+    );
+    for line in &first {
+        assert_eq!(
+            line["span"]["xrayTraceId"],
+            "Root=1-5f84c7a1-0123456789abcdef01234567"
+        );
+    }
+
+    // Metrics: one EMF document per request and per authorization, each
+    // valid by the format's schema and naming only the metrics it holds.
+    let schema: Value = serde_json::from_str(include_str!("fixtures/emf.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let docs: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    let issuer_docs: Vec<&Value> = docs
+        .iter()
+        .filter(|d| d["Service"] == "token-issuer")
+        .collect();
+    assert_eq!(issuer_docs.len(), requests, "one document per request");
+    for doc in &docs {
+        assert!(validator.is_valid(doc), "{doc}");
+        for directive in doc["_aws"]["CloudWatchMetrics"].as_array().unwrap() {
+            assert_eq!(directive["Namespace"], token_issuer::metrics::NAMESPACE);
+            for set in directive["Dimensions"].as_array().unwrap() {
+                for d in set.as_array().unwrap() {
+                    assert!(
+                        doc[d.as_str().unwrap()].is_string(),
+                        "dimension {d} in {doc}"
+                    );
+                }
+            }
+            for m in directive["Metrics"].as_array().unwrap() {
+                let name = m["Name"].as_str().unwrap();
+                assert!(doc[name].is_number(), "metric {name} in {doc}");
+                assert!(
+                    token_issuer::metrics::METRICS
+                        .iter()
+                        .any(|(n, _)| *n == name),
+                    "{name} is a declared metric"
+                );
+            }
+        }
+    }
+    let with = |route: &str, metric: &str| -> Vec<&Value> {
+        issuer_docs
+            .iter()
+            .copied()
+            .filter(|d| d["Route"] == route && d[metric] == 1)
+            .collect()
+    };
+    // A log in, with the invocation's ids; the first document is the cold start.
+    let login = with("v2.login", "Success");
+    assert_eq!(login.len(), 1);
+    assert_eq!(login[0]["requestId"], "lambda-req-1");
+    assert_eq!(
+        login[0]["traceId"],
+        "Root=1-5f84c7a1-0123456789abcdef01234567"
+    );
+    assert_eq!(login[0]["ColdStart"], 1);
+    assert_eq!(
+        issuer_docs
+            .iter()
+            .filter(|d| d.get("ColdStart").is_some())
+            .count(),
+        1
+    );
+    assert!(login[0]["Latency"].as_f64().unwrap() > 0.0);
+    // Failed log ins, the one that started a lock, and the locked ones.
+    assert_eq!(with("v2.login", "InvalidCredentials").len(), 10);
+    let locks: Vec<&&Value> = issuer_docs
+        .iter()
+        .filter(|d| d.get("LockStarts").is_some())
+        .collect();
+    assert_eq!(locks.len(), 1, "the tenth failure locks the pair");
+    assert_eq!(locks[0]["InvalidCredentials"], 1);
+    assert_eq!(with("v2.login", "Locked").len(), 1);
+    // Reuse detected: one refused refresh that revoked its family.
+    let reuse: Vec<&&Value> = issuer_docs
+        .iter()
+        .filter(|d| d.get("ReuseDetected").is_some())
+        .collect();
+    assert_eq!(reuse.len(), 1);
+    assert_eq!(reuse[0]["Route"], "v2.refresh");
+    assert_eq!(reuse[0]["InvalidRefresh"], 1);
+    assert_eq!(with("none", "NotFound").len(), 1);
+    // The authorizer's decisions, the same way.
+    let decided: Vec<&Value> = docs
+        .iter()
+        .filter(|d| d["Service"] == "token-authorizer")
+        .collect();
+    assert_eq!(decided.len(), 2);
+    assert_eq!(decided[0]["Allowed"], 1);
+    assert_eq!(decided[1]["Denied"], 1);
+    assert_eq!(decided[1]["Reason"], "invalid_session");
 
     // One decision line per authorization, with its reason when refused.
     let decisions: Vec<Value> = text

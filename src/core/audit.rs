@@ -6,6 +6,7 @@
 use super::throttle::Scope;
 use super::tokens::FamilyId;
 use super::user::{LoginName, User, Username};
+use std::sync::atomic::{AtomicU32, Ordering};
 use uuid::Uuid;
 
 /// Where a request came from, as the edge read it.
@@ -16,7 +17,46 @@ pub struct Origin<'a> {
     pub source_ip: Option<&'a str>,
     /// The wire dialect, for the log only: the core does not branch on it.
     pub dialect: &'static str,
+    /// Where this request's notable events are counted, for its metrics.
+    pub observed: Option<&'a Observations>,
 }
+
+/// The notable events of one request, counted as they happen so the edge
+/// can report them (the core never reads them).
+#[derive(Debug, Default)]
+pub struct Observations {
+    reuse_detected: AtomicU32,
+    lock_starts: AtomicU32,
+}
+
+impl Observations {
+    /// Refresh families revoked because a consumed token came back.
+    pub fn reuse_detected(&self) -> u32 {
+        self.reuse_detected.load(Ordering::Relaxed)
+    }
+
+    /// Locks this request's failure started (pair and username scopes).
+    pub fn lock_starts(&self) -> u32 {
+        self.lock_starts.load(Ordering::Relaxed)
+    }
+}
+
+impl Clone for Observations {
+    fn clone(&self) -> Self {
+        Self {
+            reuse_detected: AtomicU32::new(self.reuse_detected()),
+            lock_starts: AtomicU32::new(self.lock_starts()),
+        }
+    }
+}
+
+impl PartialEq for Observations {
+    fn eq(&self, other: &Self) -> bool {
+        (self.reuse_detected(), self.lock_starts()) == (other.reuse_detected(), other.lock_starts())
+    }
+}
+
+impl Eq for Observations {}
 
 impl Origin<'_> {
     fn ip(&self) -> &str {
@@ -55,6 +95,9 @@ pub fn login_failed(o: &Origin<'_>, name: &LoginName, user_id: Option<Uuid>, rea
 }
 
 pub fn lock_started(o: &Origin<'_>, name: &LoginName, scope: Scope, retry_after_secs: i64) {
+    if let Some(seen) = o.observed {
+        seen.lock_starts.fetch_add(1, Ordering::Relaxed);
+    }
     tracing::warn!(
         target: "audit",
         event = "lock_started",
@@ -68,6 +111,9 @@ pub fn lock_started(o: &Origin<'_>, name: &LoginName, scope: Scope, retry_after_
 }
 
 pub fn refresh_reuse_detected(o: &Origin<'_>, family: &FamilyId, user_id: Uuid, name: &Username) {
+    if let Some(seen) = o.observed {
+        seen.reuse_detected.fetch_add(1, Ordering::Relaxed);
+    }
     tracing::warn!(
         target: "audit",
         event = "refresh_reuse_detected",

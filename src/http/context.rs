@@ -1,7 +1,7 @@
 //! What the edge reads from API Gateway's request context, once per request.
 
 use super::routes::DialectName;
-use crate::core::audit::Origin;
+use crate::core::audit::{Observations, Origin};
 use lambda_http::http::header::HOST;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -21,6 +21,12 @@ pub struct Context {
     pub path: String,
     /// The `iss` of tokens and the base of discovery URLs.
     pub issuer_url: String,
+    /// The Lambda invocation's request id and X-Ray trace id, when the
+    /// runtime gave them.
+    pub lambda_request_id: Option<String>,
+    pub trace_id: Option<String>,
+    /// What the core noticed while serving the request, for its metrics.
+    pub observed: Observations,
 }
 
 impl Context {
@@ -63,6 +69,13 @@ impl Context {
                 }
             }
         };
+        let (lambda_request_id, trace_id) = match req.lambda_context_ref() {
+            Some(c) => (
+                Some(c.request_id.clone()).filter(|id| !id.is_empty()),
+                c.xray_trace_id.clone(),
+            ),
+            None => (None, None),
+        };
         Self {
             request_id: request_id.unwrap_or_default(),
             stage,
@@ -70,6 +83,9 @@ impl Context {
             source_ip,
             path,
             issuer_url,
+            lambda_request_id,
+            trace_id,
+            observed: Observations::default(),
         }
     }
 }
@@ -81,6 +97,7 @@ impl Context {
             request_id: &self.request_id,
             source_ip: self.source_ip.as_deref(),
             dialect: dialect.as_str(),
+            observed: Some(&self.observed),
         }
     }
 }

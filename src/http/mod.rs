@@ -17,6 +17,7 @@ pub mod v2;
 
 use crate::core::store::Store;
 use crate::core::{Error, Fault, Issuer, Refusal};
+use crate::metrics;
 use crate::telemetry::chain;
 pub use context::Context;
 use lambda_http::http::header::{HeaderValue, ALLOW};
@@ -24,6 +25,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 pub use request::RequestError;
 use routes::{DialectName, Lookup, Route};
+use tracing::Instrument as _;
 
 /// What the edge itself needs from configuration.
 #[derive(Debug, Clone)]
@@ -133,8 +135,76 @@ pub fn route_name(req: &Request) -> Option<&'static str> {
 }
 
 /// Serves one request. Never fails: every error becomes a documented response.
+/// Its log lines carry the Lambda request id and X-Ray trace id (the span's
+/// fields), and it ends with one metrics document.
 pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
+    let started = std::time::Instant::now();
     let ctx = Context::read(&req, app.edge.fixed_issuer.as_deref());
+    let span = tracing::info_span!(
+        "request",
+        requestId = ctx.lambda_request_id.as_deref(),
+        xrayTraceId = ctx.trace_id.as_deref(),
+    );
+    let (response, spec, outcome) = serve(app, &ctx, &req).instrument(span).await;
+    let (route, dialect) = match spec {
+        Some(s) => (s.name, s.dialect.as_str()),
+        None => ("none", "none"),
+    };
+    metrics::Document {
+        service: metrics::ISSUER,
+        detail: Some(("Route", route)),
+        latency_ms: started.elapsed().as_secs_f64() * 1e3,
+        outcome,
+        events: vec![
+            (metrics::REUSE_DETECTED, ctx.observed.reuse_detected()),
+            (metrics::LOCK_STARTS, ctx.observed.lock_starts()),
+        ],
+        cold_start: metrics::take_cold_start(),
+        properties: vec![
+            ("Dialect", dialect.into()),
+            ("Status", response.status().as_u16().into()),
+        ],
+        ids: metrics::Ids {
+            lambda_request_id: ctx.lambda_request_id.as_deref(),
+            trace_id: ctx.trace_id.as_deref(),
+            api_request_id: Some(&ctx.request_id),
+        },
+        timestamp_ms: metrics::now_ms(),
+    }
+    .emit();
+    response
+}
+
+/// The metric of what became of a request.
+fn outcome(result: &Result<Response<Body>, ApiError>) -> &'static str {
+    match result {
+        Ok(_) => metrics::SUCCESS,
+        Err(ApiError::Request(_)) => metrics::INVALID_REQUEST,
+        Err(ApiError::Fault(_) | ApiError::Deadline(_)) => metrics::SERVER_ERROR,
+        Err(ApiError::Refused(r)) => match r {
+            Refusal::InvalidCredentials => metrics::INVALID_CREDENTIALS,
+            Refusal::TooManyAttempts { .. } => metrics::LOCKED,
+            Refusal::InvalidRefreshToken => metrics::INVALID_REFRESH,
+            Refusal::InvalidSession | Refusal::InvalidToken => metrics::INVALID_SESSION,
+            Refusal::InvalidClient => metrics::INVALID_CLIENT,
+            Refusal::PasswordNotAllowed(_)
+            | Refusal::UnauthorizedClient(_)
+            | Refusal::InvalidScope
+            | Refusal::InsufficientScope(_) => metrics::OTHER_REFUSAL,
+        },
+    }
+}
+
+/// The route's answer, the route, and the outcome's metric.
+async fn serve<S: Store>(
+    app: &App<S>,
+    ctx: &Context,
+    req: &Request,
+) -> (
+    Response<Body>,
+    Option<&'static routes::RouteSpec>,
+    &'static str,
+) {
     let request_id = ctx.request_id.as_str();
     let spec = match routes::lookup(&ctx.path, req.method()) {
         Lookup::Found(spec) => spec,
@@ -150,21 +220,26 @@ pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
                 status = 405,
                 "method not allowed"
             );
-            return resp;
+            return (resp, None, metrics::NOT_FOUND);
         }
         Lookup::NotFound => {
             tracing::info!(request_id, route = "none", status = 404, "not found");
-            return message(StatusCode::NOT_FOUND, "Not Found");
+            return (
+                message(StatusCode::NOT_FOUND, "Not Found"),
+                None,
+                metrics::NOT_FOUND,
+            );
         }
     };
     let deadline = app.edge.deadline;
     // Boxed: the routes' futures together are large, and a debug build
     // moving them on the stack overflowed a test thread's 2 MiB.
-    let result = tokio::time::timeout(deadline, Box::pin(dispatch(app, spec.route, &ctx, &req)))
+    let result = tokio::time::timeout(deadline, Box::pin(dispatch(app, spec.route, ctx, req)))
         .await
         .unwrap_or(Err(ApiError::Deadline(deadline)));
+    let outcome = outcome(&result);
     let (route, dialect) = (spec.name, spec.dialect.as_str());
-    match result {
+    let response = match result {
         Ok(response) => {
             let status = response.status().as_u16();
             tracing::info!(request_id, route, dialect, status, outcome = "ok");
@@ -183,7 +258,8 @@ pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
             }
             response
         }
-    }
+    };
+    (response, Some(spec), outcome)
 }
 
 async fn dispatch<S: Store>(

@@ -209,8 +209,21 @@ impl TestEnv {
 
     /// Sends an API Gateway event through the real handler.
     pub async fn call(&self, event: &Value) -> Reply {
-        let req =
+        self.call_as(event, None).await
+    }
+
+    /// [`TestEnv::call`] as the Lambda runtime delivers it: with the
+    /// invocation's request id and X-Ray trace id.
+    pub async fn call_as(&self, event: &Value, invocation: Option<(&str, &str)>) -> Reply {
+        use lambda_http::RequestExt as _;
+        let mut req =
             lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event");
+        if let Some((request_id, trace_id)) = invocation {
+            let mut ctx = lambda_http::Context::default();
+            ctx.request_id = request_id.into();
+            ctx.xray_trace_id = Some(trace_id.into());
+            req = req.with_lambda_context(ctx);
+        }
         let resp = handle(&self.app, req).await;
         let (parts, body) = resp.into_parts();
         Reply {
