@@ -225,3 +225,166 @@ fn the_authorizer_is_wired_with_a_short_revocation_bound_and_exported() {
         );
     }
 }
+
+/// The string inside a `!Sub` (or any tagged scalar).
+fn tagged_text(v: &Value) -> &str {
+    match v {
+        Value::Tagged(t) => t.value.as_str().unwrap_or_default(),
+        other => other.as_str().unwrap_or_default(),
+    }
+}
+
+fn emitted(name: &str) -> bool {
+    token_issuer::metrics::METRICS
+        .iter()
+        .any(|(n, _)| *n == name)
+}
+
+#[test]
+fn every_alarm_watches_a_metric_that_is_emitted_and_can_notify() {
+    let t = template();
+    let params = t["Parameters"].as_mapping().unwrap();
+    let mut alarms = Vec::new();
+    for (name, r) in resources(&t) {
+        if text(&r["Type"]) != "AWS::CloudWatch::Alarm" {
+            continue;
+        }
+        let p = &r["Properties"];
+        // Its threshold is a parameter, and it notifies the topic when one is given.
+        let threshold = tagged_text(&p["Threshold"]);
+        assert!(
+            params.contains_key(Value::String(threshold.into())),
+            "{name}: threshold {threshold:?} is a parameter"
+        );
+        for actions in ["AlarmActions", "OKActions"] {
+            assert!(
+                format!("{:?}", p[actions]).contains("HasAlarmTopic"),
+                "{name}: {actions}"
+            );
+        }
+        // Every metric it reads.
+        let mut watched: Vec<(String, String, String)> = Vec::new();
+        let dims = |d: &Value| format!("{d:?}");
+        if let Some(metric) = p["MetricName"].as_str() {
+            watched.push((
+                text(&p["Namespace"]).into(),
+                metric.into(),
+                dims(&p["Dimensions"]),
+            ));
+        }
+        for m in p["Metrics"].as_sequence().into_iter().flatten() {
+            let stat = &m["MetricStat"]["Metric"];
+            if let Some(metric) = stat["MetricName"].as_str() {
+                watched.push((
+                    text(&stat["Namespace"]).into(),
+                    metric.into(),
+                    dims(&stat["Dimensions"]),
+                ));
+            }
+        }
+        assert!(!watched.is_empty(), "{name} watches something");
+        for (ns, metric, dims) in &watched {
+            match ns.as_str() {
+                "TokenIssuer" => {
+                    assert!(emitted(metric), "{name}: {metric} is emitted");
+                    assert!(
+                        dims.contains("token-issuer") || dims.contains("token-authorizer"),
+                        "{name}: a Service dimension the code writes: {dims}"
+                    );
+                }
+                "AWS/Lambda" => assert!(
+                    dims.contains("TokenIssuerFunction")
+                        || dims.contains("TokenAuthorizerFunction"),
+                    "{name}: {dims}"
+                ),
+                "AWS/DynamoDB" => assert!(
+                    dims.contains("UsersTable") || dims.contains("TokensTable"),
+                    "{name}: {dims}"
+                ),
+                other => panic!("{name}: unexpected namespace {other}"),
+            }
+        }
+        alarms.push((name, watched));
+    }
+    // What an operator needs watched, each at least once.
+    let watches = |ns: &str, metric: &str, dim: &str| {
+        alarms.iter().any(|(_, w)| {
+            w.iter()
+                .any(|(n, m, d)| n == ns && m == metric && d.contains(dim))
+        })
+    };
+    for f in ["TokenIssuerFunction", "TokenAuthorizerFunction"] {
+        assert!(watches("AWS/Lambda", "Errors", f), "errors of {f}");
+        assert!(watches("AWS/Lambda", "Throttles", f), "throttles of {f}");
+    }
+    for m in [
+        "Latency",
+        "ServerError",
+        "Requests",
+        "ReuseDetected",
+        "LockStarts",
+    ] {
+        assert!(watches("TokenIssuer", m, "token-issuer"), "{m}");
+    }
+    for table in ["UsersTable", "TokensTable"] {
+        for m in ["ReadThrottleEvents", "WriteThrottleEvents", "SystemErrors"] {
+            assert!(watches("AWS/DynamoDB", m, table), "{m} of {table}");
+        }
+    }
+    let p99 = alarms
+        .iter()
+        .find(|(n, _)| n == "LatencyP99Alarm")
+        .expect("a p99 alarm");
+    assert_eq!(p99.1[0].1, "Latency");
+    assert_eq!(
+        text(&t["Resources"]["LatencyP99Alarm"]["Properties"]["ExtendedStatistic"]),
+        "p99"
+    );
+}
+
+#[test]
+fn the_dashboard_shows_only_metrics_that_are_emitted_and_tracing_is_a_parameter() {
+    let t = template();
+    let body = tagged_text(&t["Resources"]["Dashboard"]["Properties"]["DashboardBody"]);
+    let body: serde_json::Value = serde_json::from_str(body).expect("the dashboard body is JSON");
+    let mut shown = 0;
+    for widget in body["widgets"].as_array().unwrap() {
+        let mut namespace = String::new();
+        for row in widget["properties"]["metrics"].as_array().unwrap() {
+            let row = row.as_array().unwrap();
+            if let Some(expr) = row[0]["expression"].as_str() {
+                if expr.contains("{TokenIssuer,") {
+                    let name = expr
+                        .split("MetricName=\"")
+                        .nth(1)
+                        .and_then(|s| s.split('"').next())
+                        .unwrap();
+                    assert!(emitted(name), "{name}");
+                    shown += 1;
+                }
+                continue;
+            }
+            let first = row[0].as_str().unwrap();
+            if first == "..." {
+                continue;
+            }
+            if first != "." {
+                namespace = first.to_string();
+            }
+            if namespace == "TokenIssuer" {
+                let name = row[1].as_str().unwrap();
+                assert!(emitted(name), "{name}");
+                shown += 1;
+            }
+        }
+    }
+    assert!(shown >= 15, "{shown}");
+    let tracing = &t["Parameters"]["XRayTracing"];
+    assert_eq!(text(&tracing["Default"]), "PassThrough", "off by default");
+    for f in ["TokenIssuerFunction", "TokenAuthorizerFunction"] {
+        assert!(
+            format!("{:?}", t["Resources"][f]["Properties"]["Tracing"]).contains("XRayTracing"),
+            "{f}"
+        );
+    }
+}
