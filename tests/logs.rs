@@ -173,7 +173,7 @@ async fn logs_are_structured_and_secret_free() {
     .await;
     secrets.push("a-wrong-client-secret-never-logged".into());
     let authorizer = env.authorizer(|_| {});
-    let mut decision_event: Value = serde_json::from_str(
+    let authorizer_event: Value = serde_json::from_str(
         &std::fs::read_to_string(format!(
             "{}/events/authorizer/bearer-valid.json",
             env!("CARGO_MANIFEST_DIR")
@@ -181,6 +181,7 @@ async fn logs_are_structured_and_secret_free() {
         .unwrap(),
     )
     .unwrap();
+    let mut decision_event = authorizer_event.clone();
     decision_event["headers"]["authorization"] = json!(format!(
         "Bearer {}",
         grant["access_token"].as_str().unwrap()
@@ -204,6 +205,34 @@ async fn logs_are_structured_and_secret_free() {
     ] {
         user_command(&env.store, cmd, now).await.unwrap();
     }
+    // A refusal of no named kind (a scope the client may not have).
+    call(oauth_event(
+        "oauth-token-password",
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "not-allowed"),
+        ],
+        Some(("app", &client_secret)),
+    ))
+    .await;
+    // Storage gone: a server error, and the authorizer's storage fault.
+    let access = grant["access_token"].as_str().unwrap().to_string();
+    env.store
+        .client()
+        .delete_table()
+        .table_name(&env.config.store.tokens_table)
+        .send()
+        .await
+        .unwrap();
+    let failed = call(with_body(
+        event("v2-refresh"),
+        &json!({"refreshToken": r3}).to_string(),
+    ))
+    .await;
+    assert_eq!(failed.status, 500);
+    let mut fault_event = authorizer_event.clone();
+    fault_event["headers"]["authorization"] = json!(format!("Bearer {access}"));
+    assert_eq!(authorizer.handle(fault_event).await["isAuthorized"], false);
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     for secret in &secrets {
@@ -336,15 +365,31 @@ async fn logs_are_structured_and_secret_free() {
     assert_eq!(reuse[0]["Route"], "v2.refresh");
     assert_eq!(reuse[0]["InvalidRefresh"], 1);
     assert_eq!(with("none", "NotFound").len(), 1);
+    assert_eq!(with("user.authenticate", "InvalidRequest").len(), 1);
+    assert_eq!(with("v2.login", "InvalidRequest").len(), 1);
+    assert_eq!(with("ops.currentuser", "InvalidSession").len(), 1);
+    assert_eq!(with("oauth.token", "InvalidClient").len(), 1);
+    assert_eq!(with("oauth.token", "OtherRefusal").len(), 1);
+    assert_eq!(with("v2.refresh", "ServerError").len(), 1);
+    assert_eq!(with("v2.revoke", "Success").len(), 1);
+    // Every outcome a request can have, and each notable event, was written.
+    for (name, _) in token_issuer::metrics::METRICS {
+        assert!(
+            docs.iter().any(|d| d.get(*name).is_some()),
+            "{name} was emitted by some request"
+        );
+    }
     // The authorizer's decisions, the same way.
     let decided: Vec<&Value> = docs
         .iter()
         .filter(|d| d["Service"] == "token-authorizer")
         .collect();
-    assert_eq!(decided.len(), 2);
+    assert_eq!(decided.len(), 3);
     assert_eq!(decided[0]["Allowed"], 1);
     assert_eq!(decided[1]["Denied"], 1);
     assert_eq!(decided[1]["Reason"], "invalid_session");
+    assert_eq!(decided[2]["Reason"], "storage_fault");
+    assert_eq!(decided[2]["StorageFault"], 1);
 
     // One decision line per authorization, with its reason when refused.
     let decisions: Vec<Value> = text
@@ -353,7 +398,7 @@ async fn logs_are_structured_and_secret_free() {
         .filter(|v| v["fields"]["decision"].is_string())
         .map(|v| v["fields"].clone())
         .collect();
-    assert_eq!(decisions.len(), 2, "{decisions:?}");
+    assert_eq!(decisions.len(), 3, "{decisions:?}");
     assert_eq!(decisions[0]["decision"], "allow");
     assert_eq!(decisions[0]["dialect"], "oauth");
     assert_eq!(decisions[0]["client_id"], "app");
