@@ -52,6 +52,9 @@ pub struct Config {
     pub revocation_cache: Duration,
     /// The authorizer: the `aud` values it accepts (default: `AUDIENCE`).
     pub accepted_audiences: Vec<String>,
+    /// Open storage connections and touch the password hash's memory at
+    /// cold start (`WARM_UP`, default on), so the first request does not.
+    pub warm_up: bool,
 }
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(3600);
@@ -198,7 +201,18 @@ impl Config {
                 }
             },
         };
+        let warm_up = match optional(src, "WARM_UP").as_deref() {
+            None | Some("1" | "true" | "on") => true,
+            Some("0" | "false" | "off") => false,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "WARM_UP",
+                    reason: format!("expected true or false, got {other:?}"),
+                })
+            }
+        };
         Ok(Self {
+            warm_up,
             store: StoreConfig::from_source(src)?,
             issuer,
             audience,
@@ -270,6 +284,18 @@ mod tests {
         ("TOKENS_TABLE", "tokens"),
         ("AUDIENCE", "aud"),
     ];
+
+    #[test]
+    fn warm_up_is_on_unless_turned_off() {
+        assert!(Config::from_source(&src(BASE)).unwrap().warm_up);
+        let mut pairs = BASE.to_vec();
+        pairs.push(("WARM_UP", "false"));
+        assert!(!Config::from_source(&src(&pairs)).unwrap().warm_up);
+        pairs.pop();
+        pairs.push(("WARM_UP", "maybe"));
+        let err = Config::from_source(&src(&pairs)).unwrap_err();
+        assert!(err.to_string().contains("WARM_UP"), "{err}");
+    }
 
     #[test]
     fn minimal_settings_use_defaults() {

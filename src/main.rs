@@ -17,5 +17,9 @@ async fn main() -> Result<(), lambda_http::Error> {
         .inspect_err(|e| tracing::error!("{e}"))?;
     let store = compose::store(aws_sdk_dynamodb::Client::new(&sdk), &config.store);
     let app = compose::app(&config, store, keys, Arc::new(SystemClock));
+    if config.warm_up {
+        let warm = app.issuer().warm_up().await;
+        tracing::debug!(?warm, "warmed up");
+    }
     token_issuer::run(app).await
 }

@@ -18,5 +18,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = compose::store(aws_sdk_dynamodb::Client::new(&sdk), &config.store);
     let authorizer = compose::authorizer(&config, store, keys, Arc::new(SystemClock))
         .inspect_err(|e| tracing::error!("{e}"))?;
+    if config.warm_up {
+        let storage_ms = authorizer.issuer().warm_storage().await;
+        tracing::debug!(?storage_ms, "warmed up");
+    }
     authorizer::run(authorizer).await
 }

@@ -16,6 +16,7 @@ pub mod store;
 pub mod throttle;
 pub mod tokens;
 pub mod user;
+pub mod warm;
 
 use crate::keys::Keys;
 use clock::Clock;

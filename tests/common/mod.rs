@@ -65,6 +65,7 @@ pub fn test_config() -> Config {
         key_refresh: DEFAULT_KEY_REFRESH,
         revocation_cache: std::time::Duration::ZERO,
         accepted_audiences: vec!["test-audience".into()],
+        warm_up: true,
     }
 }
 

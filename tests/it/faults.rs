@@ -328,3 +328,29 @@ async fn a_lost_response_is_retried_without_revoking_or_failing() {
     );
     assert_eq!(good.call(&cu).await.status, 200);
 }
+
+/// The cold-start warm-up opens storage connections and touches the
+/// password hash's memory; with storage down or hanging it gives up within
+/// its budget and never fails.
+#[tokio::test]
+async fn the_warm_up_never_fails_start_up_and_is_bounded() {
+    let good = TestEnv::new().await;
+    let w = good.app.issuer().warm_up().await;
+    assert!(w.storage_ms.is_some(), "{w:?}");
+    assert!(w.argon2_ms > 0.0 && w.signing_ms.is_some(), "{w:?}");
+    for (kind, endpoint) in [
+        ("unreachable", closed_port().await),
+        ("hanging", black_hole().await),
+    ] {
+        let store = store_at(&endpoint, &good).await;
+        let bad = TestEnv::on_store(good.config.clone(), store).await;
+        let started = Instant::now();
+        let w = bad.app.issuer().warm_up().await;
+        let took = started.elapsed();
+        assert!(w.storage_ms.is_none(), "{kind}: {w:?}");
+        assert!(w.signing_ms.is_some(), "{kind}: the rest still warms");
+        assert!(took < Duration::from_millis(1_800), "{kind}: {took:?}");
+        // The function then serves as it would have: a 500, not a crash.
+        assert_eq!(bad.call(&event("v2-login")).await.status, 500, "{kind}");
+    }
+}

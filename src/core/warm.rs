@@ -1,0 +1,80 @@
+//! Work done at cold start so that the first request does not pay for it:
+//! the storage connections a log in uses at once (with their TLS handshakes,
+//! credentials and endpoint resolution), the Argon2id work area (19 MiB of
+//! memory touched for the first time), and the signing key's first use.
+//! Nothing here can fail start-up: a warm-up that fails or is slow is
+//! skipped, and the first request does that work itself.
+
+use super::password::Password;
+use super::store::Store;
+use super::user::Username;
+use super::Issuer;
+use std::time::{Duration, Instant};
+
+/// The longest the storage warm-up may hold start-up.
+const STORAGE_BUDGET: Duration = Duration::from_secs(1);
+
+/// What the warm-up did, for the log.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WarmUp {
+    pub storage_ms: Option<f64>,
+    pub argon2_ms: f64,
+    pub signing_ms: Option<f64>,
+}
+
+impl<S: Store> Issuer<S> {
+    /// Opens the connections a log in needs, runs one Argon2id verification
+    /// and signs one throw-away token.
+    pub async fn warm_up(&self) -> WarmUp {
+        let storage = self.warm_storage().await;
+        let t1 = Instant::now();
+        let hasher = self.hasher.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Ok(p) = Password::parse("warm-up") {
+                hasher.verify(&p, None);
+            }
+        })
+        .await;
+        let argon2_ms = ms(t1.elapsed());
+        let t2 = Instant::now();
+        let signed = self
+            .keys
+            .current()
+            .sign(&serde_json::json!({"warm_up": true}))
+            .is_ok();
+        WarmUp {
+            storage_ms: storage,
+            argon2_ms,
+            signing_ms: signed.then(|| ms(t2.elapsed())),
+        }
+    }
+}
+
+impl<S: Store> Issuer<S> {
+    /// Opens the storage connections a log in uses at once; the time it
+    /// took, or `None` when storage did not answer within its budget.
+    pub async fn warm_storage(&self) -> Option<f64> {
+        let t0 = Instant::now();
+        // A name that is never registered: these reads find nothing.
+        let name = Username::parse("warm-up.token-issuer.invalid").ok()?;
+        match tokio::time::timeout(STORAGE_BUDGET, concurrent_reads(self, &name)).await {
+            Ok(true) => Some(ms(t0.elapsed())),
+            _ => None,
+        }
+    }
+}
+
+/// Three reads at once (a log in's first round), so each takes its own
+/// connection; `true` when all answered.
+async fn concurrent_reads<S: Store>(issuer: &Issuer<S>, name: &Username) -> bool {
+    let (a, b, c) = tokio::join!(
+        issuer.store.get_user(name),
+        issuer.store.get_user(name),
+        issuer.store.get_user(name),
+    );
+    a.is_ok() && b.is_ok() && c.is_ok()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
