@@ -9,6 +9,9 @@
 #[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
+/// The Lambda-shaped mode (`scripts/bench.sh lambda`).
+#[path = "issuer/lambda.rs"]
+mod lambda;
 
 use common::*;
 use serde_json::{json, Value};
@@ -57,6 +60,8 @@ struct Runtime {
     addr: String,
     events: mpsc::UnboundedSender<String>,
     responses: mpsc::UnboundedReceiver<(Instant, Value)>,
+    /// When the function first asked for an event: its Init ended.
+    first_poll: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
 async fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
@@ -88,11 +93,13 @@ async fn serve(
     sock: TcpStream,
     events: Arc<Mutex<mpsc::UnboundedReceiver<String>>>,
     responses: mpsc::UnboundedSender<(Instant, Value)>,
+    first_poll: Arc<std::sync::Mutex<Option<Instant>>>,
 ) {
     let mut r = BufReader::new(sock);
     let mut next_id = 0u64;
     while let Some((path, body)) = read_request(&mut r).await {
         let reply = if path.ends_with("/invocation/next") {
+            first_poll.lock().unwrap().get_or_insert_with(Instant::now);
             let Some(event) = events.lock().await.recv().await else {
                 return;
             };
@@ -129,15 +136,18 @@ impl Runtime {
         let (etx, erx) = mpsc::unbounded_channel();
         let (rtx, rrx) = mpsc::unbounded_channel();
         let erx = Arc::new(Mutex::new(erx));
+        let first_poll = Arc::new(std::sync::Mutex::new(None));
+        let polled = first_poll.clone();
         tokio::spawn(async move {
             while let Ok((sock, _)) = l.accept().await {
-                tokio::spawn(serve(sock, erx.clone(), rtx.clone()));
+                tokio::spawn(serve(sock, erx.clone(), rtx.clone(), polled.clone()));
             }
         });
         Self {
             addr,
             events: etx,
             responses: rrx,
+            first_poll,
         }
     }
 }
@@ -150,8 +160,21 @@ struct Function {
 
 impl Function {
     async fn start(bin: &Path, env: &[(String, String)]) -> Self {
+        Self::start_in(bin, env, None).await
+    }
+
+    /// Starts the function inside `share`'s CPU quota, when given (it is
+    /// moved there between fork and exec, so all of its Init runs under it).
+    async fn start_in(
+        bin: &Path,
+        env: &[(String, String)],
+        share: Option<&lambda::CpuShare>,
+    ) -> Self {
         let runtime = Runtime::start().await;
         let mut cmd = tokio::process::Command::new(bin);
+        if let Some(share) = share {
+            share.confine(&mut cmd);
+        }
         cmd.envs(env.iter().cloned())
             .env("AWS_LAMBDA_RUNTIME_API", &runtime.addr)
             .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
@@ -217,7 +240,11 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(run());
+    if std::env::var("BENCH_MODE").is_ok_and(|m| m == "lambda") {
+        rt.block_on(lambda::run());
+    } else {
+        rt.block_on(run());
+    }
 }
 
 async fn run() {

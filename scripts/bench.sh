@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the benchmarks against a DynamoDB Local this script starts and stops,
 # after building the release binaries they measure.
-#   scripts/bench.sh [BENCH]    BENCH: issuer (figures, target/bench/summary.json)
-#                               or enumeration (failure timings); default both
+#   scripts/bench.sh [BENCH]    BENCH: issuer (figures, target/bench/summary.json),
+#                               enumeration (failure timings), or lambda (the
+#                               Lambda-shaped mode: CPU shares per memory size, TLS
+#                               to storage, throughput); default issuer and enumeration
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -12,6 +14,26 @@ source "$here/env.sh"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export AWS_ENDPOINT_URL_DYNAMODB="$("$here/ddb-local.sh" start "$port")"
 trap '"$here/ddb-local.sh" stop "$port"' EXIT
+if [ "${1:-}" = lambda ]; then
+  # Lambda-shaped: CPU shares per memory size (cgroups; root), TLS to
+  # DynamoDB Local through a terminator with the bench's own CA, which only
+  # the test-ca build trusts.
+  tls="$root/target/bench/tls"
+  if [ ! -f "$tls/server.pem" ]; then
+    mkdir -p "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tls/ca.key" -out "$tls/ca.pem" -days 30 \
+      -subj /CN=token-issuer-bench-ca -addext basicConstraints=critical,CA:TRUE \
+      -addext keyUsage=critical,keyCertSign 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout "$tls/server.key" -out "$tls/server.csr" \
+      -subj /CN=localhost 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"$tls/ext"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
+      -out "$tls/server.pem" -days 30 -extfile "$tls/ext" 2>/dev/null
+  fi
+  cargo build --release --features test-ca --bin token-issuer --example first_login
+  BENCH_MODE=lambda cargo bench --features test-ca --bench issuer
+  exit 0
+fi
 # The release binaries the cold-start and memory figures run, built as shipped.
 cargo build --release --bin token-issuer --bin token-authorizer --example hello
 # Always (a no-op when nothing changed): a stale bootstrap gives a stale size.

@@ -178,6 +178,17 @@ fn amazon_roots_client() -> Option<aws_sdk_dynamodb::config::SharedHttpClient> {
     let trust = tls::TrustStore::empty()
         .with_native_roots(false)
         .with_pem_certificate(AMAZON_ROOTS);
+    // The bench's local TLS terminator signs with its own CA. Only builds
+    // with the `test-ca` feature (the bench's) read this; the release the
+    // template deploys cannot be made to trust another CA.
+    #[cfg(feature = "test-ca")]
+    let trust = match std::env::var("TEST_CA_FILE") {
+        Ok(path) => match std::fs::read(&path) {
+            Ok(pem) => trust.with_pem_certificate(pem),
+            Err(_) => return None,
+        },
+        Err(_) => trust,
+    };
     let context = tls::TlsContext::builder()
         .with_trust_store(trust)
         .build()

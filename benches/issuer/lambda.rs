@@ -1,0 +1,426 @@
+//! The Lambda-shaped mode: the release function under the CPU share Lambda
+//! gives each memory size (one vCPU at 1,769 MB, proportionally less below;
+//! a cgroup v1 `cpu` quota), talking TLS to DynamoDB Local through a local
+//! terminator whose CA only the `test-ca` build trusts. Per memory size:
+//! Init, the first log in after a cold start, warm log in p50/p99, refresh
+//! p50, peak RSS, the phases of a first log in, and the same first log in
+//! without the cold-start warm-up; then throughput with 1, 2 and 4 function
+//! processes. Writes `lambda` and `throughput` into target/bench/summary.json.
+
+use super::*;
+use std::os::unix::process::CommandExt as _;
+
+const MEMORY_SIZES: [u64; 3] = [128, 512, 1769];
+const COLD_STARTS: usize = 5;
+const WARM_LOGINS: usize = 30;
+const THROUGHPUT_SECS: u64 = 8;
+/// Lambda's CPU: one vCPU at this memory size.
+const FULL_CPU_MB: u64 = 1769;
+const CGROUP_ROOT: &str = "/sys/fs/cgroup/cpu";
+
+/// A cgroup v1 `cpu` quota of `mb`'s share of one CPU.
+pub struct CpuShare {
+    dir: PathBuf,
+    procs: std::ffi::CString,
+}
+
+impl CpuShare {
+    /// `None` (with the reason) where cgroups cannot be made: not root, or no
+    /// cgroup v1 `cpu` controller.
+    fn new(mb: u64) -> Result<Self, String> {
+        let dir = PathBuf::from(CGROUP_ROOT).join(format!("token-issuer-bench-{mb}"));
+        let period = 100_000u64;
+        let quota = period * mb / FULL_CPU_MB;
+        let made = std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::write(dir.join("cpu.cfs_period_us"), period.to_string()))
+            .and_then(|_| std::fs::write(dir.join("cpu.cfs_quota_us"), quota.to_string()));
+        made.map_err(|e| format!("{}: {e}", dir.display()))?;
+        let procs = std::ffi::CString::new(dir.join("cgroup.procs").to_string_lossy().as_bytes())
+            .map_err(|e| e.to_string())?;
+        Ok(Self { dir, procs })
+    }
+
+    /// Moves the child into this group between fork and exec: only
+    /// async-signal-safe calls there (open, write, close).
+    pub fn confine(&self, cmd: &mut tokio::process::Command) {
+        let path = self.procs.clone();
+        // SAFETY: the closure runs in the forked child before exec and makes
+        // only raw system calls on memory prepared before the fork.
+        unsafe {
+            cmd.as_std_mut().pre_exec(move || {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // In cgroup v1, "0" moves the writing process.
+                let n = libc::write(fd, b"0".as_ptr().cast(), 1);
+                libc::close(fd);
+                if n == 1 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    }
+}
+
+impl Drop for CpuShare {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// TLS in front of DynamoDB Local, with the certificate the bench made.
+async fn tls_terminator(upstream: String) -> String {
+    use tokio_rustls::rustls;
+    let dir = root().join("target/bench/tls");
+    let read = |f: &str| {
+        std::fs::read(dir.join(f))
+            .unwrap_or_else(|e| panic!("{f}: {e} (scripts/bench.sh lambda makes it)"))
+    };
+    let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
+        pem::parse_many(read("server.pem"))
+            .unwrap()
+            .into_iter()
+            .map(|p| p.into_contents().into())
+            .collect();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
+        pem::parse(read("server.key"))
+            .unwrap()
+            .into_contents()
+            .into(),
+    );
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = l.accept().await {
+            let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(sock).await else {
+                    return;
+                };
+                let Ok(mut up) = TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+            });
+        }
+    });
+    format!("https://localhost:{port}")
+}
+
+/// CPU seconds a process has used (user + system).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15, so 11 and 12 here.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / hz
+}
+
+/// One cold start: (Init, start to the first answer), in ms.
+async fn cold_once(
+    bin: &Path,
+    env: &[(String, String)],
+    share: Option<&CpuShare>,
+    event: &str,
+) -> (f64, f64) {
+    let mut f = Function::start_in(bin, env, share).await;
+    let (at, resp) = f.invoke(event).await;
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    let polled = f.runtime.first_poll.lock().unwrap().unwrap_or(at);
+    (ms(polled - f.started), ms(at - f.started))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    pct(&mut v, 0.5)
+}
+
+fn body_of(resp: &Value) -> Value {
+    serde_json::from_str(resp["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
+}
+
+pub async fn run() {
+    let env = TestEnv::with_config(|c| {
+        c.lockout_threshold = u32::MAX;
+        c.lockout_user_threshold = u32::MAX;
+    })
+    .await;
+    let plain = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("DynamoDB Local");
+    let upstream = plain.trim_start_matches("http://").to_string();
+    let endpoint = tls_terminator(upstream).await;
+    let bin = root().join("target/release/token-issuer");
+    let phases_bin = root().join("target/release/examples/first_login");
+    let key = root().join("target/bench/signing-key.pem");
+    if !key.exists() {
+        std::fs::write(&key, token_issuer::keys::generate_pem().unwrap()).unwrap();
+    }
+    let mut fenv: Vec<(String, String)> = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_EC2_METADATA_DISABLED",
+        "PATH",
+    ]
+    .iter()
+    .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+    .collect();
+    fenv.extend([
+        ("AWS_ENDPOINT_URL_DYNAMODB".into(), endpoint.clone()),
+        (
+            "TEST_CA_FILE".into(),
+            root().join("target/bench/tls/ca.pem").display().to_string(),
+        ),
+        ("USERS_TABLE".into(), env.config.store.users_table.clone()),
+        ("TOKENS_TABLE".into(), env.config.store.tokens_table.clone()),
+        ("AUDIENCE".into(), "bench".into()),
+        ("SIGNING_KEY_FILE".into(), key.display().to_string()),
+        ("RUST_LOG".into(), "warn".into()),
+    ]);
+    let no_warm: Vec<(String, String)> = fenv
+        .iter()
+        .cloned()
+        .chain([("WARM_UP".to_string(), "false".to_string())])
+        .collect();
+    let login = event_text("v2-login");
+    let jwks = event_text("jwks");
+    // The function must reach DynamoDB over TLS at all.
+    {
+        let mut f = Function::start(&bin, &fenv).await;
+        let (_, resp) = f.invoke(&login).await;
+        assert_eq!(resp["statusCode"], 200, "TLS mode: {resp}");
+    }
+
+    let mut lambda = serde_json::Map::new();
+    let mut skipped = None;
+    for mb in MEMORY_SIZES {
+        let share = match CpuShare::new(mb) {
+            Ok(s) => s,
+            Err(why) => {
+                skipped = Some(why);
+                break;
+            }
+        };
+        let share = Some(&share);
+        // Cold: Init, then the first request (a log in, or the JWKS).
+        let mut inits = Vec::new();
+        let mut first_logins = Vec::new();
+        let mut first_logins_cold_path = Vec::new();
+        let mut cold_jwks = Vec::new();
+        for _ in 0..COLD_STARTS {
+            let (init, total) = cold_once(&bin, &fenv, share, &login).await;
+            inits.push(init);
+            first_logins.push(total);
+            first_logins_cold_path.push(cold_once(&bin, &no_warm, share, &login).await.1);
+            cold_jwks.push(cold_once(&bin, &fenv, share, &jwks).await.1);
+        }
+        // Warm: one instance, its log ins and refreshes.
+        let mut f = Function::start_in(&bin, &fenv, share).await;
+        let mut logins = Vec::new();
+        let mut refresh_token = String::new();
+        for i in 0..(5 + WARM_LOGINS) {
+            let sent = Instant::now();
+            let (at, resp) = f.invoke(&login).await;
+            assert_eq!(resp["statusCode"], 200, "{resp}");
+            if i >= 5 {
+                logins.push(ms(at - sent));
+            }
+            refresh_token = body_of(&resp)["content"][0]["refreshToken"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        }
+        let mut refreshes = Vec::new();
+        for _ in 0..WARM_LOGINS {
+            let ev = json!({"refreshToken": refresh_token}).to_string();
+            let mut e = event("v2-refresh");
+            e["body"] = Value::String(ev);
+            let sent = Instant::now();
+            let (at, resp) = f.invoke(&e.to_string()).await;
+            assert_eq!(resp["statusCode"], 200, "{resp}");
+            refreshes.push(ms(at - sent));
+            refresh_token = body_of(&resp)["content"][0]["refreshToken"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        }
+        let rss = f.peak_rss_mib();
+        drop(f);
+        // The phases of a first log in, in fresh processes under the share.
+        let mut phases: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+        for _ in 0..COLD_STARTS {
+            let mut cmd = tokio::process::Command::new(&phases_bin);
+            cmd.envs(fenv.iter().cloned()).stderr(Stdio::null());
+            if let Some(s) = share {
+                s.confine(&mut cmd);
+            }
+            let out = cmd.output().await.expect("run first_login");
+            let line: Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
+            for (k, v) in line.as_object().unwrap() {
+                phases
+                    .entry(k.clone())
+                    .or_default()
+                    .push(v.as_f64().unwrap());
+            }
+        }
+        let phases: serde_json::Map<String, Value> = phases
+            .into_iter()
+            .map(|(k, v)| (k, json!(median(v))))
+            .collect();
+        let (login_p50, login_p99) = (pct(&mut logins, 0.5), pct(&mut logins, 0.99));
+        let first_login = median(first_logins);
+        let cold_start = median(cold_jwks);
+        lambda.insert(
+            mb.to_string(),
+            json!({
+                "init_ms": median(inits),
+                "cold_start_ms": cold_start,
+                "first_login_ms": first_login,
+                "first_login_without_warm_up_ms": median(first_logins_cold_path),
+                "warm_login_p50_ms": login_p50,
+                "warm_login_p99_ms": login_p99,
+                "refresh_p50_ms": median(refreshes),
+                "peak_rss_mib": rss,
+                "cold_login_ratio": first_login / (cold_start + login_p50),
+                "first_login_phases_ms": Value::Object(phases),
+            }),
+        );
+        println!("lambda {mb} MB: {:#}", lambda[&mb.to_string()]);
+    }
+    if let Some(why) = &skipped {
+        println!(
+            "lambda: the CPU-share runs are skipped: they need root and the cgroup v1 cpu \
+             controller ({why})"
+        );
+    }
+
+    // Throughput: N processes, each fed as fast as it answers, sharing one
+    // DynamoDB Local; per second and per CPU-second of the functions.
+    let hasher = Hasher::new();
+    let pw = Password::parse(PASSWORD).unwrap();
+    let phc = env.admin.password_hash.clone();
+    let mut argon = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        hasher.verify(&pw, Some(&phc));
+        argon.push(ms(t.elapsed()));
+    }
+    let argon_limit = 1000.0 / median(argon);
+    let mut throughput = serde_json::Map::new();
+    for n in [1usize, 2, 4] {
+        let mut row = serde_json::Map::new();
+        for kind in ["login", "refresh"] {
+            let tasks: Vec<_> = (0..n)
+                .map(|_| {
+                    let (bin, fenv, login) = (bin.clone(), fenv.clone(), login.clone());
+                    let kind = kind.to_string();
+                    tokio::spawn(async move {
+                        let mut f = Function::start(&bin, &fenv).await;
+                        let (_, first) = f.invoke(&login).await;
+                        let mut token = body_of(&first)["content"][0]["refreshToken"]
+                            .as_str()
+                            .unwrap()
+                            .to_string();
+                        let pid = f.child.id().unwrap_or(0);
+                        let cpu0 = cpu_seconds(pid);
+                        let t0 = Instant::now();
+                        let mut done = 0u64;
+                        while t0.elapsed() < Duration::from_secs(THROUGHPUT_SECS) {
+                            let ev = if kind == "login" {
+                                login.clone()
+                            } else {
+                                let mut e = event("v2-refresh");
+                                e["body"] =
+                                    Value::String(json!({"refreshToken": token}).to_string());
+                                e.to_string()
+                            };
+                            let (_, resp) = f.invoke(&ev).await;
+                            assert_eq!(resp["statusCode"], 200, "{resp}");
+                            if kind == "refresh" {
+                                token = body_of(&resp)["content"][0]["refreshToken"]
+                                    .as_str()
+                                    .unwrap()
+                                    .to_string();
+                            }
+                            done += 1;
+                        }
+                        (done, t0.elapsed().as_secs_f64(), cpu_seconds(pid) - cpu0)
+                    })
+                })
+                .collect();
+            let (mut count, mut secs, mut cpu) = (0u64, 0f64, 0f64);
+            for t in tasks {
+                let (c, s, u) = t.await.unwrap();
+                count += c;
+                secs = secs.max(s);
+                cpu += u;
+            }
+            row.insert(format!("{kind}s_per_second"), json!(count as f64 / secs));
+            row.insert(format!("{kind}s_per_cpu_second"), json!(count as f64 / cpu));
+        }
+        throughput.insert(n.to_string(), Value::Object(row));
+    }
+    let one = throughput["1"]["logins_per_cpu_second"].as_f64().unwrap();
+    throughput.insert("argon2id_limit_per_cpu_second".into(), json!(argon_limit));
+    throughput.insert("login_vs_argon2id_limit".into(), json!(one / argon_limit));
+    println!("throughput: {:#}", Value::Object(throughput.clone()));
+
+    let path = root().join("target/bench/summary.json");
+    let mut summary: serde_json::Map<String, Value> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    summary.insert("lambda".into(), Value::Object(lambda.clone()));
+    summary.insert("throughput".into(), Value::Object(throughput));
+    std::fs::write(&path, format!("{:#}", Value::Object(summary))).unwrap();
+
+    println!(
+        "\n{:>6} {:>9} {:>11} {:>11} {:>12} {:>10} {:>10} {:>9} {:>8}",
+        "MB",
+        "init",
+        "cold start",
+        "1st login",
+        "(no warm-up)",
+        "login p50",
+        "login p99",
+        "refresh",
+        "ratio"
+    );
+    for (mb, v) in &lambda {
+        let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{mb:>6} {:>9.1} {:>11.1} {:>11.1} {:>12.1} {:>10.1} {:>10.1} {:>9.1} {:>8.2}",
+            f("init_ms"),
+            f("cold_start_ms"),
+            f("first_login_ms"),
+            f("first_login_without_warm_up_ms"),
+            f("warm_login_p50_ms"),
+            f("warm_login_p99_ms"),
+            f("refresh_p50_ms"),
+            f("cold_login_ratio")
+        );
+    }
+    println!("\ntargets:");
+    for (mb, v) in &lambda {
+        let r = v["cold_login_ratio"].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "  cold_login_ratio at {mb:>4} MB {r:>6.2} <= 1.3    {}",
+            if r <= 1.3 { "met" } else { "NOT met" }
+        );
+    }
+    println!("\nwrote {}", path.display());
+}
