@@ -559,13 +559,27 @@ async fn run() {
     ]);
     let jwks_text = event_text("jwks");
     let login_text = event_text("v2-login");
-    let cold_issuer = cold(&issuer_bin, &fenv, &jwks_text).await;
+    // The binary's own start against the empty function's: without the
+    // warm-up, which deliberately does a first request's work in Init.
+    let bare: Vec<(String, String)> = fenv
+        .iter()
+        .cloned()
+        .chain([("WARM_UP".to_string(), "false".to_string())])
+        .collect();
+    let cold_issuer = cold(&issuer_bin, &bare, &jwks_text).await;
     let cold_hello = cold(&hello_bin, &fenv, &jwks_text).await;
+    let cold_warmed = cold(&issuer_bin, &fenv, &jwks_text).await;
     let cold_login = cold(&issuer_bin, &fenv, &login_text).await;
+    let cold_login_bare = cold(&issuer_bin, &bare, &login_text).await;
     out.insert("cold_start_ms".into(), json!(cold_issuer));
     out.insert("hello_cold_start_ms".into(), json!(cold_hello));
     out.insert("cold_start_ratio".into(), json!(cold_issuer / cold_hello));
+    out.insert("cold_start_with_warm_up_ms".into(), json!(cold_warmed));
     out.insert("cold_login_ms".into(), json!(cold_login));
+    out.insert(
+        "cold_login_without_warm_up_ms".into(),
+        json!(cold_login_bare),
+    );
 
     // The authorizer's cold start: process start to its first decision on a
     // live token (minted by the release issuer with the same key).

@@ -110,6 +110,23 @@ impl Hasher {
         }
     }
 
+    /// Allocates the work area and writes every page of it, so the first
+    /// verification finds its 19 MiB already mapped: a fraction of the cost
+    /// of a verification (no hashing), done at cold start.
+    pub fn prepare_work_area(&self) {
+        let Ok(mut memory) = self.memory.lock() else {
+            return;
+        };
+        if memory.len() != self.params.block_count() {
+            *memory = vec![Block::default(); self.params.block_count()];
+        }
+        // Written block by block (`vec!` may hand out untouched zero pages).
+        for block in memory.iter_mut() {
+            *block = Block::default();
+        }
+        std::hint::black_box(memory.as_mut_slice());
+    }
+
     /// A PHC string with a fresh random salt.
     pub fn hash(&self, password: &Password) -> Result<String, HashError> {
         let mut salt = [0u8; 16];

@@ -5,7 +5,6 @@
 //! Nothing here can fail start-up: a warm-up that fails or is slow is
 //! skipped, and the first request does that work itself.
 
-use super::password::Password;
 use super::store::Store;
 use super::user::Username;
 use super::Issuer;
@@ -18,23 +17,19 @@ const STORAGE_BUDGET: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WarmUp {
     pub storage_ms: Option<f64>,
+    /// Mapping the Argon2id work area.
     pub argon2_ms: f64,
     pub signing_ms: Option<f64>,
 }
 
 impl<S: Store> Issuer<S> {
-    /// Opens the connections a log in needs, runs one Argon2id verification
-    /// and signs one throw-away token.
+    /// Opens the connections a log in needs, maps the Argon2id work area and
+    /// signs one throw-away token.
     pub async fn warm_up(&self) -> WarmUp {
         let storage = self.warm_storage().await;
         let t1 = Instant::now();
         let hasher = self.hasher.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            if let Ok(p) = Password::parse("warm-up") {
-                hasher.verify(&p, None);
-            }
-        })
-        .await;
+        let _ = tokio::task::spawn_blocking(move || hasher.prepare_work_area()).await;
         let argon2_ms = ms(t1.elapsed());
         let t2 = Instant::now();
         let signed = self
