@@ -106,12 +106,16 @@ async fn tls_terminator(upstream: String) -> String {
         while let Ok((sock, _)) = l.accept().await {
             let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
             tokio::spawn(async move {
+                // Without it, the handshake's small writes meet delayed ACKs:
+                // a 40 ms stall per new connection that DynamoDB does not have.
+                let _ = sock.set_nodelay(true);
                 let Ok(mut tls) = acceptor.accept(sock).await else {
                     return;
                 };
                 let Ok(mut up) = TcpStream::connect(&upstream).await else {
                     return;
                 };
+                let _ = up.set_nodelay(true);
                 let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
             });
         }
