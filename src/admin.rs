@@ -2,7 +2,9 @@
 //! configuration (`USERS_TABLE`, `TOKENS_TABLE`, the AWS chain) as the function.
 
 use crate::config::{ConfigError, StoreConfig};
-use crate::core::client::{Client, ClientId, ClientSecret, GrantType, Scopes};
+use crate::core::client::{
+    Client, ClientId, ClientSecret, GrantType, RedirectUri, Scopes, MAX_CLIENT_NAME_CHARS,
+};
 use crate::core::password::{Hasher, Password, PasswordError};
 use crate::core::store::{AdminStore, StoreError};
 use crate::core::throttle;
@@ -79,9 +81,18 @@ pub struct CreateClient {
     /// `client_id`, and cannot use `client_credentials`.
     #[arg(long)]
     pub public: bool,
-    /// Comma-separated: password, refresh_token, client_credentials.
+    /// Comma-separated: password, refresh_token, client_credentials,
+    /// authorization_code.
     #[arg(long, value_delimiter = ',', default_value = "password,refresh_token")]
     pub grant_types: Vec<String>,
+    /// Where the login page may send the browser back (repeat for more):
+    /// exact URIs, `https://`, or `http://` on localhost or 127.0.0.1 only.
+    /// Needed for authorization_code.
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// The name the login page shows ("Sign in to continue to …").
+    #[arg(long)]
+    pub name: Option<String>,
     /// Space-separated scopes the client may ask for; a request without
     /// `scope` gets all of them. `openid` adds an ID token.
     #[arg(long, default_value = "openid")]
@@ -614,7 +625,7 @@ pub async fn client_command<S: AdminStore>(
             {
                 let g = GrantType::parse(raw).ok_or_else(|| {
                     AdminError::Invalid(format!(
-                        "--grant-types: unknown grant type {raw:?} (password, refresh_token, client_credentials)"
+                        "--grant-types: unknown grant type {raw:?} (password, refresh_token, client_credentials, authorization_code)"
                     ))
                 })?;
                 if !grant_types.contains(&g) {
@@ -629,6 +640,38 @@ pub async fn client_command<S: AdminStore>(
                     "a public client cannot use client_credentials (it has no secret)".into(),
                 ));
             }
+            let mut redirect_uris: Vec<RedirectUri> = Vec::new();
+            for raw in &args.redirect_uris {
+                let uri = RedirectUri::parse(raw)
+                    .map_err(|e| AdminError::Invalid(format!("--redirect-uri {raw:?}: {e}")))?;
+                if !redirect_uris.contains(&uri) {
+                    redirect_uris.push(uri);
+                }
+            }
+            let code_flow = grant_types.contains(&GrantType::AuthorizationCode);
+            if code_flow && redirect_uris.is_empty() {
+                return Err(AdminError::Invalid(
+                    "the authorization_code grant needs at least one --redirect-uri".into(),
+                ));
+            }
+            if !code_flow && !redirect_uris.is_empty() {
+                return Err(AdminError::Invalid(
+                    "--redirect-uri is only for clients with the authorization_code grant".into(),
+                ));
+            }
+            let name = match args.name.as_deref().map(str::trim) {
+                None => None,
+                Some(n)
+                    if n.is_empty()
+                        || n.chars().count() > MAX_CLIENT_NAME_CHARS
+                        || n.chars().any(char::is_control) =>
+                {
+                    return Err(AdminError::Invalid(format!(
+                        "--name must be 1 to {MAX_CLIENT_NAME_CHARS} characters, without control characters"
+                    )))
+                }
+                Some(n) => Some(n.to_string()),
+            };
             let scopes = Scopes::parse(&args.scopes)
                 .map_err(|e| AdminError::Invalid(format!("--scopes: {e}")))?;
             let audience = match args.audience.as_deref().map(str::trim) {
@@ -646,6 +689,8 @@ pub async fn client_command<S: AdminStore>(
                 grant_types,
                 scopes,
                 audience,
+                redirect_uris,
+                name,
                 enabled: true,
                 created_at: now,
             };
@@ -762,6 +807,13 @@ fn print_client(c: &Client) {
     println!("enabled\t{}", c.enabled);
     println!("grant_types\t{}", grant_list(c));
     println!("scopes\t{}", c.scopes);
+    println!("name\t{}", c.name.as_deref().unwrap_or("-"));
+    if c.redirect_uris.is_empty() {
+        println!("redirect_uri\t-");
+    }
+    for uri in &c.redirect_uris {
+        println!("redirect_uri\t{uri}");
+    }
     println!(
         "audience\t{}",
         c.audience.as_deref().unwrap_or("- (AUDIENCE)")

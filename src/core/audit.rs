@@ -127,6 +127,18 @@ pub fn refresh_reuse_detected(o: &Origin<'_>, family: &FamilyId, user_id: Uuid, 
     );
 }
 
+/// An authorization code presented again: the family it started is revoked.
+pub fn code_replayed(o: &Origin<'_>, family: &FamilyId) {
+    tracing::warn!(
+        target: "audit",
+        event = "code_replayed",
+        family = %family,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+        dialect = o.dialect,
+    );
+}
+
 pub fn token_revoked(o: &Origin<'_>, family: &FamilyId) {
     tracing::info!(
         target: "audit",

@@ -57,13 +57,16 @@ pub enum GrantType {
     Password,
     RefreshToken,
     ClientCredentials,
+    /// RFC 6749 §4.1, with PKCE: the login page and `/oauth2/authorize`.
+    AuthorizationCode,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] = [
+    pub const ALL: [GrantType; 4] = [
         GrantType::Password,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
+        GrantType::AuthorizationCode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +74,7 @@ impl GrantType {
             Self::Password => "password",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
+            Self::AuthorizationCode => "authorization_code",
         }
     }
 
@@ -136,6 +140,112 @@ impl fmt::Display for Scopes {
     }
 }
 
+/// Longest redirect URI accepted, in bytes.
+pub const MAX_REDIRECT_URI_BYTES: usize = 1024;
+
+/// A registered redirect URI: absolute, `https`, or `http` only on a
+/// loopback host (RFC 8252 §7.3), without a fragment (RFC 6749 §3.1.2).
+/// Requests must name one exactly, byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectUri(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RedirectUriError {
+    #[error("the redirect URI is empty or longer than {MAX_REDIRECT_URI_BYTES} bytes")]
+    Length,
+    #[error("the redirect URI must start with https:// (or http:// for localhost or 127.0.0.1)")]
+    Scheme,
+    #[error("the redirect URI has no host, or a malformed one")]
+    Host,
+    #[error("the redirect URI must not have a fragment (#...)")]
+    Fragment,
+    #[error("the redirect URI may hold only printable ASCII characters other than space, '\"', '<', '>', '\\', '^', '`', '{{', '|' and '}}'")]
+    Character,
+}
+
+impl RedirectUri {
+    pub fn parse(raw: &str) -> Result<Self, RedirectUriError> {
+        if raw.is_empty() || raw.len() > MAX_REDIRECT_URI_BYTES {
+            return Err(RedirectUriError::Length);
+        }
+        // RFC 3986 characters only, so the URI is safe in a header and in HTML.
+        if !raw
+            .bytes()
+            .all(|b| (0x21..=0x7e).contains(&b) && !b"\"<>\\^`{|}".contains(&b))
+        {
+            return Err(RedirectUriError::Character);
+        }
+        if raw.contains('#') {
+            return Err(RedirectUriError::Fragment);
+        }
+        let lower = raw.to_ascii_lowercase();
+        let (secure, rest) = if let Some(rest) = lower.strip_prefix("https://") {
+            (true, rest)
+        } else if let Some(rest) = lower.strip_prefix("http://") {
+            (false, rest)
+        } else {
+            return Err(RedirectUriError::Scheme);
+        };
+        let authority = rest.split(['/', '?']).next().unwrap_or("");
+        if authority.contains('@') {
+            // Userinfo in a redirect URI only serves to mislead.
+            return Err(RedirectUriError::Host);
+        }
+        let host = host_of(authority).ok_or(RedirectUriError::Host)?;
+        if !secure && !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
+            return Err(RedirectUriError::Scheme);
+        }
+        Ok(Self(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `scheme://host[:port]`, for the login page's `form-action`: browsers
+    /// apply it to the redirect that follows the form's post.
+    pub fn origin(&self) -> &str {
+        let after_scheme = self.0.find("://").map_or(0, |i| i + 3);
+        let end = self.0[after_scheme..]
+            .find(['/', '?'])
+            .map_or(self.0.len(), |i| after_scheme + i);
+        &self.0[..end]
+    }
+}
+
+/// The host of `host[:port]`, if both parts are well formed.
+fn host_of(authority: &str) -> Option<&str> {
+    let (host, port) = if authority.starts_with('[') {
+        let end = authority.find(']')?;
+        (&authority[..=end], &authority[end + 1..])
+    } else {
+        match authority.find(':') {
+            Some(i) => (&authority[..i], &authority[i..]),
+            None => (authority, ""),
+        }
+    };
+    let port_ok = port.is_empty()
+        || (port.len() > 1
+            && port.len() <= 6
+            && port[1..].bytes().all(|b| b.is_ascii_digit())
+            && port.starts_with(':'));
+    let host_ok = !host.is_empty()
+        && (host.starts_with('[')
+            || host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+    (port_ok && host_ok).then_some(host)
+}
+
+impl fmt::Display for RedirectUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Longest display name accepted, in characters.
+pub const MAX_CLIENT_NAME_CHARS: usize = 80;
+
 /// A registered client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Client {
@@ -147,6 +257,10 @@ pub struct Client {
     pub scopes: Scopes,
     /// The `aud` of its access tokens; `None` uses the issuer's audience.
     pub audience: Option<String>,
+    /// Where the authorization endpoint may send the browser back to.
+    pub redirect_uris: Vec<RedirectUri>,
+    /// Shown on the login page; `None` shows the client id.
+    pub name: Option<String>,
     pub enabled: bool,
     pub created_at: OffsetDateTime,
 }
@@ -158,6 +272,16 @@ impl Client {
 
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// The registered redirect URI that is exactly `raw`.
+    pub fn redirect_uri(&self, raw: &str) -> Option<&RedirectUri> {
+        self.redirect_uris.iter().find(|u| u.as_str() == raw)
+    }
+
+    /// What the login page calls the client.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(self.id.as_str())
     }
 }
 
@@ -222,6 +346,38 @@ mod tests {
         let small = Scopes::parse("api:read").unwrap();
         assert!(small.is_subset_of(&s));
         assert!(!s.is_subset_of(&small));
+    }
+
+    #[test]
+    fn redirect_uris_are_https_or_loopback_http_without_fragment() {
+        for ok in [
+            "https://app.example.com/callback",
+            "https://app.example.com:8443/cb?x=1",
+            "http://localhost:8080/callback",
+            "http://127.0.0.1/cb",
+            "http://[::1]:9000/cb",
+        ] {
+            assert!(RedirectUri::parse(ok).is_ok(), "{ok}");
+        }
+        use RedirectUriError as E;
+        for (bad, why) in [
+            ("", E::Length),
+            ("http://app.example.com/cb", E::Scheme),
+            ("com.example.app:/cb", E::Scheme),
+            ("javascript:alert(1)", E::Scheme),
+            ("https:///cb", E::Host),
+            ("https://user@evil.example/cb", E::Host),
+            ("https://a.example:x/cb", E::Host),
+            ("https://a.example/cb#frag", E::Fragment),
+            ("https://a.example/c b", E::Character),
+            ("https://a.example/\"><script>", E::Character),
+        ] {
+            assert_eq!(RedirectUri::parse(bad), Err(why), "{bad}");
+        }
+        let u = RedirectUri::parse("https://app.example.com:8443/cb?x=1").unwrap();
+        assert_eq!(u.origin(), "https://app.example.com:8443");
+        let u = RedirectUri::parse("http://localhost:8080").unwrap();
+        assert_eq!(u.origin(), "http://localhost:8080");
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub enum Refusal {
     /// The client may not use this grant.
     #[error("the client may not use the grant {0}")]
     UnauthorizedClient(&'static str),
+    /// An authorization code that is unknown, expired, already used, of
+    /// another client, or presented with the wrong redirect URI or PKCE
+    /// verifier: one variant, so they cannot be told apart.
+    #[error("invalid authorization code")]
+    InvalidCode,
     /// A scope the client may not have, or a malformed one.
     #[error("the requested scope is invalid or not allowed")]
     InvalidScope,

@@ -125,7 +125,19 @@ impl<S: Store> Issuer<S> {
         now: OffsetDateTime,
     ) -> Result<Rotated, Error> {
         let token = RefreshToken::parse(presented).ok_or(Refusal::InvalidRefreshToken)?;
-        let family = *token.family();
+        self.rotate_hash(*token.family(), &token.hash(), admit, origin, now)
+            .await
+    }
+
+    /// [`Issuer::rotate`] of the token whose hash is `presented_hash`.
+    pub(super) async fn rotate_hash(
+        &self,
+        family: FamilyId,
+        presented_hash: &str,
+        admit: impl FnOnce(&RefreshFamily) -> Result<(), Refusal>,
+        origin: &Origin<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Rotated, Error> {
         // Every read comes before the one write (the rotation), and after it only
         // signing can fail: a storage fault never consumes a token without
         // handing out its successor.
@@ -153,7 +165,7 @@ impl<S: Store> Issuer<S> {
         let next_hash = next.hash();
         match self
             .store
-            .rotate_refresh(&family, &token.hash(), &next_hash, stored.generation, now)
+            .rotate_refresh(&family, presented_hash, &next_hash, stored.generation, now)
             .await?
         {
             Rotation::Rotated(rotated) => Ok(Rotated {

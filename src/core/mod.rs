@@ -4,6 +4,7 @@
 //! [`Clock`].
 
 pub mod audit;
+pub mod authcode;
 pub mod client;
 pub mod clock;
 pub mod error;

@@ -72,6 +72,9 @@ struct IdTokenClaims<'a> {
     iat: i64,
     exp: i64,
     auth_time: i64,
+    /// The authorization request's, verbatim (Core §3.1.3.6).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
     preferred_username: &'a str,
     name: &'a str,
     email: &'a str,
@@ -103,7 +106,7 @@ pub enum Introspected {
 
 /// The scope a grant gets: the requested one if the client may have all of
 /// it, else every scope the client may have. `openid` needs a user.
-fn grant_scope(
+pub(super) fn grant_scope(
     client: &Client,
     requested: Option<&str>,
     for_user: bool,
@@ -152,7 +155,7 @@ impl<S: Store> Issuer<S> {
         }
     }
 
-    fn require_grant(client: &Client, grant: GrantType) -> Result<(), Refusal> {
+    pub(super) fn require_grant(client: &Client, grant: GrantType) -> Result<(), Refusal> {
         if client.allows(grant) {
             Ok(())
         } else {
@@ -179,7 +182,9 @@ impl<S: Store> Issuer<S> {
         };
         let (user, family, refresh) = self.start_family(user, Some(binding), origin, now).await?;
         let refresh = client.allows(GrantType::RefreshToken).then_some(refresh);
-        self.mint_for_user(client, &user, &family, refresh, scope, issuer_url, now)
+        self.mint_for_user(
+            client, &user, &family, refresh, scope, issuer_url, now, None,
+        )
     }
 
     /// `grant_type=refresh_token` (RFC 6749 §6): rotation with reuse
@@ -227,6 +232,7 @@ impl<S: Store> Issuer<S> {
             scope,
             issuer_url,
             now,
+            None,
         )
     }
 
@@ -286,7 +292,7 @@ impl<S: Store> Issuer<S> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn mint_for_user(
+    pub(super) fn mint_for_user(
         &self,
         client: &Client,
         user: &User,
@@ -295,6 +301,7 @@ impl<S: Store> Issuer<S> {
         scope: Scopes,
         issuer_url: &str,
         now: OffsetDateTime,
+        nonce: Option<&str>,
     ) -> Result<OAuthGrant, Error> {
         let (iat, exp) = self.access_times(now);
         let keys = self.keys.current();
@@ -322,6 +329,7 @@ impl<S: Store> Issuer<S> {
                 exp,
                 // The log in that started the family.
                 auth_time: family.created_at.unix_timestamp(),
+                nonce,
                 preferred_username: user.username.as_str(),
                 name: &user.full_name,
                 email: &user.email,
@@ -533,6 +541,8 @@ mod tests {
             grant_types: GrantType::ALL.to_vec(),
             scopes: Scopes::parse(scopes).unwrap(),
             audience: None,
+            redirect_uris: Vec::new(),
+            name: None,
             enabled: true,
             created_at: datetime!(2037-01-01 0:00 UTC),
         }

@@ -2,6 +2,7 @@
 //! split by caller, and the errors they report. Adapters (DynamoDB) implement
 //! them; the core never sees an adapter's types.
 
+use super::authcode::{CodeRedemption, Redemption, StoredCode};
 use super::client::{Client, ClientId};
 use super::family::{RefreshFamily, Rotation};
 use super::session::Session;
@@ -115,6 +116,20 @@ pub trait ClientStore: Send + Sync {
         &self,
         id: &ClientId,
     ) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send;
+}
+
+/// Authorization codes, by the hash of the code.
+pub trait CodeStore: Send + Sync {
+    /// Fails with [`StoreError::AlreadyExists`] when the hash is taken.
+    fn put_code(&self, code: &StoredCode) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Marks the code used in one conditional write, if it is unused,
+    /// unexpired and bound to what `redemption` presents.
+    fn redeem_code(
+        &self,
+        hash: &str,
+        redemption: &CodeRedemption<'_>,
+    ) -> impl Future<Output = Result<Redemption, StoreError>> + Send;
 }
 
 /// Access tokens revoked one by one: those of no refresh family
@@ -269,6 +284,7 @@ pub trait Store:
     + ClientStore
     + AccessTokenStore
     + TokenStateStore
+    + CodeStore
 {
 }
 
@@ -280,6 +296,7 @@ impl<T> Store for T where
         + ClientStore
         + AccessTokenStore
         + TokenStateStore
+        + CodeStore
 {
 }
 

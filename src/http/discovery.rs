@@ -26,6 +26,7 @@ impl Dialect for Discovery {
             | Refusal::PasswordNotAllowed(_)
             | Refusal::InvalidClient
             | Refusal::UnauthorizedClient(_)
+            | Refusal::InvalidCode
             | Refusal::InvalidScope
             | Refusal::InvalidToken
             | Refusal::InsufficientScope(_) => message(StatusCode::FORBIDDEN, "Forbidden"),
@@ -42,6 +43,7 @@ impl Dialect for Discovery {
 #[derive(Serialize)]
 struct Metadata<'a> {
     issuer: &'a str,
+    authorization_endpoint: String,
     jwks_uri: String,
     token_endpoint: String,
     revocation_endpoint: String,
@@ -50,6 +52,9 @@ struct Metadata<'a> {
     userinfo_endpoint: Option<String>,
     grant_types_supported: &'static [&'static str],
     response_types_supported: &'static [&'static str],
+    response_modes_supported: &'static [&'static str],
+    code_challenge_methods_supported: &'static [&'static str],
+    authorization_response_iss_parameter_supported: bool,
     token_endpoint_auth_methods_supported: &'static [&'static str],
     revocation_endpoint_auth_methods_supported: &'static [&'static str],
     introspection_endpoint_auth_methods_supported: &'static [&'static str],
@@ -69,6 +74,7 @@ const CLAIMS: &[&str] = &[
     "exp",
     "jti",
     "auth_time",
+    "nonce",
     "sid",
     "client_id",
     "scope",
@@ -90,13 +96,22 @@ const SECRET_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_pos
 fn metadata(issuer: &str, openid: bool) -> Metadata<'_> {
     Metadata {
         issuer,
+        authorization_endpoint: format!("{issuer}/oauth2/authorize"),
         jwks_uri: format!("{issuer}/.well-known/jwks.json"),
         token_endpoint: format!("{issuer}/oauth2/token"),
         revocation_endpoint: format!("{issuer}/oauth2/revoke"),
         introspection_endpoint: format!("{issuer}/oauth2/introspect"),
         userinfo_endpoint: openid.then(|| format!("{issuer}/oauth2/userinfo")),
-        grant_types_supported: &["password", "refresh_token", "client_credentials"],
-        response_types_supported: &["token"],
+        grant_types_supported: &[
+            "authorization_code",
+            "password",
+            "refresh_token",
+            "client_credentials",
+        ],
+        response_types_supported: &["code"],
+        response_modes_supported: &["query"],
+        code_challenge_methods_supported: &["S256"],
+        authorization_response_iss_parameter_supported: true,
         token_endpoint_auth_methods_supported: AUTH_METHODS,
         revocation_endpoint_auth_methods_supported: AUTH_METHODS,
         introspection_endpoint_auth_methods_supported: SECRET_AUTH_METHODS,

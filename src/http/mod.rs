@@ -4,6 +4,7 @@
 //! and the result encoded back in the dialect's shape; every error is put in
 //! that shape in one place ([`error_response`]).
 
+pub mod authorize;
 pub mod context;
 pub mod discovery;
 pub mod format;
@@ -102,6 +103,7 @@ fn error_response<D: Dialect>(err: &ApiError) -> Response<Body> {
                 | Refusal::PasswordNotAllowed(_)
                 | Refusal::InvalidClient
                 | Refusal::UnauthorizedClient(_)
+                | Refusal::InvalidCode
                 | Refusal::InvalidScope
                 | Refusal::InvalidToken
                 | Refusal::InsufficientScope(_) => resp,
@@ -117,6 +119,7 @@ fn encode_error(dialect: DialectName, err: &ApiError) -> Response<Body> {
         DialectName::User => error_response::<user::User>(err),
         DialectName::Ops => error_response::<ops::Ops>(err),
         DialectName::OAuth => error_response::<oauth::OAuth>(err),
+        DialectName::OAuthPage => error_response::<authorize::Page>(err),
         DialectName::Discovery => error_response::<discovery::Discovery>(err),
     }
 }
@@ -189,6 +192,7 @@ fn outcome(result: &Result<Response<Body>, ApiError>) -> &'static str {
             Refusal::InvalidClient => metrics::INVALID_CLIENT,
             Refusal::PasswordNotAllowed(_)
             | Refusal::UnauthorizedClient(_)
+            | Refusal::InvalidCode
             | Refusal::InvalidScope
             | Refusal::InsufficientScope(_) => metrics::OTHER_REFUSAL,
         },
@@ -282,6 +286,8 @@ async fn dispatch<S: Store>(
         Route::OpsCurrentUser => ops::current_user(issuer, req).await,
         Route::OpsRelease => ops::release(issuer, ctx, req).await,
         Route::OpsPasswordChange => ops::password_change(issuer, ctx, req).await,
+        Route::OAuthAuthorize => authorize::show(issuer, ctx, req).await,
+        Route::OAuthAuthorizeSubmit => authorize::submit(issuer, ctx, req).await,
         Route::OAuthToken => oauth::token(issuer, ctx, req).await,
         Route::OAuthRevoke => oauth::revoke(issuer, ctx, req).await,
         Route::OAuthIntrospect => oauth::introspect(issuer, ctx, req).await,

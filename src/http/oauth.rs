@@ -77,6 +77,11 @@ impl Dialect for OAuth {
             Refusal::InvalidRefreshToken | Refusal::InvalidSession => {
                 error(bad, "invalid_grant", "Invalid refresh token")
             }
+            Refusal::InvalidCode => error(
+                bad,
+                "invalid_grant",
+                "Invalid, expired or used authorization code, or a redirect URI or code verifier that does not match it",
+            ),
             Refusal::TooManyAttempts { .. } => {
                 error(bad, "invalid_grant", "Too many failed attempts")
             }
@@ -215,6 +220,22 @@ pub async fn token<S: Store>(
             let client = issuer.authenticate_client(&auth).await?;
             issuer
                 .refresh_grant(&client, presented, scope, &origin, &ctx.issuer_url)
+                .await?
+        }
+        "authorization_code" => {
+            let code = form.required("code")?;
+            let redirect_uri = form.required("redirect_uri")?;
+            let verifier = form.required("code_verifier")?;
+            let client = issuer.authenticate_client(&auth).await?;
+            issuer
+                .code_grant(
+                    &client,
+                    code,
+                    redirect_uri,
+                    verifier,
+                    &origin,
+                    &ctx.issuer_url,
+                )
                 .await?
         }
         "client_credentials" => {

@@ -123,6 +123,7 @@ impl Dialect for Ops {
                 response::empty(StatusCode::UNAUTHORIZED)
             }
             Refusal::UnauthorizedClient(_)
+            | Refusal::InvalidCode
             | Refusal::InvalidScope
             | Refusal::InsufficientScope(_) => failure(StatusCode::BAD_REQUEST, "Invalid request"),
         }

@@ -12,6 +12,9 @@ pub enum DialectName {
     Ops,
     /// Standard OAuth 2.0 and OpenID Connect.
     OAuth,
+    /// The same dialect's authorization endpoint, which a person's browser
+    /// calls: its errors are HTML pages or redirects, never JSON.
+    OAuthPage,
     /// `/.well-known/` documents.
     Discovery,
 }
@@ -22,7 +25,7 @@ impl DialectName {
             Self::V2 => "v2",
             Self::User => "user",
             Self::Ops => "ops",
-            Self::OAuth => "oauth",
+            Self::OAuth | Self::OAuthPage => "oauth",
             Self::Discovery => "discovery",
         }
     }
@@ -41,6 +44,8 @@ pub enum Route {
     OpsCurrentUser,
     OpsRelease,
     OpsPasswordChange,
+    OAuthAuthorize,
+    OAuthAuthorizeSubmit,
     OAuthToken,
     OAuthRevoke,
     OAuthIntrospect,
@@ -77,7 +82,7 @@ const fn spec(
     }
 }
 
-use DialectName::{Discovery, OAuth, Ops, User, V2};
+use DialectName::{Discovery, OAuth, OAuthPage, Ops, User, V2};
 
 pub const ROUTES: &[RouteSpec] = &[
     spec(
@@ -179,6 +184,20 @@ pub const ROUTES: &[RouteSpec] = &[
         Ops,
         "ops.passwordchange",
         Route::OpsPasswordChange,
+    ),
+    spec(
+        Method::GET,
+        "/oauth2/authorize",
+        OAuthPage,
+        "oauth.authorize",
+        Route::OAuthAuthorize,
+    ),
+    spec(
+        Method::POST,
+        "/oauth2/authorize",
+        OAuthPage,
+        "oauth.authorize-submit",
+        Route::OAuthAuthorizeSubmit,
     ),
     spec(
         Method::POST,

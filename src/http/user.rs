@@ -85,6 +85,7 @@ impl Dialect for User {
             Refusal::PasswordNotAllowed(_)
             | Refusal::InvalidClient
             | Refusal::UnauthorizedClient(_)
+            | Refusal::InvalidCode
             | Refusal::InvalidScope
             | Refusal::InvalidToken
             | Refusal::InsufficientScope(_) => failure(

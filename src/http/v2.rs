@@ -77,6 +77,7 @@ impl Dialect for V2 {
             Refusal::PasswordNotAllowed(_)
             | Refusal::InvalidClient
             | Refusal::UnauthorizedClient(_)
+            | Refusal::InvalidCode
             | Refusal::InvalidScope
             | Refusal::InvalidToken
             | Refusal::InsufficientScope(_) => {

@@ -82,6 +82,10 @@ pub struct KeySet {
     jwks_json: String,
     /// Every published key, to verify tokens this issuer signed.
     verifiers: Vec<(String, DecodingKey)>,
+    /// Authenticates the login page's form tokens. Derived from the signing
+    /// key, so every instance of the function agrees on it and a rotation
+    /// of the signing key rotates it too.
+    form_key: aws_lc_rs::hmac::Key,
 }
 
 /// The JWS header type of a token.
@@ -132,7 +136,12 @@ impl KeySet {
         let header_json = serde_json::to_vec(&header).map_err(KeyError::Jwks)?;
         header.typ = Some("at+jwt".into());
         let access_header_json = serde_json::to_vec(&header).map_err(KeyError::Jwks)?;
+        let form_seed = aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            &[b"token-issuer login form\0".as_slice(), active_pem].concat(),
+        );
         Ok(Self {
+            form_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, form_seed.as_ref()),
             signer,
             header_b64: URL_SAFE_NO_PAD.encode(header_json),
             access_header_b64: URL_SAFE_NO_PAD.encode(access_header_json),
@@ -195,6 +204,18 @@ impl KeySet {
 }
 
 impl KeySet {
+    /// HMAC-SHA256 of `data` under the form key.
+    pub fn form_mac(&self, data: &[u8]) -> Vec<u8> {
+        aws_lc_rs::hmac::sign(&self.form_key, data)
+            .as_ref()
+            .to_vec()
+    }
+
+    /// Whether `tag` is [`KeySet::form_mac`] of `data`, in constant time.
+    pub fn form_mac_matches(&self, data: &[u8], tag: &[u8]) -> bool {
+        aws_lc_rs::hmac::verify(&self.form_key, data, tag).is_ok()
+    }
+
     /// The header type and claims of a token signed (RS256) by one of the
     /// published keys; `None` for anything else. Only the signature is
     /// checked here: times and issuer are the caller's, on its own clock.

@@ -11,7 +11,7 @@ use token_issuer::config::{
     Config, StoreConfig, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_KEY_REFRESH, DEFAULT_REFRESH_TOKEN_TTL,
     DEFAULT_REQUEST_DEADLINE,
 };
-use token_issuer::core::client::{Client, ClientId, ClientSecret, GrantType, Scopes};
+use token_issuer::core::client::{Client, ClientId, ClientSecret, GrantType, RedirectUri, Scopes};
 use token_issuer::core::clock::ManualClock;
 use token_issuer::core::password::{Hasher, Password};
 use token_issuer::core::store::AdminStore;
@@ -26,6 +26,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// `ttl` has passed (within seconds), so records stamped from a start in the
 /// past could vanish in the middle of a test.
 pub const START: OffsetDateTime = datetime!(2037-11-22 12:00:00.123456789 UTC);
+/// The redirect URI every client of `add_client` has registered.
+pub const REDIRECT_URI: &str = "https://app.example.com/callback";
 pub const API_DOMAIN: &str = "abc123.execute-api.us-east-1.amazonaws.com";
 
 pub fn endpoint() -> String {
@@ -186,6 +188,8 @@ impl TestEnv {
             grant_types: grants.to_vec(),
             scopes: Scopes::parse(scopes).expect("valid scopes"),
             audience: None,
+            redirect_uris: vec![RedirectUri::parse(REDIRECT_URI).expect("a valid redirect URI")],
+            name: None,
             enabled: true,
             created_at: START,
         };

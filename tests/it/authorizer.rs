@@ -179,6 +179,8 @@ async fn every_authorizer_event_answers_as_its_name_says() {
         grant_types: vec![GrantType::Password],
         scopes: Scopes::parse("api:read").unwrap(),
         audience: Some("another-api".into()),
+        redirect_uris: Vec::new(),
+        name: None,
         enabled: true,
         created_at: START,
     };

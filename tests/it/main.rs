@@ -6,6 +6,7 @@
 mod common;
 
 mod admin_cli;
+mod authcode;
 mod authorizer;
 mod events;
 mod faults;

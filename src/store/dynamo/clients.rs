@@ -4,7 +4,7 @@
 
 use super::codec::{get_s, get_time, millis, s, ttl, Item};
 use super::{classify, conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
-use crate::core::client::{Client, ClientId, GrantType, Scopes};
+use crate::core::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
 use crate::core::store::{AccessTokenStore, ClientStore, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
@@ -42,7 +42,26 @@ pub(super) fn client_from_item(item: &Item) -> Result<Client, StoreError> {
             .collect::<Result<Vec<_>, _>>()?,
         _ => return Err(corrupt("grant_types", "missing or not a list")),
     };
+    // Clients registered before redirect URIs existed have none.
+    let redirect_uris = match item.get("redirect_uris") {
+        None => Vec::new(),
+        Some(AttributeValue::L(list)) => list
+            .iter()
+            .map(|v| match v {
+                AttributeValue::S(u) => {
+                    RedirectUri::parse(u).map_err(|e| corrupt("redirect_uris", e))
+                }
+                _ => Err(corrupt("redirect_uris", "holds a non-string")),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(_) => return Err(corrupt("redirect_uris", "not a list")),
+    };
     Ok(Client {
+        redirect_uris,
+        name: match item.get("name") {
+            None => None,
+            Some(_) => Some(get_s(item, "name")?.to_string()),
+        },
         id: ClientId::parse(id).map_err(|e| corrupt(TOKENS_KEY, e))?,
         secret_hash: match item.get(SECRET_HASH) {
             None => None,
@@ -72,6 +91,15 @@ fn client_to_item(c: &Client) -> Item {
     item.insert("scopes".into(), s(&c.scopes.to_string()));
     if let Some(a) = &c.audience {
         item.insert("audience".into(), s(a));
+    }
+    if !c.redirect_uris.is_empty() {
+        item.insert(
+            "redirect_uris".into(),
+            AttributeValue::L(c.redirect_uris.iter().map(|u| s(u.as_str())).collect()),
+        );
+    }
+    if let Some(name) = &c.name {
+        item.insert("name".into(), s(name));
     }
     item.insert("enabled".into(), AttributeValue::Bool(c.enabled));
     item.insert("created_at".into(), millis(c.created_at));

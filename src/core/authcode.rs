@@ -1,0 +1,445 @@
+//! The authorization code flow with PKCE (RFC 6749 §4.1, RFC 7636): the
+//! checks of an authorization request, the sign-in that issues a code, and
+//! the code's redemption at the token endpoint.
+//!
+//! A successful sign-in starts the refresh family at once, bound to the
+//! client, and the code names it: redeeming the code hands out that family's
+//! first tokens, and presenting the code again revokes the family, whoever
+//! holds its tokens by then (§4.1.2).
+
+use super::audit::{self, Origin};
+use super::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
+use super::error::{Error, Refusal};
+use super::family::ClientBinding;
+use super::login::Credentials;
+use super::oauth::{grant_scope, OAuthGrant};
+use super::store::Store;
+use super::tokens::{self, random, token_hash, FamilyId};
+use super::Issuer;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use time::{Duration, OffsetDateTime};
+
+/// How long a code may be redeemed (RFC 6749 §4.1.2 recommends at most ten
+/// minutes; a browser redirect takes seconds).
+pub const CODE_TTL: Duration = Duration::seconds(60);
+/// Longest `state` echoed back, in bytes.
+pub const MAX_STATE_BYTES: usize = 1024;
+/// Longest `nonce` put in an ID token, in bytes.
+pub const MAX_NONCE_BYTES: usize = 512;
+/// Longest `login_hint` used to fill in the username, in bytes.
+pub const MAX_LOGIN_HINT_BYTES: usize = 256;
+
+/// A parameter of the request: absent (or empty), given once, or repeated
+/// (RFC 6749 §3.1: "MUST NOT be included more than once").
+pub type Param<'a> = Result<Option<&'a str>, Repeated>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeated;
+
+/// The parameters of `GET /oauth2/authorize` as received, and again (from
+/// the login form's hidden fields) at `POST`.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorizeParams<'a> {
+    pub response_type: Param<'a>,
+    pub client_id: Param<'a>,
+    pub redirect_uri: Param<'a>,
+    pub scope: Param<'a>,
+    pub state: Param<'a>,
+    pub nonce: Param<'a>,
+    pub code_challenge: Param<'a>,
+    pub code_challenge_method: Param<'a>,
+    pub response_mode: Param<'a>,
+    pub prompt: Param<'a>,
+    pub login_hint: Param<'a>,
+    pub request: Param<'a>,
+    pub request_uri: Param<'a>,
+}
+
+/// A request that passed every check: the page may be shown and a code issued.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    pub client: Client,
+    pub redirect_uri: RedirectUri,
+    /// As the client asked (the page's form carries it back unchanged).
+    pub requested_scope: Option<String>,
+    /// What the tokens will carry.
+    pub scope: Scopes,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub login_hint: Option<String>,
+}
+
+/// Why the browser cannot be sent back to the client: the client or the
+/// redirect URI is unknown, so redirecting could hand the response to an
+/// attacker (RFC 6749 §4.1.2.1). The user sees an error page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NoRedirect {
+    #[error("The request names no client (client_id is missing).")]
+    MissingClient,
+    #[error("The client_id parameter is repeated.")]
+    RepeatedClient,
+    #[error("The application is not registered, or is disabled.")]
+    UnknownClient,
+    #[error("The request has no redirect_uri.")]
+    MissingRedirectUri,
+    #[error("The redirect_uri parameter is repeated.")]
+    RepeatedRedirectUri,
+    #[error("The redirect_uri is not one registered for this application.")]
+    UnregisteredRedirectUri,
+}
+
+/// An error the client hears of on its redirect URI (RFC 6749 §4.1.2.1,
+/// OpenID Connect Core §3.1.2.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectError {
+    pub redirect_uri: RedirectUri,
+    pub state: Option<String>,
+    pub error: &'static str,
+    pub description: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeError {
+    NoRedirect(NoRedirect),
+    Redirect(RedirectError),
+}
+
+/// An authorization code as handed to the browser: 256 bits from the
+/// system CSPRNG. Only its SHA-256 is stored.
+pub struct AuthCode(SecretString);
+
+impl AuthCode {
+    fn generate() -> Result<Self, Error> {
+        let bytes: [u8; 32] = random()?;
+        Ok(Self(SecretString::from(URL_SAFE_NO_PAD.encode(bytes))))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+/// A stored authorization code, under the hash of the code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCode {
+    pub hash: String,
+    pub client_id: ClientId,
+    pub redirect_uri: String,
+    /// The PKCE `S256` challenge.
+    pub code_challenge: String,
+    pub scope: Scopes,
+    pub nonce: Option<String>,
+    /// The family the sign-in started, and the hash of its first token,
+    /// which no one holds: redeeming the code rotates it.
+    pub family: FamilyId,
+    pub refresh_hash: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What redeeming must match: the code is used only if it is unexpired at
+/// `now`, unused, and bound to this client, redirect URI and challenge.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeRedemption<'a> {
+    pub client_id: &'a ClientId,
+    pub redirect_uri: &'a str,
+    pub code_challenge: &'a str,
+    /// Unique to this attempt, so a retry of the same write (its answer
+    /// lost) is told from a second presentation of the code.
+    pub attempt: &'a str,
+    pub now: OffsetDateTime,
+}
+
+/// What the conditional redemption found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Redemption {
+    /// Marked used by this attempt.
+    Redeemed(StoredCode),
+    /// Used before, by another attempt: a replay.
+    Replayed(StoredCode),
+    /// Unknown, expired, or not bound to what was presented; left as it was.
+    Refused,
+}
+
+/// The PKCE `S256` challenge of a verifier: `BASE64URL(SHA256(verifier))`.
+pub fn s256(verifier: &str) -> String {
+    token_hash(verifier)
+}
+
+/// RFC 7636 §4.1: 43 to 128 characters of `[A-Za-z0-9-._~]`. A challenge
+/// has the same alphabet; an `S256` one is exactly 43 characters.
+fn is_pkce_string(s: &str) -> bool {
+    (43..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+fn get(v: Param<'_>) -> Option<&str> {
+    v.ok().flatten()
+}
+
+/// Visible ASCII and spaces only: what a state or nonce may hold here, so it
+/// is safe to echo in a URL, a page and a token.
+fn is_printable(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..=0x7e).contains(&b))
+}
+
+impl<S: Store> Issuer<S> {
+    /// Checks an authorization request in the order RFC 6749 §4.1.2.1 needs:
+    /// client and redirect URI first (never redirect elsewhere), then
+    /// everything else, reported on the redirect URI.
+    pub async fn check_authorization(
+        &self,
+        p: &AuthorizeParams<'_>,
+    ) -> Result<Result<AuthorizationRequest, AuthorizeError>, Error> {
+        let no_redirect = |e| Ok(Err(AuthorizeError::NoRedirect(e)));
+        let raw_id = match p.client_id {
+            Err(Repeated) => return no_redirect(NoRedirect::RepeatedClient),
+            Ok(None) => return no_redirect(NoRedirect::MissingClient),
+            Ok(Some(id)) => id,
+        };
+        let client = match ClientId::parse(raw_id) {
+            Ok(id) => self.store.get_client(&id).await?,
+            Err(_) => None,
+        };
+        let Some(client) = client.filter(|c| c.enabled) else {
+            return no_redirect(NoRedirect::UnknownClient);
+        };
+        let redirect_uri = match p.redirect_uri {
+            Err(Repeated) => return no_redirect(NoRedirect::RepeatedRedirectUri),
+            Ok(None) => return no_redirect(NoRedirect::MissingRedirectUri),
+            Ok(Some(raw)) => match client.redirect_uri(raw) {
+                Some(u) => u.clone(),
+                None => return no_redirect(NoRedirect::UnregisteredRedirectUri),
+            },
+        };
+        // From here on, errors go back to the client. A state that cannot be
+        // echoed safely is not echoed, and is itself the error.
+        let (state, state_error) = match p.state {
+            Err(Repeated) => (None, Some("The state parameter is repeated")),
+            Ok(Some(s)) if s.len() > MAX_STATE_BYTES || !is_printable(s) => {
+                (None, Some("The state parameter is too long or malformed"))
+            }
+            Ok(s) => (s.map(str::to_string), None),
+        };
+        let fail = |error: &'static str, description: &'static str| {
+            Ok(Err(AuthorizeError::Redirect(RedirectError {
+                redirect_uri: redirect_uri.clone(),
+                state: state.clone(),
+                error,
+                description,
+            })))
+        };
+        if let Some(description) = state_error {
+            return fail("invalid_request", description);
+        }
+        // Every other parameter is checked for repetition before its value.
+        let repeated = [
+            ("response_type", p.response_type),
+            ("scope", p.scope),
+            ("nonce", p.nonce),
+            ("code_challenge", p.code_challenge),
+            ("code_challenge_method", p.code_challenge_method),
+            ("response_mode", p.response_mode),
+            ("prompt", p.prompt),
+            ("login_hint", p.login_hint),
+            ("request", p.request),
+            ("request_uri", p.request_uri),
+        ]
+        .into_iter()
+        .any(|(_, v)| v.is_err());
+        if repeated {
+            return fail("invalid_request", "A parameter is repeated");
+        }
+        if get(p.request).is_some() {
+            return fail("request_not_supported", "Request objects are not supported");
+        }
+        if get(p.request_uri).is_some() {
+            return fail(
+                "request_uri_not_supported",
+                "Request objects are not supported",
+            );
+        }
+        match get(p.response_type) {
+            None => return fail("invalid_request", "response_type is required"),
+            Some("code") => {}
+            Some(_) => {
+                return fail(
+                    "unsupported_response_type",
+                    "Only response_type=code is supported",
+                )
+            }
+        }
+        if get(p.response_mode).is_some_and(|m| m != "query") {
+            return fail("invalid_request", "Only response_mode=query is supported");
+        }
+        if !client.allows(GrantType::AuthorizationCode) {
+            return fail(
+                "unauthorized_client",
+                "The client may not use the authorization code flow",
+            );
+        }
+        let Some(challenge) = get(p.code_challenge) else {
+            return fail(
+                "invalid_request",
+                "PKCE is required: code_challenge is missing",
+            );
+        };
+        if get(p.code_challenge_method) != Some("S256") {
+            return fail(
+                "invalid_request",
+                "PKCE is required with code_challenge_method=S256",
+            );
+        }
+        if challenge.len() != 43 || !is_pkce_string(challenge) {
+            return fail("invalid_request", "code_challenge is not an S256 challenge");
+        }
+        let requested_scope = get(p.scope);
+        let scope = match grant_scope(&client, requested_scope, true) {
+            Ok(s) => s,
+            Err(_) => {
+                return fail(
+                    "invalid_scope",
+                    "The requested scope is invalid or not allowed",
+                )
+            }
+        };
+        let nonce = get(p.nonce);
+        if nonce.is_some_and(|n| n.len() > MAX_NONCE_BYTES || !is_printable(n)) {
+            return fail("invalid_request", "The nonce is too long or malformed");
+        }
+        // No single sign-on yet: every authorization needs the password.
+        if get(p.prompt).is_some_and(|p| p.split(' ').any(|v| v == "none")) {
+            return fail("login_required", "The user must sign in");
+        }
+        let login_hint = get(p.login_hint)
+            .filter(|h| h.len() <= MAX_LOGIN_HINT_BYTES && is_printable(h))
+            .map(str::to_string);
+        Ok(Ok(AuthorizationRequest {
+            redirect_uri,
+            requested_scope: requested_scope.map(str::to_string),
+            scope,
+            state,
+            nonce: nonce.map(str::to_string),
+            code_challenge: challenge.to_string(),
+            login_hint,
+            client,
+        }))
+    }
+
+    /// The login page's post: checks the password with every rule of a log
+    /// in, starts the family, and stores a code for it.
+    pub async fn sign_in_for_code(
+        &self,
+        req: &AuthorizationRequest,
+        creds: Credentials,
+        origin: &Origin<'_>,
+    ) -> Result<AuthCode, Error> {
+        let user = self.authenticate(creds, origin).await?;
+        let now = self.now();
+        let binding = ClientBinding {
+            client_id: req.client.id.clone(),
+            scope: req.scope.clone(),
+        };
+        let (_, family, first) = self.start_family(user, Some(binding), origin, now).await?;
+        let code = AuthCode::generate()?;
+        self.store
+            .put_code(&StoredCode {
+                hash: token_hash(code.expose()),
+                client_id: req.client.id.clone(),
+                redirect_uri: req.redirect_uri.as_str().to_string(),
+                code_challenge: req.code_challenge.clone(),
+                scope: req.scope.clone(),
+                nonce: req.nonce.clone(),
+                family: family.id,
+                refresh_hash: first.hash(),
+                expires_at: now + CODE_TTL,
+            })
+            .await?;
+        Ok(code)
+    }
+
+    /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
+    pub async fn code_grant(
+        &self,
+        client: &Client,
+        code: &str,
+        redirect_uri: &str,
+        verifier: &str,
+        origin: &Origin<'_>,
+        issuer_url: &str,
+    ) -> Result<OAuthGrant, Error> {
+        Self::require_grant(client, GrantType::AuthorizationCode)?;
+        if !is_pkce_string(verifier) {
+            return Err(Refusal::InvalidCode.into());
+        }
+        let now = self.now();
+        let attempt = tokens::new_jti()?;
+        let redemption = self
+            .store
+            .redeem_code(
+                &token_hash(code),
+                &CodeRedemption {
+                    client_id: &client.id,
+                    redirect_uri,
+                    code_challenge: &s256(verifier),
+                    attempt: &attempt,
+                    now,
+                },
+            )
+            .await?;
+        let stored = match redemption {
+            Redemption::Redeemed(stored) => stored,
+            Redemption::Replayed(stored) => {
+                if self.store.revoke_family(&stored.family, None, now).await? {
+                    audit::code_replayed(origin, &stored.family);
+                }
+                return Err(Refusal::InvalidCode.into());
+            }
+            Redemption::Refused => return Err(Refusal::InvalidCode.into()),
+        };
+        let ours = |f: &super::family::RefreshFamily| match &f.client {
+            Some(b) if b.client_id == client.id => Ok(()),
+            _ => Err(Refusal::InvalidCode),
+        };
+        // The family may have ended since the sign-in (log out, disabled user).
+        let r = match self
+            .rotate_hash(stored.family, &stored.refresh_hash, ours, origin, now)
+            .await
+        {
+            Err(Error::Refused(_)) => return Err(Refusal::InvalidCode.into()),
+            other => other?,
+        };
+        let refresh = client.allows(GrantType::RefreshToken).then_some(r.next);
+        self.mint_for_user(
+            client,
+            &r.user,
+            &r.family,
+            refresh,
+            stored.scope,
+            issuer_url,
+            now,
+            stored.nonce.as_deref(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s256_is_rfc_7636_appendix_b() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert_eq!(
+            s256(verifier),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        assert!(is_pkce_string(verifier));
+        assert!(!is_pkce_string(&verifier[..42]));
+        assert!(!is_pkce_string(&"a".repeat(129)));
+        assert!(!is_pkce_string(&format!("{}+", &verifier[..42])));
+    }
+}
