@@ -24,6 +24,9 @@ trap cleanup EXIT
 export AWS_ENDPOINT_URL_DYNAMODB="$endpoint"
 echo "test: DynamoDB Local at $endpoint" >&2
 
+# Chromium and chromedriver for the login page's browser test.
+"$here/tools.sh" browser
+
 # Secrets Manager for the key-ring tests: moto's server, through the real SDK.
 "$here/tools.sh" moto
 moto_port="$(free_port)"

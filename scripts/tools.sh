@@ -3,7 +3,7 @@
 # one cache directory (default ~/.cache/token-issuer-tools), and prints nothing
 # else on success. Idempotent: a second run only checks.
 #
-#   scripts/tools.sh [ddb] [lambda] [sam] [moto] [arm64]    (no argument: all of them)
+#   scripts/tools.sh [ddb] [lambda] [sam] [moto] [arm64] [browser]    (no argument: all of them)
 #
 # Source scripts/env.sh afterwards to put them on PATH.
 set -euo pipefail
@@ -12,7 +12,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/env.sh"
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(ddb lambda sam moto arm64)
+[ ${#want[@]} -eq 0 ] && want=(ddb lambda sam moto arm64 browser)
 mkdir -p "$TOOLS_DIR"
 
 for tool in "${want[@]}"; do
@@ -53,6 +53,18 @@ for tool in "${want[@]}"; do
       if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
         echo "tools: adding the aarch64-unknown-linux-gnu Rust target" >&2
         rustup target add aarch64-unknown-linux-gnu >&2
+      fi
+      ;;
+    browser)
+      # Debian's Chromium and its WebDriver, for the login page's browser test.
+      if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
+        if [ "$(id -u)" -ne 0 ]; then
+          echo "tools: the browser test needs Debian's chromium and chromium-driver (sudo apt-get install chromium chromium-driver)" >&2
+          exit 1
+        fi
+        echo "tools: installing chromium and chromium-driver (Debian)" >&2
+        apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
       fi
       ;;
     *) echo "tools: unknown tool $tool" >&2; exit 2 ;;

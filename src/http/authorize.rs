@@ -153,14 +153,18 @@ pub async fn submit<S: Store>(
         }
         // One message for every failed check, so the page tells nobody
         // whether a username exists.
-        Err(Error::Refused(Refusal::InvalidCredentials)) => Ok(login_page(
-            StatusCode::OK,
-            &request,
-            &fresh,
-            username,
-            Some("Incorrect username or password."),
-        )),
-        Err(Error::Refused(Refusal::TooManyAttempts { retry_after_secs })) => {
+        Err(Error::Refused(Refusal::InvalidCredentials)) => {
+            let _ = ctx.shown_refusal.set(Refusal::InvalidCredentials);
+            Ok(login_page(
+                StatusCode::OK,
+                &request,
+                &fresh,
+                username,
+                Some("Incorrect username or password."),
+            ))
+        }
+        Err(Error::Refused(refusal @ Refusal::TooManyAttempts { retry_after_secs })) => {
+            let _ = ctx.shown_refusal.set(refusal.clone());
             let minutes = retry_after_secs.div_ceil(60).max(1);
             let message = format!(
                 "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
@@ -448,7 +452,7 @@ fn login_page(
          <input id=\"password\" name=\"password\" type=\"password\" \
          autocomplete=\"current-password\" required{focus_password}{described}>\n\
          <button type=\"submit\">Sign in</button>\n</form>\n\
-         <p class=\"fine\">After you sign in, you return to <span class=\"origin\">{destination}</span>.</p>\n\
+         <p class=\"fine\">After you sign in, you return to <span class=\"origin\">{destination}</span></p>\n\
          </main>",
         escape(username)
     );

@@ -8,6 +8,7 @@ mod common;
 mod admin_cli;
 mod authcode;
 mod authorizer;
+mod browser;
 mod events;
 mod faults;
 mod hostile;

@@ -1,0 +1,550 @@
+//! One sign-in in a real browser: headless Chromium, driven over WebDriver
+//! by chromedriver, opens the authorization URL a standard client library
+//! (the `oauth2` crate) built from the discovery document, fills in the login
+//! page, is sent back to the web app's redirect URI on another origin, and the
+//! app redeems the code. The issuer is the real handler behind a small
+//! HTTP/1.1 front that turns each request into the API Gateway event it
+//! would be. The test saves a screenshot of the page (docs/login-page.png
+//! when `UPDATE_SCREENSHOT=1`).
+
+use crate::common::*;
+use serde_json::{json, Value};
+use std::io::{Read as _, Write as _};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use token_issuer::core::client::{ClientId, GrantType, RedirectUri, Scopes};
+use token_issuer::core::store::AdminStore as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A request read off a socket: method, target, headers, body.
+struct HttpRequest {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+async fn read_request(stream: &mut TcpStream) -> Option<HttpRequest> {
+    let mut buf = Vec::new();
+    let head_end = loop {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let (method, target) = (first.next()?.to_string(), first.next()?.to_string());
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        let mut chunk = vec![0u8; length - body.len()];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Some(HttpRequest {
+        method,
+        target,
+        headers,
+        body,
+    })
+}
+
+async fn write_response(
+    stream: &mut TcpStream,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+) {
+    let mut out = format!("HTTP/1.1 {status} X\r\n");
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
+    let _ = stream.write_all(out.as_bytes()).await;
+    let _ = stream.write_all(body).await;
+    let _ = stream.shutdown().await;
+}
+
+/// The request as API Gateway (HTTP API, payload 2.0) would deliver it.
+fn to_event(req: &HttpRequest) -> Value {
+    use base64::Engine;
+    let (path, query) = req.target.split_once('?').unwrap_or((&req.target, ""));
+    let mut ev = event("oauth-authorize");
+    ev["rawPath"] = json!(path);
+    ev["rawQueryString"] = json!(query);
+    ev["requestContext"]["http"]["path"] = json!(path);
+    ev["requestContext"]["http"]["method"] = json!(req.method);
+    ev["requestContext"]["http"]["sourceIp"] = json!("127.0.0.1");
+    let mut headers = serde_json::Map::new();
+    for (k, v) in &req.headers {
+        headers.insert(k.clone(), json!(v));
+    }
+    ev["headers"] = Value::Object(headers);
+    let mut params = serde_json::Map::new();
+    for piece in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
+        let dec = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        params.insert(dec(k), json!(dec(v)));
+    }
+    ev["queryStringParameters"] = Value::Object(params);
+    ev["body"] = json!(base64::engine::general_purpose::STANDARD.encode(&req.body));
+    ev["isBase64Encoded"] = json!(true);
+    ev
+}
+
+/// Serves the issuer's routes over HTTP through the real handler.
+async fn serve_issuer(env: Arc<TestEnv>, listener: TcpListener) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            return;
+        };
+        let env = env.clone();
+        tokio::spawn(async move {
+            let Some(req) = read_request(&mut stream).await else {
+                return;
+            };
+            let reply = env.call(&to_event(&req)).await;
+            let headers: Vec<(String, String)> = reply
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+                .collect();
+            write_response(&mut stream, reply.status, &headers, &reply.body).await;
+        });
+    }
+}
+
+/// The web app's redirect URI: remembers each callback's target.
+async fn serve_app(listener: TcpListener, seen: tokio::sync::mpsc::UnboundedSender<String>) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            return;
+        };
+        let Some(req) = read_request(&mut stream).await else {
+            continue;
+        };
+        let html = b"<!doctype html><title>Demo app</title><h1>Signed in</h1>";
+        let headers = [("content-type".to_string(), "text/html".to_string())];
+        write_response(&mut stream, 200, &headers, html).await;
+        if req.target.starts_with("/callback") {
+            let _ = seen.send(req.target);
+        }
+    }
+}
+
+/// A blocking HTTP/1.1 exchange on loopback: chromedriver's API, and the
+/// web app's own calls to the issuer.
+fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> (u16, Vec<u8>) {
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(90)))
+        .unwrap();
+    let body = body.unwrap_or(b"");
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    // Read by the response's own framing: chromedriver keeps the
+    // connection open whatever the request asked.
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = stream.read(&mut chunk).expect("a response");
+        assert!(n > 0, "the connection closed before a response");
+        raw.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    let length: Option<usize> = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok());
+    let chunked = head.contains("transfer-encoding: chunked");
+    let mut body = raw[end + 4..].to_vec();
+    loop {
+        let done = match length {
+            Some(n) => body.len() >= n,
+            None if chunked => body.ends_with(b"0\r\n\r\n"),
+            None => false,
+        };
+        if done {
+            break;
+        }
+        let n = stream.read(&mut chunk).expect("a response body");
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    if chunked {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(i) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&raw[..i]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&raw[i + 2..i + 2 + size]);
+        raw = &raw[i + 2 + size + 2..];
+    }
+    out
+}
+
+/// chromedriver, stopped (with its browser) when dropped.
+struct Driver {
+    process: Child,
+    base: String,
+    session: Option<String>,
+}
+
+impl Driver {
+    fn start(profile: &std::path::Path) -> Self {
+        for tool in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                std::path::Path::new(tool).exists(),
+                "{tool} is missing: `scripts/tools.sh browser` installs Debian's chromium and chromium-driver"
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let process = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let mut driver = Self {
+            process,
+            base: format!("http://127.0.0.1:{port}"),
+            session: None,
+        };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // The flags a closed network and a root user need: no sandbox, and
+        // none of the background connections Chromium would make.
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=960,760",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }
+        }}});
+        let created = driver.call("POST", "/session", Some(caps));
+        driver.session = Some(
+            created["sessionId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no session: {created}"))
+                .to_string(),
+        );
+        driver
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let body = body.map(|b| b.to_string());
+        eprintln!("webdriver: {method} {path}");
+        let (status, bytes) = http(
+            method,
+            &format!("{}{path}", self.base),
+            &[("content-type", "application/json")],
+            body.as_deref().map(str::as_bytes),
+        );
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        assert_eq!(status, 200, "WebDriver {method} {path}: {v}");
+        v["value"].clone()
+    }
+
+    fn session(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let id = self.session.as_deref().expect("a session");
+        self.call(method, &format!("/session/{id}{path}"), body)
+    }
+
+    fn find(&self, css: &str) -> String {
+        let found = self.session(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        found[ELEMENT].as_str().expect("an element").to_string()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css);
+        self.session("POST", &format!("/element/{el}/clear"), Some(json!({})));
+        self.session(
+            "POST",
+            &format!("/element/{el}/value"),
+            Some(json!({"text": text})),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let el = self.find(css);
+        self.session("POST", &format!("/element/{el}/click"), Some(json!({})));
+    }
+
+    fn text(&self, css: &str) -> String {
+        let el = self.find(css);
+        self.session("GET", &format!("/element/{el}/text"), None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let b64 = self.session("GET", "/screenshot", None);
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().expect("a screenshot"))
+            .expect("base64 PNG")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(id) = self.session.take() {
+            let _ = std::panic::catch_unwind(|| {
+                http("DELETE", &format!("{}/session/{id}", self.base), &[], None)
+            });
+        }
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code() {
+    use oauth2::basic::BasicClient;
+    use oauth2::{AuthUrl, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
+
+    let issuer_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!(
+        "http://127.0.0.1:{}",
+        issuer_listener.local_addr().unwrap().port()
+    );
+    let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirect = format!(
+        "http://127.0.0.1:{}/callback",
+        app_listener.local_addr().unwrap().port()
+    );
+    let fixed = issuer.clone();
+    let env = Arc::new(TestEnv::with_config(|c| c.issuer = Some(fixed)).await);
+    // Registered as `token-admin client create` would.
+    let secret = token_issuer::core::client::ClientSecret::generate().unwrap();
+    env.store
+        .create_client(&token_issuer::core::client::Client {
+            id: ClientId::parse("demo-web").unwrap(),
+            secret_hash: Some(secret.hash()),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: Scopes::parse("openid profile email").unwrap(),
+            audience: None,
+            redirect_uris: vec![RedirectUri::parse(&redirect).unwrap()],
+            name: Some("Acme Projects".into()),
+            enabled: true,
+            created_at: START,
+        })
+        .await
+        .unwrap();
+    tokio::spawn(serve_issuer(env.clone(), issuer_listener));
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(serve_app(app_listener, seen_tx));
+
+    // The app knows the issuer URL only, and discovers the rest.
+    let discovery = format!("{issuer}/.well-known/openid-configuration");
+    let (status, body) = tokio::task::spawn_blocking(move || http("GET", &discovery, &[], None))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let meta: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(meta["issuer"], issuer.as_str());
+    let client = BasicClient::new(oauth2::ClientId::new("demo-web".into()))
+        .set_auth_uri(
+            AuthUrl::new(meta["authorization_endpoint"].as_str().unwrap().into()).unwrap(),
+        )
+        .set_redirect_uri(RedirectUrl::new(redirect.clone()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("openid".into()))
+        .add_scope(Scope::new("profile".into()))
+        .add_extra_param("nonce", "browser-nonce-1")
+        .set_pkce_challenge(challenge)
+        .url();
+
+    let profile = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("chromium"));
+    let url = url.to_string();
+    let redirect_prefix = redirect.clone();
+    let shot = tokio::task::spawn_blocking(move || {
+        let driver = Driver::start(&profile);
+        driver.session("POST", "/url", Some(json!({"url": url})));
+        let title = driver.session("GET", "/title", None);
+        assert_eq!(title, "Sign in to Acme Projects");
+        assert!(driver.text("p.lead").contains("Acme Projects"));
+        // A wrong password first: the page comes back with one message.
+        driver.type_into("#username", "Admin");
+        driver.type_into("#password", "not the password");
+        let shot = driver.screenshot();
+        driver.click("button[type=submit]");
+        assert_eq!(driver.text(".alert"), "Incorrect username or password.");
+        // The username is kept; the right password signs in.
+        driver.type_into("#password", PASSWORD);
+        driver.click("button[type=submit]");
+        let started = Instant::now();
+        loop {
+            let at = driver.session("GET", "/url", None);
+            if at.as_str().is_some_and(|u| u.starts_with(&redirect_prefix)) {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "still at {at}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(driver.text("h1"), "Signed in");
+        shot
+    })
+    .await
+    .unwrap();
+    assert!(shot.starts_with(b"\x89PNG"), "a PNG screenshot");
+    let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("login-page.png");
+    std::fs::write(&out, &shot).unwrap();
+    if std::env::var_os("UPDATE_SCREENSHOT").is_some() {
+        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/login-page.png");
+        std::fs::create_dir_all(docs.parent().unwrap()).unwrap();
+        std::fs::write(docs, &shot).unwrap();
+    }
+
+    // The callback the browser made, with code, state and iss (RFC 9207).
+    let target = tokio::time::timeout(Duration::from_secs(10), seen.recv())
+        .await
+        .expect("a callback")
+        .unwrap();
+    let query: Vec<(String, String)> = target
+        .split_once('?')
+        .unwrap()
+        .1
+        .split('&')
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap();
+            (
+                k.to_string(),
+                percent_encoding::percent_decode_str(v)
+                    .decode_utf8()
+                    .unwrap()
+                    .into_owned(),
+            )
+        })
+        .collect();
+    let get = |k: &str| {
+        query
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {k} in {target}"))
+    };
+    assert_eq!(get("state"), *state.secret());
+    assert_eq!(get("iss"), issuer);
+
+    // The app redeems the code at the discovered token endpoint.
+    let token_endpoint = meta["token_endpoint"].as_str().unwrap().to_string();
+    let form_body = form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &get("code")),
+        ("redirect_uri", &redirect),
+        ("code_verifier", verifier.secret()),
+    ]);
+    let auth = basic("demo-web", secret.expose());
+    let (status, body) = tokio::task::spawn_blocking(move || {
+        http(
+            "POST",
+            &token_endpoint,
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("authorization", &auth),
+            ],
+            Some(form_body.as_bytes()),
+        )
+    })
+    .await
+    .unwrap();
+    let tokens: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, 200, "{tokens}");
+    let access = verify_access_token(&env, tokens["access_token"].as_str().unwrap(), &issuer).await;
+    assert_eq!(access["username"], "admin");
+    assert_eq!(access["client_id"], "demo-web");
+    use base64::Engine;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let id: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(id_token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(id["nonce"], "browser-nonce-1");
+    assert_eq!(id["aud"], "demo-web");
+    assert_eq!(id["iss"], issuer.as_str());
+}
