@@ -24,6 +24,11 @@ const CONTRACT_HEADERS: &[&str] = &[
     "retry-after",
     "allow",
     "www-authenticate",
+    "location",
+    "content-security-policy",
+    "x-frame-options",
+    "x-content-type-options",
+    "referrer-policy",
 ];
 
 /// The media type of the `/oauth2/` request bodies.
@@ -184,7 +189,7 @@ impl Doc {
             .and_then(|o| o.get("requestBody"))
             .map(|_| self.resolve(format!("{op_ptr}/requestBody")))
         {
-            self.check_request(&ctx, &body_ptr, ev, r.status);
+            self.check_request(&ctx, &body_ptr, ev, r);
         }
     }
 
@@ -255,9 +260,17 @@ impl Doc {
                     "{ctx}: Content-Type {ct} is not among {:?}",
                     content.keys()
                 );
-                let body: Value = serde_json::from_slice(&r.body).unwrap_or_else(|e| {
-                    panic!("{ctx}: the body is not JSON ({e}): {:?}", r.text())
-                });
+                // A JSON body is the instance; any other (an HTML page) is
+                // one string, which its schema describes.
+                let body: Value = if media == "application/json" {
+                    serde_json::from_slice(&r.body).unwrap_or_else(|e| {
+                        panic!("{ctx}: the body is not JSON ({e}): {:?}", r.text())
+                    })
+                } else {
+                    let text = std::str::from_utf8(&r.body)
+                        .unwrap_or_else(|e| panic!("{ctx}: the {media} body is not UTF-8 ({e})"));
+                    json!(text)
+                };
                 let schema = format!("{resp_ptr}/content/{}/schema", esc(&media));
                 if let Some(err) = self.schema_error(&schema, &body) {
                     panic!("{ctx}: the body does not match openapi.yaml #{schema}: {err}\nbody: {body}");
@@ -268,8 +281,13 @@ impl Doc {
 
     /// A request body the handler accepted must match the documented schema,
     /// and a JSON or form body the schema refuses must be refused with 400.
-    /// A body the document does not require may be left out.
-    fn check_request(&mut self, ctx: &str, body_ptr: &str, ev: &Value, status: u16) {
+    /// A body the document does not require may be left out. At the
+    /// authorization endpoint a `302` with a `code` is an acceptance, and one
+    /// with an `error` a refusal (RFC 6749 §4.1.2.1 reports errors so).
+    fn check_request(&mut self, ctx: &str, body_ptr: &str, ev: &Value, r: &Reply) {
+        let status = r.status;
+        let redirect_error = status == 302 && redirect_param(r, "error").is_some();
+        let accepted = (200..300).contains(&status) || (status == 302 && !redirect_error);
         let ct = ev["headers"]
             .as_object()
             .and_then(|h| {
@@ -295,7 +313,7 @@ impl Doc {
         } else {
             serde_json::from_slice::<Value>(&bytes).ok()
         };
-        if (200..300).contains(&status) {
+        if accepted {
             assert!(
                 documented,
                 "{ctx}: accepted a request with Content-Type {ct:?}, which openapi.yaml does not list"
@@ -311,7 +329,7 @@ impl Doc {
                 let op = body_ptr.trim_end_matches("/requestBody");
                 let secured = self.root.pointer(&format!("{op}/security")).is_some();
                 assert!(
-                    status == 400 || (secured && status == 401),
+                    status == 400 || (secured && status == 401) || redirect_error,
                     "{ctx}: openapi.yaml refuses this request body ({err}), so it is an invalid request, not {status}\nbody: {body}"
                 );
             }
@@ -447,6 +465,21 @@ fn form_json(bytes: &[u8]) -> Option<Value> {
     Some(Value::Object(out))
 }
 
+/// A parameter of a redirect's `Location` query, decoded.
+fn redirect_param(r: &Reply, key: &str) -> Option<String> {
+    let location = r.header("location")?;
+    let (_, query) = location.split_once('?')?;
+    query.split('&').find_map(|p| {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        (k == key).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8()
+                .expect("a UTF-8 query")
+                .into_owned()
+        })
+    })
+}
+
 fn request_body(ev: &Value) -> Vec<u8> {
     let body = ev["body"].as_str().unwrap_or("");
     if ev["isBase64Encoded"] == true {
@@ -545,13 +578,36 @@ async fn oauth_password_grant(
     r.json()
 }
 
-/// Whether `ev` authenticates with the `oauth-*` events' placeholder secret.
-fn has_placeholder_secret(ev: &Value) -> bool {
-    ev["headers"]["authorization"]
+/// The client id of `ev`'s Basic header when it has the `oauth-*` events'
+/// placeholder secret.
+fn placeholder_client(ev: &Value) -> Option<String> {
+    let raw = ev["headers"]["authorization"]
         .as_str()
         .and_then(|h| h.strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .is_some_and(|raw| String::from_utf8_lossy(&raw).contains("REPLACE_WITH_CLIENT_SECRET"))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())?;
+    let raw = String::from_utf8(raw).ok()?;
+    let (id, secret) = raw.split_once(':')?;
+    (secret == "REPLACE_WITH_CLIENT_SECRET").then(|| id.to_string())
+}
+
+/// The `form_token` of the login page of `events/oauth-authorize.json`.
+async fn demo_form_token(doc: &mut Doc, env: &TestEnv) -> String {
+    let what = "the login page of events/oauth-authorize.json";
+    let r = expect(doc, env, what, &event("oauth-authorize"), 200).await;
+    hidden_field(&r.text(), "form_token").expect("a form_token")
+}
+
+/// A code for `demo-web`: `events/oauth-authorize-submit.json` with a live
+/// form token.
+async fn demo_code(doc: &mut Doc, env: &TestEnv) -> String {
+    let token = demo_form_token(doc, env).await;
+    let ev = substitute_oauth(
+        &event("oauth-authorize-submit"),
+        "REPLACE_WITH_FORM_TOKEN",
+        &token,
+    );
+    let r = expect(doc, env, "a sign-in for a code", &ev, 302).await;
+    redirect_param(&r, "code").expect("a code")
 }
 
 async fn event_files(doc: &mut Doc) {
@@ -561,6 +617,10 @@ async fn event_files(doc: &mut Doc) {
         .add_client("demo-app", false, &GrantType::ALL, "openid profile email")
         .await
         .expect("a confidential client");
+    // The web app of the authorization code events, registered once the
+    // first of them has been sent as committed (an unknown client: the
+    // error page).
+    let mut demo_web: Option<String> = None;
     let mut files: Vec<String> =
         std::fs::read_dir(format!("{}/events", env!("CARGO_MANIFEST_DIR")))
             .expect("events/")
@@ -576,6 +636,12 @@ async fn event_files(doc: &mut Doc) {
         doc.send(&env, &format!("events/{file}.json"), &ev).await;
         let text = ev.to_string();
         let mut live = ev.clone();
+        let registers = text.contains("demo-web") && demo_web.is_none();
+        if registers {
+            demo_web = env
+                .add_client("demo-web", false, CODE_FLOW, "openid profile email")
+                .await;
+        }
         if file.starts_with("oauth-") {
             let client = ("demo-app", demo.as_str());
             if text.contains("REPLACE_WITH_REFRESH_TOKEN") {
@@ -588,8 +654,21 @@ async fn event_files(doc: &mut Doc) {
                 let token = grant["access_token"].as_str().unwrap();
                 live = substitute_oauth(&live, "REPLACE_WITH_ACCESS_TOKEN", token);
             }
-            if has_placeholder_secret(&live) {
-                live = with_header(live, "authorization", &basic("demo-app", &demo));
+            if text.contains("REPLACE_WITH_FORM_TOKEN") {
+                let token = demo_form_token(doc, &env).await;
+                live = substitute_oauth(&live, "REPLACE_WITH_FORM_TOKEN", &token);
+            }
+            if text.contains("REPLACE_WITH_CODE") {
+                let code = demo_code(doc, &env).await;
+                live = substitute_oauth(&live, "REPLACE_WITH_CODE", &code);
+            }
+            if let Some(id) = placeholder_client(&live) {
+                let secret = match id.as_str() {
+                    "demo-app" => demo.as_str(),
+                    "demo-web" => demo_web.as_deref().expect("demo-web is registered"),
+                    other => panic!("events/{file}.json: an unknown client {other}"),
+                };
+                live = with_header(live, "authorization", &basic(&id, secret));
             }
         } else if text.contains("REPLACE_WITH_REFRESH_TOKEN") {
             let token = live_refresh_token(doc, &env).await;
@@ -599,17 +678,17 @@ async fn event_files(doc: &mut Doc) {
             let token = live_ops_token(doc, &env).await;
             live = substitute(&live, "REPLACE_WITH_OPS_TOKEN", &token);
         }
-        if live != ev {
-            let r = doc
-                .send(
-                    &env,
-                    &format!("events/{file}.json with a live token"),
-                    &live,
-                )
-                .await;
+        if live != ev || registers {
+            let what = if live != ev {
+                format!("events/{file}.json with a live token")
+            } else {
+                format!("events/{file}.json with its client registered")
+            };
+            let r = doc.send(&env, &what, &live).await;
+            // A sign-in answers with a redirect that carries the code.
             assert!(
-                (200..300).contains(&r.status),
-                "events/{file}.json with a live token: {} {}",
+                (200..300).contains(&r.status) || redirect_param(&r, "code").is_some(),
+                "{what}: {} {}",
                 r.status,
                 r.text()
             );
@@ -1949,6 +2028,743 @@ async fn oauth_userinfo(doc: &mut Doc) {
     assert_eq!(r.header("www-authenticate"), Some(INVALID), "{what}");
 }
 
+/// The issuer of the events' domain name.
+const ISSUER: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
+/// RFC 7636 appendix B's verifier; its `S256` challenge is in the events.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+/// The grants of an authorization code client.
+const CODE_FLOW: &[GrantType] = &[GrantType::AuthorizationCode, GrantType::RefreshToken];
+/// The hidden fields of the login page.
+const HIDDEN: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "form_token",
+];
+
+/// The parameters of an authorization request, or of the login form.
+type Params = Vec<(&'static str, String)>;
+
+/// The value of the login page's hidden field `name`, as a browser posts it.
+fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("<input type=\"hidden\" name=\"{name}\" value=\"");
+    let rest = &html[html.find(&marker)? + marker.len()..];
+    let value = &rest[..rest.find('"')?];
+    Some(
+        value
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// The login page's hidden fields, and `username` and `password`.
+fn login_form(page: &Reply, username: &str, password: &str) -> Params {
+    let html = page.text();
+    let mut fields: Params = HIDDEN
+        .iter()
+        .filter_map(|name| hidden_field(&html, name).map(|v| (*name, v)))
+        .collect();
+    fields.push(("username", username.into()));
+    fields.push(("password", password.into()));
+    fields
+}
+
+/// The authorization request of a well-behaved client.
+fn authorization(client: &str) -> Params {
+    vec![
+        ("response_type", "code".into()),
+        ("client_id", client.into()),
+        ("redirect_uri", REDIRECT_URI.into()),
+        ("scope", "openid profile".into()),
+        ("state", "af0ifjsldkj".into()),
+        ("nonce", "n-0S6_WzA2Mj".into()),
+        (
+            "code_challenge",
+            token_issuer::core::authcode::s256(VERIFIER),
+        ),
+        ("code_challenge_method", "S256".into()),
+    ]
+}
+
+/// `pairs` with `key` set to `value`, or without it for `None`.
+fn set(mut pairs: Params, key: &'static str, value: Option<&str>) -> Params {
+    pairs.retain(|(k, _)| *k != key);
+    if let Some(v) = value {
+        pairs.push((key, v.into()));
+    }
+    pairs
+}
+
+/// `pairs` with `key` given once more.
+fn again(mut pairs: Params, key: &'static str, value: &str) -> Params {
+    pairs.push((key, value.into()));
+    pairs
+}
+
+fn borrowed<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// `events/oauth-authorize.json` with the query `raw`.
+fn authorize_query(raw: &str) -> Value {
+    let mut ev = event("oauth-authorize");
+    ev["rawQueryString"] = json!(raw);
+    ev.as_object_mut().unwrap().remove("queryStringParameters");
+    ev
+}
+
+/// `GET /oauth2/authorize?pairs`.
+fn authorize_get(pairs: &[(&'static str, String)]) -> Value {
+    authorize_query(&form(&borrowed(pairs)))
+}
+
+/// `POST /oauth2/authorize` with the form `pairs`.
+fn authorize_post(pairs: &[(&'static str, String)]) -> Value {
+    with_body(event("oauth-authorize-submit"), &form(&borrowed(pairs)))
+}
+
+/// The claims of a JWT, unverified.
+fn jwt_claims(token: &str) -> Value {
+    let part = token.split('.').nth(1).expect("a JWT");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url claims");
+    serde_json::from_slice(&raw).expect("JSON claims")
+}
+
+/// An error redirect for `what`: `error`, a description, `iss`, the state
+/// when it was echoable, and no code.
+fn assert_error_redirect(what: &str, r: &Reply, error: &str, state: Option<&str>) {
+    assert_eq!(r.status, 302, "{what}: {}", r.text());
+    assert_eq!(redirect_param(r, "error").as_deref(), Some(error), "{what}");
+    assert!(redirect_param(r, "error_description").is_some(), "{what}");
+    assert_eq!(redirect_param(r, "state").as_deref(), state, "{what}");
+    assert_eq!(redirect_param(r, "iss").as_deref(), Some(ISSUER), "{what}");
+    assert_eq!(redirect_param(r, "code"), None, "{what}");
+}
+
+/// `GET` and `POST /oauth2/authorize` in each of their answers, and the
+/// `authorization_code` grant: success, and every refusal.
+async fn oauth_authorization_code(doc: &mut Doc) {
+    let env = TestEnv::new().await;
+    let web = env
+        .add_client("web", false, CODE_FLOW, "openid profile email")
+        .await
+        .unwrap();
+    let other = env
+        .add_client("other", false, CODE_FLOW, "openid profile email")
+        .await
+        .unwrap();
+    assert_eq!(
+        env.add_client("spa", true, CODE_FLOW, "openid profile")
+            .await,
+        None
+    );
+    let pw = env
+        .add_client("pw", false, &[GrantType::Password], "openid")
+        .await
+        .unwrap();
+    let off = env
+        .add_client("off", false, CODE_FLOW, "openid")
+        .await
+        .unwrap();
+    assert!(env
+        .store
+        .set_client_enabled(&ClientId::parse("off").unwrap(), false)
+        .await
+        .unwrap());
+    let web_basic = Some(("web", web.as_str()));
+    let base = authorization("web");
+    const STATE: Option<&str> = Some("af0ifjsldkj");
+
+    // GET: the login page.
+    for (what, pairs) in [
+        ("a request", base.clone()),
+        (
+            "login_hint, response_mode=query and prompt=login",
+            set(
+                set(
+                    set(base.clone(), "login_hint", Some("Admin")),
+                    "response_mode",
+                    Some("query"),
+                ),
+                "prompt",
+                Some("login"),
+            ),
+        ),
+        (
+            "no scope, state or nonce",
+            set(
+                set(set(base.clone(), "scope", None), "state", None),
+                "nonce",
+                None,
+            ),
+        ),
+        ("a public client", authorization("spa")),
+    ] {
+        let what = format!("the login page for {what}");
+        let r = expect(doc, &env, &what, &authorize_get(&pairs), 200).await;
+        assert!(hidden_field(&r.text(), "form_token").is_some(), "{what}");
+    }
+
+    // GET: errors for the client, on its redirect URI.
+    let long_nonce = "n".repeat(513);
+    let long_state = "s".repeat(1025);
+    for (what, pairs, error, state) in [
+        (
+            "no response_type",
+            set(base.clone(), "response_type", None),
+            "invalid_request",
+            STATE,
+        ),
+        (
+            "response_type=token",
+            set(base.clone(), "response_type", Some("token")),
+            "unsupported_response_type",
+            STATE,
+        ),
+        (
+            "no code_challenge",
+            set(base.clone(), "code_challenge", None),
+            "invalid_request",
+            STATE,
+        ),
+        (
+            "a short code_challenge",
+            set(base.clone(), "code_challenge", Some("short")),
+            "invalid_request",
+            STATE,
+        ),
+        (
+            "no code_challenge_method",
+            set(base.clone(), "code_challenge_method", None),
+            "invalid_request",
+            STATE,
+        ),
+        (
+            "code_challenge_method=plain",
+            set(base.clone(), "code_challenge_method", Some("plain")),
+            "invalid_request",
+            STATE,
+        ),
+        (
+            "response_mode=fragment",
+            set(base.clone(), "response_mode", Some("fragment")),
+            "invalid_request",
+            STATE,
+        ),
+        (
+            "a scope the client does not have",
+            set(base.clone(), "scope", Some("openid admin")),
+            "invalid_scope",
+            STATE,
+        ),
+        (
+            "a nonce over 512 bytes",
+            set(base.clone(), "nonce", Some(&long_nonce)),
+            "invalid_request",
+            STATE,
+        ),
+        (
+            "scope twice",
+            again(base.clone(), "scope", "openid"),
+            "invalid_request",
+            STATE,
+        ),
+        (
+            "prompt=none",
+            set(base.clone(), "prompt", Some("none")),
+            "login_required",
+            STATE,
+        ),
+        (
+            "a request object",
+            set(base.clone(), "request", Some("eyJhbGciOiJub25lIn0.e30.")),
+            "request_not_supported",
+            STATE,
+        ),
+        (
+            "a request_uri",
+            set(
+                base.clone(),
+                "request_uri",
+                Some("https://app.example.com/r"),
+            ),
+            "request_uri_not_supported",
+            STATE,
+        ),
+        (
+            "a client without the authorization_code grant",
+            set(authorization("pw"), "scope", Some("openid")),
+            "unauthorized_client",
+            STATE,
+        ),
+        (
+            "a state over 1024 bytes",
+            set(base.clone(), "state", Some(&long_state)),
+            "invalid_request",
+            None,
+        ),
+        (
+            "state twice",
+            again(base.clone(), "state", "other"),
+            "invalid_request",
+            None,
+        ),
+    ] {
+        let what = format!("GET /oauth2/authorize with {what}");
+        let r = doc.send(&env, &what, &authorize_get(&pairs)).await;
+        assert_error_redirect(&what, &r, error, state);
+    }
+
+    // GET: an error page, never a redirect.
+    let big = format!("{}&pad={}", form(&borrowed(&base)), "x".repeat(8 * 1024));
+    for (what, ev) in [
+        (
+            "no client_id",
+            authorize_get(&set(base.clone(), "client_id", None)),
+        ),
+        (
+            "an unknown client",
+            authorize_get(&set(base.clone(), "client_id", Some("nobody"))),
+        ),
+        (
+            "a disabled client",
+            authorize_get(&set(base.clone(), "client_id", Some("off"))),
+        ),
+        (
+            "client_id twice",
+            authorize_get(&again(base.clone(), "client_id", "web")),
+        ),
+        (
+            "no redirect_uri",
+            authorize_get(&set(base.clone(), "redirect_uri", None)),
+        ),
+        (
+            "an unregistered redirect_uri",
+            authorize_get(&set(
+                base.clone(),
+                "redirect_uri",
+                Some("https://evil.example/callback"),
+            )),
+        ),
+        (
+            "a redirect_uri that only starts with the registered one",
+            authorize_get(&set(
+                base.clone(),
+                "redirect_uri",
+                Some("https://app.example.com/callback/x"),
+            )),
+        ),
+        (
+            "redirect_uri twice",
+            authorize_get(&again(
+                base.clone(),
+                "redirect_uri",
+                "https://evil.example/callback",
+            )),
+        ),
+        ("no query", authorize_query("")),
+        ("invalid UTF-8", authorize_query("client_id=%ff")),
+        ("a query over 8 KiB", authorize_query(&big)),
+    ] {
+        let what = format!("GET /oauth2/authorize with {what}");
+        let r = expect(doc, &env, &what, &ev, 400).await;
+        assert!(r.text().contains("Sign-in problem"), "{what}: {}", r.text());
+    }
+
+    // POST: sign in.
+    let page = expect(doc, &env, "the login page", &authorize_get(&base), 200).await;
+    let sign_in = |username: &str, password: &str| login_form(&page, username, password);
+    let r = expect(
+        doc,
+        &env,
+        "sign in",
+        &authorize_post(&sign_in("Admin", PASSWORD)),
+        302,
+    )
+    .await;
+    assert_eq!(redirect_param(&r, "state").as_deref(), STATE);
+    assert_eq!(redirect_param(&r, "iss").as_deref(), Some(ISSUER));
+    assert_eq!(redirect_param(&r, "error"), None);
+    let first_code = redirect_param(&r, "code").expect("a code");
+    for (what, fields, error) in [
+        (
+            "code_challenge_method=plain",
+            set(
+                sign_in("Admin", PASSWORD),
+                "code_challenge_method",
+                Some("plain"),
+            ),
+            "invalid_request",
+        ),
+        (
+            "prompt=none",
+            set(sign_in("Admin", PASSWORD), "prompt", Some("none")),
+            "login_required",
+        ),
+    ] {
+        let what = format!("POST /oauth2/authorize with {what}");
+        let r = doc.send(&env, &what, &authorize_post(&fields)).await;
+        assert_error_redirect(&what, &r, error, STATE);
+    }
+
+    // POST: the page again, with one message for every failed check.
+    for (what, fields) in [
+        ("a wrong password", sign_in("Admin", "not the password")),
+        ("an unknown user", sign_in("nobody", PASSWORD)),
+    ] {
+        let what = format!("POST /oauth2/authorize with {what}");
+        let r = expect(doc, &env, &what, &authorize_post(&fields), 200).await;
+        assert!(
+            r.text().contains("Incorrect username or password."),
+            "{what}"
+        );
+        assert!(hidden_field(&r.text(), "form_token").is_some(), "{what}");
+    }
+
+    // POST: refused before any password is checked.
+    let other_page = expect(
+        doc,
+        &env,
+        "the login page for another state",
+        &authorize_get(&set(base.clone(), "state", Some("other"))),
+        200,
+    )
+    .await;
+    let other_token = hidden_field(&other_page.text(), "form_token").unwrap();
+    let long_password = "p".repeat(1025);
+    let post = authorize_post(&sign_in("Admin", PASSWORD));
+    let big = format!(
+        "{}&pad={}",
+        post["body"].as_str().unwrap(),
+        "x".repeat(8 * 1024)
+    );
+    for (what, ev, shows) in [
+        (
+            "no form_token",
+            authorize_post(&set(sign_in("Admin", PASSWORD), "form_token", None)),
+            "This sign-in page has expired",
+        ),
+        (
+            "another request's form_token",
+            authorize_post(&set(
+                sign_in("Admin", PASSWORD),
+                "form_token",
+                Some(&other_token),
+            )),
+            "This sign-in page has expired",
+        ),
+        (
+            "a garbage form_token",
+            authorize_post(&set(sign_in("Admin", PASSWORD), "form_token", Some("AAAA"))),
+            "This sign-in page has expired",
+        ),
+        (
+            "another state than its form_token's",
+            authorize_post(&set(sign_in("Admin", PASSWORD), "state", Some("other"))),
+            "This sign-in page has expired",
+        ),
+        (
+            "no password",
+            authorize_post(&set(sign_in("Admin", PASSWORD), "password", None)),
+            "Enter your username and password.",
+        ),
+        (
+            "no username",
+            authorize_post(&set(sign_in("Admin", PASSWORD), "username", None)),
+            "Enter your username and password.",
+        ),
+        (
+            "a 1025-byte password",
+            authorize_post(&sign_in("Admin", &long_password)),
+            "Enter your username and password.",
+        ),
+        (
+            "an unknown client",
+            authorize_post(&set(
+                sign_in("Admin", PASSWORD),
+                "client_id",
+                Some("nobody"),
+            )),
+            "Sign-in problem",
+        ),
+        (
+            "an unregistered redirect_uri",
+            authorize_post(&set(
+                sign_in("Admin", PASSWORD),
+                "redirect_uri",
+                Some("https://evil.example/callback"),
+            )),
+            "Sign-in problem",
+        ),
+        (
+            "a JSON body",
+            with_header(
+                with_body(post.clone(), r#"{"client_id":"web"}"#),
+                "content-type",
+                "application/json",
+            ),
+            "Sign-in problem",
+        ),
+        (
+            "no Content-Type",
+            without_header(post.clone(), "content-type"),
+            "Sign-in problem",
+        ),
+        (
+            "a body over 8 KiB",
+            with_body(post.clone(), &big),
+            "Sign-in problem",
+        ),
+        (
+            "invalid UTF-8",
+            with_bytes(post.clone(), b"client_id=web&username=\xff"),
+            "Sign-in problem",
+        ),
+    ] {
+        let what = format!("POST /oauth2/authorize with {what}");
+        let r = expect(doc, &env, &what, &ev, 400).await;
+        assert!(r.text().contains(shows), "{what}: {}", r.text());
+        assert!(r.header("location").is_none(), "{what}");
+    }
+
+    // POST: a locked username.
+    env.add_user("bob", PASSWORD, |_| {}).await;
+    for i in 1..=10 {
+        let what = format!("bob's wrong password {i} of 10 on the login page");
+        let r = expect(
+            doc,
+            &env,
+            &what,
+            &authorize_post(&sign_in("bob", "wrong password")),
+            200,
+        )
+        .await;
+        assert_eq!(r.header("retry-after"), None, "{what}");
+    }
+    let what = "bob's right password on the login page while locked";
+    let r = expect(
+        doc,
+        &env,
+        what,
+        &authorize_post(&sign_in("bob", PASSWORD)),
+        429,
+    )
+    .await;
+    assert_eq!(r.header("retry-after"), Some("60"), "{what}");
+    assert!(
+        r.text().contains("Too many failed sign-in attempts"),
+        "{what}"
+    );
+
+    // The token endpoint: the code once, with its verifier, redirect URI
+    // and client.
+    let redeem = |code: &str, verifier: &str, client: Option<(&str, &str)>| {
+        oauth_event(
+            "oauth-token-authorization-code",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", verifier),
+            ],
+            client,
+        )
+    };
+    let what = "an authorization_code grant, client_secret_basic";
+    let r = expect(
+        doc,
+        &env,
+        what,
+        &redeem(&first_code, VERIFIER, web_basic),
+        200,
+    )
+    .await;
+    let grant = r.json();
+    assert_eq!(grant["scope"], "openid profile", "{what}");
+    let id_token = grant["id_token"].as_str().expect("an ID token");
+    assert_eq!(jwt_claims(id_token)["nonce"], "n-0S6_WzA2Mj", "{what}");
+    assert_eq!(jwt_claims(id_token)["aud"], "web", "{what}");
+    let first_refresh = grant["refresh_token"].as_str().expect("a refresh token");
+
+    // A new sign-in's code, for `pairs`.
+    async fn code_for(doc: &mut Doc, env: &TestEnv, pairs: &Params) -> String {
+        let page = expect(doc, env, "a login page", &authorize_get(pairs), 200).await;
+        let form = login_form(&page, "Admin", PASSWORD);
+        let r = expect(doc, env, "a sign-in", &authorize_post(&form), 302).await;
+        redirect_param(&r, "code").expect("a code")
+    }
+    let code = code_for(doc, &env, &base).await;
+    let mut post = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", VERIFIER),
+    ];
+    post.extend([("client_id", "web"), ("client_secret", web.as_str())]);
+    let what = "an authorization_code grant, client_secret_post";
+    expect(
+        doc,
+        &env,
+        what,
+        &oauth_event("oauth-token-authorization-code", &post, None),
+        200,
+    )
+    .await;
+    let spa = set(authorization("spa"), "nonce", None);
+    let code = code_for(doc, &env, &spa).await;
+    let mut public = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", VERIFIER),
+    ];
+    public.push(("client_id", "spa"));
+    let what = "an authorization_code grant, a public client, no nonce";
+    let r = expect(
+        doc,
+        &env,
+        what,
+        &oauth_event("oauth-token-authorization-code", &public, None),
+        200,
+    )
+    .await;
+    let id_token = r.json()["id_token"].as_str().unwrap().to_string();
+    assert_eq!(jwt_claims(&id_token).get("nonce"), None, "{what}");
+
+    // invalid_grant, one answer for all; none of them uses the code up.
+    let code = code_for(doc, &env, &base).await;
+    let other_redirect = oauth_event(
+        "oauth-token-authorization-code",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://app.example.com/other"),
+            ("code_verifier", VERIFIER),
+        ],
+        web_basic,
+    );
+    let wrong_verifier = "x".repeat(43);
+    for (what, ev) in [
+        (
+            "a wrong code_verifier",
+            redeem(&code, &wrong_verifier, web_basic),
+        ),
+        (
+            "a malformed code_verifier",
+            redeem(&code, "too-short", web_basic),
+        ),
+        ("another redirect_uri", other_redirect),
+        (
+            "another client",
+            redeem(&code, VERIFIER, Some(("other", other.as_str()))),
+        ),
+        ("a garbage code", redeem("not-a-code", VERIFIER, web_basic)),
+        (
+            "a used code (it revokes what it gave)",
+            redeem(&first_code, VERIFIER, web_basic),
+        ),
+    ] {
+        let what = format!("an authorization_code grant with {what}");
+        let r = expect_error(doc, &env, &what, &ev, 400, "invalid_grant").await;
+        assert_eq!(
+            r.json()["error_description"],
+            "Invalid, expired or used authorization code, or a redirect URI or code verifier that does not match it",
+            "{what}"
+        );
+    }
+    let ev = oauth_event(
+        "oauth-token-refresh",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", first_refresh),
+        ],
+        web_basic,
+    );
+    expect_error(
+        doc,
+        &env,
+        "the refresh token of a code used twice",
+        &ev,
+        400,
+        "invalid_grant",
+    )
+    .await;
+
+    // invalid_request, unauthorized_client, invalid_client.
+    let pairs = |drop: &str| -> Vec<(&str, &str)> {
+        [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", VERIFIER),
+        ]
+        .into_iter()
+        .filter(|(k, _)| *k != drop)
+        .collect()
+    };
+    let mut twice = pairs("");
+    twice.push(("code", code.as_str()));
+    for (what, body) in [
+        ("no code_verifier", pairs("code_verifier")),
+        ("no code", pairs("code")),
+        ("no redirect_uri", pairs("redirect_uri")),
+        ("code twice", twice),
+    ] {
+        let what = format!("an authorization_code grant with {what}");
+        let ev = oauth_event("oauth-token-authorization-code", &body, web_basic);
+        expect_error(doc, &env, &what, &ev, 400, "invalid_request").await;
+    }
+    let what = "an authorization_code grant by a client without it";
+    let ev = redeem(&code, VERIFIER, Some(("pw", pw.as_str())));
+    expect_error(doc, &env, what, &ev, 400, "unauthorized_client").await;
+    for (what, client) in [
+        ("a wrong secret", ("web", "not the secret")),
+        ("a disabled client", ("off", off.as_str())),
+    ] {
+        let what = format!("an authorization_code grant with {what}");
+        let ev = redeem(&code, VERIFIER, Some(client));
+        expect_error(doc, &env, &what, &ev, 401, "invalid_client").await;
+    }
+    // After all that, the code still works once.
+    let what = "an authorization_code grant after refusals";
+    expect(doc, &env, what, &redeem(&code, VERIFIER, web_basic), 200).await;
+
+    // Sixty seconds for a code, fifteen minutes for a login page.
+    let late = code_for(doc, &env, &base).await;
+    env.clock.advance(time::Duration::seconds(61));
+    let what = "an authorization_code grant with an expired code";
+    expect_error(
+        doc,
+        &env,
+        what,
+        &redeem(&late, VERIFIER, web_basic),
+        400,
+        "invalid_grant",
+    )
+    .await;
+    env.clock.advance(time::Duration::minutes(15));
+    let what = "POST /oauth2/authorize with an expired form_token";
+    let r = expect(
+        doc,
+        &env,
+        what,
+        &authorize_post(&sign_in("Admin", PASSWORD)),
+        400,
+    )
+    .await;
+    assert!(r.text().contains("This sign-in page has expired"), "{what}");
+}
+
 async fn server_errors(doc: &mut Doc) {
     let live = TestEnv::new().await;
     let refresh = live_refresh_token(doc, &live).await;
@@ -1975,6 +2791,9 @@ async fn server_errors(doc: &mut Doc) {
         "oauth-token-client-credentials",
         "oauth-revoke",
         "oauth-introspect",
+        "oauth-authorize",
+        "oauth-authorize-submit",
+        "oauth-token-authorization-code",
     ] {
         let ev = if name.starts_with("oauth-") {
             substitute_oauth(&event(name), "REPLACE_WITH_REFRESH_TOKEN", &refresh)
@@ -2145,6 +2964,7 @@ async fn openapi_yaml_matches_the_handler() {
     oauth_token(&mut doc).await;
     oauth_revoke_and_introspect(&mut doc).await;
     oauth_userinfo(&mut doc).await;
+    oauth_authorization_code(&mut doc).await;
     server_errors(&mut doc).await;
     routes(&mut doc).await;
 
