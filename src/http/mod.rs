@@ -184,18 +184,22 @@ fn outcome(result: &Result<Response<Body>, ApiError>) -> &'static str {
         Ok(_) => metrics::SUCCESS,
         Err(ApiError::Request(_)) => metrics::INVALID_REQUEST,
         Err(ApiError::Fault(_) | ApiError::Deadline(_)) => metrics::SERVER_ERROR,
-        Err(ApiError::Refused(r)) => match r {
-            Refusal::InvalidCredentials => metrics::INVALID_CREDENTIALS,
-            Refusal::TooManyAttempts { .. } => metrics::LOCKED,
-            Refusal::InvalidRefreshToken => metrics::INVALID_REFRESH,
-            Refusal::InvalidSession | Refusal::InvalidToken => metrics::INVALID_SESSION,
-            Refusal::InvalidClient => metrics::INVALID_CLIENT,
-            Refusal::PasswordNotAllowed(_)
-            | Refusal::UnauthorizedClient(_)
-            | Refusal::InvalidCode
-            | Refusal::InvalidScope
-            | Refusal::InsufficientScope(_) => metrics::OTHER_REFUSAL,
-        },
+        Err(ApiError::Refused(r)) => refused_outcome(r),
+    }
+}
+
+fn refused_outcome(r: &Refusal) -> &'static str {
+    match r {
+        Refusal::InvalidCredentials => metrics::INVALID_CREDENTIALS,
+        Refusal::TooManyAttempts { .. } => metrics::LOCKED,
+        Refusal::InvalidRefreshToken => metrics::INVALID_REFRESH,
+        Refusal::InvalidSession | Refusal::InvalidToken => metrics::INVALID_SESSION,
+        Refusal::InvalidClient => metrics::INVALID_CLIENT,
+        Refusal::PasswordNotAllowed(_)
+        | Refusal::UnauthorizedClient(_)
+        | Refusal::InvalidCode
+        | Refusal::InvalidScope
+        | Refusal::InsufficientScope(_) => metrics::OTHER_REFUSAL,
     }
 }
 
@@ -241,7 +245,10 @@ async fn serve<S: Store>(
     let result = tokio::time::timeout(deadline, Box::pin(dispatch(app, spec.route, ctx, req)))
         .await
         .unwrap_or(Err(ApiError::Deadline(deadline)));
-    let outcome = outcome(&result);
+    let outcome = match ctx.shown_refusal.get() {
+        Some(refusal) => refused_outcome(refusal),
+        None => outcome(&result),
+    };
     let (route, dialect) = (spec.name, spec.dialect.as_str());
     let response = match result {
         Ok(response) => {

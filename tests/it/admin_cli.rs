@@ -464,6 +464,89 @@ async fn clients_are_registered_rotated_disabled_and_deleted_with_the_cli() {
         None,
         "--client-id",
     );
+
+    // A web app: redirect URIs and a display name, shown back; the login
+    // page then names it.
+    let out = admin.ok(
+        &[
+            "client",
+            "create",
+            "--client-id",
+            "web",
+            "--name",
+            "Acme Projects",
+            "--grant-types",
+            "authorization_code,refresh_token",
+            "--redirect-uri",
+            "https://projects.acme.example/cb",
+            "--redirect-uri",
+            "http://localhost:8080/cb",
+        ],
+        None,
+    );
+    assert!(out.contains("client_secret\t"), "{out}");
+    let show = admin.ok(&["client", "show", "--client-id", "web"], None);
+    assert!(show.contains("name\tAcme Projects"), "{show}");
+    assert!(
+        show.contains("redirect_uri\thttps://projects.acme.example/cb\nredirect_uri\thttp://localhost:8080/cb"),
+        "{show}"
+    );
+    assert!(
+        show.contains("grant_types\tauthorization_code,refresh_token"),
+        "{show}"
+    );
+    let page = env
+        .call(&{
+            let mut ev = event("oauth-authorize");
+            let q = form(&[
+                ("response_type", "code"),
+                ("client_id", "web"),
+                ("redirect_uri", "http://localhost:8080/cb"),
+                (
+                    "code_challenge",
+                    "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                ),
+                ("code_challenge_method", "S256"),
+            ]);
+            ev["rawQueryString"] = serde_json::Value::String(q);
+            ev
+        })
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains("Acme Projects"));
+    for (args, why) in [
+        (
+            vec!["--grant-types", "authorization_code"],
+            "needs at least one --redirect-uri",
+        ),
+        (
+            vec!["--redirect-uri", "https://a.example/cb"],
+            "only for clients with the authorization_code grant",
+        ),
+        (
+            vec![
+                "--grant-types",
+                "authorization_code",
+                "--redirect-uri",
+                "http://a.example/cb",
+            ],
+            "https://",
+        ),
+        (
+            vec![
+                "--grant-types",
+                "authorization_code",
+                "--redirect-uri",
+                "https://a.example/cb#x",
+            ],
+            "fragment",
+        ),
+        (vec!["--name", ""], "--name"),
+    ] {
+        let mut full = vec!["client", "create", "--client-id", "web2"];
+        full.extend(args);
+        admin.fails(&full, None, why);
+    }
     admin.fails(
         &["client", "create", "--client-id", "x", "--scopes", "a\"b"],
         None,

@@ -973,7 +973,12 @@ async fn metadata_lists_the_endpoints_and_capabilities() {
         assert_eq!(doc["jwks_uri"], format!("{ISSUER}/.well-known/jwks.json"));
         assert_eq!(
             doc["grant_types_supported"],
-            json!(["password", "refresh_token", "client_credentials"])
+            json!([
+                "authorization_code",
+                "password",
+                "refresh_token",
+                "client_credentials"
+            ])
         );
         for key in [
             "token_endpoint_auth_methods_supported",
