@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Signs a user in to an off-the-shelf OpenID Connect relying party through the
+# issuer's login page, in a real browser: Apache's mod_auth_openidc, given
+# only the issuer's discovery URL, a client id and secret, its redirect URI
+# (and PKCE S256, which the issuer requires of every client), protects a page;
+# headless Chromium opens it, is sent to the login page, signs in, and must
+# land on the protected page with the ID token and userinfo the module read.
+#
+#   scripts/rp-check.sh        (as root: installs Debian's apache2,
+#                               libapache2-mod-auth-openidc, chromium and
+#                               chromium-driver if missing)
+#
+# It runs the issuer with scripts/dev.sh on PORT (9000) and Apache on RP_PORT
+# (8081), and stops both when done. Not part of CI: it builds the function
+# again under `cargo lambda watch`.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$root"
+# shellcheck source=env.sh
+source "$here/env.sh"
+
+port="${PORT:-9000}"
+rp_port="${RP_PORT:-8081}"
+issuer="http://127.0.0.1:$port"
+work="$(mktemp -d)"
+password="rp-check-$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')"
+
+"$here/tools.sh" browser
+if ! [ -f /usr/lib/apache2/modules/mod_auth_openidc.so ]; then
+  [ "$(id -u)" -eq 0 ] || { echo "rp-check: needs apache2 and libapache2-mod-auth-openidc (run as root to install them)" >&2; exit 1; }
+  echo "rp-check: installing apache2 and libapache2-mod-auth-openidc (Debian)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2 libapache2-mod-auth-openidc >/dev/null
+fi
+
+dev_pid=""
+cleanup() {
+  [ -f "$work/httpd.pid" ] && kill "$(cat "$work/httpd.pid")" 2>/dev/null || true
+  # dev.sh's trap stops DynamoDB Local; its watcher is in the same group.
+  [ -n "$dev_pid" ] && kill -- "-$dev_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "rp-check: starting the issuer (scripts/dev.sh) on $issuer" >&2
+set -m
+DEMO_PASSWORD="$password" PORT="$port" bash "$here/dev.sh" >"$work/dev.log" 2>&1 &
+dev_pid=$!
+set +m
+# The watcher builds the function on its first request: allow for a build.
+for _ in $(seq 1 600); do
+  curl -s -m 60 -o /dev/null "$issuer/.well-known/openid-configuration" && break
+  kill -0 "$dev_pid" 2>/dev/null || { cat "$work/dev.log" >&2; exit 1; }
+  sleep 1
+done
+curl -sf -m 60 -o /dev/null "$issuer/.well-known/openid-configuration" || { echo "rp-check: the issuer did not start" >&2; tail -n 40 "$work/dev.log" >&2; exit 1; }
+
+client="rp-check-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+redirect="http://localhost:$rp_port/protected/redirect_uri"
+# token-admin with the function's own settings.
+set -a
+# shellcheck disable=SC1091
+source .local/dev.env
+set +a
+secret="$(cargo run --quiet --bin token-admin -- client create --client-id "$client" \
+  --name "mod_auth_openidc" --grant-types authorization_code,refresh_token \
+  --redirect-uri "$redirect" --scopes "openid profile email" 2>/dev/null |
+  awk -F'\t' '/^client_secret/ {print $2}')"
+[ -n "$secret" ] || { echo "rp-check: could not register the client" >&2; exit 1; }
+
+mkdir -p "$work/www/protected"
+echo '<!doctype html><title>Protected</title><h1>Protected page</h1>' >"$work/www/protected/index.html"
+mods=/usr/lib/apache2/modules
+cat >"$work/httpd.conf" <<CONF
+ServerRoot "$work"
+ServerName localhost
+Listen 127.0.0.1:$rp_port
+PidFile "$work/httpd.pid"
+ErrorLog "$work/error.log"
+LogLevel warn
+User www-data
+Group www-data
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authn_core_module $mods/mod_authn_core.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule authz_user_module $mods/mod_authz_user.so
+LoadModule auth_openidc_module $mods/mod_auth_openidc.so
+LoadModule dir_module $mods/mod_dir.so
+LoadModule mime_module $mods/mod_mime.so
+DirectoryIndex index.html
+TypesConfig /etc/mime.types
+DocumentRoot "$work/www"
+<Directory "$work/www">
+  Require all granted
+</Directory>
+# The relying party's whole configuration: discovery, client, redirect URI.
+OIDCProviderMetadataURL $issuer/.well-known/openid-configuration
+OIDCClientID $client
+OIDCClientSecret $secret
+OIDCRedirectURI $redirect
+OIDCPKCEMethod S256
+OIDCScope "openid profile email"
+OIDCCryptoPassphrase $(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+OIDCInfoHook userinfo id_token
+<Location /protected>
+  AuthType openid-connect
+  Require valid-user
+</Location>
+CONF
+chmod -R a+rX "$work"
+apache2 -f "$work/httpd.conf" -k start
+sleep 1
+
+echo "rp-check: Chromium opens http://localhost:$rp_port/protected/" >&2
+python3 - "$rp_port" "$password" "$issuer" "$client" <<'PY'
+import json, subprocess, sys, tempfile, time, urllib.request, socket
+
+rp_port, password, issuer, client = sys.argv[1:5]
+s = socket.socket(); s.bind(("127.0.0.1", 0)); wd_port = s.getsockname()[1]; s.close()
+driver = subprocess.Popen(["/usr/bin/chromedriver", f"--port={wd_port}"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+base = f"http://127.0.0.1:{wd_port}"
+E = "element-6066-11e4-a52e-4f735466cecf"
+
+def call(method, path, body=None):
+    req = urllib.request.Request(base + path, method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.load(r)["value"]
+
+try:
+    for _ in range(100):
+        try:
+            call("GET", "/status"); break
+        except OSError:
+            time.sleep(0.1)
+    args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--user-data-dir=" + tempfile.mkdtemp()]
+    sid = call("POST", "/session", {"capabilities": {"alwaysMatch": {
+        "browserName": "chrome", "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}})["sessionId"]
+    S = f"/session/{sid}"
+    find = lambda css: call("POST", S + "/element", {"using": "css selector", "value": css})[E]
+    text = lambda css: call("GET", S + "/element/" + find(css) + "/text")
+    call("POST", S + "/url", {"url": f"http://localhost:{rp_port}/protected/"})
+    at = call("GET", S + "/url")
+    assert at.startswith(issuer + "/oauth2/authorize?"), at
+    assert call("GET", S + "/title") == "Sign in to mod_auth_openidc"
+    call("POST", S + "/element/" + find("#username") + "/value", {"text": "admin"})
+    call("POST", S + "/element/" + find("#password") + "/value", {"text": password})
+    call("POST", S + "/element/" + find("button[type=submit]") + "/click", {})
+    for _ in range(100):
+        if call("GET", S + "/url").startswith(f"http://localhost:{rp_port}/protected/"):
+            break
+        time.sleep(0.1)
+    assert text("h1") == "Protected page", call("GET", S + "/url")
+    call("POST", S + "/url", {"url": f"http://localhost:{rp_port}/protected/redirect_uri?info=json"})
+    info = json.loads(text("body"))
+    idt = info["id_token"]
+    assert idt["iss"] == issuer and idt["aud"] == client, idt
+    assert idt["preferred_username"] == "admin" and "nonce" in idt and "auth_time" in idt, idt
+    assert info["userinfo"]["sub"] == idt["sub"], info
+    print("rp-check: signed in to mod_auth_openidc through the login page")
+    print("rp-check: id_token", json.dumps(idt))
+    print("rp-check: userinfo", json.dumps(info["userinfo"]))
+    call("DELETE", S)
+finally:
+    driver.kill()
+PY
