@@ -50,13 +50,10 @@ impl Dialect for OAuth {
                 "unsupported_grant_type",
                 "The grant type is not supported",
             ),
-            // RFC 6750 §3.1: a request without a token gets no error code.
+            // RFC 6750 §3.1: a request that did not try to authenticate
+            // gets the challenge and no error information, body included.
             RequestError::NoBearerToken => with_challenge(
-                error(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_request",
-                    &err.to_string(),
-                ),
+                response::empty(StatusCode::UNAUTHORIZED),
                 &format!("Bearer realm=\"{REALM}\""),
             ),
             // The messages name fields, never their values.

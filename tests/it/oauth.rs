@@ -917,6 +917,9 @@ async fn userinfo_answers_for_an_active_openid_token_only() {
         r.header("www-authenticate"),
         Some("Bearer realm=\"token-issuer\"")
     );
+    assert!(r.body.is_empty(), "no error information: {}", r.text());
+    assert_eq!(r.header("content-type"), None);
+    r.assert_no_store();
     // Without openid, or a vendor token: insufficient scope.
     let narrow = env.granted(Some("api:read")).await;
     let r = env
