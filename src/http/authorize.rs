@@ -24,7 +24,7 @@ use lambda_http::http::header::{
     HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION, PRAGMA, REFERRER_POLICY,
     RETRY_AFTER, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt::Write as _;
@@ -105,7 +105,6 @@ pub async fn submit<S: Store>(
     ctx: &Context,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    debug_assert_eq!(req.method(), Method::POST);
     let form = FormBody::from_request(req)?;
     let request = match issuer.check_authorization(&params(&form)).await? {
         Ok(r) => r,
