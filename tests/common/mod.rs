@@ -2,7 +2,7 @@
 //! handler, a manual clock, and helpers to send the events in `events/`.
 
 use lambda_http::http::HeaderMap;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::sync::Arc;
 use time::macros::datetime;
 use time::OffsetDateTime;
@@ -489,4 +489,121 @@ pub async fn verify_access_token(env: &TestEnv, token: &str, issuer: &str) -> Va
     jsonwebtoken::decode::<Value>(token, &key, &v)
         .expect("the token verifies against the JWKS")
         .claims
+}
+
+// The authorization code flow (API §11): requests, the login form, tokens.
+
+/// RFC 7636 appendix B's verifier; its `S256` challenge is in the events.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+/// The grants of an authorization code client.
+pub const CODE_FLOW: &[GrantType] = &[GrantType::AuthorizationCode, GrantType::RefreshToken];
+/// The hidden fields of the login page.
+pub const HIDDEN: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "form_token",
+];
+
+/// The parameters of an authorization request, or of the login form.
+pub type Params = Vec<(&'static str, String)>;
+
+/// The value of the login page's hidden field `name`, as a browser posts it.
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("<input type=\"hidden\" name=\"{name}\" value=\"");
+    let rest = &html[html.find(&marker)? + marker.len()..];
+    let value = &rest[..rest.find('"')?];
+    Some(
+        value
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// The login page's hidden fields, as a browser posts them back.
+pub fn hidden_fields(html: &str) -> Params {
+    HIDDEN
+        .iter()
+        .filter_map(|name| hidden_field(html, name).map(|v| (*name, v)))
+        .collect()
+}
+
+/// The login page's hidden fields, and `username` and `password`.
+pub fn login_form(page: &Reply, username: &str, password: &str) -> Params {
+    let mut fields = hidden_fields(&page.text());
+    fields.push(("username", username.into()));
+    fields.push(("password", password.into()));
+    fields
+}
+
+/// The authorization request of a well-behaved client.
+pub fn authorization(client: &str) -> Params {
+    vec![
+        ("response_type", "code".into()),
+        ("client_id", client.into()),
+        ("redirect_uri", REDIRECT_URI.into()),
+        ("scope", "openid profile".into()),
+        ("state", "af0ifjsldkj".into()),
+        ("nonce", "n-0S6_WzA2Mj".into()),
+        (
+            "code_challenge",
+            token_issuer::core::authcode::s256(VERIFIER),
+        ),
+        ("code_challenge_method", "S256".into()),
+    ]
+}
+
+/// `pairs` with `key` set to `value`, or without it for `None`.
+pub fn set(mut pairs: Params, key: &'static str, value: Option<&str>) -> Params {
+    pairs.retain(|(k, _)| *k != key);
+    if let Some(v) = value {
+        pairs.push((key, v.into()));
+    }
+    pairs
+}
+
+/// `pairs` with `key` given once more.
+pub fn again(mut pairs: Params, key: &'static str, value: &str) -> Params {
+    pairs.push((key, value.into()));
+    pairs
+}
+
+pub fn borrowed<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// `events/oauth-authorize.json` with the query `raw`.
+pub fn authorize_query(raw: &str) -> Value {
+    let mut ev = event("oauth-authorize");
+    ev["rawQueryString"] = json!(raw);
+    ev.as_object_mut().unwrap().remove("queryStringParameters");
+    ev
+}
+
+/// `GET /oauth2/authorize?pairs`.
+pub fn authorize_get(pairs: &[(&'static str, String)]) -> Value {
+    authorize_query(&form(&borrowed(pairs)))
+}
+
+/// `POST /oauth2/authorize` with the form `pairs`.
+pub fn authorize_post(pairs: &[(&'static str, String)]) -> Value {
+    with_body(event("oauth-authorize-submit"), &form(&borrowed(pairs)))
+}
+
+/// The claims of a JWT, unverified.
+pub fn jwt_claims(token: &str) -> Value {
+    let part = token.split('.').nth(1).expect("a JWT");
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url claims");
+    serde_json::from_slice(&raw).expect("JSON claims")
 }

@@ -3,15 +3,12 @@
 //! the code's binding, expiry and single use, CSRF, lockout through the page.
 
 use crate::common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 use time::Duration;
-use token_issuer::core::authcode::s256;
 use token_issuer::core::client::GrantType;
 
 const ISSUER: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CODE_FLOW: &[GrantType] = &[GrantType::AuthorizationCode, GrantType::RefreshToken];
 
 struct Flow {
     env: TestEnv,
@@ -34,81 +31,10 @@ async fn setup() -> Flow {
     Flow { env, secret }
 }
 
-/// The authorization request of a well-behaved client.
-fn request(client: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("response_type", "code".into()),
-        ("client_id", client.into()),
-        ("redirect_uri", REDIRECT_URI.into()),
-        ("scope", "openid profile".into()),
-        ("state", "st-123 &x".into()),
-        ("nonce", "n-0S6_WzA2Mj".into()),
-        ("code_challenge", s256(VERIFIER)),
-        ("code_challenge_method", "S256".into()),
-    ]
-}
-
-fn with(
-    mut pairs: Vec<(&'static str, String)>,
-    key: &'static str,
-    value: Option<&str>,
-) -> Vec<(&'static str, String)> {
-    pairs.retain(|(k, _)| *k != key);
-    if let Some(v) = value {
-        pairs.push((key, v.into()));
-    }
-    pairs
-}
-
-fn authorize_event(pairs: &[(&str, String)]) -> Value {
-    let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let query = form(&borrowed);
-    let mut ev = event("oauth-authorize");
-    ev["rawQueryString"] = json!(query);
-    let mut params = serde_json::Map::new();
-    for (k, v) in pairs {
-        params.insert((*k).to_string(), json!(v));
-    }
-    ev["queryStringParameters"] = Value::Object(params);
-    ev
-}
-
-fn submit_event(pairs: &[(&str, String)]) -> Value {
-    let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    with_body(event("oauth-authorize-submit"), &form(&borrowed))
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// The hidden fields of a login page, as a browser would post them back.
-fn hidden_fields(html: &str) -> Vec<(&'static str, String)> {
-    let names = [
-        "response_type",
-        "client_id",
-        "redirect_uri",
-        "scope",
-        "state",
-        "nonce",
-        "code_challenge",
-        "code_challenge_method",
-        "form_token",
-    ];
-    let mut out = Vec::new();
-    for name in names {
-        let marker = format!("<input type=\"hidden\" name=\"{name}\" value=\"");
-        if let Some(start) = html.find(&marker) {
-            let rest = &html[start + marker.len()..];
-            let end = rest.find('"').unwrap();
-            out.push((name, unescape(&rest[..end])));
-        }
-    }
-    out
+/// The shared well-behaved request, with a state that needs escaping in HTML
+/// and in a URL.
+fn request(client: &str) -> Params {
+    set(authorization(client), "state", Some("st-123 &x"))
 }
 
 /// The query of a redirect's `Location`, decoded.
@@ -148,18 +74,18 @@ fn assert_page(r: &Reply) {
 }
 
 impl Flow {
-    async fn page(&self, pairs: &[(&str, String)]) -> Reply {
-        self.call(&authorize_event(pairs)).await
+    async fn page(&self, pairs: &[(&'static str, String)]) -> Reply {
+        self.call(&authorize_get(pairs)).await
     }
 
     /// Shows the page for `pairs`, then posts its form with these credentials.
-    async fn sign_in(&self, pairs: &[(&str, String)], user: &str, password: &str) -> Reply {
+    async fn sign_in(&self, pairs: &[(&'static str, String)], user: &str, password: &str) -> Reply {
         let page = self.page(pairs).await;
         assert_eq!(page.status, 200, "{}", page.text());
         let mut fields = hidden_fields(&page.text());
         fields.push(("username", user.into()));
         fields.push(("password", password.into()));
-        self.call(&submit_event(&fields)).await
+        self.call(&authorize_post(&fields)).await
     }
 
     async fn code(&self) -> String {
@@ -211,17 +137,6 @@ async fn signed_in(env: &TestEnv) -> usize {
         .count()
 }
 
-fn jwt_claims(token: &str) -> Value {
-    use base64::Engine;
-    let part = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn the_page_signs_in_and_the_code_gives_tokens_once() {
     let env = setup().await;
@@ -248,7 +163,7 @@ async fn the_page_signs_in_and_the_code_gives_tokens_once() {
     let mut fields = hidden_fields(&html);
     fields.push(("username", "admin".into()));
     fields.push(("password", PASSWORD.into()));
-    let r = env.call(&submit_event(&fields)).await;
+    let r = env.call(&authorize_post(&fields)).await;
     assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
     let q = redirect_query(&r);
     assert_eq!(get(&q, "state"), Some("st-123 &x"));
@@ -295,12 +210,12 @@ async fn an_unknown_client_or_redirect_uri_gets_an_error_page_never_a_redirect()
     let cases = [
         (
             "unknown client",
-            with(base.clone(), "client_id", Some("nobody")),
+            set(base.clone(), "client_id", Some("nobody")),
         ),
-        ("no client", with(base.clone(), "client_id", None)),
+        ("no client", set(base.clone(), "client_id", None)),
         (
             "unregistered redirect",
-            with(
+            set(
                 base.clone(),
                 "redirect_uri",
                 Some("https://evil.example/cb"),
@@ -308,13 +223,13 @@ async fn an_unknown_client_or_redirect_uri_gets_an_error_page_never_a_redirect()
         ),
         (
             "redirect prefix",
-            with(
+            set(
                 base.clone(),
                 "redirect_uri",
                 Some("https://app.example.com/callback/x"),
             ),
         ),
-        ("no redirect", with(base.clone(), "redirect_uri", None)),
+        ("no redirect", set(base.clone(), "redirect_uri", None)),
         ("repeated client", {
             let mut p = base.clone();
             p.push(("client_id", "web".into()));
@@ -329,7 +244,7 @@ async fn an_unknown_client_or_redirect_uri_gets_an_error_page_never_a_redirect()
     for (case, pairs) in cases {
         for r in [
             env.page(&pairs).await,
-            env.call(&submit_event(&pairs)).await,
+            env.call(&authorize_post(&pairs)).await,
         ] {
             assert_eq!(r.status, 400, "{case}: {}", r.text());
             assert_page(&r);
@@ -353,42 +268,39 @@ async fn other_errors_go_back_to_the_client_with_state_and_iss() {
         .await;
     let base = request("web");
     let cases = [
+        (set(base.clone(), "code_challenge", None), "invalid_request"),
         (
-            with(base.clone(), "code_challenge", None),
+            set(base.clone(), "code_challenge_method", None),
             "invalid_request",
         ),
         (
-            with(base.clone(), "code_challenge_method", None),
+            set(base.clone(), "code_challenge_method", Some("plain")),
             "invalid_request",
         ),
         (
-            with(base.clone(), "code_challenge_method", Some("plain")),
+            set(base.clone(), "code_challenge", Some("short")),
             "invalid_request",
         ),
+        (set(base.clone(), "response_type", None), "invalid_request"),
         (
-            with(base.clone(), "code_challenge", Some("short")),
-            "invalid_request",
-        ),
-        (with(base.clone(), "response_type", None), "invalid_request"),
-        (
-            with(base.clone(), "response_type", Some("token")),
+            set(base.clone(), "response_type", Some("token")),
             "unsupported_response_type",
         ),
         (
-            with(base.clone(), "response_mode", Some("fragment")),
+            set(base.clone(), "response_mode", Some("fragment")),
             "invalid_request",
         ),
         (
-            with(base.clone(), "scope", Some("openid admin")),
+            set(base.clone(), "scope", Some("openid admin")),
             "invalid_scope",
         ),
-        (with(base.clone(), "prompt", Some("none")), "login_required"),
+        (set(base.clone(), "prompt", Some("none")), "login_required"),
         (
-            with(base.clone(), "request", Some("eyJ...")),
+            set(base.clone(), "request", Some("eyJ...")),
             "request_not_supported",
         ),
         (
-            with(request("no-code"), "scope", Some("openid")),
+            set(request("no-code"), "scope", Some("openid")),
             "unauthorized_client",
         ),
         (
@@ -531,20 +443,18 @@ async fn the_form_token_binds_the_post_to_its_request_and_expires() {
         let mut f = fields;
         f.push(("username", "Admin".into()));
         f.push(("password", PASSWORD.into()));
-        submit_event(&f)
+        authorize_post(&f)
     };
     let expired_message = "This sign-in page has expired";
     // Missing.
     let r = env
-        .call(&post(with(fields.clone(), "form_token", None)))
+        .call(&post(set(fields.clone(), "form_token", None)))
         .await;
     assert_eq!(r.status, 400, "{}", r.text());
     assert_page(&r);
     assert!(r.text().contains(expired_message));
     // From another request (another state), or tampered with.
-    let other = env
-        .page(&with(request("web"), "state", Some("other")))
-        .await;
+    let other = env.page(&set(request("web"), "state", Some("other"))).await;
     let other_token = hidden_fields(&other.text())
         .into_iter()
         .find(|(k, _)| *k == "form_token")
@@ -552,14 +462,14 @@ async fn the_form_token_binds_the_post_to_its_request_and_expires() {
         .1;
     for token in [other_token.as_str(), "AAAA", "not base64!"] {
         let r = env
-            .call(&post(with(fields.clone(), "form_token", Some(token))))
+            .call(&post(set(fields.clone(), "form_token", Some(token))))
             .await;
         assert_eq!(r.status, 400, "{token}");
         assert!(r.text().contains(expired_message));
     }
     // The same token with another request's state.
     let r = env
-        .call(&post(with(fields.clone(), "state", Some("other"))))
+        .call(&post(set(fields.clone(), "state", Some("other"))))
         .await;
     assert_eq!(r.status, 400);
     // None of them checked the password or signed in.
@@ -607,7 +517,7 @@ async fn wrong_passwords_show_one_message_and_lock_out_through_the_page() {
     let page = env.page(&request("web")).await;
     let mut fields = hidden_fields(&page.text());
     fields.push(("username", "Admin".into()));
-    let r = env.call(&submit_event(&fields)).await;
+    let r = env.call(&authorize_post(&fields)).await;
     assert_eq!(r.status, 400);
     assert!(r.text().contains("Enter your username and password."));
 
@@ -628,7 +538,7 @@ async fn wrong_passwords_show_one_message_and_lock_out_through_the_page() {
 #[tokio::test]
 async fn the_page_works_under_a_stage_and_the_metadata_names_it() {
     let env = setup().await;
-    let mut ev = authorize_event(&request("web"));
+    let mut ev = authorize_get(&request("web"));
     ev["rawPath"] = json!("/prod/oauth2/authorize");
     ev["requestContext"]["http"]["path"] = json!("/prod/oauth2/authorize");
     ev["requestContext"]["stage"] = json!("prod");
