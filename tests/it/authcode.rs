@@ -485,6 +485,48 @@ async fn the_form_token_binds_the_post_to_its_request_and_expires() {
     assert_eq!(r.status, 302, "{}", r.text());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn thirty_simultaneous_wrong_passwords_through_the_page_get_at_most_ten_checks() {
+    let env = Arc::new(setup().await);
+    // One page, posted thirty times at once, as a script would.
+    let page = env.page(&request("web")).await;
+    let mut fields = hidden_fields(&page.text());
+    fields.push(("username", "Admin".into()));
+    fields.push(("password", "wrong password".into()));
+    let post = authorize_post(&fields);
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let env = env.clone();
+            let post = post.clone();
+            tokio::spawn(async move { env.call(&post).await })
+        })
+        .collect();
+    let (mut checked, mut refused) = (0, 0);
+    for t in tasks {
+        let r = t.await.unwrap();
+        match r.status {
+            // A password was checked: the page again, with the generic message.
+            200 => {
+                assert!(r.text().contains("Incorrect username or password."));
+                checked += 1;
+            }
+            429 => {
+                assert!(r.header("retry-after").is_some());
+                assert!(r.text().contains("Too many failed sign-in attempts"));
+                refused += 1;
+            }
+            other => panic!("{other}: {}", r.text()),
+        }
+    }
+    // The pair's threshold is 10: counted before checking, never more checks.
+    assert!(checked <= 10, "{checked} password checks");
+    assert_eq!(checked + refused, 30);
+    // And the right password is refused unchecked while locked.
+    let r = env.sign_in(&request("web"), "Admin", PASSWORD).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(signed_in(&env).await, 0);
+}
+
 #[tokio::test]
 async fn wrong_passwords_show_one_message_and_lock_out_through_the_page() {
     let env = setup().await;
