@@ -35,8 +35,10 @@ case "$cmd" in
     "$here/tools.sh" ddb
     jar="$(ddb_jar)"
     lib="$(dirname "$jar")/DynamoDBLocal_lib"
+    # -sharedDb: one database whatever the access key id, since the tests
+    # sign each binary's calls with a key of its own (tests/it/iam.rs).
     nohup java -Xmx512m -Djava.library.path="$lib" -jar "$jar" \
-      -inMemory -port "$port" >"$logfile" 2>&1 &
+      -inMemory -sharedDb -port "$port" >"$logfile" 2>&1 &
     echo $! >"$pidfile"
     for _ in $(seq 1 120); do
       # Ours must be alive too: an answer from someone else's server on this port is not ours.

@@ -16,9 +16,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 port="${DDB_TEST_PORT:-$(free_port)}"
 endpoint="$("$here/ddb-local.sh" start "$port")"
 moto_pid=""
+recorder_pid=""
 cleanup() {
   "$here/ddb-local.sh" stop "$port"
   [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null || true
+  [ -n "$recorder_pid" ] && kill "$recorder_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
 export AWS_ENDPOINT_URL_DYNAMODB="$endpoint"
@@ -37,11 +39,31 @@ for _ in $(seq 1 60); do
   kill -0 "$moto_pid" 2>/dev/null || { cat "$root/target/moto-$moto_port.log" >&2; exit 1; }
   sleep 0.5
 done
-export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$moto_port"
-echo "test: Secrets Manager (moto) at $AWS_ENDPOINT_URL_SECRETS_MANAGER" >&2
+echo "test: Secrets Manager (moto) at http://127.0.0.1:$moto_port" >&2
+
+# Every AWS call goes through a recorder, so the calls each binary makes can
+# be held against its IAM policy in template.yaml (tests/it/iam.rs): the
+# emulators ignore IAM.
+export AWS_CALL_LOG="$root/target/aws-calls.jsonl"
+: >"$AWS_CALL_LOG"
+recorder_port="$(free_port)"
+python3 "$here/aws-recorder.py" "$recorder_port" "$endpoint" "http://127.0.0.1:$moto_port" "$AWS_CALL_LOG" \
+  >"$root/target/aws-recorder.log" 2>&1 &
+recorder_pid=$!
+for _ in $(seq 1 60); do
+  curl -s -o /dev/null -m 2 "http://127.0.0.1:$recorder_port/" && break
+  kill -0 "$recorder_pid" 2>/dev/null || { cat "$root/target/aws-recorder.log" >&2; exit 1; }
+  sleep 0.2
+done
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$recorder_port"
+export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$recorder_port"
+echo "test: AWS calls recorded in $AWS_CALL_LOG" >&2
 
 if [ "$#" -gt 0 ]; then
   cargo test "$@"
+  # A part of the suite: its calls must be allowed; unused grants need all of it.
+  cargo test --test it -- --ignored --exact iam::every_recorded_call_is_allowed_by_the_template
 else
   cargo test --all-targets
+  cargo test --test it -- --ignored iam::
 fi

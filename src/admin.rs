@@ -8,7 +8,7 @@ use crate::core::client::{
 use crate::core::password::{Hasher, Password, PasswordError};
 use crate::core::store::{AdminStore, StoreError};
 use crate::core::throttle;
-use crate::core::user::{LoginName, User, Username, UsernameError, DEFAULT_AUTH_SOURCE};
+use crate::core::user::{Account, LoginName, User, Username, UsernameError, DEFAULT_AUTH_SOURCE};
 use crate::keys::ring::KeyRing;
 use crate::keys::secret as key_secret;
 use crate::keys::{self, KeyError};
@@ -174,6 +174,24 @@ pub struct SecretArgs {
     /// The key ring's secret (ARN or name), as the function's SIGNING_KEY_SECRET_ID.
     #[arg(long, env = "SIGNING_KEY_SECRET_ID")]
     pub secret_id: String,
+    /// The secret of the ring's public keys (ARN or name), as the
+    /// authorizer's PUBLIC_KEYS_SECRET_ID: written with every change of the
+    /// ring, so the authorizer verifies without a private key.
+    #[arg(long, env = "PUBLIC_KEYS_SECRET_ID")]
+    pub public_secret_id: Option<String>,
+}
+
+/// Writes the ring, then its public keys where a secret for them is named.
+async fn save_keys(
+    client: &aws_sdk_secretsmanager::Client,
+    secret: &SecretArgs,
+    ring: &crate::keys::ring::KeyRing,
+) -> Result<(), AdminError> {
+    key_secret::save_ring(client, &secret.secret_id, ring).await?;
+    if let Some(public) = &secret.public_secret_id {
+        key_secret::save_public(client, public, ring).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -308,7 +326,7 @@ pub async fn run(cli: Cli) -> Result<(), AdminError> {
             let mut ring = key_secret::load_ring(&client, &secret.secret_id).await?;
             let keep = time::Duration::hours(i64::from(keep_previous_hours));
             ring.rotate(OffsetDateTime::now_utc(), keep)?;
-            key_secret::save_ring(&client, &secret.secret_id, &ring).await?;
+            save_keys(&client, &secret, &ring).await?;
             print_ring(&ring);
             Ok(())
         }
@@ -321,7 +339,7 @@ pub async fn run(cli: Cli) -> Result<(), AdminError> {
             let mut ring = key_secret::load_ring(&client, &secret.secret_id).await?;
             let keep = time::Duration::hours(i64::from(keep_previous_hours));
             ring.revoke(&kid, OffsetDateTime::now_utc(), keep)?;
-            key_secret::save_ring(&client, &secret.secret_id, &ring).await?;
+            save_keys(&client, &secret, &ring).await?;
             tracing::info!(
                 target: "audit",
                 event = "admin_key_revoked",
@@ -431,21 +449,23 @@ pub async fn user_command<S: AdminStore>(
                 ));
             }
             let user = User {
-                id: Uuid::new_v4(),
-                username: username.clone(),
                 password_hash: hasher.hash(&password)?,
-                full_name: args.full_name,
-                email: args.email,
-                role: args.role,
-                roles,
-                customer_id: args.customer_id.unwrap_or_else(Uuid::new_v4),
-                auth_source: args.auth_source.trim().to_string(),
-                enabled: true,
-                created_at: now,
-                last_login_at: None,
-                password_changed_at: now,
-                tokens_revoked_at: None,
-                token_version: 0,
+                account: Account {
+                    id: Uuid::new_v4(),
+                    username: username.clone(),
+                    full_name: args.full_name,
+                    email: args.email,
+                    role: args.role,
+                    roles,
+                    customer_id: args.customer_id.unwrap_or_else(Uuid::new_v4),
+                    auth_source: args.auth_source.trim().to_string(),
+                    enabled: true,
+                    created_at: now,
+                    last_login_at: None,
+                    password_changed_at: now,
+                    tokens_revoked_at: None,
+                    token_version: 0,
+                },
             };
             match store.create_user(&user).await {
                 Err(StoreError::AlreadyExists) => Err(AdminError::UserExists(username.to_string())),

@@ -52,6 +52,23 @@ pub fn key_source(config: &Config) -> KeySource {
     }
 }
 
+/// Where the authorizer's keys come from: the ring's public keys alone
+/// (`PUBLIC_KEYS_SECRET_ID`) where set, as in AWS; else as the issuer's (local use).
+pub fn authorizer_key_source(config: &Config) -> KeySource {
+    match &config.public_keys_secret {
+        Some(id) => KeySource::PublicSecretsManager(id.clone()),
+        None => key_source(config),
+    }
+}
+
+/// The authorizer's keys: verifiers only where the public keys are given.
+pub async fn authorizer_keys(
+    config: &Config,
+    sdk: &aws_config::SdkConfig,
+) -> Result<Keys, KeyError> {
+    crate::keys::load_live(&authorizer_key_source(config), sdk, config.key_refresh).await
+}
+
 /// The function's keys, read at cold start (re-read every `KEY_REFRESH_SECONDS`
 /// from a key ring).
 pub async fn keys(config: &Config, sdk: &aws_config::SdkConfig) -> Result<Keys, KeyError> {
@@ -143,5 +160,16 @@ mod tests {
             KeySource::File(PathBuf::from("/k.pem"))
         );
         assert_eq!(key_source(&config(&[])), KeySource::Ephemeral);
+        assert_eq!(
+            authorizer_key_source(&config(&[
+                ("SIGNING_KEY_FILE", "/k.pem"),
+                ("PUBLIC_KEYS_SECRET_ID", "public")
+            ])),
+            KeySource::PublicSecretsManager("public".into())
+        );
+        assert_eq!(
+            authorizer_key_source(&config(&[("SIGNING_KEY_FILE", "/k.pem")])),
+            KeySource::File(PathBuf::from("/k.pem"))
+        );
     }
 }

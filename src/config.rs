@@ -31,6 +31,9 @@ pub struct Config {
     /// PEM RSA private key, for local use; with neither this nor the secret an
     /// ephemeral key is made (local development only).
     pub signing_key_file: Option<PathBuf>,
+    /// The authorizer: the secret holding the ring's public keys alone
+    /// (`PUBLIC_KEYS_SECRET_ID`), so it holds no private key.
+    pub public_keys_secret: Option<String>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     /// Consecutive failed log ins of one username from one address before
@@ -177,6 +180,7 @@ impl Config {
                 reason: "set either SIGNING_KEY_SECRET_ID or SIGNING_KEY_FILE, not both".into(),
             });
         }
+        let public_keys_secret = optional(src, "PUBLIC_KEYS_SECRET_ID");
         let audience = required(src, "AUDIENCE")?;
         let accepted_audiences = match optional(src, "ACCEPTED_AUDIENCES") {
             None => vec![audience.clone()],
@@ -220,6 +224,7 @@ impl Config {
             accepted_audiences,
             signing_key_secret,
             signing_key_file,
+            public_keys_secret,
             access_token_ttl: seconds(
                 src,
                 "ACCESS_TOKEN_TTL_SECONDS",

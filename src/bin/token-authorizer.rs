@@ -12,7 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = aws::lambda_sdk_config()
         .await
         .inspect_err(|e| tracing::error!("{e}"))?;
-    let keys = compose::keys(&config, &sdk)
+    let keys = compose::authorizer_keys(&config, &sdk)
         .await
         .inspect_err(|e| tracing::error!("{e}"))?;
     let store = compose::store(aws_sdk_dynamodb::Client::new(&sdk), &config.store);

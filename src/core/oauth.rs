@@ -9,7 +9,7 @@ use super::family::{ClientBinding, RefreshFamily};
 use super::login::Credentials;
 use super::store::{Store, TokenStateQuery};
 use super::tokens::{self, FamilyId, RefreshToken};
-use super::user::{User, Username};
+use super::user::{Account, User, Username};
 use super::Issuer;
 use crate::keys::TokenType;
 use secrecy::{ExposeSecret, SecretString};
@@ -85,14 +85,14 @@ struct IdTokenClaims<'a> {
 pub struct ActiveToken {
     pub claims: TokenClaims,
     /// The user behind it (`None` for `client_credentials`).
-    pub user: Option<User>,
+    pub user: Option<Account>,
 }
 
 /// What makes verified claims still good, as storage says.
 #[derive(Debug)]
 pub struct Liveness {
     /// The user behind the token (`None` for `client_credentials`).
-    pub user: Option<User>,
+    pub user: Option<Account>,
     /// The dialect of the log in behind it, where known.
     pub issued_via: Option<String>,
 }
@@ -101,7 +101,10 @@ pub struct Liveness {
 #[derive(Debug)]
 pub enum Introspected {
     Access(ActiveToken),
-    Refresh { family: RefreshFamily, user: User },
+    Refresh {
+        family: RefreshFamily,
+        user: Account,
+    },
 }
 
 /// The scope a grant gets: the requested one if the client may have all of
@@ -453,7 +456,7 @@ impl<S: Store> Issuer<S> {
             if family.token_hash != refresh.hash() || !family.is_live(self.now()) {
                 return Ok(None);
             }
-            let user = self.store.get_user(&family.username).await?;
+            let user = self.store.get_account(&family.username).await?;
             return Ok(user
                 .filter(|u| {
                     u.accepts_tokens_from(family.user_id, family.token_version, family.created_at)
@@ -510,7 +513,7 @@ impl<S: Store> Issuer<S> {
 
     /// OpenID Connect userinfo: the user of an active access token with
     /// scope `openid`.
-    pub async fn userinfo(&self, token: &str, issuer_url: &str) -> Result<User, Error> {
+    pub async fn userinfo(&self, token: &str, issuer_url: &str) -> Result<Account, Error> {
         let active = self
             .active_access_token(token, issuer_url)
             .await?

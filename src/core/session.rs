@@ -6,7 +6,7 @@ use super::login::Credentials;
 use super::password::Password;
 use super::store::Store;
 use super::tokens::SessionToken;
-use super::user::{User, Username};
+use super::user::{Account, User, Username};
 use super::Issuer;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -64,7 +64,7 @@ impl<S: Store> Issuer<S> {
     }
 
     /// The user behind a live session; slides the session to now + 6 h.
-    pub async fn current_user(&self, presented: &str) -> Result<User, Error> {
+    pub async fn current_user(&self, presented: &str) -> Result<Account, Error> {
         let token = SessionToken::parse(presented).ok_or(Refusal::InvalidSession)?;
         let now = self.now();
         let hash = token.hash();
@@ -73,7 +73,7 @@ impl<S: Store> Issuer<S> {
             .touch_session(&hash, now, now + SESSION_IDLE)
             .await?
             .ok_or(Refusal::InvalidSession)?;
-        let user = self.store.get_user(&session.username).await?;
+        let user = self.store.get_account(&session.username).await?;
         match user {
             // The same user, still enabled, whose password has not changed since.
             Some(u)

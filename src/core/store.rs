@@ -8,7 +8,7 @@ use super::family::{RefreshFamily, Rotation};
 use super::session::Session;
 use super::throttle::{AttemptLimit, Throttle};
 use super::tokens::FamilyId;
-use super::user::{User, Username};
+use super::user::{Account, User, Username};
 use std::future::Future;
 use time::OffsetDateTime;
 
@@ -43,6 +43,12 @@ pub trait UserStore: Send + Sync {
         &self,
         username: &Username,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// The user without its password hash: what every check after log in reads.
+    fn get_account(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send;
 
     /// Sets the last-login time; `false` when the user vanished meanwhile.
     fn record_login(
@@ -161,7 +167,7 @@ pub struct TokenStateQuery<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct TokenState {
     pub family: Option<RefreshFamily>,
-    pub user: Option<User>,
+    pub user: Option<Account>,
     pub client: Option<Client>,
     pub jti_revoked: bool,
 }

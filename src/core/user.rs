@@ -87,13 +87,13 @@ impl LoginName {
 
 pub const DEFAULT_AUTH_SOURCE: &str = "local";
 
-/// A user as stored.
+/// A user as every check after log in sees it: everything but the password
+/// hash, which only a log in and a password change read. The authorizer's
+/// role may read no more of a user than this.
 #[derive(Debug, Clone, PartialEq)]
-pub struct User {
+pub struct Account {
     pub id: Uuid,
     pub username: Username,
-    /// Argon2id PHC string.
-    pub password_hash: String,
     pub full_name: String,
     pub email: String,
     pub role: i64,
@@ -105,7 +105,7 @@ pub struct User {
     pub last_login_at: Option<OffsetDateTime>,
     pub password_changed_at: OffsetDateTime,
     /// Not-before for refresh families and sessions written before
-    /// [`User::token_version`] existed; kept up to date for them.
+    /// [`Account::token_version`] existed; kept up to date for them.
     pub tokens_revoked_at: Option<OffsetDateTime>,
     /// Raised by every disable and password change; each refresh family and
     /// session carries the version it was made under and only works while it
@@ -114,7 +114,28 @@ pub struct User {
     pub token_version: u64,
 }
 
-impl User {
+/// A user as stored: the account and its password.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub account: Account,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+}
+
+impl std::ops::Deref for User {
+    type Target = Account;
+    fn deref(&self) -> &Account {
+        &self.account
+    }
+}
+
+impl std::ops::DerefMut for User {
+    fn deref_mut(&mut self) -> &mut Account {
+        &mut self.account
+    }
+}
+
+impl Account {
     /// Whether a refresh family or session of the user `user_id`, made under
     /// `version` (`None`: written before versions, at `created_at`), may still
     /// be used: same user (not deleted and recreated), enabled, and nothing

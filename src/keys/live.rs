@@ -2,7 +2,7 @@
 //! of the key ring, read again at most every `every`, so a rotation or a
 //! withdrawn key reaches every warm instance within that bound.
 
-use super::{secret, KeySet};
+use super::{secret, KeyError, KeySet, KeySource};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,8 @@ pub struct Keys {
 
 struct Refresh {
     client: aws_sdk_secretsmanager::Client,
+    /// The ring, or its public keys alone.
+    source: KeySource,
     secret_id: String,
     every: Duration,
     due: Mutex<Instant>,
@@ -49,6 +51,7 @@ impl Keys {
     pub fn refreshing(
         keys: KeySet,
         client: aws_sdk_secretsmanager::Client,
+        source: KeySource,
         secret_id: String,
         every: Duration,
     ) -> Self {
@@ -56,6 +59,7 @@ impl Keys {
             current: RwLock::new(Arc::new(keys)),
             refresh: Some(Refresh {
                 client,
+                source,
                 secret_id,
                 every,
                 due: Mutex::new(Instant::now() + every),
@@ -81,20 +85,21 @@ impl Keys {
             return;
         }
         let Ok(_one) = r.busy.try_lock() else { return };
-        let read = tokio::time::timeout(READ_TIMEOUT, secret::load_ring(&r.client, &r.secret_id));
+        let read = tokio::time::timeout(
+            READ_TIMEOUT,
+            secret::load_keyset(&r.client, &r.source, &r.secret_id),
+        );
         let next = match read.await {
-            Ok(Ok(ring)) => match ring.keyset() {
-                Ok(keys) => {
-                    let kid = keys.kid().to_string();
-                    *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
-                    tracing::debug!(kid, "key ring read again");
-                    r.every
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "the key ring has no usable key; keeping the keys in use");
-                    RETRY.min(r.every)
-                }
-            },
+            Ok(Ok(keys)) => {
+                let kid = keys.kid().to_string();
+                *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+                tracing::debug!(kid, "key ring read again");
+                r.every
+            }
+            Ok(Err(e @ (KeyError::NoActiveKey | KeyError::NoPublicKey | KeyError::Ring(_)))) => {
+                tracing::error!(error = %e, "the key ring has no usable key; keeping the keys in use");
+                RETRY.min(r.every)
+            }
             Ok(Err(e)) => {
                 tracing::error!(error = %crate::telemetry::chain(&e), "cannot read the key ring; keeping the keys in use");
                 RETRY.min(r.every)

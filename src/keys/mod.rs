@@ -66,6 +66,10 @@ pub enum KeyError {
     NoActiveKey,
     #[error("no key {0} in the ring (`token-admin keys list` shows them)")]
     NoSuchKey(String),
+    #[error("the public keys secret holds no key: run `token-admin keys rotate` with PUBLIC_KEYS_SECRET_ID set")]
+    NoPublicKey,
+    #[error("these keys only verify: the function was given the public keys alone")]
+    NoSigningKey,
 }
 
 /// The signing key and the JWKS document, both prepared once at cold start:
@@ -73,11 +77,8 @@ pub enum KeyError {
 /// `jsonwebtoken::encode` does, cost about 0.5 ms per token) and the JWS header
 /// is encoded once.
 pub struct KeySet {
-    signer: RsaKeyPair,
-    /// `base64url({"typ":"JWT","alg":"RS256","kid":...})`.
-    header_b64: String,
-    /// The same with `"typ":"at+jwt"` (RFC 9068 access tokens).
-    access_header_b64: String,
+    /// `None` where only the public keys were given (the authorizer).
+    signing: Option<SigningKey>,
     kid: String,
     jwks_json: String,
     /// Every published key, to verify tokens this issuer signed.
@@ -86,6 +87,15 @@ pub struct KeySet {
     /// key, so every instance of the function agrees on it and a rotation
     /// of the signing key rotates it too.
     form_key: aws_lc_rs::hmac::Key,
+}
+
+/// The private key and the JWS headers it signs under, encoded once.
+struct SigningKey {
+    pair: RsaKeyPair,
+    /// `base64url({"typ":"JWT","alg":"RS256","kid":...})`.
+    header_b64: String,
+    /// The same with `"typ":"at+jwt"` (RFC 9068 access tokens).
+    access_header_b64: String,
 }
 
 /// The JWS header type of a token.
@@ -114,7 +124,7 @@ impl KeySet {
     /// Signs with `active_pem` and publishes `others` (the next and previous
     /// keys) beside it in the JWKS.
     pub fn with_published(active_pem: &[u8], others: &[Jwk]) -> Result<Self, KeyError> {
-        let (signer, jwk) = parse_pem(active_pem)?;
+        let (pair, jwk) = parse_pem(active_pem)?;
         let kid = jwk.common.key_id.clone().unwrap_or_default();
         let mut keys = vec![jwk];
         keys.extend(
@@ -123,14 +133,7 @@ impl KeySet {
                 .filter(|k| k.common.key_id.as_deref() != Some(kid.as_str()))
                 .cloned(),
         );
-        let verifiers = keys
-            .iter()
-            .filter_map(|k| {
-                let kid = k.common.key_id.clone()?;
-                DecodingKey::from_jwk(k).ok().map(|d| (kid, d))
-            })
-            .collect();
-        let jwks_json = serde_json::to_string(&JwkSet { keys }).map_err(KeyError::Jwks)?;
+        let (verifiers, jwks_json) = published(keys)?;
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(kid.clone());
         let header_json = serde_json::to_vec(&header).map_err(KeyError::Jwks)?;
@@ -142,12 +145,36 @@ impl KeySet {
         );
         Ok(Self {
             form_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, form_seed.as_ref()),
-            signer,
-            header_b64: URL_SAFE_NO_PAD.encode(header_json),
-            access_header_b64: URL_SAFE_NO_PAD.encode(access_header_json),
+            signing: Some(SigningKey {
+                pair,
+                header_b64: URL_SAFE_NO_PAD.encode(header_json),
+                access_header_b64: URL_SAFE_NO_PAD.encode(access_header_json),
+            }),
             kid,
             jwks_json,
             verifiers,
+        })
+    }
+
+    /// Keys that verify and never sign: the published keys alone, as the
+    /// authorizer reads them (it is given no private key).
+    pub fn verify_only(jwks: JwkSet) -> Result<Self, KeyError> {
+        let kid = jwks
+            .keys
+            .first()
+            .and_then(|k| k.common.key_id.clone())
+            .ok_or(KeyError::NoPublicKey)?;
+        let (verifiers, jwks_json) = published(jwks.keys)?;
+        // No login form is ever shown with these keys; a key of this process
+        // alone makes every form token it might see invalid.
+        let mut seed = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut seed).map_err(|_| KeyError::Generate)?;
+        Ok(Self {
+            signing: None,
+            kid,
+            jwks_json,
+            verifiers,
+            form_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &seed),
         })
     }
 
@@ -180,12 +207,13 @@ impl KeySet {
 
     /// A compact RS256 JWS of header type `typ`.
     pub fn sign_as<T: Serialize>(&self, typ: TokenType, claims: &T) -> Result<String, KeyError> {
+        let signing = self.signing.as_ref().ok_or(KeyError::NoSigningKey)?;
         let header_b64 = match typ {
-            TokenType::Jwt => &self.header_b64,
-            TokenType::AccessToken => &self.access_header_b64,
+            TokenType::Jwt => &signing.header_b64,
+            TokenType::AccessToken => &signing.access_header_b64,
         };
         let payload = serde_json::to_vec(claims).map_err(KeyError::Claims)?;
-        let sig_len = self.signer.public_modulus_len();
+        let sig_len = signing.pair.public_modulus_len();
         let mut jws =
             String::with_capacity(header_b64.len() + 2 + (payload.len() + sig_len) * 4 / 3 + 4);
         jws.push_str(header_b64);
@@ -194,7 +222,8 @@ impl KeySet {
         let mut sig = vec![0u8; sig_len];
         // PKCS#1 v1.5 signing is deterministic; the generator is not used.
         let rng = aws_lc_rs::rand::SystemRandom::new();
-        self.signer
+        signing
+            .pair
             .sign(&RSA_PKCS1_SHA256, &rng, jws.as_bytes(), &mut sig)
             .map_err(KeyError::Sign)?;
         jws.push('.');
@@ -238,6 +267,19 @@ impl KeySet {
         };
         Some((typ, data.claims))
     }
+}
+
+/// The verifiers of `keys` by key id, and their JWKS document.
+fn published(keys: Vec<Jwk>) -> Result<(Vec<(String, DecodingKey)>, String), KeyError> {
+    let verifiers = keys
+        .iter()
+        .filter_map(|k| {
+            let kid = k.common.key_id.clone()?;
+            DecodingKey::from_jwk(k).ok().map(|d| (kid, d))
+        })
+        .collect();
+    let jwks_json = serde_json::to_string(&JwkSet { keys }).map_err(KeyError::Jwks)?;
+    Ok((verifiers, jwks_json))
 }
 
 /// The public JWK (with `kid`, `use`, `alg`) of a PEM RSA private key.
@@ -297,6 +339,9 @@ fn bit_length(big_endian: &[u8]) -> usize {
 pub enum KeySource {
     /// A key ring in the Secrets Manager secret with this ARN or name.
     SecretsManager(String),
+    /// The ring's public keys alone (a JWKS document) in this secret: to
+    /// verify, never to sign.
+    PublicSecretsManager(String),
     /// A PEM RSA private key file.
     File(PathBuf),
     /// A fresh key that dies with the process (local development only).
@@ -307,9 +352,9 @@ pub enum KeySource {
 /// only for Secrets Manager).
 pub async fn load(source: &KeySource, sdk: &aws_config::SdkConfig) -> Result<KeySet, KeyError> {
     match source {
-        KeySource::SecretsManager(id) => {
+        KeySource::SecretsManager(id) | KeySource::PublicSecretsManager(id) => {
             let client = aws_sdk_secretsmanager::Client::new(sdk);
-            secret::load_ring(&client, id).await?.keyset()
+            secret::load_keyset(&client, source, id).await
         }
         KeySource::File(path) => KeySet::from_file(path),
         KeySource::Ephemeral => {
@@ -331,9 +376,10 @@ pub async fn load_live(
 ) -> Result<Keys, KeyError> {
     let keys = load(source, sdk).await?;
     Ok(match source {
-        KeySource::SecretsManager(id) => Keys::refreshing(
+        KeySource::SecretsManager(id) | KeySource::PublicSecretsManager(id) => Keys::refreshing(
             keys,
             aws_sdk_secretsmanager::Client::new(sdk),
+            source.clone(),
             id.clone(),
             refresh,
         ),

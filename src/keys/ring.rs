@@ -4,7 +4,7 @@
 //! public-only until every token they signed has expired.
 
 use super::{generate_pem, public_jwk, KeyError, KeySet};
-use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use time::{Duration, OffsetDateTime};
@@ -134,6 +134,16 @@ impl KeyRing {
         }
         self.keys.retain(|k| k.kid != kid);
         Ok(())
+    }
+
+    /// The public keys of [`KeyRing::keyset`]'s JWKS, the signing key first:
+    /// what the authorizer is given instead of the ring.
+    pub fn public_jwks(&self) -> JwkSet {
+        let mut keys: Vec<&RingKey> = self.keys.iter().collect();
+        keys.sort_by_key(|k| k.status != KeyStatus::Active);
+        JwkSet {
+            keys: keys.into_iter().map(|k| k.public_jwk.clone()).collect(),
+        }
     }
 
     /// The signing key and the JWKS of every key whose tokens may be live or

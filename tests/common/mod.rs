@@ -15,7 +15,7 @@ use token_issuer::core::client::{Client, ClientId, ClientSecret, GrantType, Redi
 use token_issuer::core::clock::ManualClock;
 use token_issuer::core::password::{Hasher, Password};
 use token_issuer::core::store::AdminStore;
-use token_issuer::core::user::{User, Username};
+use token_issuer::core::user::{Account, User, Username};
 use token_issuer::keys::{KeySet, Keys};
 use token_issuer::store::DynamoStore;
 use token_issuer::{handle, App};
@@ -37,10 +37,36 @@ pub fn endpoint() -> String {
     )
 }
 
+/// The access key ids the tests give each binary: the name of the template
+/// resource that holds its policy, so that the calls recorded under each can
+/// be held against that policy (`tests/it/iam.rs`). The harness's own calls
+/// (tables, seeding, inspection) go under the environment's key, unchecked.
+pub const ISSUER_IDENTITY: &str = "TokenIssuerFunction";
+pub const AUTHORIZER_IDENTITY: &str = "TokenAuthorizerFunction";
+pub const ADMIN_IDENTITY: &str = "TokenAdminPolicy";
+
+/// The harness's client: tables, seeding, inspection.
 pub async fn client() -> aws_sdk_dynamodb::Client {
     endpoint();
     // The function's own SDK configuration, so every test goes through it.
     aws_sdk_dynamodb::Client::new(&token_issuer::aws::lambda_sdk_config().await.unwrap())
+}
+
+/// The function's own SDK configuration, signing as `identity`.
+pub async fn sdk_as(identity: &str) -> aws_config::SdkConfig {
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let sdk = token_issuer::aws::lambda_sdk_config().await.unwrap();
+    sdk.into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new(identity, "local", None, None, "tests"),
+        ))
+        .build()
+}
+
+/// A DynamoDB client of the binary `identity` names.
+pub async fn client_as(identity: &str) -> aws_sdk_dynamodb::Client {
+    endpoint();
+    aws_sdk_dynamodb::Client::new(&sdk_as(identity).await)
 }
 
 pub fn unique(prefix: &str) -> String {
@@ -57,6 +83,7 @@ pub fn test_config() -> Config {
         audience: "test-audience".into(),
         signing_key_secret: None,
         signing_key_file: None,
+        public_keys_secret: None,
         access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
         refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
         lockout_threshold: 10,
@@ -73,7 +100,10 @@ pub fn test_config() -> Config {
 
 pub struct TestEnv {
     pub app: App<DynamoStore>,
+    /// The harness's view of the tables (not the function's identity).
     pub store: DynamoStore,
+    /// The same tables as the authorizer's identity sees them.
+    pub authorizer_store: DynamoStore,
     pub clock: Arc<ManualClock>,
     pub config: Config,
     pub admin: User,
@@ -105,9 +135,17 @@ impl TestEnv {
         config.issuer = Some(format!("https://{API_DOMAIN}"));
         change(&mut config);
         let pem = self.key_pem.as_deref().expect("a test-made key");
-        let keys = KeySet::from_pem(pem.as_bytes()).expect("a usable key");
-        compose::authorizer(&config, self.store.clone(), keys, self.clock.clone())
-            .expect("an authorizer")
+        let signing = KeySet::from_pem(pem.as_bytes()).expect("a usable key");
+        // As deployed: the published keys alone, no private key.
+        let jwks = serde_json::from_str(signing.jwks_json()).expect("a JWKS");
+        let keys = KeySet::verify_only(jwks).expect("verifying keys");
+        compose::authorizer(
+            &config,
+            self.authorizer_store.clone(),
+            keys,
+            self.clock.clone(),
+        )
+        .expect("an authorizer")
     }
 
     /// Like [`TestEnv::with_config`], signing with `keys` (a cold start with them).
@@ -119,26 +157,37 @@ impl TestEnv {
             .create_tables()
             .await
             .expect("create tables in DynamoDB Local");
-        Self::over(config, store, keys, true).await
+        let function = compose::store(client_as(ISSUER_IDENTITY).await, &config.store);
+        Self::over(config, store, function, keys, true).await
     }
 
     /// An app over `store` as given: nothing created, nobody seeded (fault tests).
     pub async fn on_store(config: Config, store: DynamoStore) -> Self {
         let keys = KeySet::ephemeral().expect("generate a key");
-        Self::over(config, store, keys, false).await
+        Self::over(config, store.clone(), store, keys, false).await
     }
 
     /// An app whose tables were never created: every storage call fails.
     pub async fn without_tables() -> Self {
         let config = test_config();
         let store = compose::store(client().await, &config.store);
+        let function = compose::store(client_as(ISSUER_IDENTITY).await, &config.store);
         let keys = KeySet::ephemeral().expect("generate a key");
-        Self::over(config, store, keys, false).await
+        Self::over(config, store, function, keys, false).await
     }
 
-    async fn over(config: Config, store: DynamoStore, keys: impl Into<Keys>, seed: bool) -> Self {
+    /// The app over `function` (the tables as the function's identity sees
+    /// them); the harness works through `store`.
+    async fn over(
+        config: Config,
+        store: DynamoStore,
+        function: DynamoStore,
+        keys: impl Into<Keys>,
+        seed: bool,
+    ) -> Self {
         let clock = Arc::new(ManualClock::new(START));
-        let app = compose::app(&config, store.clone(), keys, clock.clone());
+        let app = compose::app(&config, function, keys, clock.clone());
+        let authorizer_store = compose::store(client_as(AUTHORIZER_IDENTITY).await, &config.store);
         let admin = make_user("Admin", PASSWORD, |u| {
             u.full_name = "Admin".into();
             u.email = "admin@admin".into();
@@ -154,6 +203,7 @@ impl TestEnv {
         Self {
             app,
             store,
+            authorizer_store,
             clock,
             config,
             admin,
@@ -272,23 +322,25 @@ impl TestEnv {
 pub fn make_user(name: &str, password: &str, change: impl FnOnce(&mut User)) -> User {
     let hasher = Hasher::new();
     let mut user = User {
-        id: Uuid::new_v4(),
-        username: Username::parse(name).expect("valid username"),
         password_hash: hasher
             .hash(&Password::parse(password).expect("valid password"))
             .expect("hash"),
-        full_name: String::new(),
-        email: String::new(),
-        role: 0,
-        roles: vec![],
-        customer_id: Uuid::new_v4(),
-        auth_source: "local".into(),
-        enabled: true,
-        created_at: START - time::Duration::days(1),
-        last_login_at: None,
-        password_changed_at: START - time::Duration::days(1),
-        tokens_revoked_at: None,
-        token_version: 0,
+        account: Account {
+            id: Uuid::new_v4(),
+            username: Username::parse(name).expect("valid username"),
+            full_name: String::new(),
+            email: String::new(),
+            role: 0,
+            roles: vec![],
+            customer_id: Uuid::new_v4(),
+            auth_source: "local".into(),
+            enabled: true,
+            created_at: START - time::Duration::days(1),
+            last_login_at: None,
+            password_changed_at: START - time::Duration::days(1),
+            tokens_revoked_at: None,
+            token_version: 0,
+        },
     };
     change(&mut user);
     user

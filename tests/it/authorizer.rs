@@ -305,6 +305,25 @@ async fn logout_ends_access_downstream_in_every_dialect() {
         "oauth reuse detection"
     );
 
+    // oauth client credentials: a token of no family, revoked by itself.
+    let ev = oauth_event(
+        "oauth-token-client-credentials",
+        &[("grant_type", "client_credentials")],
+        Some(("app", &secret)),
+    );
+    let r = env.call(&ev).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let at = r.json()["access_token"].as_str().unwrap().to_string();
+    let answer = decide(&a, authorizer_event("bearer-valid", Some(&at))).await;
+    assert_eq!(answer["isAuthorized"], true, "{answer}");
+    assert_eq!(answer["context"]["client_id"], "app");
+    let ev = oauth_event("oauth-revoke", &[("token", &at)], Some(("app", &secret)));
+    assert_eq!(env.call(&ev).await.status, 200);
+    assert!(
+        !allowed(&a, "bearer-valid", &at).await,
+        "client credentials revoke"
+    );
+
     // ops: release is covered by the events test; password change here ends
     // every other session and every family, of every dialect.
     let (v2_at, _) = v2_login(&env).await;

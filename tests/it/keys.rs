@@ -31,6 +31,7 @@ fn admin(args: &[&str], secret: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_token-admin"))
         .args(args)
         .env("SIGNING_KEY_SECRET_ID", secret)
+        .env("AWS_ACCESS_KEY_ID", ADMIN_IDENTITY)
         .output()
         .expect("run token-admin")
 }
@@ -50,7 +51,7 @@ async fn cold_start_keys(secret: &str) -> Result<keys::KeySet, KeyError> {
     config.signing_key_secret = Some(secret.to_string());
     keys::load(
         &token_issuer::compose::key_source(&config),
-        &token_issuer::aws::lambda_sdk_config().await.unwrap(),
+        &sdk_as(ISSUER_IDENTITY).await,
     )
     .await
 }
@@ -85,12 +86,20 @@ async fn an_empty_ring_stops_start_up_with_what_to_do() {
     assert!(matches!(err, KeyError::NoActiveKey));
     assert!(err.to_string().contains("token-admin keys rotate"));
 
-    let err = cold_start_keys("no-such-secret").await.unwrap_err();
-    assert!(err.to_string().contains("no-such-secret"), "{err}");
-    let out = admin(&["keys", "list"], "no-such-secret");
+    let err = cold_start_keys("signing-keys-that-do-not-exist")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("signing-keys-that-do-not-exist"),
+        "{err}"
+    );
+    let out = admin(&["keys", "list"], "signing-keys-that-do-not-exist");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no-such-secret"), "{stderr}");
+    assert!(
+        stderr.contains("signing-keys-that-do-not-exist"),
+        "{stderr}"
+    );
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }
 
@@ -153,12 +162,9 @@ async fn live_keys(secret: &str, every: std::time::Duration) -> keys::Keys {
     let mut config = test_config();
     config.signing_key_secret = Some(secret.to_string());
     config.key_refresh = every;
-    token_issuer::compose::keys(
-        &config,
-        &token_issuer::aws::lambda_sdk_config().await.unwrap(),
-    )
-    .await
-    .unwrap()
+    token_issuer::compose::keys(&config, &sdk_as(ISSUER_IDENTITY).await)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -196,4 +202,121 @@ async fn a_revoked_key_leaves_warm_instances_within_the_refresh_bound() {
     assert_eq!(kid(&login_token(&env).await), kid(&token));
     let out = admin(&["keys", "revoke", "no-such-kid"], &secret);
     assert!(!out.status.success());
+}
+
+/// A secret as template.yaml creates it for the public keys: empty.
+async fn new_public_secret() -> String {
+    let name = unique("public-keys");
+    secrets()
+        .await
+        .create_secret()
+        .name(&name)
+        .secret_string(r#"{"keys":[]}"#)
+        .send()
+        .await
+        .expect("create the secret in moto");
+    name
+}
+
+async fn secret_text(id: &str) -> String {
+    secrets()
+        .await
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .unwrap()
+        .secret_string()
+        .unwrap()
+        .to_string()
+}
+
+/// The authorizer is given the ring's public keys alone (written by
+/// `token-admin` beside the ring); it verifies the issuer's tokens with them,
+/// across a rotation, and cannot sign. It reads them under its own identity,
+/// whose role in template.yaml cannot read the ring (`iam.rs` holds the
+/// recorded calls against that role).
+#[tokio::test]
+async fn the_authorizer_verifies_with_the_public_keys_alone() {
+    let secret = new_secret().await;
+    let public = new_public_secret().await;
+    let rotate = || {
+        Command::new(env!("CARGO_BIN_EXE_token-admin"))
+            .args(["keys", "rotate"])
+            .env("SIGNING_KEY_SECRET_ID", &secret)
+            .env("PUBLIC_KEYS_SECRET_ID", &public)
+            .env("AWS_ACCESS_KEY_ID", ADMIN_IDENTITY)
+            .output()
+            .expect("run token-admin")
+    };
+    ok(rotate());
+    let published = secret_text(&public).await;
+    assert!(
+        !published.contains("PRIVATE") && !published.contains("private_key_pem"),
+        "{published}"
+    );
+    let jwks: serde_json::Value = serde_json::from_str(&published).unwrap();
+    let keys_json = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys_json.len(), 2, "active and next: {published}");
+    for k in keys_json {
+        assert!(
+            k.get("d").is_none() && k.get("p").is_none(),
+            "no private part: {k}"
+        );
+    }
+
+    let mut env = TestEnv::with_keys(|_| {}, cold_start_keys(&secret).await.unwrap()).await;
+    let mut config = env.config.clone();
+    config.issuer = Some(format!("https://{API_DOMAIN}"));
+    config.public_keys_secret = Some(public.clone());
+    let before = authorizer_from_public_keys(&config, &env).await;
+    let token = login_token(&env).await;
+    assert!(allows(&before, &token).await);
+    assert!(!allows(&before, "not-a-token").await);
+
+    // After a rotation the issuer signs with the key that was published as
+    // next, so an authorizer that started before it still verifies.
+    ok(rotate());
+    env.app = token_issuer::compose::app(
+        &env.config,
+        token_issuer::compose::store(client_as(ISSUER_IDENTITY).await, &env.config.store),
+        cold_start_keys(&secret).await.unwrap(),
+        env.clock.clone(),
+    );
+    let token2 = login_token(&env).await;
+    assert_ne!(kid(&token2), kid(&token));
+    assert!(allows(&before, &token2).await);
+    let after = authorizer_from_public_keys(&config, &env).await;
+    assert!(allows(&after, &token).await && allows(&after, &token2).await);
+}
+
+async fn allows(
+    a: &token_issuer::authorizer::Authorizer<token_issuer::store::DynamoStore>,
+    token: &str,
+) -> bool {
+    matches!(
+        a.decide(Some(&format!("Bearer {token}"))).await,
+        token_issuer::authorizer::Decision::Allow(_)
+    )
+}
+
+/// The authorizer's cold start with `config`'s public keys, under its identity.
+async fn authorizer_from_public_keys(
+    config: &token_issuer::config::Config,
+    env: &TestEnv,
+) -> token_issuer::authorizer::Authorizer<token_issuer::store::DynamoStore> {
+    let keys = token_issuer::compose::authorizer_keys(config, &sdk_as(AUTHORIZER_IDENTITY).await)
+        .await
+        .expect("the authorizer's keys");
+    assert!(matches!(
+        keys.current().sign(&serde_json::json!({"sub": "x"})),
+        Err(KeyError::NoSigningKey)
+    ));
+    token_issuer::compose::authorizer(
+        config,
+        env.authorizer_store.clone(),
+        keys,
+        env.clock.clone(),
+    )
+    .expect("an authorizer")
 }

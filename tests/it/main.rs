@@ -12,6 +12,7 @@ mod browser;
 mod events;
 mod faults;
 mod hostile;
+mod iam;
 mod keys;
 mod lockout;
 mod login_user;

@@ -19,6 +19,8 @@ mod state;
 mod throttle;
 mod users;
 
+pub use users::ACCOUNT_ATTRIBUTES;
+
 use crate::core::store::{BoxError, StoreError};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::Client;

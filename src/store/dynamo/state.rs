@@ -4,7 +4,7 @@
 use super::clients::{client_from_item, client_key, revoked_key};
 use super::codec::{get_s, Item};
 use super::families::{family_from_item, family_key};
-use super::users::{user_from_item, user_key};
+use super::users::{account_from_item, account_projection, user_key};
 use super::{backend, classify, DynamoStore, TOKENS_KEY, USERS_KEY};
 use crate::core::store::{StoreError, TokenState, TokenStateQuery, TokenStateStore};
 use aws_sdk_dynamodb::types::KeysAndAttributes;
@@ -35,8 +35,11 @@ impl TokenStateStore for DynamoStore {
             request.insert(self.tokens.clone(), keys);
         }
         if let Some(u) = q.user {
+            let (projection, names) = account_projection();
             let keys = KeysAndAttributes::builder()
                 .keys(HashMap::from([(USERS_KEY.to_string(), user_key(u))]))
+                .projection_expression(projection)
+                .set_expression_attribute_names(Some(names))
                 .consistent_read(true)
                 .build()
                 .map_err(backend)?;
@@ -57,7 +60,7 @@ impl TokenStateStore for DynamoStore {
             for (table, items) in out.responses().into_iter().flatten() {
                 for item in items {
                     if *table == self.users {
-                        state.user = Some(user_from_item(item)?);
+                        state.user = Some(account_from_item(item)?);
                         continue;
                     }
                     let key = get_s(item, TOKENS_KEY)?;

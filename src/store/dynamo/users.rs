@@ -7,12 +7,47 @@ use super::{classify, conditional, DynamoStore, USERS_KEY};
 use crate::core::client::{Client, ClientId};
 use crate::core::store::{AdminStore, StoreError, UserStore};
 use crate::core::throttle::Throttle;
-use crate::core::user::{User, Username};
+use crate::core::user::{Account, User, Username};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
 
 pub(super) fn user_key(username: &Username) -> AttributeValue {
     s(username.as_str())
+}
+
+/// Every attribute of a user item but the password hash: what
+/// [`UserStore::get_account`] and token checks read. The authorizer's role in
+/// template.yaml may read these and no others.
+pub const ACCOUNT_ATTRIBUTES: [&str; 14] = [
+    USERS_KEY,
+    "id",
+    "full_name",
+    "email",
+    "role",
+    "roles",
+    "customer_id",
+    "auth_source",
+    "enabled",
+    "created_at",
+    "last_login_at",
+    "password_changed_at",
+    "tokens_revoked_at",
+    "token_version",
+];
+
+/// `ProjectionExpression` and its names for [`ACCOUNT_ATTRIBUTES`] (some are
+/// reserved words, so all go by placeholder).
+pub(super) fn account_projection() -> (String, std::collections::HashMap<String, String>) {
+    let names: std::collections::HashMap<String, String> = ACCOUNT_ATTRIBUTES
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("#a{i}"), a.to_string()))
+        .collect();
+    let expr = (0..ACCOUNT_ATTRIBUTES.len())
+        .map(|i| format!("#a{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (expr, names)
 }
 
 fn user_to_item(u: &User) -> Item {
@@ -43,6 +78,13 @@ fn user_to_item(u: &User) -> Item {
 }
 
 pub(super) fn user_from_item(item: &Item) -> Result<User, StoreError> {
+    Ok(User {
+        account: account_from_item(item)?,
+        password_hash: get_s(item, "password_hash")?.to_string(),
+    })
+}
+
+pub(super) fn account_from_item(item: &Item) -> Result<Account, StoreError> {
     let roles = match item.get("roles") {
         Some(AttributeValue::L(list)) => list
             .iter()
@@ -54,10 +96,9 @@ pub(super) fn user_from_item(item: &Item) -> Result<User, StoreError> {
         None => Vec::new(),
         _ => return Err(StoreError::Corrupt("`roles` is not a list".into())),
     };
-    Ok(User {
+    Ok(Account {
         id: get_uuid(item, "id")?,
         username: get_username(item, USERS_KEY)?,
-        password_hash: get_s(item, "password_hash")?.to_string(),
         full_name: get_s(item, "full_name")?.to_string(),
         email: get_s(item, "email")?.to_string(),
         role: get_n(item, "role")?,
@@ -127,6 +168,22 @@ impl UserStore for DynamoStore {
             .await
             .map_err(|e| classify(&self.users, e))?;
         out.item().map(user_from_item).transpose()
+    }
+
+    async fn get_account(&self, username: &Username) -> Result<Option<Account>, StoreError> {
+        let (projection, names) = account_projection();
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.users)
+            .key(USERS_KEY, user_key(username))
+            .projection_expression(projection)
+            .set_expression_attribute_names(Some(names))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify(&self.users, e))?;
+        out.item().map(account_from_item).transpose()
     }
 
     async fn record_login(
