@@ -143,7 +143,9 @@ fn the_function_may_write_only_the_items_it_writes_and_never_a_client() {
             .iter()
             .map(text)
             .collect();
-        let writes = actions.iter().any(|a| *a != "dynamodb:GetItem");
+        let writes = actions
+            .iter()
+            .any(|a| !matches!(*a, "dynamodb:GetItem" | "dynamodb:BatchGetItem"));
         if writes {
             let keys: Vec<&str> = s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
                 .as_sequence()
