@@ -110,6 +110,30 @@ pub fn lock_started(o: &Origin<'_>, name: &LoginName, scope: Scope, retry_after_
     );
 }
 
+/// A scope left at its limit by attempts that never finished (cut by the
+/// route's deadline or a fault) is locked as a last failure would have.
+pub fn unfinished_attempt_locked(
+    o: &Origin<'_>,
+    name: &LoginName,
+    scope: Scope,
+    retry_after_secs: i64,
+) {
+    if let Some(seen) = o.observed {
+        seen.lock_starts.fetch_add(1, Ordering::Relaxed);
+    }
+    tracing::warn!(
+        target: "audit",
+        event = "lock_started",
+        cause = "unfinished_attempt",
+        scope = scope.as_str(),
+        retry_after = retry_after_secs,
+        username = name.as_str(),
+        source_ip = o.ip(),
+        request_id = o.request_id,
+        dialect = o.dialect,
+    );
+}
+
 pub fn refresh_reuse_detected(o: &Origin<'_>, family: &FamilyId, user_id: Uuid, name: &Username) {
     if let Some(seen) = o.observed {
         seen.reuse_detected.fetch_add(1, Ordering::Relaxed);

@@ -42,7 +42,7 @@ impl<S: Store> Issuer<S> {
         let name = LoginName::parse(&creds.username);
         let user_key = throttle::key(&name);
         let pair_key = throttle::pair_key(&name, origin.source_ip);
-        let (user, pair, whole) = tokio::try_join!(
+        let (user, pair, whole) = tokio::join!(
             async {
                 Ok::<_, Error>(match name.username() {
                     Some(name) => self.store.get_user(name).await?,
@@ -50,9 +50,26 @@ impl<S: Store> Issuer<S> {
                     None => None,
                 })
             },
-            self.count_attempt(Scope::Pair, &pair_key, &user_key, now),
-            self.count_attempt(Scope::Username, &user_key, &user_key, now),
-        )?;
+            self.count_attempt(Scope::Pair, &pair_key, (&name, &user_key), origin, now),
+            self.count_attempt(Scope::Username, &user_key, (&name, &user_key), origin, now),
+        );
+        let (user, pair, whole) = match (user, pair, whole) {
+            (Ok(user), Ok(pair), Ok(whole)) => (user, pair, whole),
+            (user, pair, whole) => {
+                // A fault checked nothing: take back what was counted (best
+                // effort; a count left behind ends as an unfinished attempt).
+                for counted in [&pair, &whole] {
+                    if let Ok(Ok(c)) = counted {
+                        let _ = self.store.uncount_attempt(c.key).await;
+                    }
+                }
+                let fault = [user.err(), pair.err(), whole.err()]
+                    .into_iter()
+                    .flatten()
+                    .next();
+                return Err(fault.unwrap_or(Error::Refused(Refusal::InvalidCredentials)));
+            }
+        };
         let counted = match (pair, whole) {
             (Ok(pair), Ok(whole)) => [pair, whole],
             (pair, whole) => {
@@ -107,7 +124,8 @@ impl<S: Store> Issuer<S> {
         &self,
         scope: Scope,
         key: &'k str,
-        owner: &str,
+        (name, owner): (&LoginName, &str),
+        origin: &Origin<'_>,
         now: OffsetDateTime,
     ) -> Result<Result<Counted<'k>, u64>, Error> {
         let policy = &self.settings.throttle;
@@ -132,6 +150,29 @@ impl<S: Store> Issuer<S> {
                     }
                 }
                 Reservation::Refused(old) => {
+                    if let Some(until) = policy.abandoned_lock(scope, &old, now) {
+                        // Lock it as its last failure would have; a lock
+                        // that is already over lets this attempt count.
+                        let needed = policy.limit(scope).needed(old.lockouts);
+                        let expires_at = until.max(now) + policy.memory;
+                        if self
+                            .store
+                            .lock_throttle(key, needed, now, until, expires_at)
+                            .await?
+                        {
+                            let wait = (until - now).whole_seconds().max(0);
+                            audit::unfinished_attempt_locked(origin, name, scope, wait);
+                        }
+                        if until <= now {
+                            continue;
+                        }
+                        return Ok(Err(Throttle {
+                            locked_until: Some(until),
+                            ..old
+                        }
+                        .retry_after(now)
+                        .unwrap_or(1)));
+                    }
                     return Ok(Err(old
                         .retry_after(now)
                         .unwrap_or_else(|| policy.pending_wait(&old))));

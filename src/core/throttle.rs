@@ -34,6 +34,10 @@ pub struct ThrottleSettings {
     pub max: Duration,
     /// How long failures are remembered without a new one.
     pub memory: Duration,
+    /// How long a counted attempt may still be in flight: past it, one that
+    /// never finished (the route's deadline, a fault) is taken as failed.
+    /// Above the function's timeout, so no live attempt is written off.
+    pub in_flight: Duration,
 }
 
 impl Default for ThrottleSettings {
@@ -44,6 +48,7 @@ impl Default for ThrottleSettings {
             initial: Duration::minutes(1),
             max: Duration::minutes(15),
             memory: Duration::hours(24),
+            in_flight: Duration::minutes(1),
         }
     }
 }
@@ -108,6 +113,32 @@ impl Throttle {
 
     pub fn is_locked(&self, now: OffsetDateTime) -> bool {
         self.locked_until.is_some_and(|u| u > now)
+    }
+}
+
+impl ThrottleSettings {
+    /// When the last attempt was counted: every count sets the record to
+    /// expire `memory` later.
+    pub fn last_counted(&self, record: &Throttle) -> OffsetDateTime {
+        record.expires_at - self.memory
+    }
+
+    /// The lock a record at its limit but never locked is owed, if its
+    /// attempts were abandoned: counted, then never finished (a route cut by
+    /// its deadline, a fault), so no lock was set and every attempt would be
+    /// refused until the record expired. The unfinished attempt is taken as a
+    /// failure at the time it was counted: the lock starts then, so the scope
+    /// is refused no longer than its lock. `None` while one may be in flight.
+    pub fn abandoned_lock(
+        &self,
+        scope: Scope,
+        record: &Throttle,
+        now: OffsetDateTime,
+    ) -> Option<OffsetDateTime> {
+        let at_limit = record.failures >= self.limit(scope).needed(record.lockouts);
+        let last = self.last_counted(record);
+        let done = last + self.in_flight <= now;
+        (at_limit && !record.is_locked(now) && done).then(|| last + self.lock_for(record.lockouts))
     }
 }
 
@@ -184,6 +215,47 @@ mod tests {
         assert_eq!(s.limit(Scope::Pair).needed(3), 1);
         assert_eq!(s.limit(Scope::Username).needed(0), 100);
         assert_eq!(s.limit(Scope::Username).needed(3), 100);
+    }
+
+    #[test]
+    fn an_abandoned_record_is_owed_the_lock_from_its_last_count() {
+        let s = ThrottleSettings::default();
+        let counted = OffsetDateTime::UNIX_EPOCH + Duration::days(1);
+        let record = |failures, lockouts| Throttle {
+            failures,
+            lockouts,
+            locked_until: None,
+            expires_at: counted + s.memory,
+        };
+        // In flight: nothing yet.
+        assert_eq!(
+            s.abandoned_lock(Scope::Pair, &record(10, 0), counted + Duration::seconds(59)),
+            None
+        );
+        // Past the in-flight bound: the lock the tenth failure would have set.
+        assert_eq!(
+            s.abandoned_lock(Scope::Pair, &record(10, 0), counted + Duration::seconds(60)),
+            Some(counted + Duration::minutes(1))
+        );
+        assert_eq!(
+            s.abandoned_lock(
+                Scope::Username,
+                &record(100, 6),
+                counted + Duration::hours(1)
+            ),
+            Some(counted + Duration::minutes(15))
+        );
+        // Under the limit, or already locked: not abandoned.
+        assert_eq!(
+            s.abandoned_lock(Scope::Pair, &record(9, 0), counted + Duration::hours(1)),
+            None
+        );
+        let mut locked = record(0, 1);
+        locked.locked_until = Some(counted + Duration::hours(2));
+        assert_eq!(
+            s.abandoned_lock(Scope::Pair, &locked, counted + Duration::hours(1)),
+            None
+        );
     }
 
     #[test]

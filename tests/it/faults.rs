@@ -354,3 +354,81 @@ async fn the_warm_up_never_fails_start_up_and_is_bounded() {
         assert_eq!(bad.call(&event("v2-login")).await.status, 500, "{kind}");
     }
 }
+
+/// Forwards to DynamoDB Local, but never sends on a request naming
+/// `target`: that call hangs until its caller gives up.
+async fn withholding_proxy(upstream: String, target: &'static str) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = l.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let up = tokio::spawn(async move {
+                    let mut buf = vec![0u8; 65536];
+                    while let Ok(n) = cr.read(&mut buf).await {
+                        let text = String::from_utf8_lossy(&buf[..n]);
+                        if n == 0 || text.contains(&format!("DynamoDB_20120810.{target}")) {
+                            // Held: the connection stays open, unanswered.
+                            std::future::pending::<()>().await;
+                        }
+                        if sw.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                up.abort();
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A lock always ends (API §2): attempts counted and then cut by the route's
+/// deadline (here the user's read hangs) leave the pair at its limit with no
+/// lock. Past the time an attempt can be in flight, the scope is locked as
+/// the last failure would have locked it, from when it was counted, so it is
+/// refused no longer than that lock, not until the record expires a day later.
+#[tokio::test]
+async fn attempts_cut_after_their_count_never_leave_a_lock_that_does_not_end() {
+    const DEADLINE: Duration = Duration::from_millis(300);
+    let good = TestEnv::new().await;
+    let mut config = good.config.clone();
+    config.request_deadline = DEADLINE;
+    let proxy = withholding_proxy(endpoint(), "GetItem").await;
+    let cut = TestEnv::on_store(config, store_at(&proxy, &good).await).await;
+    // Ten log ins with the right password, each counted, then cut while its
+    // user is read: the deadline itself answers, well before the SDK's own
+    // 2 s attempt timeout would have.
+    for i in 0..10 {
+        let started = Instant::now();
+        let r = cut.call(&event("v2-login")).await;
+        let took = started.elapsed();
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (500, V2_ERROR),
+            "attempt {i}"
+        );
+        assert!(
+            took >= DEADLINE && took < Duration::from_millis(1_500),
+            "attempt {i}: {took:?}"
+        );
+    }
+    // The pair is at its limit: refused while those attempts could still be in flight...
+    let r = good.call(&event("v2-login")).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    // ...and once none can be, locked as the tenth failure would have been:
+    // one minute from its count, which has passed, so the right password works.
+    good.clock.advance(time::Duration::seconds(61));
+    let r = good.call(&event("v2-login")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
