@@ -392,13 +392,17 @@ impl<S: Store> Issuer<S> {
             .await?;
         let stored = match redemption {
             Redemption::Redeemed(stored) => stored,
-            Redemption::Replayed(stored) => {
+            // Only the client the code was issued to can prove a replay: any
+            // other holder of a leaked, used code must not end the session.
+            Redemption::Replayed(stored) if stored.client_id == client.id => {
                 if self.store.revoke_family(&stored.family, None, now).await? {
                     audit::code_replayed(origin, &stored.family);
                 }
                 return Err(Refusal::InvalidCode.into());
             }
-            Redemption::Refused => return Err(Refusal::InvalidCode.into()),
+            Redemption::Replayed(_) | Redemption::Refused => {
+                return Err(Refusal::InvalidCode.into())
+            }
         };
         let ours = |f: &super::family::RefreshFamily| match &f.client {
             Some(b) if b.client_id == client.id => Ok(()),

@@ -192,6 +192,21 @@ async fn the_page_signs_in_and_the_code_gives_tokens_once() {
     assert_eq!(id["auth_time"], START.unix_timestamp());
     let refresh = body["refresh_token"].as_str().unwrap().to_string();
 
+    // Another client presenting the used code (leaked to it) is refused and
+    // ends nothing: only the code's own client proves a replay.
+    let other = env
+        .add_client("other", false, CODE_FLOW, "openid")
+        .await
+        .unwrap();
+    let r = env
+        .redeem(("other", &other), &code, REDIRECT_URI, VERIFIER)
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"], "invalid_grant");
+    let r = env.refresh(&refresh).await;
+    assert_eq!(r.status, 200, "the family lives: {}", r.text());
+    let refresh = r.json()["refresh_token"].as_str().unwrap().to_string();
+
     // A second presentation fails and revokes what the first one issued.
     let again = env
         .redeem(("web", &env.secret), &code, REDIRECT_URI, VERIFIER)
