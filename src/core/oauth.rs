@@ -63,6 +63,10 @@ pub struct TokenClaims {
     pub roles: Option<Vec<String>>,
 }
 
+/// The standard scopes that release profile claims (Core §5.4).
+pub const PROFILE: &str = "profile";
+pub const EMAIL: &str = "email";
+
 /// An OpenID Connect ID token (Core §2).
 #[derive(Debug, Serialize)]
 struct IdTokenClaims<'a> {
@@ -75,9 +79,14 @@ struct IdTokenClaims<'a> {
     /// The authorization request's, verbatim (Core §3.1.3.6).
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
-    preferred_username: &'a str,
-    name: &'a str,
-    email: &'a str,
+    /// With `profile` only (Core §5.4), as `name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preferred_username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    /// With `email` only (Core §5.4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
 }
 
 /// An access token found active, and what made it so.
@@ -333,9 +342,9 @@ impl<S: Store> Issuer<S> {
                 // The log in that started the family.
                 auth_time: family.created_at.unix_timestamp(),
                 nonce,
-                preferred_username: user.username.as_str(),
-                name: &user.full_name,
-                email: &user.email,
+                preferred_username: scope.contains(PROFILE).then_some(user.username.as_str()),
+                name: scope.contains(PROFILE).then_some(user.full_name.as_str()),
+                email: scope.contains(EMAIL).then_some(user.email.as_str()),
             };
             Some(SecretString::from(keys.sign_as(TokenType::Jwt, &id)?))
         } else {
@@ -353,11 +362,21 @@ impl<S: Store> Issuer<S> {
     /// The claims of an access token of any dialect whose signature is one
     /// of the published keys', issued by `issuer_url`, and within
     /// `nbf`..`exp` now. Storage is not asked.
+    ///
+    /// Only an access token passes, by its type and audience, never an ID
+    /// token or any other JWT these keys signed: an RFC 9068 token is
+    /// `at+jwt` and names its client (its audience is checked against that
+    /// client's in [`Issuer::liveness`]); a vendor dialect's is `JWT`, names
+    /// no client, and is for this issuer's own audience.
     pub fn verified_claims(&self, token: &str, issuer_url: &str) -> Option<TokenClaims> {
-        let (_, claims) = self.keys.current().verify::<TokenClaims>(token)?;
+        let (typ, claims) = self.keys.current().verify::<TokenClaims>(token)?;
+        let access = match typ {
+            TokenType::AccessToken => claims.client_id.is_some(),
+            TokenType::Jwt => claims.client_id.is_none() && claims.aud == self.settings.audience,
+        };
         let now = self.now().unix_timestamp();
         let current = claims.iss == issuer_url && claims.exp > now && claims.nbf <= now;
-        current.then_some(claims)
+        (access && current).then_some(claims)
     }
 
     /// Whether verified `claims` still hold, read in one storage request: the
@@ -385,7 +404,10 @@ impl<S: Store> Issuer<S> {
                     ..TokenStateQuery::default()
                 })
                 .await?;
-            let live = state.client.is_some_and(|c| c.enabled) && !state.jti_revoked;
+            let live = state
+                .client
+                .is_some_and(|c| c.enabled && self.audience_of(&c) == claims.aud)
+                && !state.jti_revoked;
             return Ok(live.then_some(Liveness {
                 user: None,
                 issued_via: Some("oauth".into()),
@@ -410,7 +432,9 @@ impl<S: Store> Issuer<S> {
             return Ok(None);
         };
         let client_live = match &client_id {
-            Some(_) => state.client.is_some_and(|c| c.enabled),
+            Some(_) => state
+                .client
+                .is_some_and(|c| c.enabled && self.audience_of(&c) == claims.aud),
             None => true,
         };
         let same_client =
@@ -442,18 +466,31 @@ impl<S: Store> Issuer<S> {
         }))
     }
 
-    /// RFC 7662: an active access token of any dialect, or the live token of
-    /// a refresh family; `None` for anything else.
+    /// RFC 7662 for the authenticated client `caller`: an active access
+    /// token of any dialect, or the live token of a refresh family; `None`
+    /// for anything else. A client learns only of the tokens it was issued
+    /// and of access tokens for the audience it serves (its own audience,
+    /// by default the issuer's; vendor tokens are for the issuer's), so one
+    /// client cannot test another's tokens (RFC 7662 §4).
     pub async fn introspect(
         &self,
         token: &str,
         issuer_url: &str,
+        caller: &Client,
     ) -> Result<Option<Introspected>, Error> {
+        let serves = |aud: &str| self.audience_of(caller) == aud;
         if let Some(refresh) = RefreshToken::parse(token) {
             let Some(family) = self.store.get_refresh_family(refresh.family()).await? else {
                 return Ok(None);
             };
             if family.token_hash != refresh.hash() || !family.is_live(self.now()) {
+                return Ok(None);
+            }
+            let visible = match &family.client {
+                Some(b) => b.client_id == caller.id,
+                None => serves(&self.settings.audience),
+            };
+            if !visible {
                 return Ok(None);
             }
             let user = self.store.get_account(&family.username).await?;
@@ -463,10 +500,19 @@ impl<S: Store> Issuer<S> {
                 })
                 .map(|user| Introspected::Refresh { family, user }));
         }
-        Ok(self
-            .active_access_token(token, issuer_url)
-            .await?
-            .map(Introspected::Access))
+        let Some(claims) = self.verified_claims(token, issuer_url) else {
+            return Ok(None);
+        };
+        let issued_to_caller = claims.client_id.as_deref() == Some(caller.id.as_str());
+        if !(issued_to_caller || serves(&claims.aud)) {
+            return Ok(None);
+        }
+        Ok(self.liveness(&claims).await?.map(|l| {
+            Introspected::Access(ActiveToken {
+                claims,
+                user: l.user,
+            })
+        }))
     }
 
     /// RFC 7009: revokes the family of a refresh or access token issued to
@@ -513,21 +559,27 @@ impl<S: Store> Issuer<S> {
 
     /// OpenID Connect userinfo: the user of an active access token with
     /// scope `openid`.
-    pub async fn userinfo(&self, token: &str, issuer_url: &str) -> Result<Account, Error> {
+    ///
+    /// The account and the token's scope, which decides the claims released
+    /// (Core §5.4: `profile` the names, `email` the address).
+    pub async fn userinfo(
+        &self,
+        token: &str,
+        issuer_url: &str,
+    ) -> Result<(Account, Scopes), Error> {
         let active = self
             .active_access_token(token, issuer_url)
             .await?
             .ok_or(Refusal::InvalidToken)?;
-        let scoped = active
+        let scope = active
             .claims
             .scope
             .as_deref()
             .and_then(|s| Scopes::parse(s).ok())
-            .is_some_and(|s| s.contains(OPENID));
-        match active.user {
-            Some(user) if scoped => Ok(user),
-            Some(_) => Err(Refusal::InsufficientScope(OPENID).into()),
-            None => Err(Refusal::InsufficientScope(OPENID).into()),
+            .filter(|s| s.contains(OPENID));
+        match (active.user, scope) {
+            (Some(user), Some(scope)) => Ok((user, scope)),
+            _ => Err(Refusal::InsufficientScope(OPENID).into()),
         }
     }
 }

@@ -5,7 +5,7 @@
 use super::request::{basic_credentials, bearer_token, FormBody, RequestError};
 use super::routes::DialectName;
 use super::{response, ApiError, Context, Dialect};
-use crate::core::oauth::{ClientAuth, Introspected, OAuthGrant};
+use crate::core::oauth::{ClientAuth, Introspected, OAuthGrant, EMAIL, PROFILE};
 use crate::core::store::Store;
 use crate::core::{Credentials, Issuer, Refusal};
 use lambda_http::http::header::{HeaderValue, WWW_AUTHENTICATE};
@@ -304,8 +304,8 @@ pub async fn introspect<S: Store>(
     if matches!(auth, ClientAuth::Public { .. }) {
         return Err(Refusal::InvalidClient.into());
     }
-    issuer.authenticate_client(&auth).await?;
-    let found = issuer.introspect(token, &ctx.issuer_url).await?;
+    let caller = issuer.authenticate_client(&auth).await?;
+    let found = issuer.introspect(token, &ctx.issuer_url, &caller).await?;
     let refresh_sub = match &found {
         Some(Introspected::Refresh { user, .. }) => Some(user.id.to_string()),
         _ => None,
@@ -353,9 +353,12 @@ pub async fn introspect<S: Store>(
 #[derive(Serialize)]
 struct UserInfo<'a> {
     sub: String,
-    preferred_username: &'a str,
-    name: &'a str,
-    email: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preferred_username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
 }
 
 /// `GET` and `POST /oauth2/userinfo` (OpenID Connect Core §5.3): the token
@@ -376,14 +379,15 @@ pub async fn userinfo<S: Store>(
         }
         None => return Err(RequestError::NoBearerToken.into()),
     };
-    let user = issuer.userinfo(token, &ctx.issuer_url).await?;
+    let (user, scope) = issuer.userinfo(token, &ctx.issuer_url).await?;
+    let profile = scope.contains(PROFILE);
     Ok(response::json(
         StatusCode::OK,
         &UserInfo {
             sub: user.id.to_string(),
-            preferred_username: user.username.as_str(),
-            name: &user.full_name,
-            email: &user.email,
+            preferred_username: profile.then_some(user.username.as_str()),
+            name: profile.then_some(user.full_name.as_str()),
+            email: scope.contains(EMAIL).then_some(user.email.as_str()),
         },
     ))
 }

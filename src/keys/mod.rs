@@ -263,7 +263,8 @@ impl KeySet {
         let data = jsonwebtoken::decode::<T>(token, key, &v).ok()?;
         let typ = match header.typ.as_deref() {
             Some("at+jwt") => TokenType::AccessToken,
-            _ => TokenType::Jwt,
+            Some("JWT") => TokenType::Jwt,
+            _ => return None,
         };
         Some((typ, data.claims))
     }

@@ -11,7 +11,7 @@ use token_issuer::core::store::AdminStore as _;
 
 const ISSUER: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
 const ALL: &[GrantType] = &GrantType::ALL;
-const SCOPES: &str = "openid profile api:read api:write";
+const SCOPES: &str = "openid profile email api:read api:write";
 
 struct OAuthEnv {
     env: TestEnv,
@@ -628,7 +628,7 @@ async fn client_credentials_give_a_token_for_the_client_alone() {
     assert!(body.get("refresh_token").is_none());
     assert!(body.get("id_token").is_none());
     assert_eq!(
-        body["scope"], "profile api:read api:write",
+        body["scope"], "profile email api:read api:write",
         "openid needs a user"
     );
     let at = body["access_token"].as_str().unwrap();
@@ -902,6 +902,27 @@ async fn userinfo_answers_for_an_active_openid_token_only() {
         r.json(),
         json!({"sub": env.admin.id.to_string(), "preferred_username": "admin", "name": "Admin", "email": "admin@admin"})
     );
+    // The scope decides the claims (OpenID Connect Core §5.4): `openid`
+    // alone releases the subject, `profile` the names, `email` the address.
+    for (scope, expected) in [
+        ("openid", json!({"sub": env.admin.id.to_string()})),
+        (
+            "openid profile",
+            json!({"sub": env.admin.id.to_string(), "preferred_username": "admin", "name": "Admin"}),
+        ),
+        (
+            "openid email",
+            json!({"sub": env.admin.id.to_string(), "email": "admin@admin"}),
+        ),
+    ] {
+        let body = env.granted(Some(scope)).await;
+        let r = env.call(&get(body["access_token"].as_str().unwrap())).await;
+        assert_eq!(r.json(), expected, "{scope}");
+        let id = jwt_claims(body["id_token"].as_str().unwrap());
+        for claim in ["preferred_username", "name", "email"] {
+            assert_eq!(id.get(claim), expected.get(claim), "{scope}: {claim}");
+        }
+    }
     // POST with the token in the form body (RFC 6750 §2.2).
     let mut ev = oauth_event("oauth-token-no-client", &[("access_token", &at)], None);
     ev["rawPath"] = json!("/oauth2/userinfo");
@@ -1024,4 +1045,192 @@ async fn metadata_lists_the_endpoints_and_capabilities() {
             }
         }
     }
+}
+
+/// Signs `token`'s claims, changed by `change`, under JWS type `typ` with the
+/// issuer's own key: what a token these keys signed for another purpose
+/// looks like.
+fn resign(env: &TestEnv, token: &str, typ: &str, change: impl FnOnce(&mut Value)) -> String {
+    let pem = env.key_pem.as_deref().expect("a test-made key");
+    let kid = token_issuer::keys::KeySet::from_pem(pem.as_bytes())
+        .unwrap()
+        .kid()
+        .to_string();
+    let mut claims = jwt_claims(token);
+    change(&mut claims);
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(kid);
+    header.typ = Some(typ.into());
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Only an access token is one: verification checks the JWS type and the
+/// audience explicitly, so a JWT these keys signed as something else (an ID
+/// token, a vendor token made out to a client, an OAuth token under another
+/// type or for another audience) is active nowhere, whatever claims it has.
+#[tokio::test]
+async fn only_access_tokens_by_type_and_audience_are_active() {
+    let env = setup().await;
+    let body = env.granted(None).await;
+    let at = body["access_token"].as_str().unwrap().to_string();
+    let id_token = body["id_token"].as_str().unwrap().to_string();
+    let v2 = env
+        .call(&login(
+            "v2-login",
+            json!({"username": "admin", "password": PASSWORD}),
+        ))
+        .await
+        .json()["content"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let a = env.authorizer(|c| {
+        c.accepted_audiences = vec!["test-audience".into(), "app".into(), "another-api".into()]
+    });
+    let allowed = |t: String| {
+        let a = &a;
+        async move {
+            matches!(
+                a.decide(Some(&format!("Bearer {t}"))).await,
+                token_issuer::authorizer::Decision::Allow(_)
+            )
+        }
+    };
+    let userinfo = |t: &str| {
+        with_header(
+            event("oauth-userinfo"),
+            "authorization",
+            &format!("Bearer {t}"),
+        )
+    };
+    // Re-signed as they are, both kinds stay active: the checks below are
+    // about type and audience alone.
+    for t in [
+        resign(&env, &at, "at+jwt", |_| {}),
+        resign(&env, &v2, "JWT", |_| {}),
+    ] {
+        assert!(env.active(&t).await);
+        assert!(allowed(t.clone()).await);
+    }
+    assert_eq!(
+        env.call(&userinfo(&resign(&env, &at, "at+jwt", |_| {})))
+            .await
+            .status,
+        200
+    );
+    let not_access_tokens = [
+        ("an ID token", id_token),
+        (
+            "a vendor token made out to a client, as an ID token is",
+            resign(&env, &v2, "JWT", |c| c["aud"] = json!("app")),
+        ),
+        ("an OAuth token typed JWT", resign(&env, &at, "JWT", |_| {})),
+        (
+            "an OAuth token for another audience",
+            resign(&env, &at, "at+jwt", |c| c["aud"] = json!("another-api")),
+        ),
+        (
+            "a vendor token typed at+jwt",
+            resign(&env, &v2, "at+jwt", |_| {}),
+        ),
+        ("another type", resign(&env, &at, "dpop+jwt", |_| {})),
+    ];
+    for (what, token) in not_access_tokens {
+        assert!(!env.active(&token).await, "introspection: {what}");
+        assert!(!allowed(token.clone()).await, "authorizer: {what}");
+        let r = env.call(&userinfo(&token)).await;
+        assert_eq!(r.status, 401, "userinfo: {what}");
+        assert_eq!(r.json()["error"], "invalid_token", "userinfo: {what}");
+    }
+}
+
+/// A client learns only of the tokens it was issued and of access tokens for
+/// the audience it serves (README: introspection): one client cannot test
+/// another's tokens.
+#[tokio::test]
+async fn a_client_introspects_only_its_own_tokens_and_its_audiences() {
+    let env = setup().await;
+    let mine = env.granted(None).await;
+    let (my_at, my_rt) = (
+        mine["access_token"].as_str().unwrap().to_string(),
+        mine["refresh_token"].as_str().unwrap().to_string(),
+    );
+    // A client of another API, and a peer of the same API as `app`.
+    let other_secret = token_issuer::core::client::ClientSecret::generate().unwrap();
+    env.store
+        .create_client(&token_issuer::core::client::Client {
+            id: ClientId::parse("other-api").unwrap(),
+            secret_hash: Some(other_secret.hash()),
+            grant_types: ALL.to_vec(),
+            scopes: token_issuer::core::client::Scopes::parse("api:read").unwrap(),
+            audience: Some("another-api".into()),
+            redirect_uris: Vec::new(),
+            name: None,
+            enabled: true,
+            created_at: START,
+        })
+        .await
+        .unwrap();
+    let peer_secret = env.add_client("peer", false, ALL, SCOPES).await.unwrap();
+    let seen = |client: &'static str, secret: String, token: String| {
+        let env = &env;
+        async move {
+            let r = env
+                .call(&oauth_event(
+                    "oauth-introspect",
+                    &[("token", &token)],
+                    Some((client, &secret)),
+                ))
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            r.json()["active"] == json!(true)
+        }
+    };
+    let theirs = env
+        .call(&oauth_event(
+            "oauth-token-password",
+            &[
+                ("grant_type", "password"),
+                ("username", "admin"),
+                ("password", PASSWORD),
+            ],
+            Some(("other-api", other_secret.expose())),
+        ))
+        .await
+        .json();
+    let (their_at, their_rt) = (
+        theirs["access_token"].as_str().unwrap().to_string(),
+        theirs["refresh_token"].as_str().unwrap().to_string(),
+    );
+    let v2 = env
+        .call(&login(
+            "v2-login",
+            json!({"username": "admin", "password": PASSWORD}),
+        ))
+        .await
+        .json()["content"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = || other_secret.expose().to_string();
+    // Its own tokens: yes.
+    assert!(seen("other-api", other(), their_at.clone()).await);
+    assert!(seen("other-api", other(), their_rt.clone()).await);
+    // Another API's access token, another client's refresh token, a vendor
+    // token (for the issuer's audience): no.
+    assert!(!seen("other-api", other(), my_at.clone()).await);
+    assert!(!seen("other-api", other(), my_rt.clone()).await);
+    assert!(!seen("other-api", other(), v2.clone()).await);
+    assert!(!seen("app", env.secret.clone(), their_at.clone()).await);
+    assert!(!seen("app", env.secret.clone(), their_rt.clone()).await);
+    // A peer serving the same audience sees its access tokens, not its
+    // refresh tokens; vendor tokens are for that audience too.
+    assert!(seen("peer", peer_secret.clone(), my_at.clone()).await);
+    assert!(!seen("peer", peer_secret.clone(), my_rt.clone()).await);
+    assert!(seen("peer", peer_secret.clone(), v2.clone()).await);
 }

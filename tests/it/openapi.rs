@@ -1852,7 +1852,7 @@ async fn oauth_userinfo(doc: &mut Doc) {
     let env = TestEnv::new().await;
     let c = Clients::register(&env).await;
     let app = ("app", c.app.as_str());
-    let openid = oauth_password_grant(doc, &env, app, "openid profile").await["access_token"]
+    let openid = oauth_password_grant(doc, &env, app, "openid profile email").await["access_token"]
         .as_str()
         .unwrap()
         .to_string();
