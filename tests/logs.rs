@@ -172,6 +172,21 @@ async fn logs_are_structured_and_secret_free() {
     ))
     .await;
     secrets.push("a-wrong-client-secret-never-logged".into());
+    // A password typed into the username field: no such user, so the log
+    // keeps a keyed hash of the name, never its text.
+    let typed = "Tr0ub4dor&3-typed-as-a-username";
+    let r = call(oauth_event(
+        "oauth-token-password",
+        &[
+            ("grant_type", "password"),
+            ("username", typed),
+            ("password", "whatever-was-typed-next"),
+        ],
+        Some(("app", &client_secret)),
+    ))
+    .await;
+    assert_eq!(r.status, 400);
+    secrets.extend([typed.to_string(), typed.to_lowercase()]);
     let authorizer = env.authorizer(|_| {});
     let authorizer_event: Value = serde_json::from_str(
         &std::fs::read_to_string(format!(
@@ -435,12 +450,22 @@ async fn logs_are_structured_and_secret_free() {
     assert_eq!(succeeded[3]["username"], "reader");
     assert_eq!(succeeded[3]["dialect"], "oauth");
     let failed = named("login_failed");
-    assert_eq!(failed.len(), 11);
+    assert_eq!(failed.len(), 12);
+    let (failed, unknown): (Vec<_>, Vec<_>) =
+        failed.into_iter().partition(|f| f["username"] == "admin");
     for f in &failed {
         from_request(f);
-        assert_eq!(f["username"], "admin");
         assert_eq!(f["user_id"], admin_id.as_str());
     }
+    // The unknown name: a stable keyed hash, no user id.
+    assert_eq!(unknown.len(), 1);
+    from_request(unknown[0]);
+    let shown = unknown[0]["username"].as_str().unwrap();
+    assert!(
+        shown.starts_with("unknown:") && shown.len() == "unknown:".len() + 22,
+        "{shown}"
+    );
+    assert_eq!(unknown[0]["user_id"], "");
     assert_eq!(
         failed
             .iter()

@@ -5,7 +5,7 @@
 
 use super::throttle::Scope;
 use super::tokens::FamilyId;
-use super::user::{LoginName, User, Username};
+use super::user::{User, Username};
 use std::sync::atomic::{AtomicU32, Ordering};
 use uuid::Uuid;
 
@@ -64,6 +64,26 @@ impl Origin<'_> {
     }
 }
 
+/// A typed username as audit events show it: the name of a user that
+/// exists; for any other, a keyed hash (`unknown:` and 22 characters),
+/// since people type passwords into the username field and the log must not
+/// keep them. One typed name gives one hash while the signing key stays, so
+/// repeated attempts can still be followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoggedName<'a> {
+    Known(&'a str),
+    Unknown(String),
+}
+
+impl std::fmt::Display for LoggedName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Known(name) => f.write_str(name),
+            Self::Unknown(hash) => write!(f, "unknown:{hash}"),
+        }
+    }
+}
+
 fn id(user_id: Option<Uuid>) -> String {
     user_id.map(|u| u.to_string()).unwrap_or_default()
 }
@@ -81,20 +101,20 @@ pub fn login_succeeded(o: &Origin<'_>, user: &User) {
 }
 
 /// Why a log in failed: `invalid_credentials` or `locked`.
-pub fn login_failed(o: &Origin<'_>, name: &LoginName, user_id: Option<Uuid>, reason: &str) {
+pub fn login_failed(o: &Origin<'_>, name: &LoggedName<'_>, user_id: Option<Uuid>, reason: &str) {
     tracing::info!(
         target: "audit",
         event = "login_failed",
         reason,
         user_id = id(user_id),
-        username = name.as_str(),
+        username = %name,
         source_ip = o.ip(),
         request_id = o.request_id,
         dialect = o.dialect,
     );
 }
 
-pub fn lock_started(o: &Origin<'_>, name: &LoginName, scope: Scope, retry_after_secs: i64) {
+pub fn lock_started(o: &Origin<'_>, name: &LoggedName<'_>, scope: Scope, retry_after_secs: i64) {
     if let Some(seen) = o.observed {
         seen.lock_starts.fetch_add(1, Ordering::Relaxed);
     }
@@ -103,7 +123,7 @@ pub fn lock_started(o: &Origin<'_>, name: &LoginName, scope: Scope, retry_after_
         event = "lock_started",
         scope = scope.as_str(),
         retry_after = retry_after_secs,
-        username = name.as_str(),
+        username = %name,
         source_ip = o.ip(),
         request_id = o.request_id,
         dialect = o.dialect,
@@ -114,7 +134,7 @@ pub fn lock_started(o: &Origin<'_>, name: &LoginName, scope: Scope, retry_after_
 /// route's deadline or a fault) is locked as a last failure would have.
 pub fn unfinished_attempt_locked(
     o: &Origin<'_>,
-    name: &LoginName,
+    name: &LoggedName<'_>,
     scope: Scope,
     retry_after_secs: i64,
 ) {
@@ -127,7 +147,7 @@ pub fn unfinished_attempt_locked(
         cause = "unfinished_attempt",
         scope = scope.as_str(),
         retry_after = retry_after_secs,
-        username = name.as_str(),
+        username = %name,
         source_ip = o.ip(),
         request_id = o.request_id,
         dialect = o.dialect,

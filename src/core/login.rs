@@ -1,6 +1,6 @@
 //! Log in: throttling, the password check and the records a success leaves.
 
-use super::audit::{self, Origin};
+use super::audit::{self, LoggedName, Origin};
 use super::error::{Error, Refusal};
 use super::family::{ClientBinding, RefreshFamily};
 use super::password::Password;
@@ -81,7 +81,8 @@ impl<S: Store> Issuer<S> {
                         Err(w) => wait = wait.max(w),
                     }
                 }
-                audit::login_failed(origin, &name, user.as_ref().map(|u| u.id), "locked");
+                let logged = self.logged_name(&name, user.is_some());
+                audit::login_failed(origin, &logged, user.as_ref().map(|u| u.id), "locked");
                 return Err(Refusal::TooManyAttempts {
                     retry_after_secs: wait,
                 }
@@ -89,6 +90,7 @@ impl<S: Store> Issuer<S> {
             }
         };
         let user_id = user.as_ref().map(|u| u.id);
+        let logged = self.logged_name(&name, user.is_some());
         match self.check_password(creds, user).await {
             Ok(user) => {
                 let [a, b] = &counted;
@@ -101,10 +103,10 @@ impl<S: Store> Issuer<S> {
             Err(Error::Refused(Refusal::InvalidCredentials)) => {
                 let [a, b] = &counted;
                 tokio::try_join!(
-                    self.lock_if_due(a, &name, origin, now),
-                    self.lock_if_due(b, &name, origin, now),
+                    self.lock_if_due(a, &logged, origin, now),
+                    self.lock_if_due(b, &logged, origin, now),
                 )?;
-                audit::login_failed(origin, &name, user_id, "invalid_credentials");
+                audit::login_failed(origin, &logged, user_id, "invalid_credentials");
                 Err(Refusal::InvalidCredentials.into())
             }
             Err(other) => {
@@ -161,7 +163,9 @@ impl<S: Store> Issuer<S> {
                             .await?
                         {
                             let wait = (until - now).whole_seconds().max(0);
-                            audit::unfinished_attempt_locked(origin, name, scope, wait);
+                            // Whether the user exists is not read here.
+                            let logged = self.logged_name(name, false);
+                            audit::unfinished_attempt_locked(origin, &logged, scope, wait);
                         }
                         if until <= now {
                             continue;
@@ -183,11 +187,21 @@ impl<S: Store> Issuer<S> {
         Ok(Err(1))
     }
 
+    /// How the log shows a typed username: as typed when such a user
+    /// exists, else by a keyed hash (it may be a mistyped password).
+    fn logged_name<'n>(&self, name: &'n LoginName, exists: bool) -> LoggedName<'n> {
+        if exists {
+            LoggedName::Known(name.as_str())
+        } else {
+            LoggedName::Unknown(self.keys.current().pseudonym(name.as_str().as_bytes()))
+        }
+    }
+
     /// Locks a scope whose counted failures reached its limit.
     async fn lock_if_due(
         &self,
         counted: &Counted<'_>,
-        name: &LoginName,
+        name: &LoggedName<'_>,
         origin: &Origin<'_>,
         now: OffsetDateTime,
     ) -> Result<(), Error> {

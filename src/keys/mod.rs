@@ -87,6 +87,9 @@ pub struct KeySet {
     /// key, so every instance of the function agrees on it and a rotation
     /// of the signing key rotates it too.
     form_key: aws_lc_rs::hmac::Key,
+    /// Keys the pseudonyms of typed usernames in the log; derived like
+    /// `form_key`.
+    log_key: aws_lc_rs::hmac::Key,
 }
 
 /// The private key and the JWS headers it signs under, encoded once.
@@ -143,8 +146,13 @@ impl KeySet {
             &aws_lc_rs::digest::SHA256,
             &[b"token-issuer login form\0".as_slice(), active_pem].concat(),
         );
+        let log_seed = aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            &[b"token-issuer log pseudonym\0".as_slice(), active_pem].concat(),
+        );
         Ok(Self {
             form_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, form_seed.as_ref()),
+            log_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, log_seed.as_ref()),
             signing: Some(SigningKey {
                 pair,
                 header_b64: URL_SAFE_NO_PAD.encode(header_json),
@@ -175,6 +183,7 @@ impl KeySet {
             jwks_json,
             verifiers,
             form_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &seed),
+            log_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &seed),
         })
     }
 
@@ -238,6 +247,13 @@ impl KeySet {
         aws_lc_rs::hmac::sign(&self.form_key, data)
             .as_ref()
             .to_vec()
+    }
+
+    /// A short keyed hash of `data` for the log (128 bits, base64url): the
+    /// same for one input while the signing key stays, and no way back to it.
+    pub fn pseudonym(&self, data: &[u8]) -> String {
+        let tag = aws_lc_rs::hmac::sign(&self.log_key, data);
+        URL_SAFE_NO_PAD.encode(&tag.as_ref()[..16])
     }
 
     /// Whether `tag` is [`KeySet::form_mac`] of `data`, in constant time.
