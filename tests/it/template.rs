@@ -213,9 +213,19 @@ fn the_authorizer_is_wired_with_a_short_revocation_bound_and_exported() {
             );
         }
     }
-    // The example route uses it.
+    // The example route uses it, only where asked for: off by default.
     let whoami = &r["WhoamiFunction"]["Properties"]["Events"]["Whoami"]["Properties"];
     assert_eq!(text(&whoami["Auth"]["Authorizer"]), "TokenAuthorizer");
+    assert_eq!(text(&t["Parameters"]["ExampleRoute"]["Default"]), "false");
+    assert_eq!(text(&r["WhoamiFunction"]["Condition"]), "HasExampleRoute");
+    assert_eq!(text(&t["Outputs"]["WhoamiUrl"]["Condition"]), "HasExampleRoute");
+    assert_eq!(
+        format!("{:?}", t["Conditions"]["HasExampleRoute"]),
+        format!(
+            "{:?}",
+            serde_norway::from_str::<Value>("!Equals [!Ref ExampleRoute, \"true\"]").unwrap()
+        )
+    );
     for output in [
         "AuthorizerFunctionArn",
         "AuthorizerFunctionName",
