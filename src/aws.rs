@@ -58,7 +58,7 @@ pub async fn lambda_sdk_config() -> Result<SdkConfig, SdkConfigError> {
         .time_source(aws_smithy_async::time::SystemTimeSource::new())
         .service_config(EnvEndpoints);
     builder.set_sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep());
-    if let Some(client) = tls_client() {
+    if let Some(client) = amazon_roots_client() {
         builder = builder.http_client(client);
     }
     Ok(builder.build())
@@ -147,30 +147,18 @@ fn retries() -> aws_config::retry::RetryConfig {
     aws_config::retry::RetryConfig::standard().with_max_attempts(3)
 }
 
-/// The HTTPS client, unless `TLS_NATIVE_ROOTS=true` asks for the SDK's default.
-fn tls_client() -> Option<aws_sdk_dynamodb::config::SharedHttpClient> {
-    let native = std::env::var("TLS_NATIVE_ROOTS").is_ok_and(|v| v == "1" || v == "true");
-    if native {
-        None
-    } else {
-        amazon_roots_client()
-    }
-}
-
-/// SDK settings that keep a storage outage well inside the function's timeout
-/// (short connect and attempt timeouts, 3 s per call), and TLS that
-/// trusts Amazon's roots only: loading the system's whole CA store took 2.7 ms
-/// of every cold start. `TLS_NATIVE_ROOTS=true` restores the system store (for
-/// an endpoint with another CA). This one is for `token-admin`, run by people:
-/// the SDK's full chain (profiles, SSO, instance roles) finds their credentials.
+/// SDK settings that keep a storage outage well inside a command's patience
+/// (short connect and attempt timeouts, 3 s per call). This one is for
+/// `token-admin`, run by people: the SDK's full chain (profiles, SSO,
+/// instance roles) finds their credentials, and the system's CA store is
+/// trusted, as a person's network (a TLS-inspecting proxy) may need. The
+/// functions trust Amazon's roots alone, with no setting to change that.
 pub async fn sdk_config() -> SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .timeout_config(timeouts())
-        .retry_config(retries());
-    if let Some(client) = tls_client() {
-        loader = loader.http_client(client);
-    }
-    loader.load().await
+        .retry_config(retries())
+        .load()
+        .await
 }
 
 fn amazon_roots_client() -> Option<aws_sdk_dynamodb::config::SharedHttpClient> {
