@@ -154,15 +154,25 @@ pub fn unfinished_attempt_locked(
     );
 }
 
-pub fn refresh_reuse_detected(o: &Origin<'_>, family: &FamilyId, user_id: Uuid, name: &Username) {
-    if let Some(seen) = o.observed {
+/// A consumed refresh token came back while its family was live.
+/// `revoked`: this request's revocation took effect (of simultaneous
+/// presentations, exactly one); only that one counts in the metric, so it
+/// counts families, not presentations.
+pub fn refresh_reuse_detected(
+    o: &Origin<'_>,
+    family: &FamilyId,
+    user_id: Uuid,
+    name: &Username,
+    revoked: bool,
+) {
+    if let (Some(seen), true) = (o.observed, revoked) {
         seen.reuse_detected.fetch_add(1, Ordering::Relaxed);
     }
     tracing::warn!(
         target: "audit",
         event = "refresh_reuse_detected",
         family = %family,
-        family_revoked = true,
+        family_revoked = revoked,
         user_id = %user_id,
         username = name.as_str(),
         source_ip = o.ip(),

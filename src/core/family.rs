@@ -184,12 +184,13 @@ impl<S: Store> Issuer<S> {
             }),
             Rotation::Refused(found) => {
                 if found.is_some_and(|f| f.is_reuse(now)) {
-                    self.store.revoke_family(&family, None, now).await?;
+                    let revoked = self.store.revoke_family(&family, None, now).await?;
                     audit::refresh_reuse_detected(
                         origin,
                         &family,
                         stored.user_id,
                         &stored.username,
+                        revoked,
                     );
                 }
                 Err(Refusal::InvalidRefreshToken.into())
