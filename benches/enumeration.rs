@@ -79,6 +79,7 @@ fn main() {
         let env = TestEnv::with_config(|c| {
             c.lockout_threshold = u32::MAX;
             c.lockout_user_threshold = u32::MAX;
+            c.lockout_address_threshold = u32::MAX;
         })
         .await;
         env.add_user("disabled", PASSWORD, |u| u.enabled = false)

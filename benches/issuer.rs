@@ -251,6 +251,7 @@ async fn run() {
     let env = TestEnv::with_config(|c| {
         c.lockout_threshold = u32::MAX;
         c.lockout_user_threshold = u32::MAX;
+        c.lockout_address_threshold = u32::MAX;
     })
     .await;
     let store = &env.store;

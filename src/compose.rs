@@ -26,6 +26,7 @@ pub fn settings(config: &Config) -> Settings {
         throttle: ThrottleSettings {
             threshold: config.lockout_threshold,
             user_threshold: config.lockout_user_threshold,
+            address_threshold: config.lockout_address_threshold,
             initial: duration(config.lockout_initial),
             max: duration(config.lockout_max),
             ..ThrottleSettings::default()

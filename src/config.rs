@@ -42,6 +42,9 @@ pub struct Config {
     /// Consecutive failed log ins of one username from all addresses before
     /// the username is locked for everyone (at most 100).
     pub lockout_user_threshold: u32,
+    /// Failed log ins one source address may make across all usernames in
+    /// 15 minutes (password spraying).
+    pub lockout_address_threshold: u32,
     /// The first lock; later ones double it.
     pub lockout_initial: Duration,
     /// The longest lock.
@@ -239,6 +242,8 @@ impl Config {
             )?,
             lockout_threshold: whole(src, "LOCKOUT_THRESHOLD", 10, 1000)? as u32,
             lockout_user_threshold: whole(src, "LOCKOUT_USER_THRESHOLD", 100, 100)? as u32,
+            lockout_address_threshold: whole(src, "LOCKOUT_ADDRESS_THRESHOLD", 100, 100_000)?
+                as u32,
             lockout_initial: seconds(
                 src,
                 "LOCKOUT_INITIAL_SECONDS",

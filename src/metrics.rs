@@ -38,6 +38,8 @@ pub const METRICS: &[(&str, &str)] = &[
     (SERVER_ERROR, "Count"),
     (REUSE_DETECTED, "Count"),
     (LOCK_STARTS, "Count"),
+    (ADDRESS_LOCKS, "Count"),
+    (KNOWN_DEVICE_PASSES, "Count"),
     (ALLOWED, "Count"),
     (DENIED, "Count"),
     (STORAGE_FAULT, "Count"),
@@ -60,6 +62,12 @@ pub const SERVER_ERROR: &str = "ServerError";
 pub const REUSE_DETECTED: &str = "ReuseDetected";
 /// A username (or username and address) locked by this request's failure.
 pub const LOCK_STARTS: &str = "LockStarts";
+/// A source address that spent its budget of failures across usernames
+/// (password spraying) with this request's failure.
+pub const ADDRESS_LOCKS: &str = "AddressLocks";
+/// A log in at the login page by a browser known for the username, past
+/// that username's lock.
+pub const KNOWN_DEVICE_PASSES: &str = "KnownDevicePasses";
 pub const ALLOWED: &str = "Allowed";
 pub const DENIED: &str = "Denied";
 pub const STORAGE_FAULT: &str = "StorageFault";

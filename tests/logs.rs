@@ -51,9 +51,9 @@ async fn logs_are_structured_and_secret_free() {
     let env = env;
     let wrong = "a-wrong-password-that-must-not-be-logged";
     let mut secrets = vec![PASSWORD.to_string(), wrong.to_string()];
-    let mut requests = 0;
+    let requests = std::cell::Cell::new(0);
     // The first request as the runtime delivers it: with its invocation's ids.
-    requests += 1;
+    requests.set(requests.get() + 1);
     let v2 = env
         .call_as(
             &event("v2-login"),
@@ -61,8 +61,8 @@ async fn logs_are_structured_and_secret_free() {
         )
         .await
         .json();
-    let mut call = |ev: Value| {
-        requests += 1;
+    let call = |ev: Value| {
+        requests.set(requests.get() + 1);
         let env = &env;
         async move { env.call(&ev).await }
     };
@@ -224,6 +224,77 @@ async fn logs_are_structured_and_secret_free() {
         authorizer.handle(decision_event).await["isAuthorized"],
         false
     );
+    // Spraying and a known browser, on a function whose limits are 2 (so a
+    // few requests reach them), over the same tables.
+    let alt = TestEnv::on_store(
+        {
+            let mut c = env.config.clone();
+            c.lockout_address_threshold = 2;
+            c.lockout_user_threshold = 2;
+            c
+        },
+        env.store.clone(),
+    )
+    .await;
+    let alt_call = |ev: Value, ip: &str, device: Option<&str>| {
+        requests.set(requests.get() + 1);
+        let mut ev = ev;
+        ev["requestContext"]["http"]["sourceIp"] = json!(ip);
+        if let Some(d) = device {
+            ev["cookies"] = json!([format!("__Host-device={d}")]);
+        }
+        let alt = &alt;
+        async move { alt.call(&ev).await }
+    };
+    let carol_pw = "carols-own-password-never-logged 2037";
+    secrets.push(carol_pw.into());
+    env.add_user("carol", carol_pw, |_| {}).await;
+    let web = env
+        .add_client("web", false, CODE_FLOW, "openid profile")
+        .await
+        .unwrap();
+    secrets.push(web);
+    let page = alt_call(authorize_get(&authorization("web")), "192.0.2.50", None).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let signed_in = alt_call(
+        authorize_post(&login_form(&page, "carol", carol_pw)),
+        "192.0.2.50",
+        None,
+    )
+    .await;
+    assert_eq!(signed_in.status, 302, "{}", signed_in.text());
+    let device = signed_in
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("__Host-device="))
+        .and_then(|v| v.split(';').next())
+        .expect("a device cookie")
+        .to_string();
+    secrets.push(device.clone());
+    for ip in ["198.18.0.1", "198.18.0.2"] {
+        let ev = login(
+            "v2-login",
+            json!({"username": "carol", "password": "wrong"}),
+        );
+        assert_eq!(alt_call(ev, ip, None).await.status, 401);
+    }
+    let page = alt_call(authorize_get(&authorization("web")), "192.0.2.50", None).await;
+    let r = alt_call(
+        authorize_post(&login_form(&page, "carol", carol_pw)),
+        "192.0.2.50",
+        Some(&device),
+    )
+    .await;
+    assert_eq!(r.status, 302, "the known browser passes the lock");
+    for name in ["sprayed-1", "sprayed-2", "sprayed-3"] {
+        let ev = login(
+            "v2-login",
+            json!({"username": name, "password": "Summer2037!"}),
+        );
+        alt_call(ev, "198.51.100.99", None).await;
+    }
     // Admin changes, as token-admin makes them.
     let now = env.app.issuer().now();
     for cmd in [
@@ -279,7 +350,7 @@ async fn logs_are_structured_and_secret_free() {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|v| v["fields"]["route"].is_string())
         .collect();
-    assert_eq!(request_lines.len(), requests);
+    assert_eq!(request_lines.len(), requests.get());
     for line in &request_lines {
         let f = &line["fields"];
         assert!(
@@ -327,7 +398,11 @@ async fn logs_are_structured_and_secret_free() {
         .iter()
         .filter(|d| d["Service"] == "token-issuer")
         .collect();
-    assert_eq!(issuer_docs.len(), requests, "one document per request");
+    assert_eq!(
+        issuer_docs.len(),
+        requests.get(),
+        "one document per request"
+    );
     for doc in &docs {
         assert!(validator.is_valid(doc), "{doc}");
         for directive in doc["_aws"]["CloudWatchMetrics"].as_array().unwrap() {
@@ -376,15 +451,46 @@ async fn logs_are_structured_and_secret_free() {
         1
     );
     assert!(login[0]["Latency"].as_f64().unwrap() > 0.0);
-    // Failed log ins, the one that started a lock, and the locked ones.
-    assert_eq!(with("v2.login", "InvalidCredentials").len(), 10);
+    // Failed log ins (the admin's ten, carol's two, two sprayed), the ones
+    // that started a lock, and the locked ones.
+    assert_eq!(with("v2.login", "InvalidCredentials").len(), 14);
     let locks: Vec<&&Value> = issuer_docs
         .iter()
         .filter(|d| d.get("LockStarts").is_some())
         .collect();
-    assert_eq!(locks.len(), 1, "the tenth failure locks the pair");
-    assert_eq!(locks[0]["InvalidCredentials"], 1);
-    assert_eq!(with("v2.login", "Locked").len(), 1);
+    assert_eq!(
+        locks.len(),
+        2,
+        "the admin's pair at ten, carol's username at two"
+    );
+    assert!(locks.iter().all(|d| d["InvalidCredentials"] == 1));
+    assert_eq!(
+        with("v2.login", "Locked").len(),
+        2,
+        "the admin, the spent address"
+    );
+    let spent: Vec<&&Value> = issuer_docs
+        .iter()
+        .filter(|d| d.get("AddressLocks").is_some())
+        .collect();
+    assert_eq!(
+        spent.len(),
+        1,
+        "the second sprayed failure spends the budget"
+    );
+    assert_eq!(
+        (
+            spent[0]["AddressLocks"].clone(),
+            spent[0]["InvalidCredentials"].clone()
+        ),
+        (json!(1), json!(1))
+    );
+    let passed: Vec<&&Value> = issuer_docs
+        .iter()
+        .filter(|d| d.get("KnownDevicePasses").is_some())
+        .collect();
+    assert_eq!(passed.len(), 1);
+    assert_eq!(passed[0]["Route"], "oauth.authorize-submit");
     // Reuse detected: of the five refused refreshes, the one that revoked
     // the family counts, once per family, not once per presentation.
     let reuse: Vec<&&Value> = issuer_docs
@@ -439,14 +545,50 @@ async fn logs_are_structured_and_secret_free() {
     assert_eq!(decisions[1]["reason"], "invalid_session");
 
     // Audit events: a stable name each, with who and from where.
-    let audit: Vec<Value> = text
+    let all_audit: Vec<Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|v| v["fields"]["event"].is_string())
         .map(|v| v["fields"].clone())
         .collect();
+    // The spraying and known-browser part came from addresses of its own.
+    let alt_ips = ["192.0.2.50", "198.18.0.1", "198.18.0.2", "198.51.100.99"];
+    let (alt_audit, audit): (Vec<Value>, Vec<Value>) = all_audit
+        .into_iter()
+        .partition(|f| alt_ips.iter().any(|ip| f["source_ip"] == *ip));
     let named =
         |name: &str| -> Vec<&Value> { audit.iter().filter(|f| f["event"] == name).collect() };
+    let alt_named =
+        |name: &str| -> Vec<&Value> { alt_audit.iter().filter(|f| f["event"] == name).collect() };
+    // Carol's two failures lock her username (limit 2 there); her known
+    // browser passes; the sprayed address spends its budget of 2 on the
+    // second unknown name and is refused for the third.
+    let carol_locks = alt_named("lock_started");
+    assert_eq!(carol_locks.len(), 1, "{carol_locks:?}");
+    assert_eq!(carol_locks[0]["scope"], "username");
+    assert_eq!(carol_locks[0]["username"], "carol");
+    let passed = alt_named("known_device_passed_lock");
+    assert_eq!(passed.len(), 1, "{alt_audit:?}");
+    assert_eq!(passed[0]["username"], "carol");
+    assert_eq!(passed[0]["source_ip"], "192.0.2.50");
+    assert_eq!(passed[0]["dialect"], "oauth");
+    let spent = alt_named("address_locked");
+    assert_eq!(spent.len(), 1, "{alt_audit:?}");
+    assert_eq!(spent[0]["source_ip"], "198.51.100.99");
+    assert_eq!(spent[0]["retry_after"], 900);
+    assert!(spent[0]["username"]
+        .as_str()
+        .unwrap()
+        .starts_with("unknown:"));
+    let sprayed = alt_named("login_failed")
+        .into_iter()
+        .filter(|f| f["source_ip"] == "198.51.100.99")
+        .map(|f| f["reason"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        sprayed,
+        ["invalid_credentials", "invalid_credentials", "locked"]
+    );
     let admin_id = env.admin.id.to_string();
     let from_request = |f: &Value| {
         assert!(

@@ -161,6 +161,7 @@ pub async fn run() {
     let env = TestEnv::with_config(|c| {
         c.lockout_threshold = u32::MAX;
         c.lockout_user_threshold = u32::MAX;
+        c.lockout_address_threshold = u32::MAX;
     })
     .await;
     let plain = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("DynamoDB Local");

@@ -27,6 +27,8 @@ pub struct Origin<'a> {
 pub struct Observations {
     reuse_detected: AtomicU32,
     lock_starts: AtomicU32,
+    address_locks: AtomicU32,
+    known_device_passes: AtomicU32,
 }
 
 impl Observations {
@@ -39,20 +41,43 @@ impl Observations {
     pub fn lock_starts(&self) -> u32 {
         self.lock_starts.load(Ordering::Relaxed)
     }
+
+    /// Source addresses whose budget across usernames this request's
+    /// failure spent (password spraying).
+    pub fn address_locks(&self) -> u32 {
+        self.address_locks.load(Ordering::Relaxed)
+    }
+
+    /// Log ins a known browser made past its username's lock.
+    pub fn known_device_passes(&self) -> u32 {
+        self.known_device_passes.load(Ordering::Relaxed)
+    }
+
+    fn all(&self) -> [u32; 4] {
+        [
+            self.reuse_detected(),
+            self.lock_starts(),
+            self.address_locks(),
+            self.known_device_passes(),
+        ]
+    }
 }
 
 impl Clone for Observations {
     fn clone(&self) -> Self {
+        let [a, b, c, d] = self.all();
         Self {
-            reuse_detected: AtomicU32::new(self.reuse_detected()),
-            lock_starts: AtomicU32::new(self.lock_starts()),
+            reuse_detected: AtomicU32::new(a),
+            lock_starts: AtomicU32::new(b),
+            address_locks: AtomicU32::new(c),
+            known_device_passes: AtomicU32::new(d),
         }
     }
 }
 
 impl PartialEq for Observations {
     fn eq(&self, other: &Self) -> bool {
-        (self.reuse_detected(), self.lock_starts()) == (other.reuse_detected(), other.lock_starts())
+        self.all() == other.all()
     }
 }
 
@@ -124,6 +149,42 @@ pub fn lock_started(o: &Origin<'_>, name: &LoggedName<'_>, scope: Scope, retry_a
         scope = scope.as_str(),
         retry_after = retry_after_secs,
         username = %name,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+        dialect = o.dialect,
+    );
+}
+
+/// A source address spent its budget of failures across usernames
+/// (password spraying): every log in from it is refused, unchecked, for
+/// `retry_after_secs`.
+pub fn address_budget_spent(o: &Origin<'_>, last: &LoggedName<'_>, retry_after_secs: i64) {
+    if let Some(seen) = o.observed {
+        seen.address_locks.fetch_add(1, Ordering::Relaxed);
+    }
+    tracing::warn!(
+        target: "audit",
+        event = "address_locked",
+        scope = "address",
+        retry_after = retry_after_secs,
+        username = %last,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+        dialect = o.dialect,
+    );
+}
+
+/// A browser known for this username signed in while the username was
+/// locked for everyone else.
+pub fn known_device_passed_lock(o: &Origin<'_>, user: &User) {
+    if let Some(seen) = o.observed {
+        seen.known_device_passes.fetch_add(1, Ordering::Relaxed);
+    }
+    tracing::warn!(
+        target: "audit",
+        event = "known_device_passed_lock",
+        user_id = %user.id,
+        username = user.username.as_str(),
         source_ip = o.ip(),
         request_id = o.request_id,
         dialect = o.dialect,

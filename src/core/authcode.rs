@@ -15,6 +15,7 @@ use super::login::Credentials;
 use super::oauth::{grant_scope, OAuthGrant};
 use super::store::Store;
 use super::tokens::{self, random, token_hash, FamilyId};
+use super::user::Username;
 use super::Issuer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -336,8 +337,9 @@ impl<S: Store> Issuer<S> {
         req: &AuthorizationRequest,
         creds: Credentials,
         origin: &Origin<'_>,
-    ) -> Result<AuthCode, Error> {
+    ) -> Result<(AuthCode, Username), Error> {
         let user = self.authenticate(creds, origin).await?;
+        let username = user.username.clone();
         let now = self.now();
         let binding = ClientBinding {
             client_id: req.client.id.clone(),
@@ -358,7 +360,7 @@ impl<S: Store> Issuer<S> {
                 expires_at: now + CODE_TTL,
             })
             .await?;
-        Ok(code)
+        Ok((code, username))
     }
 
     /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).

@@ -19,6 +19,8 @@ pub struct Credentials {
     pub password: Password,
     /// `Some` only where the dialect carries one (ops); compared case-insensitively.
     pub auth_source: Option<String>,
+    /// The login page's device cookie, as the browser sent it (API §2).
+    pub device: Option<String>,
 }
 
 /// One scope's count for an attempt in flight.
@@ -28,11 +30,18 @@ struct Counted<'k> {
     record: Throttle,
 }
 
+/// One scope's answer: counted, passed without a count (a known browser at
+/// the username's lock), or refused with the seconds to wait.
+type ScopeOutcome<'k> = Result<Option<Counted<'k>>, u64>;
+
 impl<S: Store> Issuer<S> {
-    /// Checks a username and password. The attempt is counted in both scopes
+    /// Checks a username and password. The attempt is counted in three
+    /// scopes (the username and address pair, the username, the address)
     /// before the password is checked; a scope at its limit refuses it
-    /// unchecked, the right password included. Every checked failure costs
-    /// one Argon2id run and ends in the same [`Refusal::InvalidCredentials`].
+    /// unchecked, the right password included, except that the username's
+    /// lock passes a browser known for that username. Every checked failure
+    /// costs one Argon2id run and ends in the same
+    /// [`Refusal::InvalidCredentials`].
     pub(super) async fn authenticate(
         &self,
         creds: Credentials,
@@ -42,7 +51,13 @@ impl<S: Store> Issuer<S> {
         let name = LoginName::parse(&creds.username);
         let user_key = throttle::key(&name);
         let pair_key = throttle::pair_key(&name, origin.source_ip);
-        let (user, pair, whole) = tokio::join!(
+        let address_key = throttle::address_key(origin.source_ip);
+        let known_device = creds
+            .device
+            .as_deref()
+            .is_some_and(|c| self.knows_device(c, &name, now));
+        let owner = (&name, user_key.as_str());
+        let (user, pair, whole, address) = tokio::join!(
             async {
                 Ok::<_, Error>(match name.username() {
                     Some(name) => self.store.get_user(name).await?,
@@ -50,61 +65,80 @@ impl<S: Store> Issuer<S> {
                     None => None,
                 })
             },
-            self.count_attempt(Scope::Pair, &pair_key, (&name, &user_key), origin, now),
-            self.count_attempt(Scope::Username, &user_key, (&name, &user_key), origin, now),
+            self.count_attempt(Scope::Pair, &pair_key, owner, origin, now),
+            self.count_attempt(Scope::Username, &user_key, owner, origin, now),
+            self.count_attempt(
+                Scope::Address,
+                &address_key,
+                (&name, address_key.as_str()),
+                origin,
+                now
+            ),
         );
-        let (user, pair, whole) = match (user, pair, whole) {
-            (Ok(user), Ok(pair), Ok(whole)) => (user, pair, whole),
-            (user, pair, whole) => {
+        let (user, outcomes) = match (user, pair, whole, address) {
+            (Ok(user), Ok(pair), Ok(whole), Ok(address)) => (user, [pair, whole, address]),
+            (user, pair, whole, address) => {
                 // A fault checked nothing: take back what was counted (best
                 // effort; a count left behind ends as an unfinished attempt).
-                for counted in [&pair, &whole] {
-                    if let Ok(Ok(c)) = counted {
+                for counted in [&pair, &whole, &address] {
+                    if let Ok(Ok(Some(c))) = counted {
                         let _ = self.store.uncount_attempt(c.key).await;
                     }
                 }
-                let fault = [user.err(), pair.err(), whole.err()]
+                let fault = [user.err(), pair.err(), whole.err(), address.err()]
                     .into_iter()
                     .flatten()
                     .next();
                 return Err(fault.unwrap_or(Error::Refused(Refusal::InvalidCredentials)));
             }
         };
-        let counted = match (pair, whole) {
-            (Ok(pair), Ok(whole)) => [pair, whole],
-            (pair, whole) => {
-                // Refused in a scope: take back what the other counted.
-                let mut wait = 0;
-                for outcome in [pair, whole] {
-                    match outcome {
-                        Ok(c) => self.store.uncount_attempt(c.key).await?,
-                        Err(w) => wait = wait.max(w),
-                    }
+        let [pair, whole, address] = outcomes;
+        // The username's lock does not refuse a browser known for it.
+        let passed_lock = known_device && whole.is_err();
+        let whole = if passed_lock { Ok(None) } else { whole };
+        let outcomes = [pair, whole, address];
+        if outcomes.iter().any(Result::is_err) {
+            // Refused in a scope: take back what the others counted.
+            let mut wait = 0;
+            for outcome in &outcomes {
+                match outcome {
+                    Ok(Some(c)) => self.store.uncount_attempt(c.key).await?,
+                    Ok(None) => {}
+                    Err(w) => wait = wait.max(*w),
                 }
-                let logged = self.logged_name(&name, user.is_some());
-                audit::login_failed(origin, &logged, user.as_ref().map(|u| u.id), "locked");
-                return Err(Refusal::TooManyAttempts {
-                    retry_after_secs: wait,
-                }
-                .into());
             }
-        };
+            let logged = self.logged_name(&name, user.is_some());
+            audit::login_failed(origin, &logged, user.as_ref().map(|u| u.id), "locked");
+            return Err(Refusal::TooManyAttempts {
+                retry_after_secs: wait,
+            }
+            .into());
+        }
+        let counted: Vec<Counted<'_>> = outcomes
+            .into_iter()
+            .filter_map(|o| o.ok().flatten())
+            .collect();
         let user_id = user.as_ref().map(|u| u.id);
         let logged = self.logged_name(&name, user.is_some());
         match self.check_password(creds, user).await {
             Ok(user) => {
-                let [a, b] = &counted;
+                let [a, b, c] = [0, 1, 2].map(|i| counted.get(i));
                 tokio::try_join!(
-                    self.store.clear_after_success(a.key, &a.record),
-                    self.store.clear_after_success(b.key, &b.record),
+                    self.settle_success(a),
+                    self.settle_success(b),
+                    self.settle_success(c),
                 )?;
+                if passed_lock {
+                    audit::known_device_passed_lock(origin, &user);
+                }
                 Ok(user)
             }
             Err(Error::Refused(Refusal::InvalidCredentials)) => {
-                let [a, b] = &counted;
+                let [a, b, c] = [0, 1, 2].map(|i| counted.get(i));
                 tokio::try_join!(
                     self.lock_if_due(a, &logged, origin, now),
                     self.lock_if_due(b, &logged, origin, now),
+                    self.lock_if_due(c, &logged, origin, now),
                 )?;
                 audit::login_failed(origin, &logged, user_id, "invalid_credentials");
                 Err(Refusal::InvalidCredentials.into())
@@ -119,6 +153,17 @@ impl<S: Store> Issuer<S> {
         }
     }
 
+    /// After a success: the pair's and the username's counts are cleared;
+    /// the address's budget only takes this attempt back, since its other
+    /// failures were other usernames'.
+    async fn settle_success(&self, counted: Option<&Counted<'_>>) -> Result<(), Error> {
+        match counted {
+            None => Ok(()),
+            Some(c) if c.scope == Scope::Address => Ok(self.store.uncount_attempt(c.key).await?),
+            Some(c) => Ok(self.store.clear_after_success(c.key, &c.record).await?),
+        }
+    }
+
     /// Counts an attempt in one scope: `Ok` with the record after counting,
     /// or `Err` with the seconds to wait when the scope refuses it. A stale
     /// record (no failure for the policy's memory) starts over.
@@ -129,17 +174,30 @@ impl<S: Store> Issuer<S> {
         (name, owner): (&LoginName, &str),
         origin: &Origin<'_>,
         now: OffsetDateTime,
-    ) -> Result<Result<Counted<'k>, u64>, Error> {
+    ) -> Result<ScopeOutcome<'k>, Error> {
         let policy = &self.settings.throttle;
         let limit = policy.limit(scope);
-        let expires_at = now + policy.memory;
+        // The address's budget is a fixed window from its first failure;
+        // the other scopes remember failures `memory` after the last one.
+        let expires_at = match scope {
+            Scope::Address => now + policy.address_window,
+            Scope::Pair | Scope::Username => now + policy.memory,
+        };
         // A restart lost to another attempt's restart counts again, on the new record.
         for _ in 0..3 {
-            let record = match self
-                .store
-                .reserve_attempt(key, owner, limit, now, expires_at)
-                .await?
-            {
+            let reserved = match scope {
+                Scope::Address => {
+                    self.store
+                        .reserve_in_window(key, owner, limit.first, now, expires_at)
+                        .await?
+                }
+                Scope::Pair | Scope::Username => {
+                    self.store
+                        .reserve_attempt(key, owner, limit, now, expires_at)
+                        .await?
+                }
+            };
+            let record = match reserved {
                 Reservation::Counted(record) => record,
                 Reservation::Refused(old) if old.is_stale(now) => {
                     match self
@@ -177,12 +235,17 @@ impl<S: Store> Issuer<S> {
                         .retry_after(now)
                         .unwrap_or(1)));
                     }
+                    if scope == Scope::Address {
+                        // Spent: refused until the window passes.
+                        let ms = (old.expires_at - now).whole_milliseconds().max(1);
+                        return Ok(Err(((ms + 999) / 1000) as u64));
+                    }
                     return Ok(Err(old
                         .retry_after(now)
                         .unwrap_or_else(|| policy.pending_wait(&old))));
                 }
             };
-            return Ok(Ok(Counted { scope, key, record }));
+            return Ok(Ok(Some(Counted { scope, key, record })));
         }
         Ok(Err(1))
     }
@@ -197,16 +260,29 @@ impl<S: Store> Issuer<S> {
         }
     }
 
-    /// Locks a scope whose counted failures reached its limit.
+    /// Locks a scope whose counted failures reached its limit. An address
+    /// whose budget this failure spent is refused by its record alone until
+    /// the window passes: only the event is told.
     async fn lock_if_due(
         &self,
-        counted: &Counted<'_>,
+        counted: Option<&Counted<'_>>,
         name: &LoggedName<'_>,
         origin: &Origin<'_>,
         now: OffsetDateTime,
     ) -> Result<(), Error> {
+        let Some(counted) = counted else {
+            return Ok(());
+        };
         let policy = &self.settings.throttle;
         let needed = policy.limit(counted.scope).needed(counted.record.lockouts);
+        if counted.scope == Scope::Address {
+            // Counts are serialised by the store: one failure is the last.
+            if counted.record.failures == needed {
+                let wait = (counted.record.expires_at - now).whole_seconds().max(1);
+                audit::address_budget_spent(origin, name, wait);
+            }
+            return Ok(());
+        }
         if counted.record.failures < needed {
             return Ok(());
         }

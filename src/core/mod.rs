@@ -7,6 +7,7 @@ pub mod audit;
 pub mod authcode;
 pub mod client;
 pub mod clock;
+pub mod device;
 pub mod error;
 pub mod family;
 pub mod login;

@@ -111,6 +111,7 @@ impl<S: Store> Issuer<S> {
             username: user.username.to_string(),
             password: current,
             auth_source: None,
+            device: None,
         };
         let user = self.authenticate(creds, origin).await?;
         new.check_strength(&[user.username.as_str(), &user.email, &user.full_name])

@@ -256,6 +256,19 @@ pub trait ThrottleStore: Send + Sync {
         expires_at: OffsetDateTime,
     ) -> impl Future<Output = Result<Option<Throttle>, StoreError>> + Send;
 
+    /// Counts one attempt in a fixed window: unless the record's window
+    /// (`expires_at`) is still open and it already holds `limit` attempts. A
+    /// new record's window ends at `window_end`; counting never moves it. A
+    /// record whose window has passed is refused as stale (to be restarted).
+    fn reserve_in_window(
+        &self,
+        key: &str,
+        owner: &str,
+        limit: i64,
+        now: OffsetDateTime,
+        window_end: OffsetDateTime,
+    ) -> impl Future<Output = Result<Reservation, StoreError>> + Send;
+
     /// Takes back one counted attempt that got no password check.
     fn uncount_attempt(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 

@@ -34,6 +34,11 @@ pub struct ThrottleSettings {
     pub max: Duration,
     /// How long failures are remembered without a new one.
     pub memory: Duration,
+    /// Failed log ins one source address may make across all usernames
+    /// within [`ThrottleSettings::address_window`] (password spraying).
+    pub address_threshold: u32,
+    /// The address budget's window: from its first failure.
+    pub address_window: Duration,
     /// How long a counted attempt may still be in flight: past it, one that
     /// never finished (the route's deadline, a fault) is taken as failed.
     /// Above the function's timeout, so no live attempt is written off.
@@ -48,6 +53,8 @@ impl Default for ThrottleSettings {
             initial: Duration::minutes(1),
             max: Duration::minutes(15),
             memory: Duration::hours(24),
+            address_threshold: 100,
+            address_window: Duration::minutes(15),
             in_flight: Duration::minutes(1),
         }
     }
@@ -60,6 +67,9 @@ pub enum Scope {
     Pair,
     /// One username from all addresses.
     Username,
+    /// One source address, across all usernames: a budget of failures per
+    /// window against password spraying.
+    Address,
 }
 
 impl Scope {
@@ -67,6 +77,7 @@ impl Scope {
         match self {
             Self::Pair => "pair",
             Self::Username => "username",
+            Self::Address => "address",
         }
     }
 }
@@ -135,6 +146,10 @@ impl ThrottleSettings {
         record: &Throttle,
         now: OffsetDateTime,
     ) -> Option<OffsetDateTime> {
+        if scope == Scope::Address {
+            // Its window ends by itself.
+            return None;
+        }
         let at_limit = record.failures >= self.limit(scope).needed(record.lockouts);
         let last = self.last_counted(record);
         let done = last + self.in_flight <= now;
@@ -154,6 +169,10 @@ impl ThrottleSettings {
             },
             Scope::Username => {
                 let n = i64::from(self.user_threshold.max(1));
+                AttemptLimit { first: n, later: n }
+            }
+            Scope::Address => {
+                let n = i64::from(self.address_threshold.max(1));
                 AttemptLimit { first: n, later: n }
             }
         }
@@ -188,6 +207,11 @@ pub fn pair_key(name: &LoginName, source: Option<&str>) -> String {
         name.as_str().as_bytes(),
         source.unwrap_or("").as_bytes(),
     ])
+}
+
+/// The storage key of a source address's budget across usernames.
+pub fn address_key(source: Option<&str>) -> String {
+    digest(&[b"throttle-address", source.unwrap_or("").as_bytes()])
 }
 
 /// SHA-256 of the parts, each preceded by its length, so no two lists of

@@ -16,13 +16,14 @@ use crate::core::authcode::{
     AuthorizationRequest, AuthorizeError, AuthorizeParams, NoRedirect, Param, RedirectError,
     Repeated,
 };
+use crate::core::device::{DEVICE_COOKIE, DEVICE_TTL};
 use crate::core::store::Store;
 use crate::core::{Credentials, Error, Issuer, Refusal};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use lambda_http::http::header::{
-    HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION, PRAGMA, REFERRER_POLICY,
-    RETRY_AFTER, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, PRAGMA,
+    REFERRER_POLICY, RETRY_AFTER, SET_COOKIE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -139,16 +140,27 @@ pub async fn submit<S: Store>(
         username: username.to_string(),
         password,
         auth_source: None,
+        device: request_cookie(req, DEVICE_COOKIE),
     };
     let origin = ctx.origin(DialectName::OAuthPage);
     match issuer.sign_in_for_code(&request, creds, &origin).await {
-        Ok(code) => {
+        Ok((code, user)) => {
             let mut pairs = vec![("code", code.expose())];
             if let Some(state) = &request.state {
                 pairs.push(("state", state));
             }
             pairs.push(("iss", &ctx.issuer_url));
-            Ok(redirect(request.redirect_uri.as_str(), &pairs))
+            let mut resp = redirect(request.redirect_uri.as_str(), &pairs);
+            // This browser is now known for the username (API §2).
+            let cookie = format!(
+                "{DEVICE_COOKIE}={}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Strict",
+                issuer.device_cookie(&user),
+                DEVICE_TTL.whole_seconds()
+            );
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                resp.headers_mut().append(SET_COOKIE, v);
+            }
+            Ok(resp)
         }
         // One message for every failed check, so the page tells nobody
         // whether a username exists.
@@ -182,6 +194,19 @@ pub async fn submit<S: Store>(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The value of the cookie `name` the browser sent, if any (every `Cookie`
+/// header, as API Gateway passes them).
+fn request_cookie(req: &Request, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
 }
 
 fn param<'a>(form: &'a FormBody, key: &'static str) -> Param<'a> {

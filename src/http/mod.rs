@@ -161,6 +161,11 @@ pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
         events: vec![
             (metrics::REUSE_DETECTED, ctx.observed.reuse_detected()),
             (metrics::LOCK_STARTS, ctx.observed.lock_starts()),
+            (metrics::ADDRESS_LOCKS, ctx.observed.address_locks()),
+            (
+                metrics::KNOWN_DEVICE_PASSES,
+                ctx.observed.known_device_passes(),
+            ),
         ],
         cold_start: metrics::take_cold_start(),
         properties: vec![

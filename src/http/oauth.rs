@@ -206,6 +206,7 @@ pub async fn token<S: Store>(
                 username: form.required("username")?.to_string(),
                 password: form.password("password")?,
                 auth_source: None,
+                device: None,
             };
             let client = issuer.authenticate_client(&auth).await?;
             issuer

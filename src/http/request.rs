@@ -124,6 +124,7 @@ impl From<LoginRequest> for Credentials {
             username: req.username,
             password: req.password,
             auth_source: None,
+            device: None,
         }
     }
 }

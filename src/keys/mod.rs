@@ -90,6 +90,8 @@ pub struct KeySet {
     /// Keys the pseudonyms of typed usernames in the log; derived like
     /// `form_key`.
     log_key: aws_lc_rs::hmac::Key,
+    /// Authenticates known browsers' device cookies; derived like `form_key`.
+    device_key: aws_lc_rs::hmac::Key,
 }
 
 /// The private key and the JWS headers it signs under, encoded once.
@@ -146,13 +148,17 @@ impl KeySet {
             &aws_lc_rs::digest::SHA256,
             &[b"token-issuer login form\0".as_slice(), active_pem].concat(),
         );
-        let log_seed = aws_lc_rs::digest::digest(
-            &aws_lc_rs::digest::SHA256,
-            &[b"token-issuer log pseudonym\0".as_slice(), active_pem].concat(),
-        );
+        let derive = |label: &[u8]| {
+            let seed = aws_lc_rs::digest::digest(
+                &aws_lc_rs::digest::SHA256,
+                &[label, active_pem].concat(),
+            );
+            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, seed.as_ref())
+        };
         Ok(Self {
             form_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, form_seed.as_ref()),
-            log_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, log_seed.as_ref()),
+            log_key: derive(b"token-issuer log pseudonym\0"),
+            device_key: derive(b"token-issuer device cookie\0"),
             signing: Some(SigningKey {
                 pair,
                 header_b64: URL_SAFE_NO_PAD.encode(header_json),
@@ -184,6 +190,7 @@ impl KeySet {
             verifiers,
             form_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &seed),
             log_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &seed),
+            device_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &seed),
         })
     }
 
@@ -254,6 +261,19 @@ impl KeySet {
     pub fn pseudonym(&self, data: &[u8]) -> String {
         let tag = aws_lc_rs::hmac::sign(&self.log_key, data);
         URL_SAFE_NO_PAD.encode(&tag.as_ref()[..16])
+    }
+
+    /// A 128-bit tag of `data` under the device-cookie key.
+    pub fn device_mac(&self, data: &[u8]) -> [u8; 16] {
+        let tag = aws_lc_rs::hmac::sign(&self.device_key, data);
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&tag.as_ref()[..16]);
+        out
+    }
+
+    /// Whether `tag` is [`KeySet::device_mac`] of `data`, in constant time.
+    pub fn device_mac_matches(&self, data: &[u8], tag: &[u8]) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(&self.device_mac(data), tag).is_ok()
     }
 
     /// Whether `tag` is [`KeySet::form_mac`] of `data`, in constant time.

@@ -88,6 +88,7 @@ pub fn test_config() -> Config {
         refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
         lockout_threshold: 10,
         lockout_user_threshold: 100,
+        lockout_address_threshold: 100,
         lockout_initial: std::time::Duration::from_secs(60),
         lockout_max: std::time::Duration::from_secs(900),
         request_deadline: DEFAULT_REQUEST_DEADLINE,

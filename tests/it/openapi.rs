@@ -29,6 +29,7 @@ const CONTRACT_HEADERS: &[&str] = &[
     "x-frame-options",
     "x-content-type-options",
     "referrer-policy",
+    "set-cookie",
 ];
 
 /// The media type of the `/oauth2/` request bodies.
@@ -229,7 +230,20 @@ impl Doc {
                 );
             }
         }
-        match resp.get("content").and_then(Value::as_object) {
+        // `x-optional-content`: an answer documented with no `content`, since
+        // some carry no body at all (RFC 6750 §3.1: a request without a
+        // token learns nothing but the challenge), and tools read `content`
+        // as a promise of one; the body, when there is one, is described there.
+        let has_body = !r.body.is_empty() || r.header("content-type").is_some();
+        let key = if resp.get("content").is_none()
+            && has_body
+            && resp.get("x-optional-content").is_some()
+        {
+            "x-optional-content"
+        } else {
+            "content"
+        };
+        match resp.get(key).and_then(Value::as_object) {
             None => {
                 assert!(
                     r.body.is_empty(),
@@ -242,13 +256,6 @@ impl Doc {
                     "{ctx}: openapi.yaml says no content"
                 );
             }
-            // `x-body-optional`: some answers of this status carry no body
-            // at all (RFC 6750 §3.1: a request without a token learns nothing
-            // but the challenge).
-            Some(_)
-                if r.body.is_empty()
-                    && r.header("content-type").is_none()
-                    && resp.get("x-body-optional") == Some(&Value::Bool(true)) => {}
             Some(content) => {
                 let ct = r.header("content-type").unwrap_or_else(|| {
                     panic!(
@@ -278,7 +285,7 @@ impl Doc {
                         .unwrap_or_else(|e| panic!("{ctx}: the {media} body is not UTF-8 ({e})"));
                     json!(text)
                 };
-                let schema = format!("{resp_ptr}/content/{}/schema", esc(&media));
+                let schema = format!("{resp_ptr}/{key}/{}/schema", esc(&media));
                 if let Some(err) = self.schema_error(&schema, &body) {
                     panic!("{ctx}: the body does not match openapi.yaml #{schema}: {err}\nbody: {body}");
                 }
@@ -406,11 +413,13 @@ fn media_types(root: &Value) -> Vec<String> {
     }
     let mut out = vec![];
     for owner in owners {
-        let content = root
-            .pointer(&format!("{owner}/content"))
-            .and_then(Value::as_object);
-        for media in content.into_iter().flatten().map(|c| c.0) {
-            out.push(format!("{owner}/content/{}", esc(media)));
+        for key in ["content", "x-optional-content"] {
+            let content = root
+                .pointer(&format!("{owner}/{key}"))
+                .and_then(Value::as_object);
+            for media in content.into_iter().flatten().map(|c| c.0) {
+                out.push(format!("{owner}/{key}/{}", esc(media)));
+            }
         }
     }
     out

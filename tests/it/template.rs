@@ -98,6 +98,7 @@ fn abuse_limits_and_log_retention_are_parameters() {
         "LogRetentionDays",
         "LockoutThreshold",
         "LockoutUserThreshold",
+        "LockoutAddressThreshold",
     ] {
         assert!(params[name]["Default"].is_number(), "{name}");
     }
@@ -218,7 +219,10 @@ fn the_authorizer_is_wired_with_a_short_revocation_bound_and_exported() {
     assert_eq!(text(&whoami["Auth"]["Authorizer"]), "TokenAuthorizer");
     assert_eq!(text(&t["Parameters"]["ExampleRoute"]["Default"]), "false");
     assert_eq!(text(&r["WhoamiFunction"]["Condition"]), "HasExampleRoute");
-    assert_eq!(text(&t["Outputs"]["WhoamiUrl"]["Condition"]), "HasExampleRoute");
+    assert_eq!(
+        text(&t["Outputs"]["WhoamiUrl"]["Condition"]),
+        "HasExampleRoute"
+    );
     assert_eq!(
         format!("{:?}", t["Conditions"]["HasExampleRoute"]),
         format!(

@@ -26,6 +26,37 @@ fn throttle_from_item(item: &Item) -> Result<Throttle, StoreError> {
     })
 }
 
+/// A counting update's outcome: the record counted, or as it was when the
+/// condition refused it.
+fn reservation(
+    table: &str,
+    res: Result<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+        aws_sdk_dynamodb::error::SdkError<
+            UpdateItemError,
+            aws_sdk_dynamodb::config::http::HttpResponse,
+        >,
+    >,
+) -> Result<Reservation, StoreError> {
+    match res {
+        Ok(out) => match out.attributes() {
+            Some(item) => throttle_from_item(item).map(Reservation::Counted),
+            None => Err(StoreError::Corrupt("attempt count returned nothing".into())),
+        },
+        Err(e) if is_condition_failure(&e) => {
+            let old = match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => c.item(),
+                _ => None,
+            };
+            match old {
+                Some(item) => throttle_from_item(item).map(Reservation::Refused),
+                None => Err(StoreError::Corrupt("refused count returned nothing".into())),
+            }
+        }
+        Err(e) => Err(classify(table, e)),
+    }
+}
+
 impl ThrottleStore for DynamoStore {
     async fn reserve_attempt(
         &self,
@@ -66,23 +97,43 @@ impl ThrottleStore for DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match res {
-            Ok(out) => match out.attributes() {
-                Some(item) => throttle_from_item(item).map(Reservation::Counted),
-                None => Err(StoreError::Corrupt("attempt count returned nothing".into())),
-            },
-            Err(e) if is_condition_failure(&e) => {
-                let old = match e.as_service_error() {
-                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => c.item(),
-                    _ => None,
-                };
-                match old {
-                    Some(item) => throttle_from_item(item).map(Reservation::Refused),
-                    None => Err(StoreError::Corrupt("refused count returned nothing".into())),
-                }
-            }
-            Err(e) => Err(classify(&self.tokens, e)),
-        }
+        reservation(&self.tokens, res)
+    }
+
+    async fn reserve_in_window(
+        &self,
+        key: &str,
+        owner: &str,
+        limit: i64,
+        now: OffsetDateTime,
+        window_end: OffsetDateTime,
+    ) -> Result<Reservation, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, throttle_key(key))
+            .update_expression(
+                "SET #exp = if_not_exists(#exp, :e), #ttl = if_not_exists(#ttl, :ttl), \
+                 #o = :owner ADD #f :one",
+            )
+            .condition_expression("attribute_not_exists(#k) OR (#exp > :now AND #f < :limit)")
+            .expression_attribute_names("#k", TOKENS_KEY)
+            .expression_attribute_names("#exp", "expires_at")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_names("#o", "owner")
+            .expression_attribute_names("#f", "failures")
+            .expression_attribute_values(":e", millis(window_end))
+            .expression_attribute_values(":ttl", ttl(window_end))
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", millis(now))
+            .expression_attribute_values(":limit", n(limit))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        reservation(&self.tokens, res)
     }
 
     async fn restart_attempts(
