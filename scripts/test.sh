@@ -65,5 +65,8 @@ if [ "$#" -gt 0 ]; then
   cargo test --test it -- --ignored --exact iam::every_recorded_call_is_allowed_by_the_template
 else
   cargo test --all-targets
+  # The outside fuzzer against the handler (bounded: SCHEMATHESIS_SECONDS).
+  cargo test --test it -- --ignored schemathesis::
+  # Last: the calls of the whole run, the fuzzer's included.
   cargo test --test it -- --ignored iam::
 fi

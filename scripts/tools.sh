@@ -3,7 +3,7 @@
 # one cache directory (default ~/.cache/token-issuer-tools), and prints nothing
 # else on success. Idempotent: a second run only checks.
 #
-#   scripts/tools.sh [ddb] [lambda] [sam] [moto] [arm64] [browser]    (no argument: all of them)
+#   scripts/tools.sh [ddb] [lambda] [sam] [moto] [schemathesis] [arm64] [browser]    (no argument: all of them)
 #
 # Source scripts/env.sh afterwards to put them on PATH.
 set -euo pipefail
@@ -12,7 +12,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/env.sh"
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(ddb lambda sam moto arm64 browser)
+[ ${#want[@]} -eq 0 ] && want=(ddb lambda sam moto schemathesis arm64 browser)
 mkdir -p "$TOOLS_DIR"
 
 for tool in "${want[@]}"; do
@@ -47,6 +47,14 @@ for tool in "${want[@]}"; do
         echo "tools: installing moto[server] (PyPI)" >&2
         python3 -m venv "$TOOLS_DIR/moto"
         "$TOOLS_DIR/moto/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5' >&2
+      fi
+      ;;
+    schemathesis)
+      # The OpenAPI fuzzer of scripts/schemathesis.sh; its options are those of 4.x.
+      if ! [ -x "$TOOLS_DIR/schemathesis/bin/schemathesis" ]; then
+        echo "tools: installing schemathesis (PyPI)" >&2
+        python3 -m venv "$TOOLS_DIR/schemathesis"
+        "$TOOLS_DIR/schemathesis/bin/pip" install --quiet --disable-pip-version-check 'schemathesis>=4.32,<5' >&2
       fi
       ;;
     arm64)

@@ -1,6 +1,8 @@
 //! Shared harness: a fresh pair of tables in DynamoDB Local per test, the real
 //! handler, a manual clock, and helpers to send the events in `events/`.
 
+pub mod front;
+
 use lambda_http::http::HeaderMap;
 use serde_json::{json, Value};
 use std::sync::Arc;

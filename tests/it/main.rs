@@ -25,6 +25,7 @@ mod ops;
 mod ops_client;
 mod refresh;
 mod routing;
+mod schemathesis;
 mod startup;
 mod template;
 mod throttle;
