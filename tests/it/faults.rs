@@ -6,6 +6,7 @@ use crate::common::*;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use token_issuer::core::client::GrantType;
 use token_issuer::store::DynamoStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -122,12 +123,78 @@ fn requests(refresh: &str, session: &str) -> Vec<(&'static str, Value, &'static 
             ),
             OPS_ERROR,
         ),
+        (
+            "oauth password grant",
+            oauth_event(
+                "oauth-token-password",
+                &[
+                    ("grant_type", "password"),
+                    ("username", "admin"),
+                    ("password", PASSWORD),
+                ],
+                Some(("app", "any secret")),
+            ),
+            OAUTH_ERROR,
+        ),
+        (
+            "oauth refresh grant",
+            oauth_event(
+                "oauth-token-refresh",
+                &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+                Some(("app", "any secret")),
+            ),
+            OAUTH_ERROR,
+        ),
+        (
+            "oauth client credentials",
+            oauth_event(
+                "oauth-token-client-credentials",
+                &[("grant_type", "client_credentials")],
+                Some(("app", "any secret")),
+            ),
+            OAUTH_ERROR,
+        ),
+        (
+            "oauth revoke",
+            oauth_event("oauth-revoke", &[("token", refresh)], Some(("app", "any secret"))),
+            OAUTH_ERROR,
+        ),
+        (
+            "oauth introspect",
+            oauth_event("oauth-introspect", &[("token", refresh)], Some(("app", "any secret"))),
+            OAUTH_ERROR,
+        ),
+        ("login page", authorize_get(&authorization("web")), PAGE_ERROR),
+        (
+            "login page post",
+            authorize_post(&authorization("web")),
+            PAGE_ERROR,
+        ),
     ]
+}
+
+const OAUTH_ERROR: &str = r#"{"error":"server_error","error_description":"Internal error"}"#;
+/// The login page's server error is an HTML page with this sentence.
+const PAGE_ERROR: &str = "Something went wrong on our side. Please try again in a moment.";
+
+/// The dialect's server error: the exact body, or for the page its sentence.
+fn assert_server_error(r: &Reply, expected: &str, what: &str) {
+    assert_eq!(r.status, 500, "{what}: {}", r.text());
+    if expected == PAGE_ERROR {
+        assert!(r.text().contains(PAGE_ERROR), "{what}: {}", r.text());
+    } else {
+        assert_eq!(r.text(), expected, "{what}");
+    }
+    r.assert_no_store();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_route_fails_cleanly_and_leaves_state_intact() {
     let good = TestEnv::new().await;
+    good.add_client("app", false, &GrantType::ALL, "openid")
+        .await;
+    good.add_client("web", false, CODE_FLOW, "openid profile")
+        .await;
     let login = good.call(&event("v2-login")).await.json();
     let mut refresh = login["content"][0]["refreshToken"]
         .as_str()
@@ -162,9 +229,7 @@ async fn every_route_fails_cleanly_and_leaves_state_intact() {
         let mut times = Vec::new();
         for t in tasks {
             let (route, expected, took, r) = t.await.unwrap();
-            assert_eq!(r.status, 500, "{kind} / {route}: {}", r.text());
-            assert_eq!(r.text(), expected, "{kind} / {route}");
-            r.assert_no_store();
+            assert_server_error(&r, expected, &format!("{kind} / {route}"));
             assert!(took < BOUND, "{kind} / {route} took {took:?}");
             times.push(format!("{route} {} ms", took.as_millis()));
         }
@@ -433,4 +498,75 @@ async fn attempts_cut_after_their_count_never_leave_a_lock_that_does_not_end() {
     good.clock.advance(time::Duration::seconds(61));
     let r = good.call(&event("v2-login")).await;
     assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// Every route, the oauth dialect's and the login page's included, answers
+/// its server error when its deadline passes: here 300 ms against a
+/// DynamoDB that never answers, so the answer, well before the SDK's own 2 s
+/// attempt timeout, can only be the deadline's. The authorizer refuses
+/// within its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_route_answers_when_its_deadline_passes() {
+    const DEADLINE: Duration = Duration::from_millis(300);
+    const WELL_BEFORE_THE_SDK: Duration = Duration::from_millis(1_500);
+    let good = TestEnv::new().await;
+    good.add_client("app", false, &GrantType::ALL, "openid")
+        .await;
+    good.add_client("web", false, CODE_FLOW, "openid profile")
+        .await;
+    let login = good.call(&event("v2-login")).await.json();
+    let refresh = login["content"][0]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let access = login["content"][0]["token"].as_str().unwrap().to_string();
+    let session = good.call(&event("ops-acquire")).await.json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut config = good.config.clone();
+    config.request_deadline = DEADLINE;
+    let hung = store_at(&black_hole().await, &good).await;
+    let bad = Arc::new(TestEnv::on_store(config.clone(), hung.clone()).await);
+    let tasks: Vec<_> = requests(&refresh, &session)
+        .into_iter()
+        .map(|(route, ev, expected)| {
+            let bad = bad.clone();
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let r = bad.call(&ev).await;
+                (route, expected, started.elapsed(), r)
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (route, expected, took, r) = t.await.unwrap();
+        assert_server_error(&r, expected, route);
+        assert!(
+            took >= DEADLINE && took < WELL_BEFORE_THE_SDK,
+            "{route}: {took:?}"
+        );
+    }
+    // The authorizer: a valid token whose state cannot be read in time.
+    config.issuer = Some(format!("https://{API_DOMAIN}"));
+    let pem = good.key_pem.as_deref().unwrap();
+    let keys = token_issuer::keys::KeySet::from_pem(pem.as_bytes()).unwrap();
+    let a = token_issuer::compose::authorizer(&config, hung, keys, good.clock.clone()).unwrap();
+    let mut ev: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/events/authorizer/bearer-valid.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    ev["headers"]["authorization"] = json!(format!("Bearer {access}"));
+    let started = Instant::now();
+    let answer = a.handle(ev).await;
+    let took = started.elapsed();
+    assert_eq!(answer["isAuthorized"], false, "{answer}");
+    assert!(
+        took >= DEADLINE && took < WELL_BEFORE_THE_SDK,
+        "authorizer: {took:?}"
+    );
 }
