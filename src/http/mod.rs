@@ -354,8 +354,18 @@ mod tests {
             too_many::<ops::Ops>(),
             (
                 429,
-                retry,
+                retry.clone(),
                 r#"{"message":"Too many failed attempts","httpStatusCode":429,"apiErrorCode":429}"#
+                    .into()
+            )
+        );
+        // RFC 6749 §5.2 has no 429: a locked username is invalid_grant.
+        assert_eq!(
+            too_many::<oauth::OAuth>(),
+            (
+                400,
+                retry,
+                r#"{"error":"invalid_grant","error_description":"Too many failed attempts"}"#
                     .into()
             )
         );

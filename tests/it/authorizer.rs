@@ -6,7 +6,7 @@
 use crate::common::*;
 use serde_json::{json, Value};
 use time::Duration;
-use token_issuer::authorizer::Authorizer;
+use token_issuer::authorizer::{Authorizer, Decision};
 use token_issuer::core::client::{Client, ClientId, GrantType, Scopes};
 use token_issuer::core::store::AdminStore as _;
 use token_issuer::store::DynamoStore;
@@ -50,6 +50,17 @@ async fn decide(a: &Authorizer<DynamoStore>, ev: Value) -> Value {
 async fn allowed(a: &Authorizer<DynamoStore>, name: &str, token: &str) -> bool {
     let answer = decide(a, authorizer_event(name, Some(token))).await;
     answer["isAuthorized"].as_bool().unwrap()
+}
+
+/// Why the authorizer refuses `token` sent as in event `name`; `None` where
+/// it allows it.
+async fn refusal(a: &Authorizer<DynamoStore>, name: &str, token: &str) -> Option<&'static str> {
+    let ev = authorizer_event(name, Some(token));
+    let header = ev["headers"]["authorization"].as_str().map(str::to_string);
+    match a.decide(header.as_deref()).await {
+        Decision::Allow(_) => None,
+        Decision::Deny(reason) => Some(reason),
+    }
 }
 
 async fn v2_login(env: &TestEnv) -> (String, String) {
@@ -171,6 +182,10 @@ async fn every_authorizer_event_answers_as_its_name_says() {
     };
     assert!(allowed(&a, "bearer-valid", &v2_at).await);
     assert!(!allowed(&a, "bearer-tampered", &forged).await);
+    assert_eq!(
+        refusal(&a, "bearer-tampered", &forged).await,
+        Some("invalid_token")
+    );
 
     // Wrong audience: a client whose tokens are for another API.
     let mut other = Client {
@@ -190,6 +205,10 @@ async fn every_authorizer_event_answers_as_its_name_says() {
     let foreign = oauth_login(&env, "other-api-client", other_secret.expose()).await;
     let foreign = foreign["access_token"].as_str().unwrap();
     assert!(!allowed(&a, "bearer-wrong-audience", foreign).await);
+    assert_eq!(
+        refusal(&a, "bearer-wrong-audience", foreign).await,
+        Some("wrong_audience")
+    );
     // ... accepted where that audience is.
     let b = env.authorizer(|c| c.accepted_audiences = vec!["another-api".into()]);
     assert!(allowed(&b, "bearer-valid", foreign).await);
@@ -201,6 +220,10 @@ async fn every_authorizer_event_answers_as_its_name_says() {
     );
     assert_eq!(env.call(&ev).await.status, 200);
     assert!(!allowed(&a, "bearer-revoked-family", &v2_at).await);
+    assert_eq!(
+        refusal(&a, "bearer-revoked-family", &v2_at).await,
+        Some("revoked")
+    );
 
     // Ops: live (and slid), then released.
     let ops = ops_login(&env).await;
@@ -220,18 +243,30 @@ async fn every_authorizer_event_answers_as_its_name_says() {
     );
     assert_eq!(env.call(&ev).await.status, 200);
     assert!(!allowed(&a, "ops-released", &ops).await);
+    assert_eq!(
+        refusal(&a, "ops-released", &ops).await,
+        Some("invalid_session")
+    );
 
     // Expired.
     let (at, _) = user_login(&env).await;
     assert!(allowed(&a, "bearer-valid", &at).await);
     env.clock.advance(Duration::seconds(3601));
     assert!(!allowed(&a, "bearer-expired", &at).await);
+    assert_eq!(
+        refusal(&a, "bearer-expired", &at).await,
+        Some("invalid_token")
+    );
 
     // Disabled user.
     let (at, _) = user_login(&env).await;
     assert!(allowed(&a, "bearer-valid", &at).await);
     env.set_admin_enabled(false).await;
     assert!(!allowed(&a, "bearer-disabled-user", &at).await);
+    assert_eq!(
+        refusal(&a, "bearer-disabled-user", &at).await,
+        Some("revoked")
+    );
 }
 
 /// For each dialect: authorized, then refused after the event that ends it.
@@ -414,17 +449,19 @@ async fn faults_and_garbage_are_denials_never_errors() {
         let answer = a.handle(garbage).await;
         assert_eq!(answer, json!({"isAuthorized": false, "context": {}}));
     }
-    for header in [
-        "",
-        "Bearer",
-        "Bearer ",
-        "Basic YTpi",
-        "OpsToken short",
-        "Bearer a.b.c",
+    for (header, reason) in [
+        ("", "no_token"),
+        ("Bearer", "malformed_header"),
+        ("Bearer ", "malformed_header"),
+        ("Basic YTpi", "unsupported_scheme"),
+        ("OpsToken short", "invalid_session"),
+        ("Bearer a.b.c", "invalid_token"),
     ] {
         let mut ev = authorizer_event("bearer-valid", None);
         ev["headers"]["authorization"] = json!(header);
         assert_eq!(decide(&a, ev).await["isAuthorized"], false, "{header:?}");
+        let header = (!header.is_empty()).then_some(header);
+        assert_eq!(a.decide(header).await, Decision::Deny(reason), "{header:?}");
     }
     // Storage gone: a valid token is refused, and the handler still answers.
     let (at, _) = user_login(&env).await;
@@ -439,6 +476,11 @@ async fn faults_and_garbage_are_denials_never_errors() {
         .unwrap();
     assert!(!allowed(&a, "bearer-valid", &at).await);
     assert!(!allowed(&a, "ops-live", &ops).await);
+    assert_eq!(
+        refusal(&a, "bearer-valid", &at).await,
+        Some("storage_fault")
+    );
+    assert_eq!(refusal(&a, "ops-live", &ops).await, Some("storage_fault"));
 }
 
 #[test]
