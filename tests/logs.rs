@@ -9,7 +9,9 @@ use common::*;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use token_issuer::admin::{user_command, UserCommand, UsernameArgs};
+use token_issuer::admin::{
+    client_command, user_command, ClientCommand, ClientIdArgs, UserCommand, UsernameArgs,
+};
 use token_issuer::core::client::GrantType;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -253,9 +255,10 @@ async fn logs_are_structured_and_secret_free() {
         .add_client("web", false, CODE_FLOW, "openid profile")
         .await
         .unwrap();
-    secrets.push(web);
+    secrets.push(web.clone());
     let page = alt_call(authorize_get(&authorization("web")), "192.0.2.50", None).await;
     assert_eq!(page.status, 200, "{}", page.text());
+    secrets.push(hidden_field(&page.text(), "form_token").expect("a form token"));
     let signed_in = alt_call(
         authorize_post(&login_form(&page, "carol", carol_pw)),
         "192.0.2.50",
@@ -273,6 +276,61 @@ async fn logs_are_structured_and_secret_free() {
         .expect("a device cookie")
         .to_string();
     secrets.push(device.clone());
+    // The code, redeemed with its PKCE verifier, then replayed by its own
+    // client: the family is revoked and `code_replayed` says so.
+    let code = signed_in
+        .header("location")
+        .unwrap()
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("code="))
+        .unwrap()
+        .to_string();
+    secrets.extend([code.clone(), VERIFIER.to_string()]);
+    let redeem = || {
+        oauth_event(
+            "oauth-token-authorization-code",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", VERIFIER),
+            ],
+            Some(("web", &web)),
+        )
+    };
+    let redeemed = alt_call(redeem(), "192.0.2.50", None).await;
+    assert_eq!(redeemed.status, 200, "{}", redeemed.text());
+    let redeemed = redeemed.json();
+    for key in ["access_token", "refresh_token", "id_token"] {
+        secrets.push(redeemed[key].as_str().unwrap().to_string());
+    }
+    assert_eq!(alt_call(redeem(), "192.0.2.50", None).await.status, 400);
+    // An ops password change: the current and the new password, and the session.
+    let dave_pw = "daves-first-password-never-logged 2037";
+    let dave_new = "daves-second-password-never-logged 2037";
+    env.add_user("dave", dave_pw, |_| {}).await;
+    let acquired = alt_call(
+        login(
+            "ops-acquire",
+            json!({"username": "dave", "password": dave_pw, "authSource": "local"}),
+        ),
+        "192.0.2.50",
+        None,
+    )
+    .await;
+    assert_eq!(acquired.status, 200, "{}", acquired.text());
+    let dave_session = acquired.json()["token"].as_str().unwrap().to_string();
+    let changed = alt_call(
+        with_body(
+            ops_token(event("ops-passwordchange"), &dave_session),
+            &json!({"currentPassword": dave_pw, "newPassword": dave_new}).to_string(),
+        ),
+        "192.0.2.50",
+        None,
+    )
+    .await;
+    assert_eq!(changed.status, 204, "{}", changed.text());
+    secrets.extend([dave_pw.into(), dave_new.into(), dave_session]);
     for ip in ["198.18.0.1", "198.18.0.2"] {
         let ev = login(
             "v2-login",
@@ -301,9 +359,22 @@ async fn logs_are_structured_and_secret_free() {
         UserCommand::Disable(admin_args()),
         UserCommand::Enable(admin_args()),
         UserCommand::Unlock(admin_args()),
+        UserCommand::RevokeTokens(admin_args()),
         UserCommand::Delete(admin_args()),
     ] {
         user_command(&env.store, cmd, now).await.unwrap();
+    }
+    env.add_client("spare", false, &GrantType::ALL, "openid")
+        .await;
+    let spare = || ClientIdArgs {
+        client_id: "spare".into(),
+    };
+    for cmd in [
+        ClientCommand::Disable(spare()),
+        ClientCommand::Enable(spare()),
+        ClientCommand::Delete(spare()),
+    ] {
+        client_command(&env.store, cmd, now).await.unwrap();
     }
     // A refusal of no named kind (a scope the client may not have).
     call(oauth_event(
@@ -332,7 +403,8 @@ async fn logs_are_structured_and_secret_free() {
     assert_eq!(failed.status, 500);
     let mut fault_event = authorizer_event.clone();
     fault_event["headers"]["authorization"] = json!(format!("Bearer {access}"));
-    assert_eq!(authorizer.handle(fault_event).await["isAuthorized"], false);
+    let fault_answer = authorizer.handle(fault_event).await;
+    assert_eq!(fault_answer["isAuthorized"], false);
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     for secret in &secrets {
@@ -507,7 +579,8 @@ async fn logs_are_structured_and_secret_free() {
     assert_eq!(with("v2.login", "InvalidRequest").len(), 1);
     assert_eq!(with("ops.currentuser", "InvalidSession").len(), 1);
     assert_eq!(with("oauth.token", "InvalidClient").len(), 1);
-    assert_eq!(with("oauth.token", "OtherRefusal").len(), 1);
+    // The scope no client may have, and the replayed code.
+    assert_eq!(with("oauth.token", "OtherRefusal").len(), 2);
     assert_eq!(with("v2.refresh", "ServerError").len(), 1);
     assert_eq!(with("v2.revoke", "Success").len(), 1);
     // Every outcome a request can have, and each notable event, was written.
@@ -664,12 +737,34 @@ async fn logs_are_structured_and_secret_free() {
         "admin_user_disabled",
         "admin_user_enabled",
         "admin_user_unlocked",
+        "admin_tokens_revoked",
         "admin_user_deleted",
     ] {
         let lines = named(name);
         assert_eq!(lines.len(), 1, "{name}");
         assert_eq!(lines[0]["username"], "admin", "{name}");
     }
+    for name in [
+        "admin_client_disabled",
+        "admin_client_enabled",
+        "admin_client_deleted",
+    ] {
+        let lines = named(name);
+        assert_eq!(lines.len(), 1, "{name}");
+        assert_eq!(lines[0]["client_id"], "spare", "{name}");
+    }
+    // The replayed code: its own client presented it again, so its family
+    // was revoked; and the ops password change.
+    let replayed = alt_named("code_replayed");
+    assert_eq!(replayed.len(), 1, "{alt_audit:?}");
+    assert_eq!(replayed[0]["dialect"], "oauth");
+    assert!(replayed[0]["family"]
+        .as_str()
+        .is_some_and(|f| !f.is_empty()));
+    let changed = alt_named("password_changed");
+    assert_eq!(changed.len(), 1, "{alt_audit:?}");
+    assert_eq!(changed[0]["username"], "dave");
+    assert_eq!(changed[0]["dialect"], "ops");
     // Nor any line of the private key.
     for line in pem.lines().filter(|l| !l.starts_with("-----")) {
         assert!(

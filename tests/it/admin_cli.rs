@@ -11,6 +11,8 @@ struct Admin {
     users: String,
     tokens: String,
     endpoint: String,
+    /// What every successful run wrote to stderr: its audit events.
+    stderr: std::cell::RefCell<String>,
 }
 
 impl Admin {
@@ -19,6 +21,18 @@ impl Admin {
             users: unique("users"),
             tokens: unique("tokens"),
             endpoint: endpoint(),
+            stderr: Default::default(),
+        }
+    }
+
+    /// Each of `events` was written as an audit event by some run.
+    fn assert_audited(&self, events: &[&str]) {
+        let stderr = self.stderr.borrow();
+        for event in events {
+            assert!(
+                stderr.contains(&format!("event=\"{event}\"")),
+                "no {event} in: {stderr}"
+            );
         }
     }
 
@@ -57,6 +71,9 @@ impl Admin {
             "token-admin {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        self.stderr
+            .borrow_mut()
+            .push_str(&String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -200,6 +217,7 @@ async fn user_lifecycle_through_the_cli_and_the_handler() {
         ],
         Some("a different long passphrase 7\n"),
     );
+    admin.assert_audited(&["admin_user_created", "admin_password_set"]);
     assert_eq!(env.call(&login("S0qUx56pW!-and-more")).await.status, 401);
     assert_eq!(
         env.call(&refresh_event(&refresh)).await.status,
@@ -415,6 +433,7 @@ async fn clients_are_registered_rotated_disabled_and_deleted_with_the_cli() {
 
     let second = secret_of(&admin.ok(&["client", "rotate-secret", "--client-id", "svc"], None));
     assert_ne!(first, second);
+    admin.assert_audited(&["admin_client_created", "admin_client_secret_rotated"]);
     assert_eq!(env.call(&grant(&first)).await.status, 401, "old secret");
     assert_eq!(env.call(&grant(&second)).await.status, 200, "new secret");
 

@@ -177,7 +177,13 @@ async fn a_revoked_key_leaves_warm_instances_within_the_refresh_bound() {
     let leaked = kid(&login_token(&env).await);
 
     // Emergency: the signing key leaked. Withdraw it.
-    let listed = ok(admin(&["keys", "revoke", &leaked], &secret));
+    let out = admin(&["keys", "revoke", &leaked], &secret);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        stderr.contains("event=\"admin_key_revoked\"") && stderr.contains(&leaked),
+        "{stderr}"
+    );
+    let listed = ok(out);
     assert!(!listed.contains(&leaked), "{listed}");
     // Within the bound the warm instance still has it...
     assert!(jwks_kids(&env.call(&event("jwks")).await.text()).contains(&leaked));
