@@ -621,34 +621,9 @@ async fn run() {
         .unwrap_or(f64::NAN);
     out.insert("binary_size_mib".into(), json!(size));
 
-    // ---- cost on Lambda arm64 -----------------------------------------------
-    // CPU work (Argon2id, signing) stretches with Lambda's CPU share (one vCPU
-    // at 1769 MB, proportionally less below); waiting on DynamoDB does not.
-    const GB_SECOND: f64 = 0.000_013_333_4; // arm64, USD
-    const PER_MILLION_REQUESTS: f64 = 0.20;
-    let per_million = |cpu_ms: f64, wait_ms: f64, mb: f64| {
-        let wall = cpu_ms * (1769.0 / mb).max(1.0) + wait_ms;
-        let billed = wall.ceil();
-        (billed / 1000.0) * (mb / 1024.0) * GB_SECOND * 1e6 + PER_MILLION_REQUESTS
-    };
-    let login_cpu = argon + sign;
-    let login_wait = (login_p50 - login_cpu).max(0.0);
-    let refresh_wait = (refresh_p50 - sign).max(0.0);
-    let mut costs = serde_json::Map::new();
-    println!("\nLambda arm64, USD per million (estimate from the figures above)");
-    println!("{:>8} {:>14} {:>16}", "MB", "log ins", "refreshes");
-    for mb in [128.0, 256.0, 512.0, 1024.0] {
-        let (l, r) = (
-            per_million(login_cpu, login_wait, mb),
-            per_million(sign, refresh_wait, mb),
-        );
-        println!("{mb:>8} {l:>14.2} {r:>16.2}");
-        costs.insert(
-            format!("{mb}"),
-            json!({"login_usd_per_million": l, "refresh_usd_per_million": r}),
-        );
-    }
-    out.insert("cost_arm64_by_memory_mb".into(), Value::Object(costs));
+    // The cost per million comes from `scripts/bench.sh lambda`, which
+    // measures each memory size under its CPU share: an estimate from these
+    // unthrottled figures disagreed with it.
 
     // ---- report ---------------------------------------------------------
     println!("\n{:<26} {:>10}", "figure", "value");

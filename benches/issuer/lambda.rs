@@ -11,6 +11,18 @@ use super::*;
 use std::os::unix::process::CommandExt as _;
 
 const MEMORY_SIZES: [u64; 3] = [128, 512, 1769];
+
+/// Lambda arm64's prices, USD: per GB-second and per million requests.
+const GB_SECOND: f64 = 0.000_013_333_4;
+const PER_MILLION_REQUESTS: f64 = 0.20;
+
+/// What a million requests of `p50_ms` cost at `mb`: the duration billed is
+/// the measured time (whole milliseconds) under that size's CPU share, so
+/// no model of how CPU work stretches is needed. The README's table is this.
+fn usd_per_million(p50_ms: f64, mb: u64) -> f64 {
+    let billed_s = p50_ms.ceil() / 1000.0;
+    billed_s * (mb as f64 / 1024.0) * GB_SECOND * 1e6 + PER_MILLION_REQUESTS
+}
 const COLD_STARTS: usize = 5;
 const WARM_LOGINS: usize = 30;
 const THROUGHPUT_SECS: u64 = 8;
@@ -287,6 +299,7 @@ pub async fn run() {
             .map(|(k, v)| (k, json!(median(v))))
             .collect();
         let (login_p50, login_p99) = (pct(&mut logins, 0.5), pct(&mut logins, 0.99));
+        let refresh_p50 = median(refreshes);
         let first_login = median(first_logins);
         let cold_start = median(cold_jwks);
         lambda.insert(
@@ -298,7 +311,9 @@ pub async fn run() {
                 "first_login_without_warm_up_ms": median(first_logins_cold_path),
                 "warm_login_p50_ms": login_p50,
                 "warm_login_p99_ms": login_p99,
-                "refresh_p50_ms": median(refreshes),
+                "refresh_p50_ms": refresh_p50,
+                "login_usd_per_million": usd_per_million(login_p50, mb),
+                "refresh_usd_per_million": usd_per_million(refresh_p50, mb),
                 "peak_rss_mib": rss,
                 "cold_login_ratio": first_login / (cold_start + login_p50),
                 "first_login_phases_ms": Value::Object(phases),
@@ -417,6 +432,16 @@ pub async fn run() {
             f("warm_login_p99_ms"),
             f("refresh_p50_ms"),
             f("cold_login_ratio")
+        );
+    }
+    println!("\nLambda arm64, USD per million (billed duration = the p50 at that size):");
+    println!("{:>6} {:>10} {:>10}", "MB", "log ins", "refreshes");
+    for (mb, v) in &lambda {
+        let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{mb:>6} {:>10.2} {:>10.2}",
+            f("login_usd_per_million"),
+            f("refresh_usd_per_million")
         );
     }
     println!("\ntargets:");
