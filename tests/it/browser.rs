@@ -342,10 +342,11 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
             std::thread::sleep(Duration::from_millis(100));
         }
         assert_eq!(driver.text("h1"), "Signed in");
-        shot
+        (driver, shot)
     })
     .await
     .unwrap();
+    let (driver, shot) = shot;
     assert!(shot.starts_with(b"\x89PNG"), "a PNG screenshot");
     let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("login-page.png");
     std::fs::write(&out, &shot).unwrap();
@@ -424,4 +425,55 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
     assert_eq!(id["nonce"], "browser-nonce-1");
     assert_eq!(id["aud"], "demo-web");
     assert_eq!(id["iss"], issuer.as_str());
+
+    // A known browser (API §2): attackers from 100 addresses lock the
+    // username for everyone, yet this browser, which keeps the device
+    // cookie its sign-in set, signs in again.
+    for i in 0..100 {
+        let mut ev = login(
+            "v2-login",
+            json!({"username": "admin", "password": "wrong"}),
+        );
+        ev["requestContext"]["http"]["sourceIp"] = json!(format!("198.18.0.{}", i + 1));
+        assert_eq!(env.call(&ev).await.status, 401);
+    }
+    let mut ev = login(
+        "v2-login",
+        json!({"username": "admin", "password": PASSWORD}),
+    );
+    ev["requestContext"]["http"]["sourceIp"] = json!("198.18.1.1");
+    assert_eq!(env.call(&ev).await.status, 429, "locked for everyone");
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (url, _) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("openid".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || {
+        driver.session("POST", "/url", Some(json!({"url": url})));
+        driver.type_into("#username", "Admin");
+        driver.type_into("#password", PASSWORD);
+        driver.click("button[type=submit]");
+        let started = Instant::now();
+        loop {
+            let at = driver.session("GET", "/url", None);
+            if at.as_str().is_some_and(|u| u.starts_with(&redirect)) {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the known browser is still at {at}: {}",
+                driver.text("body")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    })
+    .await
+    .unwrap();
+    let again = tokio::time::timeout(Duration::from_secs(10), seen.recv())
+        .await
+        .expect("a second callback")
+        .unwrap();
+    assert!(again.contains("code="), "{again}");
 }
