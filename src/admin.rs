@@ -45,6 +45,20 @@ pub enum Command {
     /// OAuth clients of the /oauth2 endpoints.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Source addresses.
+    #[command(subcommand)]
+    Address(AddressCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AddressCommand {
+    /// Lift the budget of failed log ins across usernames that one source
+    /// address spent (password spraying), before its window passes.
+    Unlock {
+        /// The address as API Gateway reports it (`sourceIp`).
+        #[arg(long)]
+        address: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -368,6 +382,24 @@ pub async fn run(cli: Cli) -> Result<(), AdminError> {
         Command::Client(cmd) => {
             let store = connect().await?;
             client_command(&store, cmd, OffsetDateTime::now_utc()).await
+        }
+        Command::Address(AddressCommand::Unlock { address }) => {
+            let store = connect().await?;
+            let address = address.trim();
+            if address.is_empty() {
+                return Err(AdminError::Invalid("--address must not be empty".into()));
+            }
+            store
+                .delete_throttle(&throttle::address_key(Some(address)))
+                .await?;
+            tracing::info!(
+                target: "audit",
+                event = "admin_address_unlocked",
+                source_ip = address,
+                operator = std::env::var("USER").unwrap_or_default(),
+            );
+            println!("unlocked address {address}");
+            Ok(())
         }
     }
 }

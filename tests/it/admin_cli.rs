@@ -590,3 +590,32 @@ async fn clients_are_registered_rotated_disabled_and_deleted_with_the_cli() {
         "no client nobody",
     );
 }
+
+/// An address that spent its budget across usernames is refused until its
+/// window passes, or until an operator lifts it.
+#[tokio::test]
+async fn an_operator_lifts_a_spent_address_budget() {
+    let admin = Admin::new();
+    admin.ok(&["tables", "create"], None);
+    let (u, t) = (admin.users.clone(), admin.tokens.clone());
+    let env = TestEnv::with_config(move |c| {
+        c.store.users_table = u;
+        c.store.tokens_table = t;
+        c.lockout_address_threshold = 2;
+    })
+    .await;
+    let from = |user: &str, password: &str| {
+        let mut ev = login("v2-login", json!({"username": user, "password": password}));
+        ev["requestContext"]["http"]["sourceIp"] = json!("198.51.100.23");
+        ev
+    };
+    for name in ["first", "second"] {
+        assert_eq!(env.call(&from(name, "wrong")).await.status, 401);
+    }
+    assert_eq!(env.call(&from("admin", PASSWORD)).await.status, 429);
+    admin.fails(&["address", "unlock", "--address", " "], None, "--address");
+    let out = admin.ok(&["address", "unlock", "--address", "198.51.100.23"], None);
+    assert!(out.contains("unlocked address 198.51.100.23"), "{out}");
+    admin.assert_audited(&["admin_address_unlocked"]);
+    assert_eq!(env.call(&from("admin", PASSWORD)).await.status, 200);
+}
