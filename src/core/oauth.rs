@@ -7,7 +7,7 @@ use super::client::{secret_matches, Client, ClientId, GrantType, Scopes, OPENID}
 use super::error::{Error, Refusal};
 use super::family::{ClientBinding, RefreshFamily};
 use super::login::Credentials;
-use super::store::{Store, TokenStateQuery};
+use super::store::{ClientState, Store, TokenStateQuery};
 use super::tokens::{self, FamilyId, RefreshToken};
 use super::user::{Account, User, Username};
 use super::Issuer;
@@ -290,6 +290,16 @@ impl<S: Store> Issuer<S> {
         })
     }
 
+    /// Whether tokens for `aud` are the client's (its audience, by default
+    /// the issuer's).
+    fn serves(&self, client: &ClientState, aud: &str) -> bool {
+        client
+            .audience
+            .as_deref()
+            .unwrap_or(&self.settings.audience)
+            == aud
+    }
+
     fn audience_of<'c>(&'c self, client: &'c Client) -> &'c str {
         client
             .audience
@@ -406,7 +416,7 @@ impl<S: Store> Issuer<S> {
                 .await?;
             let live = state
                 .client
-                .is_some_and(|c| c.enabled && self.audience_of(&c) == claims.aud)
+                .is_some_and(|c| c.enabled && self.serves(&c, &claims.aud))
                 && !state.jti_revoked;
             return Ok(live.then_some(Liveness {
                 user: None,
@@ -434,11 +444,11 @@ impl<S: Store> Issuer<S> {
         let client_live = match &client_id {
             Some(_) => state
                 .client
-                .is_some_and(|c| c.enabled && self.audience_of(&c) == claims.aud),
+                .is_some_and(|c| c.enabled && self.serves(&c, &claims.aud)),
             None => true,
         };
         let same_client =
-            family.client.as_ref().map(|b| b.client_id.as_str()) == claims.client_id.as_deref();
+            family.client_id.as_ref().map(ClientId::as_str) == claims.client_id.as_deref();
         let live = client_live
             && same_client
             && family.is_live(self.now())

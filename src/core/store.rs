@@ -163,13 +163,45 @@ pub struct TokenStateQuery<'a> {
     pub revoked_jti: Option<&'a str>,
 }
 
-/// What [`TokenStateStore::token_state`] found; `None` where nothing is stored.
+/// What [`TokenStateStore::token_state`] found; `None` where nothing is
+/// stored. Only what a decision needs, so the authorizer's role may read no
+/// more: no password, refresh-token or client-secret hash.
 #[derive(Debug, Clone, Default)]
 pub struct TokenState {
-    pub family: Option<RefreshFamily>,
+    pub family: Option<FamilyState>,
     pub user: Option<Account>,
-    pub client: Option<Client>,
+    pub client: Option<ClientState>,
     pub jti_revoked: bool,
+}
+
+/// A refresh family as a token check sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FamilyState {
+    pub user_id: uuid::Uuid,
+    /// The user's token version at log in (`None`: an older family).
+    pub token_version: Option<u64>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+    /// The OAuth client it was issued to.
+    pub client_id: Option<ClientId>,
+    /// The dialect of the log in that started it.
+    pub issued_via: Option<String>,
+}
+
+impl FamilyState {
+    /// As [`RefreshFamily::is_live`].
+    pub fn is_live(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+/// An OAuth client as a token check sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientState {
+    pub enabled: bool,
+    /// The `aud` of its access tokens; `None`: the issuer's.
+    pub audience: Option<String>,
 }
 
 /// Reads everything a token check needs in one storage request, so

@@ -17,7 +17,7 @@ use crate::common::{ADMIN_IDENTITY, AUTHORIZER_IDENTITY, ISSUER_IDENTITY};
 use serde_json::Value as Json;
 use serde_norway::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use token_issuer::store::dynamo::ACCOUNT_ATTRIBUTES;
+use token_issuer::store::dynamo::{ACCOUNT_ATTRIBUTES, TOKEN_STATE_ATTRIBUTES};
 
 /// Where scripts/test.sh has the proxy write its record.
 const LOG_VAR: &str = "AWS_CALL_LOG";
@@ -605,6 +605,34 @@ fn the_model_denies_what_iam_denies() {
         .unwrap()
         .push("password_hash".into());
     assert!(allowed_by(&authorizer, &with_hash).is_none());
+    // Its lists of attributes are the code's own.
+    let listed = |sid: &str| -> Vec<String> {
+        let s = authorizer.iter().find(|s| s.sid == sid).unwrap();
+        let (_, _, values) = s
+            .conditions
+            .iter()
+            .find(|(_, key, _)| key == "dynamodb:Attributes")
+            .unwrap();
+        values.clone()
+    };
+    assert_eq!(listed("UsersAccountRead"), ACCOUNT_ATTRIBUTES);
+    assert_eq!(listed("TokenStateRead"), TOKEN_STATE_ATTRIBUTES);
+    let whole_family = Request {
+        action: "dynamodb:BatchGetItem".into(),
+        ..get("TokensTable", "RF#x")
+    };
+    assert!(allowed_by(&authorizer, &whole_family).is_none());
+    let family_state = Request {
+        attributes: Some(
+            TOKEN_STATE_ATTRIBUTES
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+        ),
+        select: Some("SPECIFIC_ATTRIBUTES".into()),
+        ..whole_family.clone()
+    };
+    assert!(allowed_by(&authorizer, &family_state).is_some());
     // Nor the private key ring.
     let ring = Request {
         action: "secretsmanager:GetSecretValue".into(),

@@ -5,7 +5,7 @@
 use super::codec::{get_s, get_time, millis, s, ttl, Item};
 use super::{classify, conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
 use crate::core::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
-use crate::core::store::{AccessTokenStore, ClientStore, StoreError};
+use crate::core::store::{AccessTokenStore, ClientState, ClientStore, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 
@@ -23,6 +23,20 @@ pub(super) fn revoked_key(jti: &str) -> AttributeValue {
 
 fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("`{key}`: {e}"))
+}
+
+/// The attributes of a client a token check reads (not its secret's hash).
+pub(super) const STATE_ATTRIBUTES: [&str; 2] = ["enabled", "audience"];
+
+/// A client as a token check reads it.
+pub(super) fn client_state_from_item(item: &Item) -> Result<ClientState, StoreError> {
+    Ok(ClientState {
+        enabled: matches!(item.get("enabled"), Some(AttributeValue::Bool(true))),
+        audience: match item.get("audience") {
+            None => None,
+            Some(_) => Some(get_s(item, "audience")?.to_string()),
+        },
+    })
 }
 
 pub(super) fn client_from_item(item: &Item) -> Result<Client, StoreError> {

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::core::client::{ClientId, Scopes};
 use crate::core::family::{ClientBinding, FamilyAtRefusal, RefreshFamily, Rotation};
-use crate::core::store::{FamilyStore, StoreError};
+use crate::core::store::{FamilyState, FamilyStore, StoreError};
 use crate::core::tokens::FamilyId;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
@@ -94,6 +94,39 @@ pub(super) fn family_from_item(id: &FamilyId, item: &Item) -> Result<RefreshFami
                 scope: Scopes::parse(get_s(item, SCOPE)?)
                     .map_err(|e| StoreError::Corrupt(format!("`{SCOPE}`: {e}")))?,
             }),
+        },
+    })
+}
+
+/// The attributes of a family a token check reads (no token hashes).
+pub(super) const STATE_ATTRIBUTES: [&str; 7] = [
+    "user_id",
+    "token_version",
+    "created_at",
+    "expires_at",
+    REVOKED_AT,
+    CLIENT_ID,
+    ISSUED_VIA,
+];
+
+/// A family as a token check reads it.
+pub(super) fn family_state_from_item(item: &Item) -> Result<FamilyState, StoreError> {
+    Ok(FamilyState {
+        user_id: get_uuid(item, "user_id")?,
+        token_version: get_n_opt(item, "token_version")?.map(|v| v as u64),
+        created_at: get_time(item, "created_at")?,
+        expires_at: get_time(item, "expires_at")?,
+        revoked_at: get_time_opt(item, REVOKED_AT)?,
+        client_id: match item.get(CLIENT_ID) {
+            None => None,
+            Some(_) => Some(
+                ClientId::parse(get_s(item, CLIENT_ID)?)
+                    .map_err(|e| StoreError::Corrupt(format!("`{CLIENT_ID}`: {e}")))?,
+            ),
+        },
+        issued_via: match item.get(ISSUED_VIA) {
+            None => None,
+            Some(_) => Some(get_s(item, ISSUED_VIA)?.to_string()),
         },
     })
 }

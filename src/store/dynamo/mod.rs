@@ -19,6 +19,7 @@ mod state;
 mod throttle;
 mod users;
 
+pub use state::TOKEN_STATE_ATTRIBUTES;
 pub use users::ACCOUNT_ATTRIBUTES;
 
 use crate::core::store::{BoxError, StoreError};

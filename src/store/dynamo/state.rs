@@ -1,14 +1,45 @@
 //! A token's state in one request: a consistent `BatchGetItem` over both
 //! tables for its family, user, client and revocation record.
 
-use super::clients::{client_from_item, client_key, revoked_key};
+use super::clients::{client_key, client_state_from_item, revoked_key};
 use super::codec::{get_s, Item};
-use super::families::{family_from_item, family_key};
+use super::families::{family_key, family_state_from_item};
 use super::users::{account_from_item, account_projection, user_key};
 use super::{backend, classify, DynamoStore, TOKENS_KEY, USERS_KEY};
 use crate::core::store::{StoreError, TokenState, TokenStateQuery, TokenStateStore};
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use std::collections::HashMap;
+
+/// Every attribute of the tokens table a token check reads: the key, a
+/// family's and a client's state. The authorizer's role in template.yaml
+/// may read these and no others (no token or secret hash).
+pub const TOKEN_STATE_ATTRIBUTES: [&str; 10] = [
+    TOKENS_KEY,
+    super::families::STATE_ATTRIBUTES[0],
+    super::families::STATE_ATTRIBUTES[1],
+    super::families::STATE_ATTRIBUTES[2],
+    super::families::STATE_ATTRIBUTES[3],
+    super::families::STATE_ATTRIBUTES[4],
+    super::families::STATE_ATTRIBUTES[5],
+    super::families::STATE_ATTRIBUTES[6],
+    super::clients::STATE_ATTRIBUTES[0],
+    super::clients::STATE_ATTRIBUTES[1],
+];
+
+/// `ProjectionExpression` and its names for `attributes` (some are reserved
+/// words, so all go by placeholder).
+pub(super) fn projection(attributes: &[&str]) -> (String, HashMap<String, String>) {
+    let names = attributes
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("#a{i}"), a.to_string()))
+        .collect();
+    let expr = (0..attributes.len())
+        .map(|i| format!("#a{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (expr, names)
+}
 
 /// Unprocessed keys (throttling) are asked for again this many times.
 const ATTEMPTS: usize = 3;
@@ -27,8 +58,11 @@ impl TokenStateStore for DynamoStore {
         }
         let mut request: HashMap<String, KeysAndAttributes> = HashMap::new();
         if !token_keys.is_empty() {
+            let (projection, names) = projection(&TOKEN_STATE_ATTRIBUTES);
             let keys = KeysAndAttributes::builder()
                 .set_keys(Some(token_keys))
+                .projection_expression(projection)
+                .set_expression_attribute_names(Some(names))
                 .consistent_read(true)
                 .build()
                 .map_err(backend)?;
@@ -65,13 +99,13 @@ impl TokenStateStore for DynamoStore {
                     }
                     let key = get_s(item, TOKENS_KEY)?;
                     if key.starts_with(super::families::PREFIX) {
-                        if let Some(id) = q.family {
-                            state.family = Some(family_from_item(id, item)?);
+                        if q.family.is_some() {
+                            state.family = Some(family_state_from_item(item)?);
                         }
                     } else if key.starts_with(super::clients::REVOKED_PREFIX) {
                         state.jti_revoked = true;
                     } else {
-                        state.client = Some(client_from_item(item)?);
+                        state.client = Some(client_state_from_item(item)?);
                     }
                 }
             }

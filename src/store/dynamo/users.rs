@@ -35,19 +35,9 @@ pub const ACCOUNT_ATTRIBUTES: [&str; 14] = [
     "token_version",
 ];
 
-/// `ProjectionExpression` and its names for [`ACCOUNT_ATTRIBUTES`] (some are
-/// reserved words, so all go by placeholder).
+/// `ProjectionExpression` and its names for [`ACCOUNT_ATTRIBUTES`].
 pub(super) fn account_projection() -> (String, std::collections::HashMap<String, String>) {
-    let names: std::collections::HashMap<String, String> = ACCOUNT_ATTRIBUTES
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (format!("#a{i}"), a.to_string()))
-        .collect();
-    let expr = (0..ACCOUNT_ATTRIBUTES.len())
-        .map(|i| format!("#a{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    (expr, names)
+    super::state::projection(&ACCOUNT_ATTRIBUTES)
 }
 
 fn user_to_item(u: &User) -> Item {
