@@ -75,3 +75,18 @@ pub fn get_uuid(item: &Item, key: &str) -> Result<Uuid, StoreError> {
 pub fn get_username(item: &Item, key: &str) -> Result<Username, StoreError> {
     Username::parse(get_s(item, key)?).map_err(|e| StoreError::Corrupt(format!("`{key}`: {e}")))
 }
+
+/// `ProjectionExpression` and its names for `attributes` (some are reserved
+/// words, so all go by placeholder).
+pub fn projection(attributes: &[&str]) -> (String, std::collections::HashMap<String, String>) {
+    let names = attributes
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("#a{i}"), a.to_string()))
+        .collect();
+    let expr = (0..attributes.len())
+        .map(|i| format!("#a{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (expr, names)
+}

@@ -2,7 +2,7 @@
 //! tables for its family, user, client and revocation record.
 
 use super::clients::{client_key, client_state_from_item, revoked_key};
-use super::codec::{get_s, Item};
+use super::codec::{self, get_s, Item};
 use super::families::{family_key, family_state_from_item};
 use super::users::{account_from_item, account_projection, user_key};
 use super::{backend, classify, DynamoStore, TOKENS_KEY, USERS_KEY};
@@ -26,21 +26,6 @@ pub const TOKEN_STATE_ATTRIBUTES: [&str; 10] = [
     super::clients::STATE_ATTRIBUTES[1],
 ];
 
-/// `ProjectionExpression` and its names for `attributes` (some are reserved
-/// words, so all go by placeholder).
-pub(super) fn projection(attributes: &[&str]) -> (String, HashMap<String, String>) {
-    let names = attributes
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (format!("#a{i}"), a.to_string()))
-        .collect();
-    let expr = (0..attributes.len())
-        .map(|i| format!("#a{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    (expr, names)
-}
-
 /// Unprocessed keys (throttling) are asked for again this many times.
 const ATTEMPTS: usize = 3;
 
@@ -58,7 +43,7 @@ impl TokenStateStore for DynamoStore {
         }
         let mut request: HashMap<String, KeysAndAttributes> = HashMap::new();
         if !token_keys.is_empty() {
-            let (projection, names) = projection(&TOKEN_STATE_ATTRIBUTES);
+            let (projection, names) = codec::projection(&TOKEN_STATE_ATTRIBUTES);
             let keys = KeysAndAttributes::builder()
                 .set_keys(Some(token_keys))
                 .projection_expression(projection)

@@ -37,7 +37,7 @@ pub const ACCOUNT_ATTRIBUTES: [&str; 14] = [
 
 /// `ProjectionExpression` and its names for [`ACCOUNT_ATTRIBUTES`].
 pub(super) fn account_projection() -> (String, std::collections::HashMap<String, String>) {
-    super::state::projection(&ACCOUNT_ATTRIBUTES)
+    super::codec::projection(&ACCOUNT_ATTRIBUTES)
 }
 
 fn user_to_item(u: &User) -> Item {
