@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use token_issuer::core::family::{RefreshFamily, Rotation};
 use token_issuer::core::password::{Hasher, Password};
+use token_issuer::core::record::family::{RefreshFamily, Rotation};
 use token_issuer::core::store::{
     FamilyStore as _, Reservation, ThrottleStore as _, UserStore as _,
 };

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
-use token_issuer::core::family::{RefreshFamily, Rotation};
+use token_issuer::core::record::family::{RefreshFamily, Rotation};
 use token_issuer::core::store::FamilyStore as _;
 use token_issuer::core::tokens::{token_hash, FamilyId};
 use token_issuer::core::user::Username;

@@ -10,17 +10,18 @@
 use super::audit::{self, Origin};
 use super::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
 use super::error::{Error, Refusal};
-use super::family::ClientBinding;
 use super::login::Credentials;
 use super::oauth::{grant_scope, OAuthGrant};
+use super::record::code::{CodeRedemption, Redemption, StoredCode};
+use super::record::family::ClientBinding;
 use super::store::Store;
-use super::tokens::{self, random, token_hash, FamilyId};
+use super::tokens::{self, random, token_hash};
 use super::user::Username;
 use super::Issuer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 /// How long a code may be redeemed (RFC 6749 §4.1.2 recommends at most ten
 /// minutes; a browser redirect takes seconds).
@@ -121,47 +122,6 @@ impl AuthCode {
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
-}
-
-/// A stored authorization code, under the hash of the code.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredCode {
-    pub hash: String,
-    pub client_id: ClientId,
-    pub redirect_uri: String,
-    /// The PKCE `S256` challenge.
-    pub code_challenge: String,
-    pub scope: Scopes,
-    pub nonce: Option<String>,
-    /// The family the sign-in started, and the hash of its first token,
-    /// which no one holds: redeeming the code rotates it.
-    pub family: FamilyId,
-    pub refresh_hash: String,
-    pub expires_at: OffsetDateTime,
-}
-
-/// What redeeming must match: the code is used only if it is unexpired at
-/// `now`, unused, and bound to this client, redirect URI and challenge.
-#[derive(Debug, Clone, Copy)]
-pub struct CodeRedemption<'a> {
-    pub client_id: &'a ClientId,
-    pub redirect_uri: &'a str,
-    pub code_challenge: &'a str,
-    /// Unique to this attempt, so a retry of the same write (its answer
-    /// lost) is told from a second presentation of the code.
-    pub attempt: &'a str,
-    pub now: OffsetDateTime,
-}
-
-/// What the conditional redemption found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Redemption {
-    /// Marked used by this attempt.
-    Redeemed(StoredCode),
-    /// Used before, by another attempt: a replay.
-    Replayed(StoredCode),
-    /// Unknown, expired, or not bound to what was presented; left as it was.
-    Refused,
 }
 
 /// The PKCE `S256` challenge of a verifier: `BASE64URL(SHA256(verifier))`.
@@ -406,7 +366,7 @@ impl<S: Store> Issuer<S> {
                 return Err(Refusal::InvalidCode.into())
             }
         };
-        let ours = |f: &super::family::RefreshFamily| match &f.client {
+        let ours = |f: &super::record::family::RefreshFamily| match &f.client {
             Some(b) if b.client_id == client.id => Ok(()),
             _ => Err(Refusal::InvalidCode),
         };

@@ -2,8 +2,8 @@
 
 use super::audit::{self, LoggedName, Origin};
 use super::error::{Error, Refusal};
-use super::family::{ClientBinding, RefreshFamily};
 use super::password::Password;
+use super::record::family::{ClientBinding, RefreshFamily};
 use super::store::{Reservation, Store};
 use super::throttle::{self, Scope, Throttle};
 use super::tokens::{FamilyId, RefreshToken};

@@ -13,6 +13,7 @@ pub mod family;
 pub mod login;
 pub mod oauth;
 pub mod password;
+pub mod record;
 pub mod session;
 pub mod store;
 pub mod throttle;

@@ -5,9 +5,10 @@
 use super::audit::Origin;
 use super::client::{secret_matches, Client, ClientId, GrantType, Scopes, OPENID};
 use super::error::{Error, Refusal};
-use super::family::{ClientBinding, RefreshFamily};
 use super::login::Credentials;
-use super::store::{ClientState, Store, TokenStateQuery};
+use super::record::family::{ClientBinding, RefreshFamily};
+use super::record::state::ClientState;
+use super::store::{Store, TokenStateQuery};
 use super::tokens::{self, FamilyId, RefreshToken};
 use super::user::{Account, User, Username};
 use super::Issuer;

@@ -4,27 +4,15 @@ use super::audit::{self, Origin};
 use super::error::{Error, Refusal};
 use super::login::Credentials;
 use super::password::Password;
+use super::record::session::Session;
 use super::store::Store;
 use super::tokens::SessionToken;
-use super::user::{Account, User, Username};
+use super::user::{Account, User};
 use super::Issuer;
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 /// How long an ops session lives after its last use.
 pub const SESSION_IDLE: Duration = Duration::hours(6);
-
-/// An ops session, keyed by the hash of its token.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Session {
-    pub token_hash: String,
-    pub username: Username,
-    pub user_id: Uuid,
-    /// The user's token version at log in (`None`: an older session).
-    pub token_version: Option<u64>,
-    pub created_at: OffsetDateTime,
-    pub expires_at: OffsetDateTime,
-}
 
 /// A new ops session.
 #[derive(Debug)]

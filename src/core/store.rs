@@ -2,10 +2,11 @@
 //! split by caller, and the errors they report. Adapters (DynamoDB) implement
 //! them; the core never sees an adapter's types.
 
-use super::authcode::{CodeRedemption, Redemption, StoredCode};
 use super::client::{Client, ClientId};
-use super::family::{RefreshFamily, Rotation};
-use super::session::Session;
+use super::record::code::{CodeRedemption, Redemption, StoredCode};
+use super::record::family::{RefreshFamily, Rotation};
+use super::record::session::Session;
+use super::record::state::{ClientState, FamilyState};
 use super::throttle::{AttemptLimit, Throttle};
 use super::tokens::FamilyId;
 use super::user::{Account, User, Username};
@@ -172,36 +173,6 @@ pub struct TokenState {
     pub user: Option<Account>,
     pub client: Option<ClientState>,
     pub jti_revoked: bool,
-}
-
-/// A refresh family as a token check sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FamilyState {
-    pub user_id: uuid::Uuid,
-    /// The user's token version at log in (`None`: an older family).
-    pub token_version: Option<u64>,
-    pub created_at: OffsetDateTime,
-    pub expires_at: OffsetDateTime,
-    pub revoked_at: Option<OffsetDateTime>,
-    /// The OAuth client it was issued to.
-    pub client_id: Option<ClientId>,
-    /// The dialect of the log in that started it.
-    pub issued_via: Option<String>,
-}
-
-impl FamilyState {
-    /// As [`RefreshFamily::is_live`].
-    pub fn is_live(&self, now: OffsetDateTime) -> bool {
-        self.revoked_at.is_none() && self.expires_at > now
-    }
-}
-
-/// An OAuth client as a token check sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClientState {
-    pub enabled: bool,
-    /// The `aud` of its access tokens; `None`: the issuer's.
-    pub audience: Option<String>,
 }
 
 /// Reads everything a token check needs in one storage request, so

@@ -27,5 +27,6 @@ mod refresh;
 mod routing;
 mod schemathesis;
 mod startup;
+mod structure;
 mod template;
 mod throttle;

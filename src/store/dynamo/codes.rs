@@ -4,8 +4,8 @@
 
 use super::codec::{get_s, get_time, millis, s, ttl, Item};
 use super::{classify, is_condition_failure, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
-use crate::core::authcode::{CodeRedemption, Redemption, StoredCode};
 use crate::core::client::{ClientId, Scopes};
+use crate::core::record::code::{CodeRedemption, Redemption, StoredCode};
 use crate::core::store::{CodeStore, StoreError};
 use crate::core::tokens::FamilyId;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;

@@ -2,7 +2,7 @@
 
 use super::codec::{get_n_opt, get_time, get_username, get_uuid, millis, n, s, ttl, Item};
 use super::{classify, conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
-use crate::core::session::Session;
+use crate::core::record::session::Session;
 use crate::core::store::{SessionStore, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;

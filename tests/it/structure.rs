@@ -1,0 +1,55 @@
+//! The core's floors, checked from the source: records (`src/core/record/`)
+//! import nothing of the crate but the bottom-floor types they are made of,
+//! and the storage port imports records, never a flow, so no import runs
+//! back up between them.
+
+const RECORD_MAY_USE: &[&str] = &[
+    "crate::core::client",
+    "crate::core::tokens",
+    "crate::core::user",
+    "super::",
+];
+
+/// The crate paths a file imports (`use crate::…` and `use super::…`).
+fn crate_imports(path: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix("use "))
+        .filter(|l| l.starts_with("crate::") || l.starts_with("super::"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn records_import_nothing_above_them() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/core/record");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        files += 1;
+        for import in crate_imports(&path) {
+            assert!(
+                RECORD_MAY_USE.iter().any(|p| import.starts_with(p)),
+                "{}: `use {import}` reaches above the records",
+                path.display()
+            );
+        }
+    }
+    assert!(files >= 5, "the records are where this test looks");
+}
+
+#[test]
+fn the_storage_port_imports_records_not_flows() {
+    let port = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/core/store.rs");
+    for import in crate_imports(&port) {
+        for flow in [
+            "authcode", "family", "session", "login", "oauth", "device", "warm",
+        ] {
+            assert!(
+                !import.starts_with(&format!("super::{flow}")),
+                "store.rs: `use {import}` imports a flow"
+            );
+        }
+    }
+}
