@@ -9,6 +9,7 @@ use super::throttle::{self, Scope, Throttle};
 use super::tokens::{FamilyId, RefreshToken};
 use super::user::{LoginName, User};
 use super::{Issuer, TokenGrant};
+use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
 /// What a caller presents to log in.
@@ -19,8 +20,9 @@ pub struct Credentials {
     pub password: Password,
     /// `Some` only where the dialect carries one (ops); compared case-insensitively.
     pub auth_source: Option<String>,
-    /// The login page's device cookie, as the browser sent it (API §2).
-    pub device: Option<String>,
+    /// The login page's device cookie, as the browser sent it (API §2);
+    /// secret, so a `{:?}` of the credentials never shows it.
+    pub device: Option<SecretString>,
 }
 
 /// One scope's count for an attempt in flight.
@@ -54,8 +56,8 @@ impl<S: Store> Issuer<S> {
         let address_key = throttle::address_key(origin.source_ip);
         let known_device = creds
             .device
-            .as_deref()
-            .is_some_and(|c| self.knows_device(c, &name, now));
+            .as_ref()
+            .is_some_and(|c| self.knows_device(c.expose_secret(), &name, now));
         let owner = (&name, user_key.as_str());
         let (user, pair, whole, address) = tokio::join!(
             async {

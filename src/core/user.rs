@@ -115,11 +115,21 @@ pub struct Account {
 }
 
 /// A user as stored: the account and its password.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct User {
     pub account: Account,
     /// Argon2id PHC string.
     pub password_hash: String,
+}
+
+/// The hash never shows in a `{:?}`, at any log level.
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("account", &self.account)
+            .field("password_hash", &"[redacted]")
+            .finish()
+    }
 }
 
 impl std::ops::Deref for User {
@@ -165,6 +175,34 @@ impl Account {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_users_debug_never_shows_its_hash() {
+        let user = User {
+            password_hash: "$argon2id$v=19$secret-hash".into(),
+            account: Account {
+                id: uuid::Uuid::nil(),
+                username: Username::parse("a").unwrap(),
+                full_name: String::new(),
+                email: String::new(),
+                role: 0,
+                roles: vec![],
+                customer_id: uuid::Uuid::nil(),
+                auth_source: "local".into(),
+                enabled: true,
+                created_at: OffsetDateTime::UNIX_EPOCH,
+                last_login_at: None,
+                password_changed_at: OffsetDateTime::UNIX_EPOCH,
+                tokens_revoked_at: None,
+                token_version: 0,
+            },
+        };
+        let shown = format!("{user:?}");
+        assert!(
+            !shown.contains("secret-hash") && shown.contains("[redacted]"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn usernames_are_nfc_and_lower_case() {

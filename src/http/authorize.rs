@@ -28,6 +28,7 @@ use lambda_http::http::header::{
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use secrecy::SecretString;
 use std::fmt::Write as _;
 use std::sync::LazyLock;
 
@@ -140,7 +141,7 @@ pub async fn submit<S: Store>(
         username: username.to_string(),
         password,
         auth_source: None,
-        device: request_cookie(req, DEVICE_COOKIE),
+        device: request_cookie(req, DEVICE_COOKIE).map(SecretString::from),
     };
     let origin = ctx.origin(DialectName::OAuthPage);
     match issuer.sign_in_for_code(&request, creds, &origin).await {

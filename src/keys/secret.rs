@@ -27,17 +27,7 @@ pub async fn load_keyset(
 /// Writes the ring's public keys (no private part) to secret `id`.
 pub async fn save_public(client: &Client, secret_id: &str, ring: &KeyRing) -> Result<(), KeyError> {
     let text = serde_json::to_string(&ring.public_jwks()).map_err(KeyError::Jwks)?;
-    client
-        .put_secret_value()
-        .secret_id(secret_id)
-        .secret_string(text)
-        .send()
-        .await
-        .map_err(|e| KeyError::SecretWrite {
-            id: secret_id.to_string(),
-            source: Box::new(e),
-        })?;
-    Ok(())
+    write(client, secret_id, text).await
 }
 
 async fn read(client: &Client, secret_id: &str) -> Result<String, KeyError> {
@@ -53,15 +43,11 @@ async fn read(client: &Client, secret_id: &str) -> Result<String, KeyError> {
     Ok(out.secret_string().unwrap_or_default().to_string())
 }
 
-pub async fn load_ring(client: &Client, secret_id: &str) -> Result<KeyRing, KeyError> {
-    KeyRing::parse(&read(client, secret_id).await?)
-}
-
-pub async fn save_ring(client: &Client, secret_id: &str, ring: &KeyRing) -> Result<(), KeyError> {
+async fn write(client: &Client, secret_id: &str, text: String) -> Result<(), KeyError> {
     client
         .put_secret_value()
         .secret_id(secret_id)
-        .secret_string(ring.to_json()?)
+        .secret_string(text)
         .send()
         .await
         .map_err(|e| KeyError::SecretWrite {
@@ -69,4 +55,12 @@ pub async fn save_ring(client: &Client, secret_id: &str, ring: &KeyRing) -> Resu
             source: Box::new(e),
         })?;
     Ok(())
+}
+
+pub async fn load_ring(client: &Client, secret_id: &str) -> Result<KeyRing, KeyError> {
+    KeyRing::parse(&read(client, secret_id).await?)
+}
+
+pub async fn save_ring(client: &Client, secret_id: &str, ring: &KeyRing) -> Result<(), KeyError> {
+    write(client, secret_id, ring.to_json()?).await
 }

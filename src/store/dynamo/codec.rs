@@ -78,7 +78,9 @@ pub fn get_username(item: &Item, key: &str) -> Result<Username, StoreError> {
 
 /// `ProjectionExpression` and its names for `attributes` (some are reserved
 /// words, so all go by placeholder).
-pub fn projection(attributes: &[&str]) -> (String, std::collections::HashMap<String, String>) {
+pub type Projection = (String, std::collections::HashMap<String, String>);
+
+pub fn projection(attributes: &[&str]) -> Projection {
     let names = attributes
         .iter()
         .enumerate()

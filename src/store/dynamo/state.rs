@@ -26,6 +26,14 @@ pub const TOKEN_STATE_ATTRIBUTES: [&str; 10] = [
     super::clients::STATE_ATTRIBUTES[1],
 ];
 
+/// `ProjectionExpression` and its names for [`TOKEN_STATE_ATTRIBUTES`],
+/// made once per process.
+fn token_state_projection() -> &'static codec::Projection {
+    static P: std::sync::LazyLock<codec::Projection> =
+        std::sync::LazyLock::new(|| codec::projection(&TOKEN_STATE_ATTRIBUTES));
+    &P
+}
+
 /// Unprocessed keys (throttling) are asked for again this many times.
 const ATTEMPTS: usize = 3;
 
@@ -43,11 +51,11 @@ impl TokenStateStore for DynamoStore {
         }
         let mut request: HashMap<String, KeysAndAttributes> = HashMap::new();
         if !token_keys.is_empty() {
-            let (projection, names) = codec::projection(&TOKEN_STATE_ATTRIBUTES);
+            let (projection, names) = token_state_projection();
             let keys = KeysAndAttributes::builder()
                 .set_keys(Some(token_keys))
-                .projection_expression(projection)
-                .set_expression_attribute_names(Some(names))
+                .projection_expression(projection.clone())
+                .set_expression_attribute_names(Some(names.clone()))
                 .consistent_read(true)
                 .build()
                 .map_err(backend)?;
@@ -57,8 +65,8 @@ impl TokenStateStore for DynamoStore {
             let (projection, names) = account_projection();
             let keys = KeysAndAttributes::builder()
                 .keys(HashMap::from([(USERS_KEY.to_string(), user_key(u))]))
-                .projection_expression(projection)
-                .set_expression_attribute_names(Some(names))
+                .projection_expression(projection.clone())
+                .set_expression_attribute_names(Some(names.clone()))
                 .consistent_read(true)
                 .build()
                 .map_err(backend)?;

@@ -35,9 +35,12 @@ pub const ACCOUNT_ATTRIBUTES: [&str; 14] = [
     "token_version",
 ];
 
-/// `ProjectionExpression` and its names for [`ACCOUNT_ATTRIBUTES`].
-pub(super) fn account_projection() -> (String, std::collections::HashMap<String, String>) {
-    super::codec::projection(&ACCOUNT_ATTRIBUTES)
+/// `ProjectionExpression` and its names for [`ACCOUNT_ATTRIBUTES`], made
+/// once per process.
+pub(super) fn account_projection() -> &'static super::codec::Projection {
+    static P: std::sync::LazyLock<super::codec::Projection> =
+        std::sync::LazyLock::new(|| super::codec::projection(&ACCOUNT_ATTRIBUTES));
+    &P
 }
 
 fn user_to_item(u: &User) -> Item {
@@ -167,8 +170,8 @@ impl UserStore for DynamoStore {
             .get_item()
             .table_name(&self.users)
             .key(USERS_KEY, user_key(username))
-            .projection_expression(projection)
-            .set_expression_attribute_names(Some(names))
+            .projection_expression(projection.clone())
+            .set_expression_attribute_names(Some(names.clone()))
             .consistent_read(true)
             .send()
             .await
