@@ -21,11 +21,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use token_issuer::core::password::{Hasher, Password};
 use token_issuer::core::record::family::{RefreshFamily, Rotation};
+use token_issuer::core::record::throttle::AttemptLimit;
+use token_issuer::core::record::token::{FamilyId, RefreshToken};
 use token_issuer::core::store::{
     FamilyStore as _, Reservation, ThrottleStore as _, UserStore as _,
 };
-use token_issuer::core::throttle::AttemptLimit;
-use token_issuer::core::tokens::{FamilyId, RefreshToken};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Mutex};

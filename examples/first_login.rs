@@ -10,8 +10,8 @@ use serde_json::json;
 use std::time::Instant;
 use token_issuer::config::Config;
 use token_issuer::core::password::{Hasher, Password};
+use token_issuer::core::record::user::Username;
 use token_issuer::core::store::UserStore as _;
-use token_issuer::core::user::Username;
 
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3

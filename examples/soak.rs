@@ -6,9 +6,9 @@
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 use token_issuer::core::record::family::{RefreshFamily, Rotation};
+use token_issuer::core::record::token::{token_hash, FamilyId};
+use token_issuer::core::record::user::Username;
 use token_issuer::core::store::FamilyStore as _;
-use token_issuer::core::tokens::{token_hash, FamilyId};
-use token_issuer::core::user::Username;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;

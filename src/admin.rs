@@ -2,13 +2,15 @@
 //! configuration (`USERS_TABLE`, `TOKENS_TABLE`, the AWS chain) as the function.
 
 use crate::config::{ConfigError, StoreConfig};
-use crate::core::client::{
+use crate::core::password::{Hasher, Password, PasswordError};
+use crate::core::record::client::{
     Client, ClientId, ClientSecret, GrantType, RedirectUri, Scopes, MAX_CLIENT_NAME_CHARS,
 };
-use crate::core::password::{Hasher, Password, PasswordError};
+use crate::core::record::throttle;
+use crate::core::record::user::{
+    Account, LoginName, User, Username, UsernameError, DEFAULT_AUTH_SOURCE,
+};
 use crate::core::store::{AdminStore, StoreError};
-use crate::core::throttle;
-use crate::core::user::{Account, LoginName, User, Username, UsernameError, DEFAULT_AUTH_SOURCE};
 use crate::keys::ring::KeyRing;
 use crate::keys::secret as key_secret;
 use crate::keys::{self, KeyError};

@@ -7,7 +7,7 @@
 //! life; an ops session is checked and slid as `currentuser` does. Every
 //! failure, storage faults included, is a denial: the handler never fails.
 
-use crate::core::oauth::TokenClaims;
+use crate::core::record::claims::TokenClaims;
 use crate::core::store::Store;
 use crate::core::{Error, Issuer};
 use crate::http::request::ops_token_value;

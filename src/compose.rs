@@ -5,8 +5,8 @@
 use crate::authorizer::{Authorizer, AuthorizerSettings};
 use crate::config::{Config, ConfigError, StoreConfig};
 use crate::core::clock::Clock;
+use crate::core::record::throttle::ThrottleSettings;
 use crate::core::store::Store;
-use crate::core::throttle::ThrottleSettings;
 use crate::core::{Issuer, Settings};
 use crate::http::{App, EdgeSettings};
 use crate::keys::{KeyError, KeySource, Keys};

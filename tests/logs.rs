@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use token_issuer::admin::{
     client_command, user_command, ClientCommand, ClientIdArgs, UserCommand, UsernameArgs,
 };
-use token_issuer::core::client::GrantType;
+use token_issuer::core::record::client::GrantType;
 use tracing_subscriber::fmt::MakeWriter;
 
 #[derive(Clone, Default)]

@@ -5,7 +5,7 @@
 //! origin (the page's `form-action`) a prefix of it without a path.
 
 use libfuzzer_sys::fuzz_target;
-use token_issuer::core::client::RedirectUri;
+use token_issuer::core::record::client::RedirectUri;
 
 fuzz_target!(|raw: &str| {
     let Ok(uri) = RedirectUri::parse(raw) else { return };

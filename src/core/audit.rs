@@ -3,9 +3,9 @@
 //! needs to follow a user or an address: `user_id` where known, `username`,
 //! `source_ip`, `request_id`, `dialect`. Never a password, token or hash.
 
-use super::throttle::Scope;
-use super::tokens::FamilyId;
-use super::user::{User, Username};
+use super::record::throttle::Scope;
+use super::record::token::FamilyId;
+use super::record::user::{User, Username};
 use std::sync::atomic::{AtomicU32, Ordering};
 use uuid::Uuid;
 

@@ -8,15 +8,15 @@
 //! holds its tokens by then (§4.1.2).
 
 use super::audit::{self, Origin};
-use super::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
 use super::error::{Error, Refusal};
 use super::login::Credentials;
 use super::oauth::{grant_scope, OAuthGrant};
+use super::record::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
 use super::record::code::{CodeRedemption, Redemption, StoredCode};
 use super::record::family::ClientBinding;
+use super::record::token::{self, random, token_hash};
+use super::record::user::Username;
 use super::store::Store;
-use super::tokens::{self, random, token_hash};
-use super::user::Username;
 use super::Issuer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -338,7 +338,7 @@ impl<S: Store> Issuer<S> {
             return Err(Refusal::InvalidCode.into());
         }
         let now = self.now();
-        let attempt = tokens::new_jti()?;
+        let attempt = token::new_jti()?;
         let redemption = self
             .store
             .redeem_code(

@@ -9,8 +9,8 @@
 //! signing key (so every instance agrees, and a key rotation forgets every
 //! browser until its next sign-in).
 
+use super::record::user::{LoginName, Username};
 use super::store::Store;
-use super::user::{LoginName, Username};
 use super::Issuer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;

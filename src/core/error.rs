@@ -4,8 +4,8 @@
 //! [`Fault`] is a server error.
 
 use super::password::HashError;
+use super::record::token::RandomError;
 use super::store::StoreError;
-use super::tokens::RandomError;
 use crate::keys::KeyError;
 
 /// The caller's request was understood and refused.

@@ -3,9 +3,9 @@
 use super::audit::{self, Origin};
 use super::error::{Error, Refusal};
 use super::record::family::{RefreshFamily, Rotation};
+use super::record::token::{FamilyId, RefreshToken};
+use super::record::user::User;
 use super::store::Store;
-use super::tokens::{FamilyId, RefreshToken};
-use super::user::User;
 use super::{Issuer, TokenGrant};
 use time::OffsetDateTime;
 

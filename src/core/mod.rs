@@ -5,7 +5,6 @@
 
 pub mod audit;
 pub mod authcode;
-pub mod client;
 pub mod clock;
 pub mod device;
 pub mod error;
@@ -16,9 +15,6 @@ pub mod password;
 pub mod record;
 pub mod session;
 pub mod store;
-pub mod throttle;
-pub mod tokens;
-pub mod user;
 pub mod warm;
 
 use crate::keys::Keys;
@@ -26,14 +22,15 @@ use clock::Clock;
 pub use error::{Error, Fault, Refusal};
 pub use login::Credentials;
 use password::Hasher;
+use record::claims::AccessClaims;
+use record::throttle::ThrottleSettings;
+use record::token::{self, RefreshToken};
+use record::user::User;
 use secrecy::SecretString;
 pub use session::SessionGrant;
 use std::sync::Arc;
 use store::Store;
-use throttle::ThrottleSettings;
 use time::{Duration, OffsetDateTime};
-use tokens::{AccessClaims, RefreshToken};
-use user::User;
 
 /// Token lifetimes, the audience and the lockout policy.
 #[derive(Debug, Clone)]
@@ -111,7 +108,7 @@ impl<S: Store> Issuer<S> {
             iat,
             nbf: iat,
             exp: access_expires_at.unix_timestamp(),
-            jti: tokens::new_jti()?,
+            jti: token::new_jti()?,
             sid: sid.to_string(),
             username: user.username.to_string(),
             name: user.full_name.clone(),

@@ -3,18 +3,18 @@
 //! lockout as the vendor dialects. Access tokens follow RFC 9068.
 
 use super::audit::Origin;
-use super::client::{secret_matches, Client, ClientId, GrantType, Scopes, OPENID};
 use super::error::{Error, Refusal};
 use super::login::Credentials;
+use super::record::claims::{IdTokenClaims, TokenClaims, EMAIL, PROFILE};
+use super::record::client::{secret_matches, Client, ClientId, GrantType, Scopes, OPENID};
 use super::record::family::{ClientBinding, RefreshFamily};
 use super::record::state::ClientState;
+use super::record::token::{self, FamilyId, RefreshToken};
+use super::record::user::{Account, User, Username};
 use super::store::{Store, TokenStateQuery};
-use super::tokens::{self, FamilyId, RefreshToken};
-use super::user::{Account, User, Username};
 use super::Issuer;
 use crate::keys::TokenType;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// How a client identified itself at an endpoint.
@@ -37,57 +37,6 @@ pub struct OAuthGrant {
     pub scope: Scopes,
     /// With scope `openid`.
     pub id_token: Option<SecretString>,
-}
-
-/// The claims of an OAuth access token (RFC 9068), and what introspection
-/// reads of a token of any dialect.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct TokenClaims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: String,
-    pub iat: i64,
-    pub nbf: i64,
-    pub exp: i64,
-    pub jti: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// The refresh family the token was minted for; `None` for
-    /// `client_credentials`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub roles: Option<Vec<String>>,
-}
-
-/// The standard scopes that release profile claims (Core §5.4).
-pub const PROFILE: &str = "profile";
-pub const EMAIL: &str = "email";
-
-/// An OpenID Connect ID token (Core §2).
-#[derive(Debug, Serialize)]
-struct IdTokenClaims<'a> {
-    iss: &'a str,
-    sub: String,
-    aud: &'a str,
-    iat: i64,
-    exp: i64,
-    auth_time: i64,
-    /// The authorization request's, verbatim (Core §3.1.3.6).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nonce: Option<&'a str>,
-    /// With `profile` only (Core §5.4), as `name`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    preferred_username: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    /// With `email` only (Core §5.4).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<&'a str>,
 }
 
 /// An access token found active, and what made it so.
@@ -271,7 +220,7 @@ impl<S: Store> Issuer<S> {
             iat,
             nbf: iat,
             exp,
-            jti: tokens::new_jti()?,
+            jti: token::new_jti()?,
             client_id: Some(client.id.to_string()),
             scope: Some(scope.to_string()),
             sid: None,
@@ -335,7 +284,7 @@ impl<S: Store> Issuer<S> {
             iat,
             nbf: iat,
             exp,
-            jti: tokens::new_jti()?,
+            jti: token::new_jti()?,
             client_id: Some(client.id.to_string()),
             scope: Some(scope.to_string()),
             sid: Some(family.id.to_string()),

@@ -5,9 +5,9 @@ use super::error::{Error, Refusal};
 use super::login::Credentials;
 use super::password::Password;
 use super::record::session::Session;
+use super::record::token::SessionToken;
+use super::record::user::{Account, User};
 use super::store::Store;
-use super::tokens::SessionToken;
-use super::user::{Account, User};
 use super::Issuer;
 use time::{Duration, OffsetDateTime};
 

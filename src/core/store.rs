@@ -2,14 +2,14 @@
 //! split by caller, and the errors they report. Adapters (DynamoDB) implement
 //! them; the core never sees an adapter's types.
 
-use super::client::{Client, ClientId};
+use super::record::client::{Client, ClientId};
 use super::record::code::{CodeRedemption, Redemption, StoredCode};
 use super::record::family::{RefreshFamily, Rotation};
 use super::record::session::Session;
 use super::record::state::{ClientState, FamilyState};
-use super::throttle::{AttemptLimit, Throttle};
-use super::tokens::FamilyId;
-use super::user::{Account, User, Username};
+use super::record::throttle::{AttemptLimit, Throttle};
+use super::record::token::FamilyId;
+use super::record::user::{Account, User, Username};
 use std::future::Future;
 use time::OffsetDateTime;
 

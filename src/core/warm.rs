@@ -5,8 +5,8 @@
 //! Nothing here can fail start-up: a warm-up that fails or is slow is
 //! skipped, and the first request does that work itself.
 
+use super::record::user::Username;
 use super::store::Store;
-use super::user::Username;
 use super::Issuer;
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,8 @@
 use super::request::{basic_credentials, bearer_token, FormBody, RequestError};
 use super::routes::DialectName;
 use super::{response, ApiError, Context, Dialect};
-use crate::core::oauth::{ClientAuth, Introspected, OAuthGrant, EMAIL, PROFILE};
+use crate::core::oauth::{ClientAuth, Introspected, OAuthGrant};
+use crate::core::record::claims::{EMAIL, PROFILE};
 use crate::core::store::Store;
 use crate::core::{Credentials, Issuer, Refusal};
 use lambda_http::http::header::{HeaderValue, WWW_AUTHENTICATE};

@@ -13,11 +13,13 @@ use token_issuer::config::{
     Config, StoreConfig, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_KEY_REFRESH, DEFAULT_REFRESH_TOKEN_TTL,
     DEFAULT_REQUEST_DEADLINE,
 };
-use token_issuer::core::client::{Client, ClientId, ClientSecret, GrantType, RedirectUri, Scopes};
 use token_issuer::core::clock::ManualClock;
 use token_issuer::core::password::{Hasher, Password};
+use token_issuer::core::record::client::{
+    Client, ClientId, ClientSecret, GrantType, RedirectUri, Scopes,
+};
+use token_issuer::core::record::user::{Account, User, Username};
 use token_issuer::core::store::AdminStore;
-use token_issuer::core::user::{Account, User, Username};
 use token_issuer::keys::{KeySet, Keys};
 use token_issuer::store::DynamoStore;
 use token_issuer::{handle, App};

@@ -294,7 +294,7 @@ async fn passwords_are_checked_and_stored_as_argon2id() {
     admin.ok(&argv, Some("  spaced out pass phrase  \n"));
     let store = compose::store(client().await, &test_store(&admin));
     let user = store
-        .get_user(&token_issuer::core::user::Username::parse("weak").unwrap())
+        .get_user(&token_issuer::core::record::user::Username::parse("weak").unwrap())
         .await
         .unwrap()
         .unwrap();

@@ -6,7 +6,7 @@ use crate::common::*;
 use serde_json::json;
 use std::sync::Arc;
 use time::Duration;
-use token_issuer::core::client::GrantType;
+use token_issuer::core::record::client::GrantType;
 
 const ISSUER: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
 
@@ -268,7 +268,7 @@ async fn an_unknown_client_or_redirect_uri_gets_an_error_page_never_a_redirect()
     }
     // A disabled client is unknown here too.
     use token_issuer::core::store::AdminStore as _;
-    let id = token_issuer::core::client::ClientId::parse("web").unwrap();
+    let id = token_issuer::core::record::client::ClientId::parse("web").unwrap();
     assert_eq!(env.page(&request("web")).await.status, 200);
     assert!(env.store.set_client_enabled(&id, false).await.unwrap());
     let r = env.page(&request("web")).await;

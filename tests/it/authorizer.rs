@@ -7,7 +7,7 @@ use crate::common::*;
 use serde_json::{json, Value};
 use time::Duration;
 use token_issuer::authorizer::{Authorizer, Decision};
-use token_issuer::core::client::{Client, ClientId, GrantType, Scopes};
+use token_issuer::core::record::client::{Client, ClientId, GrantType, Scopes};
 use token_issuer::core::store::AdminStore as _;
 use token_issuer::store::DynamoStore;
 
@@ -199,7 +199,7 @@ async fn every_authorizer_event_answers_as_its_name_says() {
         enabled: true,
         created_at: START,
     };
-    let other_secret = token_issuer::core::client::ClientSecret::generate().unwrap();
+    let other_secret = token_issuer::core::record::client::ClientSecret::generate().unwrap();
     other.secret_hash = Some(other_secret.hash());
     env.store.create_client(&other).await.unwrap();
     let foreign = oauth_login(&env, "other-api-client", other_secret.expose()).await;

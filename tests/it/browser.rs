@@ -14,7 +14,7 @@ use std::io::{Read as _, Write as _};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use token_issuer::core::client::{ClientId, GrantType, RedirectUri, Scopes};
+use token_issuer::core::record::client::{ClientId, GrantType, RedirectUri, Scopes};
 use token_issuer::core::store::AdminStore as _;
 use tokio::net::TcpListener;
 
@@ -273,9 +273,9 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
     let fixed = issuer.clone();
     let env = Arc::new(TestEnv::with_config(|c| c.issuer = Some(fixed)).await);
     // Registered as `token-admin client create` would.
-    let secret = token_issuer::core::client::ClientSecret::generate().unwrap();
+    let secret = token_issuer::core::record::client::ClientSecret::generate().unwrap();
     env.store
-        .create_client(&token_issuer::core::client::Client {
+        .create_client(&token_issuer::core::record::client::Client {
             id: ClientId::parse("demo-web").unwrap(),
             secret_hash: Some(secret.hash()),
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],

@@ -6,7 +6,7 @@ use crate::common::*;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use token_issuer::core::client::GrantType;
+use token_issuer::core::record::client::GrantType;
 use token_issuer::store::DynamoStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use time::Duration;
 use token_issuer::admin::{user_command, UserCommand, UsernameArgs};
+use token_issuer::core::record::throttle::AttemptLimit;
 use token_issuer::core::store::{Reservation, ThrottleStore as _};
-use token_issuer::core::throttle::AttemptLimit;
 
 const VICTIM_IP: &str = "203.0.113.10";
 const ATTACKER_IP: &str = "198.51.100.7";

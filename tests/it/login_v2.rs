@@ -231,7 +231,7 @@ async fn weaker_stored_hashes_are_upgraded_at_log_in() {
         .to_string();
     env.add_user("legacy", PASSWORD, |u| u.password_hash = old_phc.clone())
         .await;
-    let name = token_issuer::core::user::Username::parse("legacy").unwrap();
+    let name = token_issuer::core::record::user::Username::parse("legacy").unwrap();
 
     let body = json!({"username": "legacy", "password": PASSWORD});
     let r = env.call(&login("v2-login", body.clone())).await;

@@ -6,7 +6,7 @@ use crate::common::*;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use time::Duration;
-use token_issuer::core::client::{ClientId, GrantType};
+use token_issuer::core::record::client::{ClientId, GrantType};
 use token_issuer::core::store::AdminStore as _;
 
 const ISSUER: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
@@ -1161,13 +1161,13 @@ async fn a_client_introspects_only_its_own_tokens_and_its_audiences() {
         mine["refresh_token"].as_str().unwrap().to_string(),
     );
     // A client of another API, and a peer of the same API as `app`.
-    let other_secret = token_issuer::core::client::ClientSecret::generate().unwrap();
+    let other_secret = token_issuer::core::record::client::ClientSecret::generate().unwrap();
     env.store
-        .create_client(&token_issuer::core::client::Client {
+        .create_client(&token_issuer::core::record::client::Client {
             id: ClientId::parse("other-api").unwrap(),
             secret_hash: Some(other_secret.hash()),
             grant_types: ALL.to_vec(),
-            scopes: token_issuer::core::client::Scopes::parse("api:read").unwrap(),
+            scopes: token_issuer::core::record::client::Scopes::parse("api:read").unwrap(),
             audience: Some("another-api".into()),
             redirect_uris: Vec::new(),
             name: None,

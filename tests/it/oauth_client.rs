@@ -11,7 +11,7 @@ use oauth2::{
     TokenIntrospectionResponse, TokenResponse, TokenUrl,
 };
 use serde_json::Value;
-use token_issuer::core::client::GrantType;
+use token_issuer::core::record::client::GrantType;
 
 /// What a transport failure would be; the handler itself never fails.
 #[derive(Debug, thiserror::Error)]

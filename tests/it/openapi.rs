@@ -10,7 +10,7 @@ use crate::common::*;
 use base64::Engine;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
-use token_issuer::core::client::{ClientId, GrantType};
+use token_issuer::core::record::client::{ClientId, GrantType};
 use token_issuer::core::store::AdminStore;
 
 const METHODS: &[&str] = &[

@@ -9,7 +9,7 @@
 use crate::common::front::serve_issuer;
 use crate::common::*;
 use std::sync::Arc;
-use token_issuer::core::client::GrantType;
+use token_issuer::core::record::client::GrantType;
 use tokio::net::TcpListener;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 //! An authorization code as stored, and what redeeming it must match.
 
-use crate::core::client::{ClientId, Scopes};
-use crate::core::tokens::FamilyId;
+use super::client::{ClientId, Scopes};
+use super::token::FamilyId;
 use time::OffsetDateTime;
 
 /// A stored authorization code, under the hash of the code.

@@ -1,8 +1,8 @@
 //! A refresh-token family as stored, and what a rotation of it found.
 
-use crate::core::client::{ClientId, Scopes};
-use crate::core::tokens::FamilyId;
-use crate::core::user::Username;
+use super::client::{ClientId, Scopes};
+use super::token::FamilyId;
+use super::user::Username;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

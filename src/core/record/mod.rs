@@ -1,10 +1,14 @@
-//! The records the core exchanges with its storage port: plain data and the
-//! rules that read only their own fields. They sit below the port and the
-//! flows, and import nothing of the crate but the bottom-floor types
-//! (usernames, client ids and scopes, token ids) they are made of;
-//! `tests/it/structure.rs` checks that.
+//! The records the core exchanges with its storage and signing ports: plain
+//! data, the value types they are made of, and the rules that read only their
+//! own fields. They sit below the ports and the flows and import nothing of
+//! the crate outside this folder; `tests/it/structure.rs` checks that.
 
+pub mod claims;
+pub mod client;
 pub mod code;
 pub mod family;
 pub mod session;
 pub mod state;
+pub mod throttle;
+pub mod token;
+pub mod user;

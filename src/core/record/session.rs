@@ -1,6 +1,6 @@
 //! An ops session as stored.
 
-use crate::core::user::Username;
+use super::user::Username;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

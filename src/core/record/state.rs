@@ -1,6 +1,6 @@
 //! A token's state as a check reads it: only what a decision needs.
 
-use crate::core::client::ClientId;
+use super::client::ClientId;
 use time::OffsetDateTime;
 
 /// A refresh family as a token check sees it.

@@ -4,7 +4,7 @@
 
 use super::codec::{get_s, get_time, millis, s, ttl, Item};
 use super::{classify, conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
-use crate::core::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
+use crate::core::record::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
 use crate::core::record::state::ClientState;
 use crate::core::store::{AccessTokenStore, ClientStore, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;

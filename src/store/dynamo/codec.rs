@@ -2,8 +2,8 @@
 //! milliseconds; `ttl` as epoch seconds, as DynamoDB's TTL wants.
 
 use crate::core::clock::{epoch_millis, from_epoch_millis};
+use crate::core::record::user::Username;
 use crate::core::store::StoreError;
-use crate::core::user::Username;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use time::OffsetDateTime;

@@ -4,10 +4,10 @@
 
 use super::codec::{get_s, get_time, millis, s, ttl, Item};
 use super::{classify, is_condition_failure, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
-use crate::core::client::{ClientId, Scopes};
+use crate::core::record::client::{ClientId, Scopes};
 use crate::core::record::code::{CodeRedemption, Redemption, StoredCode};
+use crate::core::record::token::FamilyId;
 use crate::core::store::{CodeStore, StoreError};
-use crate::core::tokens::FamilyId;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use time::Duration;

@@ -11,11 +11,11 @@ use super::codec::{
 use super::{
     classify, conditional, is_condition_failure, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE,
 };
-use crate::core::client::{ClientId, Scopes};
+use crate::core::record::client::{ClientId, Scopes};
 use crate::core::record::family::{ClientBinding, FamilyAtRefusal, RefreshFamily, Rotation};
 use crate::core::record::state::FamilyState;
+use crate::core::record::token::FamilyId;
 use crate::core::store::{FamilyStore, StoreError};
-use crate::core::tokens::FamilyId;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,

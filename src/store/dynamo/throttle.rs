@@ -5,8 +5,8 @@
 
 use super::codec::{get_n, get_s, get_time, get_time_opt, millis, n, s, ttl, Item};
 use super::{classify, conditional, is_condition_failure, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
+use crate::core::record::throttle::{AttemptLimit, Throttle};
 use crate::core::store::{Reservation, StoreError, ThrottleStore};
-use crate::core::throttle::{AttemptLimit, Throttle};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use time::OffsetDateTime;

@@ -4,10 +4,10 @@ use super::codec::{
     get_n, get_n_opt, get_s, get_time, get_time_opt, get_username, get_uuid, millis, n, s, Item,
 };
 use super::{classify, conditional, DynamoStore, USERS_KEY};
-use crate::core::client::{Client, ClientId};
+use crate::core::record::client::{Client, ClientId};
+use crate::core::record::throttle::Throttle;
+use crate::core::record::user::{Account, User, Username};
 use crate::core::store::{AdminStore, StoreError, UserStore};
-use crate::core::throttle::Throttle;
-use crate::core::user::{Account, User, Username};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
 

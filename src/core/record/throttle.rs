@@ -314,7 +314,7 @@ mod tests {
         assert_ne!(key("admin"), key("admin2"));
         assert_eq!(key(&"X".repeat(5000)), key(&"x".repeat(5000)));
         assert_eq!(key("admin").len(), 43);
-        assert_ne!(key("admin"), crate::core::tokens::token_hash("admin"));
+        assert_ne!(key("admin"), super::super::token::token_hash("admin"));
         let pair = |raw: &str, ip| pair_key(&LoginName::parse(raw), Some(ip));
         assert_eq!(pair("Admin", "192.0.2.1"), pair("admin", "192.0.2.1"));
         assert_ne!(pair("admin", "192.0.2.1"), pair("admin", "192.0.2.2"));

@@ -1,6 +1,6 @@
 //! OAuth clients: who may ask the token endpoint for what.
 
-use super::tokens::{random, token_hash, RandomError};
+use super::token::{random, token_hash, RandomError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};

@@ -7,7 +7,6 @@
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
 use std::fmt;
 
 const FAMILY_BYTES: usize = 16;
@@ -136,28 +135,6 @@ impl SessionToken {
 pub fn new_jti() -> Result<String, RandomError> {
     let bytes: [u8; 16] = random()?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// The claims of an access token.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct AccessClaims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: String,
-    pub iat: i64,
-    pub nbf: i64,
-    pub exp: i64,
-    pub jti: String,
-    /// The refresh family (or session) the token was minted for, so a verifier
-    /// can check revocation.
-    pub sid: String,
-    pub username: String,
-    pub name: String,
-    pub email: String,
-    pub roles: Vec<String>,
-    pub role: i64,
-    pub customer_id: String,
-    pub auth_source: String,
 }
 
 #[cfg(test)]

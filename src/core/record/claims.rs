@@ -1,0 +1,78 @@
+//! The claims of the tokens the issuer signs: a vendor dialect's access
+//! token, an OAuth access token (RFC 9068, also what introspection and the
+//! authorizer read of a token of any dialect), and an ID token.
+
+use serde::{Deserialize, Serialize};
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+    /// The refresh family (or session) the token was minted for, so a verifier
+    /// can check revocation.
+    pub sid: String,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub roles: Vec<String>,
+    pub role: i64,
+    pub customer_id: String,
+    pub auth_source: String,
+}
+
+/// The claims of an OAuth access token (RFC 9068), and what introspection
+/// reads of a token of any dialect.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The refresh family the token was minted for; `None` for
+    /// `client_credentials`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+}
+
+/// The standard scopes that release profile claims (Core §5.4).
+pub const PROFILE: &str = "profile";
+pub const EMAIL: &str = "email";
+
+/// An OpenID Connect ID token (Core §2).
+#[derive(Debug, Serialize)]
+pub struct IdTokenClaims<'a> {
+    pub iss: &'a str,
+    pub sub: String,
+    pub aud: &'a str,
+    pub iat: i64,
+    pub exp: i64,
+    pub auth_time: i64,
+    /// The authorization request's, verbatim (Core §3.1.3.6).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<&'a str>,
+    /// With `profile` only (Core §5.4), as `name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
+    /// With `email` only (Core §5.4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<&'a str>,
+}
