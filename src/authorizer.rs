@@ -201,7 +201,7 @@ impl<S: Store> Authorizer<S> {
 
     /// The decision for an `Authorization` header.
     pub async fn decide(&self, authorization: Option<&str>) -> Decision {
-        self.issuer.keys().refresh_if_due().await;
+        self.issuer.signer().refresh_if_due().await;
         let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
             return Decision::Deny("no_token");
         };

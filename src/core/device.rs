@@ -48,7 +48,7 @@ impl<S: Store> Issuer<S> {
     /// The device cookie's value for a browser that just signed in as `name`.
     pub fn device_cookie(&self, name: &Username) -> String {
         let p = payload(name.as_str(), self.now());
-        let tag = self.keys.current().device_mac(&p);
+        let tag = self.keys.device_mac(&p);
         URL_SAFE_NO_PAD.encode([p.as_slice(), &tag].concat())
     }
 
@@ -62,7 +62,7 @@ impl<S: Store> Issuer<S> {
             return false;
         }
         let (p, tag) = raw.split_at(PAYLOAD);
-        if !self.keys.current().device_mac_matches(p, tag) {
+        if !self.keys.device_mac_matches(p, tag) {
             return false;
         }
         let mut made = [0u8; 8];

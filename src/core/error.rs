@@ -5,8 +5,8 @@
 
 use super::password::HashError;
 use super::record::token::RandomError;
+use super::sign::SignError;
 use super::store::StoreError;
-use crate::keys::KeyError;
 
 /// The caller's request was understood and refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,7 +53,7 @@ pub enum Fault {
     #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("signing failed")]
-    Key(#[from] KeyError),
+    Key(#[from] SignError),
     #[error("randomness failed")]
     Random(#[from] RandomError),
     #[error("hashing failed")]
@@ -81,7 +81,7 @@ macro_rules! fault_from {
 }
 fault_from!(
     StoreError,
-    KeyError,
+    SignError,
     RandomError,
     HashError,
     tokio::task::JoinError

@@ -258,7 +258,7 @@ impl<S: Store> Issuer<S> {
         if exists {
             LoggedName::Known(name.as_str())
         } else {
-            LoggedName::Unknown(self.keys.current().pseudonym(name.as_str().as_bytes()))
+            LoggedName::Unknown(self.keys.pseudonym(name.as_str().as_bytes()))
         }
     }
 

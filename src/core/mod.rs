@@ -14,10 +14,10 @@ pub mod oauth;
 pub mod password;
 pub mod record;
 pub mod session;
+pub mod sign;
 pub mod store;
 pub mod warm;
 
-use crate::keys::Keys;
 use clock::Clock;
 pub use error::{Error, Fault, Refusal};
 pub use login::Credentials;
@@ -28,6 +28,7 @@ use record::token::{self, RefreshToken};
 use record::user::User;
 use secrecy::SecretString;
 pub use session::SessionGrant;
+use sign::{Signer, TokenType};
 use std::sync::Arc;
 use store::Store;
 use time::{Duration, OffsetDateTime};
@@ -57,25 +58,31 @@ pub struct TokenGrant {
 /// The issuer core: one per process, built at cold start.
 pub struct Issuer<S> {
     store: S,
-    keys: Keys,
+    keys: Box<dyn Signer>,
     hasher: Hasher,
     clock: Arc<dyn Clock>,
     settings: Settings,
 }
 
 impl<S: Store> Issuer<S> {
-    pub fn new(store: S, keys: Keys, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+    pub fn new(
+        store: S,
+        keys: impl Signer + 'static,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Self {
         Self {
             store,
-            keys,
+            keys: Box::new(keys),
             hasher: Hasher::new(),
             clock,
             settings,
         }
     }
 
-    pub fn keys(&self) -> &Keys {
-        &self.keys
+    /// The signing port, for the edge's keyed MACs and published keys.
+    pub fn signer(&self) -> &dyn Signer {
+        self.keys.as_ref()
     }
 
     /// Now, cut to the millisecond: the precision times are stored with, so an
@@ -118,7 +125,7 @@ impl<S: Store> Issuer<S> {
             customer_id: user.customer_id.to_string(),
             auth_source: user.auth_source.clone(),
         };
-        let access_token = SecretString::from(self.keys.current().sign(&claims)?);
+        let access_token = SecretString::from(sign::sign(self.signer(), TokenType::Jwt, &claims)?);
         Ok(TokenGrant {
             user,
             access_token,

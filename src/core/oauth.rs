@@ -11,9 +11,9 @@ use super::record::family::{ClientBinding, RefreshFamily};
 use super::record::state::ClientState;
 use super::record::token::{self, FamilyId, RefreshToken};
 use super::record::user::{Account, User, Username};
+use super::sign::{self, TokenType};
 use super::store::{Store, TokenStateQuery};
 use super::Issuer;
-use crate::keys::TokenType;
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
@@ -227,10 +227,7 @@ impl<S: Store> Issuer<S> {
             username: None,
             roles: None,
         };
-        let access_token = self
-            .keys
-            .current()
-            .sign_as(TokenType::AccessToken, &claims)?;
+        let access_token = sign::sign(self.signer(), TokenType::AccessToken, &claims)?;
         Ok(OAuthGrant {
             access_token: SecretString::from(access_token),
             expires_in: exp - iat,
@@ -276,7 +273,6 @@ impl<S: Store> Issuer<S> {
         nonce: Option<&str>,
     ) -> Result<OAuthGrant, Error> {
         let (iat, exp) = self.access_times(now);
-        let keys = self.keys.current();
         let claims = TokenClaims {
             iss: issuer_url.to_string(),
             sub: user.id.to_string(),
@@ -291,7 +287,7 @@ impl<S: Store> Issuer<S> {
             username: Some(user.username.to_string()),
             roles: Some(user.roles.clone()),
         };
-        let access_token = keys.sign_as(TokenType::AccessToken, &claims)?;
+        let access_token = sign::sign(self.signer(), TokenType::AccessToken, &claims)?;
         let id_token = if scope.contains(OPENID) {
             let id = IdTokenClaims {
                 iss: issuer_url,
@@ -306,7 +302,11 @@ impl<S: Store> Issuer<S> {
                 name: scope.contains(PROFILE).then_some(user.full_name.as_str()),
                 email: scope.contains(EMAIL).then_some(user.email.as_str()),
             };
-            Some(SecretString::from(keys.sign_as(TokenType::Jwt, &id)?))
+            Some(SecretString::from(sign::sign(
+                self.signer(),
+                TokenType::Jwt,
+                &id,
+            )?))
         } else {
             None
         };
@@ -329,7 +329,7 @@ impl<S: Store> Issuer<S> {
     /// client's in [`Issuer::liveness`]); a vendor dialect's is `JWT`, names
     /// no client, and is for this issuer's own audience.
     pub fn verified_claims(&self, token: &str, issuer_url: &str) -> Option<TokenClaims> {
-        let (typ, claims) = self.keys.current().verify::<TokenClaims>(token)?;
+        let (typ, claims) = self.keys.verify(token)?;
         let access = match typ {
             TokenType::AccessToken => claims.client_id.is_some(),
             TokenType::Jwt => claims.client_id.is_none() && claims.aud == self.settings.audience,
@@ -494,7 +494,7 @@ impl<S: Store> Issuer<S> {
             }
             return Ok(());
         }
-        let Some((_, claims)) = self.keys.current().verify::<TokenClaims>(token) else {
+        let Some((_, claims)) = self.keys.verify(token) else {
             return Ok(());
         };
         let now = self.now();

@@ -6,6 +6,7 @@
 //! skipped, and the first request does that work itself.
 
 use super::record::user::Username;
+use super::sign::{self, TokenType};
 use super::store::Store;
 use super::Issuer;
 use std::time::{Duration, Instant};
@@ -32,11 +33,12 @@ impl<S: Store> Issuer<S> {
         let _ = tokio::task::spawn_blocking(move || hasher.prepare_work_area()).await;
         let argon2_ms = ms(t1.elapsed());
         let t2 = Instant::now();
-        let signed = self
-            .keys
-            .current()
-            .sign(&serde_json::json!({"warm_up": true}))
-            .is_ok();
+        let signed = sign::sign(
+            self.signer(),
+            TokenType::Jwt,
+            &serde_json::json!({"warm_up": true}),
+        )
+        .is_ok();
         WarmUp {
             storage_ms: storage,
             argon2_ms,

@@ -252,10 +252,7 @@ fn token_input(request: &AuthorizationRequest, expires: i64) -> Vec<u8> {
 
 fn form_token<S: Store>(issuer: &Issuer<S>, request: &AuthorizationRequest, now: i64) -> String {
     let expires = now + FORM_TTL_SECS;
-    let mac = issuer
-        .keys()
-        .current()
-        .form_mac(&token_input(request, expires));
+    let mac = issuer.signer().form_mac(&token_input(request, expires));
     let mut raw = expires.to_be_bytes().to_vec();
     raw.extend_from_slice(&mac);
     URL_SAFE_NO_PAD.encode(raw)
@@ -277,8 +274,7 @@ fn form_token_valid<S: Store>(
     expires > now
         && expires <= now + FORM_TTL_SECS
         && issuer
-            .keys()
-            .current()
+            .signer()
             .form_mac_matches(&token_input(request, expires), mac)
 }
 

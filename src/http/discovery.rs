@@ -134,7 +134,5 @@ pub fn authorization_server(ctx: &Context) -> Result<Response<Body>, ApiError> {
 
 /// `GET /.well-known/jwks.json`: serialised once at cold start.
 pub fn jwks<S: Store>(issuer: &Issuer<S>) -> Result<Response<Body>, ApiError> {
-    Ok(response::public_json_text(
-        issuer.keys().current().jwks_json().to_string(),
-    ))
+    Ok(response::public_json_text(issuer.signer().public_jwks()))
 }

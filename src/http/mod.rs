@@ -286,7 +286,7 @@ async fn dispatch<S: Store>(
 ) -> Result<Response<Body>, ApiError> {
     let issuer = &app.issuer;
     // Within the deadline: a slow key ring read is bounded by it too.
-    issuer.keys().refresh_if_due().await;
+    issuer.signer().refresh_if_due().await;
     match route {
         Route::V2Login => v2::login(issuer, ctx, req).await,
         Route::V2Refresh => v2::refresh(issuer, ctx, req).await,

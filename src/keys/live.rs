@@ -3,6 +3,10 @@
 //! withdrawn key reaches every warm instance within that bound.
 
 use super::{secret, KeyError, KeySet, KeySource};
+use crate::core::record::claims::TokenClaims;
+use crate::core::sign::{SignError, Signer, TokenType};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -110,5 +114,50 @@ impl Keys {
             }
         };
         *r.due.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now() + next;
+    }
+}
+
+impl From<KeyError> for SignError {
+    fn from(e: KeyError) -> Self {
+        Self::Keys(Box::new(e))
+    }
+}
+
+/// The signing port on the keys of the instance's last read of the ring.
+impl Signer for Keys {
+    fn sign_payload(&self, typ: TokenType, payload: &[u8]) -> Result<String, SignError> {
+        Ok(self.current().sign_payload(typ, payload)?)
+    }
+
+    fn verify(&self, token: &str) -> Option<(TokenType, TokenClaims)> {
+        self.current().verify(token)
+    }
+
+    fn form_mac(&self, data: &[u8]) -> Vec<u8> {
+        self.current().form_mac(data)
+    }
+
+    fn form_mac_matches(&self, data: &[u8], tag: &[u8]) -> bool {
+        self.current().form_mac_matches(data, tag)
+    }
+
+    fn device_mac(&self, data: &[u8]) -> [u8; 16] {
+        self.current().device_mac(data)
+    }
+
+    fn device_mac_matches(&self, data: &[u8], tag: &[u8]) -> bool {
+        self.current().device_mac_matches(data, tag)
+    }
+
+    fn pseudonym(&self, data: &[u8]) -> String {
+        self.current().pseudonym(data)
+    }
+
+    fn public_jwks(&self) -> String {
+        self.current().jwks_json().to_string()
+    }
+
+    fn refresh_if_due(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(Keys::refresh_if_due(self))
     }
 }

@@ -103,14 +103,7 @@ struct SigningKey {
     access_header_b64: String,
 }
 
-/// The JWS header type of a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenType {
-    /// `JWT`: vendor-dialect access tokens and ID tokens.
-    Jwt,
-    /// `at+jwt`: OAuth access tokens (RFC 9068).
-    AccessToken,
-}
+pub use crate::core::sign::TokenType;
 
 impl std::fmt::Debug for KeySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -223,18 +216,24 @@ impl KeySet {
 
     /// A compact RS256 JWS of header type `typ`.
     pub fn sign_as<T: Serialize>(&self, typ: TokenType, claims: &T) -> Result<String, KeyError> {
+        let payload = serde_json::to_vec(claims).map_err(KeyError::Claims)?;
+        self.sign_payload(typ, &payload)
+    }
+
+    /// A compact RS256 JWS of header type `typ` over `payload`, the claims'
+    /// JSON.
+    pub fn sign_payload(&self, typ: TokenType, payload: &[u8]) -> Result<String, KeyError> {
         let signing = self.signing.as_ref().ok_or(KeyError::NoSigningKey)?;
         let header_b64 = match typ {
             TokenType::Jwt => &signing.header_b64,
             TokenType::AccessToken => &signing.access_header_b64,
         };
-        let payload = serde_json::to_vec(claims).map_err(KeyError::Claims)?;
         let sig_len = signing.pair.public_modulus_len();
         let mut jws =
             String::with_capacity(header_b64.len() + 2 + (payload.len() + sig_len) * 4 / 3 + 4);
         jws.push_str(header_b64);
         jws.push('.');
-        URL_SAFE_NO_PAD.encode_string(&payload, &mut jws);
+        URL_SAFE_NO_PAD.encode_string(payload, &mut jws);
         let mut sig = vec![0u8; sig_len];
         // PKCS#1 v1.5 signing is deterministic; the generator is not used.
         let rng = aws_lc_rs::rand::SystemRandom::new();

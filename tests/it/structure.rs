@@ -49,3 +49,34 @@ fn the_storage_port_imports_records_not_flows() {
         }
     }
 }
+
+/// The core takes its adapters through its ports (storage, signing) and
+/// imports none of them: no `crate::keys`, `crate::store`, `crate::http`.
+#[test]
+fn the_core_imports_no_adapter_and_no_edge() {
+    fn walk(dir: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, files);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/core"),
+        &mut files,
+    );
+    assert!(files.len() > 20, "the core is where this test looks");
+    for path in files {
+        for import in crate_imports(&path) {
+            assert!(
+                !import.starts_with("crate::") || import.starts_with("crate::core"),
+                "{}: `use {import}` reaches out of the core",
+                path.display()
+            );
+        }
+    }
+}
