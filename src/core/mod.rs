@@ -4,7 +4,7 @@
 //! [`Clock`].
 
 pub mod audit;
-pub mod authcode;
+pub mod authorize;
 pub mod clock;
 pub mod device;
 pub mod error;

@@ -9,10 +9,11 @@
 //! under a key derived from the signing key. A post whose token is missing,
 //! expired or made for another request checks no password.
 
+use super::oauth::authorize_refusal;
 use super::request::{FormBody, RequestError};
 use super::routes::DialectName;
 use super::{ApiError, Context, Dialect};
-use crate::core::authcode::{
+use crate::core::authorize::{
     AuthorizationRequest, AuthorizeError, AuthorizeParams, NoRedirect, Param, RedirectError,
     Repeated,
 };
@@ -86,9 +87,9 @@ pub async fn show<S: Store>(
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let query = FormBody::from_bytes(req.uri().query().unwrap_or("").as_bytes())?;
-    let request = match issuer.check_authorization(&params(&query)).await? {
+    let request = match issuer.check_authorization(&params(&query)).await {
         Ok(r) => r,
-        Err(e) => return Ok(authorize_error(&e, ctx)),
+        Err(e) => return authorize_error(e, ctx),
     };
     let token = form_token(issuer, &request, issuer.now().unix_timestamp());
     let username = request.login_hint.clone().unwrap_or_default();
@@ -108,9 +109,9 @@ pub async fn submit<S: Store>(
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let form = FormBody::from_request(req)?;
-    let request = match issuer.check_authorization(&params(&form)).await? {
+    let request = match issuer.check_authorization(&params(&form)).await {
         Ok(r) => r,
-        Err(e) => return Ok(authorize_error(&e, ctx)),
+        Err(e) => return authorize_error(e, ctx),
     };
     let now = issuer.now().unix_timestamp();
     let fresh = form_token(issuer, &request, now);
@@ -311,7 +312,9 @@ fn redirect(base: &str, pairs: &[(&str, &str)]) -> Response<Body> {
     resp
 }
 
-fn authorize_error(err: &AuthorizeError, ctx: &Context) -> Response<Body> {
+/// A request that goes no further: an error page, the error on the
+/// client's redirect URI, or a fault for the dialect's server error.
+fn authorize_error(err: AuthorizeError, ctx: &Context) -> Result<Response<Body>, ApiError> {
     match err {
         AuthorizeError::NoRedirect(why) => {
             let detail = match why {
@@ -322,25 +325,26 @@ fn authorize_error(err: &AuthorizeError, ctx: &Context) -> Response<Body> {
                 | NoRedirect::RepeatedRedirectUri
                 | NoRedirect::UnregisteredRedirectUri => why.to_string(),
             };
-            error_page(
+            Ok(error_page(
                 StatusCode::BAD_REQUEST,
                 "This application's sign-in link is not valid.",
                 Some(&detail),
-            )
+            ))
         }
         AuthorizeError::Redirect(RedirectError {
             redirect_uri,
             state,
-            error,
-            description,
+            refusal,
         }) => {
-            let mut pairs = vec![("error", *error), ("error_description", *description)];
-            if let Some(state) = state {
+            let (error, description) = authorize_refusal(refusal);
+            let mut pairs = vec![("error", error), ("error_description", description)];
+            if let Some(state) = &state {
                 pairs.push(("state", state));
             }
             pairs.push(("iss", &ctx.issuer_url));
-            redirect(redirect_uri.as_str(), &pairs)
+            Ok(redirect(redirect_uri.as_str(), &pairs))
         }
+        AuthorizeError::Fault(fault) => Err(fault.into()),
     }
 }
 

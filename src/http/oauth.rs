@@ -5,6 +5,7 @@
 use super::request::{basic_credentials, bearer_token, FormBody, RequestError};
 use super::routes::DialectName;
 use super::{response, ApiError, Context, Dialect};
+use crate::core::authorize::AuthorizeRefusal;
 use crate::core::oauth::{ClientAuth, Introspected, OAuthGrant};
 use crate::core::record::claims::{EMAIL, PROFILE};
 use crate::core::store::Store;
@@ -24,6 +25,58 @@ const REALM: &str = "token-issuer";
 struct ErrorBody<'a> {
     error: &'static str,
     error_description: &'a str,
+}
+
+/// The wire code and description of an authorization request refused on
+/// the client's redirect URI (RFC 6749 §4.1.2.1, OpenID Connect Core
+/// §3.1.2.6).
+pub fn authorize_refusal(refusal: AuthorizeRefusal) -> (&'static str, &'static str) {
+    match refusal {
+        AuthorizeRefusal::RepeatedState => ("invalid_request", "The state parameter is repeated"),
+        AuthorizeRefusal::MalformedState => (
+            "invalid_request",
+            "The state parameter is too long or malformed",
+        ),
+        AuthorizeRefusal::RepeatedParameter => ("invalid_request", "A parameter is repeated"),
+        AuthorizeRefusal::RequestObject => {
+            ("request_not_supported", "Request objects are not supported")
+        }
+        AuthorizeRefusal::RequestUri => (
+            "request_uri_not_supported",
+            "Request objects are not supported",
+        ),
+        AuthorizeRefusal::MissingResponseType => ("invalid_request", "response_type is required"),
+        AuthorizeRefusal::UnsupportedResponseType => (
+            "unsupported_response_type",
+            "Only response_type=code is supported",
+        ),
+        AuthorizeRefusal::UnsupportedResponseMode => {
+            ("invalid_request", "Only response_mode=query is supported")
+        }
+        AuthorizeRefusal::CodeFlowNotAllowed => (
+            "unauthorized_client",
+            "The client may not use the authorization code flow",
+        ),
+        AuthorizeRefusal::MissingCodeChallenge => (
+            "invalid_request",
+            "PKCE is required: code_challenge is missing",
+        ),
+        AuthorizeRefusal::UnsupportedChallengeMethod => (
+            "invalid_request",
+            "PKCE is required with code_challenge_method=S256",
+        ),
+        AuthorizeRefusal::MalformedCodeChallenge => {
+            ("invalid_request", "code_challenge is not an S256 challenge")
+        }
+        AuthorizeRefusal::InvalidScope => (
+            "invalid_scope",
+            "The requested scope is invalid or not allowed",
+        ),
+        AuthorizeRefusal::MalformedNonce => {
+            ("invalid_request", "The nonce is too long or malformed")
+        }
+        AuthorizeRefusal::LoginRequired => ("login_required", "The user must sign in"),
+    }
 }
 
 fn error(status: StatusCode, code: &'static str, description: &str) -> Response<Body> {

@@ -612,7 +612,7 @@ pub fn authorization(client: &str) -> Params {
         ("nonce", "n-0S6_WzA2Mj".into()),
         (
             "code_challenge",
-            token_issuer::core::authcode::s256(VERIFIER),
+            token_issuer::core::authorize::s256(VERIFIER),
         ),
         ("code_challenge_method", "S256".into()),
     ]

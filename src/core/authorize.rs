@@ -1,22 +1,21 @@
-//! The authorization code flow with PKCE (RFC 6749 §4.1, RFC 7636): the
-//! checks of an authorization request, the sign-in that issues a code, and
-//! the code's redemption at the token endpoint.
+//! The front channel of the authorization code flow with PKCE (RFC 6749
+//! §4.1, RFC 7636): the checks of an authorization request and the sign-in
+//! that issues a code. The code's redemption is a grant
+//! (`oauth/authorization_code.rs`).
 //!
 //! A successful sign-in starts the refresh family at once, bound to the
-//! client, and the code names it: redeeming the code hands out that family's
-//! first tokens, and presenting the code again revokes the family, whoever
-//! holds its tokens by then (§4.1.2).
+//! client, and the code names it.
 
-use super::audit::{self, Origin};
-use super::error::{Error, Refusal};
+use super::audit::Origin;
+use super::error::{Error, Fault};
 use super::login::Credentials;
-use super::oauth::{grant_scope, OAuthGrant};
+use super::oauth::grant_scope;
 use super::record::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
-use super::record::code::{CodeRedemption, Redemption, StoredCode};
+use super::record::code::StoredCode;
 use super::record::family::ClientBinding;
-use super::record::token::{self, random, token_hash};
+use super::record::token::{random, token_hash};
 use super::record::user::Username;
-use super::store::Store;
+use super::store::{Store, StoreError};
 use super::Issuer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -93,20 +92,54 @@ pub enum NoRedirect {
     UnregisteredRedirectUri,
 }
 
-/// An error the client hears of on its redirect URI (RFC 6749 §4.1.2.1,
-/// OpenID Connect Core §3.1.2.6).
+/// Why a request is refused on the client's redirect URI (RFC 6749
+/// §4.1.2.1, OpenID Connect Core §3.1.2.6). The oauth dialect gives each its
+/// wire code and description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorizeRefusal {
+    RepeatedState,
+    MalformedState,
+    RepeatedParameter,
+    RequestObject,
+    RequestUri,
+    MissingResponseType,
+    UnsupportedResponseType,
+    UnsupportedResponseMode,
+    /// The client may not use the code flow.
+    CodeFlowNotAllowed,
+    MissingCodeChallenge,
+    UnsupportedChallengeMethod,
+    MalformedCodeChallenge,
+    InvalidScope,
+    MalformedNonce,
+    /// `prompt=none`: there is no session to use, so the user must sign in.
+    LoginRequired,
+}
+
+/// A refusal the client hears of on its redirect URI, with the state to
+/// echo.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedirectError {
     pub redirect_uri: RedirectUri,
     pub state: Option<String>,
-    pub error: &'static str,
-    pub description: &'static str,
+    pub refusal: AuthorizeRefusal,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why an authorization request goes no further.
+#[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
+    #[error("{0}")]
     NoRedirect(NoRedirect),
+    #[error("refused on the redirect URI: {:?}", .0.refusal)]
     Redirect(RedirectError),
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+impl From<StoreError> for AuthorizeError {
+    fn from(e: StoreError) -> Self {
+        Self::Fault(e.into())
+    }
 }
 
 /// An authorization code as handed to the browser: 256 bits from the
@@ -131,7 +164,7 @@ pub fn s256(verifier: &str) -> String {
 
 /// RFC 7636 §4.1: 43 to 128 characters of `[A-Za-z0-9-._~]`. A challenge
 /// has the same alphabet; an `S256` one is exactly 43 characters.
-fn is_pkce_string(s: &str) -> bool {
+pub(super) fn is_pkce_string(s: &str) -> bool {
     (43..=128).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
@@ -154,8 +187,8 @@ impl<S: Store> Issuer<S> {
     pub async fn check_authorization(
         &self,
         p: &AuthorizeParams<'_>,
-    ) -> Result<Result<AuthorizationRequest, AuthorizeError>, Error> {
-        let no_redirect = |e| Ok(Err(AuthorizeError::NoRedirect(e)));
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
+        let no_redirect = |e| Err(AuthorizeError::NoRedirect(e));
         let raw_id = match p.client_id {
             Err(Repeated) => return no_redirect(NoRedirect::RepeatedClient),
             Ok(None) => return no_redirect(NoRedirect::MissingClient),
@@ -179,22 +212,21 @@ impl<S: Store> Issuer<S> {
         // From here on, errors go back to the client. A state that cannot be
         // echoed safely is not echoed, and is itself the error.
         let (state, state_error) = match p.state {
-            Err(Repeated) => (None, Some("The state parameter is repeated")),
+            Err(Repeated) => (None, Some(AuthorizeRefusal::RepeatedState)),
             Ok(Some(s)) if s.len() > MAX_STATE_BYTES || !is_printable(s) => {
-                (None, Some("The state parameter is too long or malformed"))
+                (None, Some(AuthorizeRefusal::MalformedState))
             }
             Ok(s) => (s.map(str::to_string), None),
         };
-        let fail = |error: &'static str, description: &'static str| {
-            Ok(Err(AuthorizeError::Redirect(RedirectError {
+        let fail = |refusal| {
+            Err(AuthorizeError::Redirect(RedirectError {
                 redirect_uri: redirect_uri.clone(),
                 state: state.clone(),
-                error,
-                description,
-            })))
+                refusal,
+            }))
         };
-        if let Some(description) = state_error {
-            return fail("invalid_request", description);
+        if let Some(refusal) = state_error {
+            return fail(refusal);
         }
         // Every other parameter is checked for repetition before its value.
         let repeated = [
@@ -212,73 +244,51 @@ impl<S: Store> Issuer<S> {
         .into_iter()
         .any(|(_, v)| v.is_err());
         if repeated {
-            return fail("invalid_request", "A parameter is repeated");
+            return fail(AuthorizeRefusal::RepeatedParameter);
         }
         if get(p.request).is_some() {
-            return fail("request_not_supported", "Request objects are not supported");
+            return fail(AuthorizeRefusal::RequestObject);
         }
         if get(p.request_uri).is_some() {
-            return fail(
-                "request_uri_not_supported",
-                "Request objects are not supported",
-            );
+            return fail(AuthorizeRefusal::RequestUri);
         }
         match get(p.response_type) {
-            None => return fail("invalid_request", "response_type is required"),
+            None => return fail(AuthorizeRefusal::MissingResponseType),
             Some("code") => {}
-            Some(_) => {
-                return fail(
-                    "unsupported_response_type",
-                    "Only response_type=code is supported",
-                )
-            }
+            Some(_) => return fail(AuthorizeRefusal::UnsupportedResponseType),
         }
         if get(p.response_mode).is_some_and(|m| m != "query") {
-            return fail("invalid_request", "Only response_mode=query is supported");
+            return fail(AuthorizeRefusal::UnsupportedResponseMode);
         }
         if !client.allows(GrantType::AuthorizationCode) {
-            return fail(
-                "unauthorized_client",
-                "The client may not use the authorization code flow",
-            );
+            return fail(AuthorizeRefusal::CodeFlowNotAllowed);
         }
         let Some(challenge) = get(p.code_challenge) else {
-            return fail(
-                "invalid_request",
-                "PKCE is required: code_challenge is missing",
-            );
+            return fail(AuthorizeRefusal::MissingCodeChallenge);
         };
         if get(p.code_challenge_method) != Some("S256") {
-            return fail(
-                "invalid_request",
-                "PKCE is required with code_challenge_method=S256",
-            );
+            return fail(AuthorizeRefusal::UnsupportedChallengeMethod);
         }
         if challenge.len() != 43 || !is_pkce_string(challenge) {
-            return fail("invalid_request", "code_challenge is not an S256 challenge");
+            return fail(AuthorizeRefusal::MalformedCodeChallenge);
         }
         let requested_scope = get(p.scope);
         let scope = match grant_scope(&client, requested_scope, true) {
             Ok(s) => s,
-            Err(_) => {
-                return fail(
-                    "invalid_scope",
-                    "The requested scope is invalid or not allowed",
-                )
-            }
+            Err(_) => return fail(AuthorizeRefusal::InvalidScope),
         };
         let nonce = get(p.nonce);
         if nonce.is_some_and(|n| n.len() > MAX_NONCE_BYTES || !is_printable(n)) {
-            return fail("invalid_request", "The nonce is too long or malformed");
+            return fail(AuthorizeRefusal::MalformedNonce);
         }
         // No single sign-on yet: every authorization needs the password.
         if get(p.prompt).is_some_and(|p| p.split(' ').any(|v| v == "none")) {
-            return fail("login_required", "The user must sign in");
+            return fail(AuthorizeRefusal::LoginRequired);
         }
         let login_hint = get(p.login_hint)
             .filter(|h| h.len() <= MAX_LOGIN_HINT_BYTES && is_printable(h))
             .map(str::to_string);
-        Ok(Ok(AuthorizationRequest {
+        Ok(AuthorizationRequest {
             redirect_uri,
             requested_scope: requested_scope.map(str::to_string),
             scope,
@@ -287,7 +297,7 @@ impl<S: Store> Issuer<S> {
             code_challenge: challenge.to_string(),
             login_hint,
             client,
-        }))
+        })
     }
 
     /// The login page's post: checks the password with every rule of a log
@@ -321,74 +331,6 @@ impl<S: Store> Issuer<S> {
             })
             .await?;
         Ok((code, username))
-    }
-
-    /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
-    pub async fn code_grant(
-        &self,
-        client: &Client,
-        code: &str,
-        redirect_uri: &str,
-        verifier: &str,
-        origin: &Origin<'_>,
-        issuer_url: &str,
-    ) -> Result<OAuthGrant, Error> {
-        Self::require_grant(client, GrantType::AuthorizationCode)?;
-        if !is_pkce_string(verifier) {
-            return Err(Refusal::InvalidCode.into());
-        }
-        let now = self.now();
-        let attempt = token::new_jti()?;
-        let redemption = self
-            .store
-            .redeem_code(
-                &token_hash(code),
-                &CodeRedemption {
-                    client_id: &client.id,
-                    redirect_uri,
-                    code_challenge: &s256(verifier),
-                    attempt: &attempt,
-                    now,
-                },
-            )
-            .await?;
-        let stored = match redemption {
-            Redemption::Redeemed(stored) => stored,
-            // Only the client the code was issued to can prove a replay: any
-            // other holder of a leaked, used code must not end the session.
-            Redemption::Replayed(stored) if stored.client_id == client.id => {
-                if self.store.revoke_family(&stored.family, None, now).await? {
-                    audit::code_replayed(origin, &stored.family);
-                }
-                return Err(Refusal::InvalidCode.into());
-            }
-            Redemption::Replayed(_) | Redemption::Refused => {
-                return Err(Refusal::InvalidCode.into())
-            }
-        };
-        let ours = |f: &super::record::family::RefreshFamily| match &f.client {
-            Some(b) if b.client_id == client.id => Ok(()),
-            _ => Err(Refusal::InvalidCode),
-        };
-        // The family may have ended since the sign-in (log out, disabled user).
-        let r = match self
-            .rotate_hash(stored.family, &stored.refresh_hash, ours, origin, now)
-            .await
-        {
-            Err(Error::Refused(_)) => return Err(Refusal::InvalidCode.into()),
-            other => other?,
-        };
-        let refresh = client.allows(GrantType::RefreshToken).then_some(r.next);
-        self.mint_for_user(
-            client,
-            &r.user,
-            &r.family,
-            refresh,
-            stored.scope,
-            issuer_url,
-            now,
-            stored.nonce.as_deref(),
-        )
     }
 }
 

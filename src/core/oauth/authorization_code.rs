@@ -1,0 +1,85 @@
+//! `grant_type=authorization_code` with PKCE (RFC 6749 §4.1.3, RFC 7636
+//! §4.6). The sign-in started the family and the code names it: redeeming
+//! the code hands out that family's first tokens, and presenting the code
+//! again revokes the family, whoever holds its tokens by then (§4.1.2).
+
+use super::mint::UserTokens;
+use super::OAuthGrant;
+use crate::core::audit::{self, Origin};
+use crate::core::authorize::{is_pkce_string, s256};
+use crate::core::error::{Error, Refusal};
+use crate::core::record::client::{Client, GrantType};
+use crate::core::record::code::{CodeRedemption, Redemption};
+use crate::core::record::family::RefreshFamily;
+use crate::core::record::token::{self, token_hash};
+use crate::core::store::Store;
+use crate::core::Issuer;
+
+impl<S: Store> Issuer<S> {
+    /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
+    pub async fn code_grant(
+        &self,
+        client: &Client,
+        code: &str,
+        redirect_uri: &str,
+        verifier: &str,
+        origin: &Origin<'_>,
+        issuer_url: &str,
+    ) -> Result<OAuthGrant, Error> {
+        Self::require_grant(client, GrantType::AuthorizationCode)?;
+        if !is_pkce_string(verifier) {
+            return Err(Refusal::InvalidCode.into());
+        }
+        let now = self.now();
+        let attempt = token::new_jti()?;
+        let redemption = self
+            .store
+            .redeem_code(
+                &token_hash(code),
+                &CodeRedemption {
+                    client_id: &client.id,
+                    redirect_uri,
+                    code_challenge: &s256(verifier),
+                    attempt: &attempt,
+                    now,
+                },
+            )
+            .await?;
+        let stored = match redemption {
+            Redemption::Redeemed(stored) => stored,
+            // Only the client the code was issued to can prove a replay: any
+            // other holder of a leaked, used code must not end the session.
+            Redemption::Replayed(stored) if stored.client_id == client.id => {
+                if self.store.revoke_family(&stored.family, None, now).await? {
+                    audit::code_replayed(origin, &stored.family);
+                }
+                return Err(Refusal::InvalidCode.into());
+            }
+            Redemption::Replayed(_) | Redemption::Refused => {
+                return Err(Refusal::InvalidCode.into())
+            }
+        };
+        let ours = |f: &RefreshFamily| match &f.client {
+            Some(b) if b.client_id == client.id => Ok(()),
+            _ => Err(Refusal::InvalidCode),
+        };
+        // The family may have ended since the sign-in (log out, disabled user).
+        let r = match self
+            .rotate_hash(stored.family, &stored.refresh_hash, ours, origin, now)
+            .await
+        {
+            Err(Error::Refused(_)) => return Err(Refusal::InvalidCode.into()),
+            other => other?,
+        };
+        let refresh = client.allows(GrantType::RefreshToken).then_some(r.next);
+        let tokens = UserTokens {
+            client,
+            user: &r.user,
+            family: &r.family,
+            refresh_token: refresh,
+            scope: stored.scope,
+            nonce: stored.nonce.as_deref(),
+        };
+        self.mint_for_user(tokens, issuer_url, now)
+    }
+}

@@ -1,0 +1,52 @@
+//! `grant_type=client_credentials` (RFC 6749 §4.4).
+
+use super::{grant_scope, OAuthGrant};
+use crate::core::error::{Error, Refusal};
+use crate::core::record::claims::TokenClaims;
+use crate::core::record::client::{Client, GrantType};
+use crate::core::record::token;
+use crate::core::sign::{self, TokenType};
+use crate::core::store::Store;
+use crate::core::Issuer;
+use secrecy::SecretString;
+
+impl<S: Store> Issuer<S> {
+    /// `grant_type=client_credentials` (RFC 6749 §4.4): confidential clients
+    /// only, no refresh token, `sub` is the client.
+    pub async fn client_credentials_grant(
+        &self,
+        client: &Client,
+        scope: Option<&str>,
+        issuer_url: &str,
+    ) -> Result<OAuthGrant, Error> {
+        if client.is_public() {
+            return Err(Refusal::UnauthorizedClient(GrantType::ClientCredentials.as_str()).into());
+        }
+        Self::require_grant(client, GrantType::ClientCredentials)?;
+        let scope = grant_scope(client, scope, false)?;
+        let now = self.now();
+        let (iat, exp) = self.access_times(now);
+        let claims = TokenClaims {
+            iss: issuer_url.to_string(),
+            sub: client.id.to_string(),
+            aud: self.audience_of(client).to_string(),
+            iat,
+            nbf: iat,
+            exp,
+            jti: token::new_jti()?,
+            client_id: Some(client.id.to_string()),
+            scope: Some(scope.to_string()),
+            sid: None,
+            username: None,
+            roles: None,
+        };
+        let access_token = sign::sign(self.signer(), TokenType::AccessToken, &claims)?;
+        Ok(OAuthGrant {
+            access_token: SecretString::from(access_token),
+            expires_in: exp - iat,
+            refresh_token: None,
+            scope,
+            id_token: None,
+        })
+    }
+}

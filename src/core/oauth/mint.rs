@@ -1,0 +1,91 @@
+//! The tokens of a grant to a user: an RFC 9068 access token, and with scope
+//! `openid` an ID token (OpenID Connect Core §2).
+
+use super::OAuthGrant;
+use crate::core::error::Error;
+use crate::core::record::claims::{IdTokenClaims, TokenClaims, EMAIL, PROFILE};
+use crate::core::record::client::{Client, Scopes, OPENID};
+use crate::core::record::family::RefreshFamily;
+use crate::core::record::token::{self, RefreshToken};
+use crate::core::record::user::User;
+use crate::core::sign::{self, TokenType};
+use crate::core::store::Store;
+use crate::core::Issuer;
+use secrecy::SecretString;
+use time::OffsetDateTime;
+
+/// What a grant to a user hands out, and to whom: the family the tokens
+/// belong to, the scope they carry, the refresh token (if the client may
+/// refresh) and the authorization request's nonce (code flow only).
+pub(super) struct UserTokens<'a> {
+    pub client: &'a Client,
+    pub user: &'a User,
+    pub family: &'a RefreshFamily,
+    pub refresh_token: Option<RefreshToken>,
+    pub scope: Scopes,
+    pub nonce: Option<&'a str>,
+}
+
+impl<S: Store> Issuer<S> {
+    /// Signs the tokens of `grant`, issued by `issuer_url` at `now`.
+    pub(super) fn mint_for_user(
+        &self,
+        grant: UserTokens<'_>,
+        issuer_url: &str,
+        now: OffsetDateTime,
+    ) -> Result<OAuthGrant, Error> {
+        let UserTokens {
+            client,
+            user,
+            family,
+            refresh_token,
+            scope,
+            nonce,
+        } = grant;
+        let (iat, exp) = self.access_times(now);
+        let claims = TokenClaims {
+            iss: issuer_url.to_string(),
+            sub: user.id.to_string(),
+            aud: self.audience_of(client).to_string(),
+            iat,
+            nbf: iat,
+            exp,
+            jti: token::new_jti()?,
+            client_id: Some(client.id.to_string()),
+            scope: Some(scope.to_string()),
+            sid: Some(family.id.to_string()),
+            username: Some(user.username.to_string()),
+            roles: Some(user.roles.clone()),
+        };
+        let access_token = sign::sign(self.signer(), TokenType::AccessToken, &claims)?;
+        let id_token = if scope.contains(OPENID) {
+            let id = IdTokenClaims {
+                iss: issuer_url,
+                sub: user.id.to_string(),
+                aud: client.id.as_str(),
+                iat,
+                exp,
+                // The log in that started the family.
+                auth_time: family.created_at.unix_timestamp(),
+                nonce,
+                preferred_username: scope.contains(PROFILE).then_some(user.username.as_str()),
+                name: scope.contains(PROFILE).then_some(user.full_name.as_str()),
+                email: scope.contains(EMAIL).then_some(user.email.as_str()),
+            };
+            Some(SecretString::from(sign::sign(
+                self.signer(),
+                TokenType::Jwt,
+                &id,
+            )?))
+        } else {
+            None
+        };
+        Ok(OAuthGrant {
+            access_token: SecretString::from(access_token),
+            expires_in: exp - iat,
+            refresh_token,
+            scope,
+            id_token,
+        })
+    }
+}

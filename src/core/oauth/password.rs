@@ -1,0 +1,43 @@
+//! `grant_type=password` (RFC 6749 §4.3).
+
+use super::mint::UserTokens;
+use super::{grant_scope, OAuthGrant};
+use crate::core::audit::Origin;
+use crate::core::error::Error;
+use crate::core::login::Credentials;
+use crate::core::record::client::{Client, GrantType};
+use crate::core::record::family::ClientBinding;
+use crate::core::store::Store;
+use crate::core::Issuer;
+
+impl<S: Store> Issuer<S> {
+    /// `grant_type=password` (RFC 6749 §4.3), with every rule of a log in.
+    pub async fn password_grant(
+        &self,
+        client: &Client,
+        creds: Credentials,
+        scope: Option<&str>,
+        origin: &Origin<'_>,
+        issuer_url: &str,
+    ) -> Result<OAuthGrant, Error> {
+        Self::require_grant(client, GrantType::Password)?;
+        let scope = grant_scope(client, scope, true)?;
+        let user = self.authenticate(creds, origin).await?;
+        let now = self.now();
+        let binding = ClientBinding {
+            client_id: client.id.clone(),
+            scope: scope.clone(),
+        };
+        let (user, family, refresh) = self.start_family(user, Some(binding), origin, now).await?;
+        let refresh = client.allows(GrantType::RefreshToken).then_some(refresh);
+        let tokens = UserTokens {
+            client,
+            user: &user,
+            family: &family,
+            refresh_token: refresh,
+            scope,
+            nonce: None,
+        };
+        self.mint_for_user(tokens, issuer_url, now)
+    }
+}

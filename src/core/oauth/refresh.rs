@@ -1,0 +1,60 @@
+//! `grant_type=refresh_token` (RFC 6749 §6).
+
+use super::mint::UserTokens;
+use super::OAuthGrant;
+use crate::core::audit::Origin;
+use crate::core::error::{Error, Refusal};
+use crate::core::record::client::{Client, GrantType, Scopes};
+use crate::core::record::family::RefreshFamily;
+use crate::core::store::Store;
+use crate::core::Issuer;
+
+impl<S: Store> Issuer<S> {
+    /// `grant_type=refresh_token` (RFC 6749 §6): rotation with reuse
+    /// detection; the token works only for the client it was issued to, and
+    /// a narrower scope may be asked for, never a wider one.
+    pub async fn refresh_grant(
+        &self,
+        client: &Client,
+        presented: &str,
+        scope: Option<&str>,
+        origin: &Origin<'_>,
+        issuer_url: &str,
+    ) -> Result<OAuthGrant, Error> {
+        Self::require_grant(client, GrantType::RefreshToken)?;
+        let requested = match scope {
+            Some(raw) => Some(Scopes::parse(raw).map_err(|_| Refusal::InvalidScope)?),
+            None => None,
+        };
+        let mut granted = None;
+        let admit = |f: &RefreshFamily| {
+            let Some(binding) = f.client.as_ref().filter(|b| b.client_id == client.id) else {
+                // Another client's, or a vendor dialect's: not this client's to use.
+                return Err(Refusal::InvalidRefreshToken);
+            };
+            let scope = match requested {
+                Some(r) if !r.is_empty() => {
+                    if !r.is_subset_of(&binding.scope) {
+                        return Err(Refusal::InvalidScope);
+                    }
+                    r
+                }
+                _ => binding.scope.clone(),
+            };
+            granted = Some(scope);
+            Ok(())
+        };
+        let now = self.now();
+        let r = self.rotate(presented, admit, origin, now).await?;
+        let scope = granted.unwrap_or_default();
+        let tokens = UserTokens {
+            client,
+            user: &r.user,
+            family: &r.family,
+            refresh_token: Some(r.next),
+            scope,
+            nonce: None,
+        };
+        self.mint_for_user(tokens, issuer_url, now)
+    }
+}

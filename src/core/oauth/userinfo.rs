@@ -1,0 +1,35 @@
+//! OpenID Connect userinfo (Core §5.3).
+
+use crate::core::error::{Error, Refusal};
+use crate::core::record::client::{Scopes, OPENID};
+use crate::core::record::user::Account;
+use crate::core::store::Store;
+use crate::core::Issuer;
+
+impl<S: Store> Issuer<S> {
+    /// OpenID Connect userinfo: the user of an active access token with
+    /// scope `openid`.
+    ///
+    /// The account and the token's scope, which decides the claims released
+    /// (Core §5.4: `profile` the names, `email` the address).
+    pub async fn userinfo(
+        &self,
+        token: &str,
+        issuer_url: &str,
+    ) -> Result<(Account, Scopes), Error> {
+        let active = self
+            .active_access_token(token, issuer_url)
+            .await?
+            .ok_or(Refusal::InvalidToken)?;
+        let scope = active
+            .claims
+            .scope
+            .as_deref()
+            .and_then(|s| Scopes::parse(s).ok())
+            .filter(|s| s.contains(OPENID));
+        match (active.user, scope) {
+            (Some(user), Some(scope)) => Ok((user, scope)),
+            _ => Err(Refusal::InsufficientScope(OPENID).into()),
+        }
+    }
+}
