@@ -10,7 +10,6 @@
 //! browser until its next sign-in).
 
 use super::record::user::{LoginName, Username};
-use super::store::Store;
 use super::Issuer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -44,7 +43,7 @@ fn payload(name: &str, made: OffsetDateTime) -> Vec<u8> {
     p
 }
 
-impl<S: Store> Issuer<S> {
+impl<S> Issuer<S> {
     /// The device cookie's value for a browser that just signed in as `name`.
     pub fn device_cookie(&self, name: &Username) -> String {
         let p = payload(name.as_str(), self.now());

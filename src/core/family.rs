@@ -5,7 +5,7 @@ use super::error::{Error, Refusal};
 use super::record::family::{RefreshFamily, Rotation};
 use super::record::token::{FamilyId, RefreshToken};
 use super::record::user::User;
-use super::store::Store;
+use super::store::{FamilyStore, UserStore};
 use super::{Issuer, TokenGrant};
 use time::OffsetDateTime;
 
@@ -19,7 +19,7 @@ pub struct Rotated {
     pub expires_at: OffsetDateTime,
 }
 
-impl<S: Store> Issuer<S> {
+impl<S: FamilyStore + UserStore> Issuer<S> {
     /// Exchanges a refresh token of a vendor dialect for a new pair of the
     /// same family (rotation). Presenting an already consumed token revokes
     /// the whole family.

@@ -30,7 +30,6 @@ use secrecy::SecretString;
 pub use session::SessionGrant;
 use sign::{Signer, TokenType};
 use std::sync::Arc;
-use store::Store;
 use time::{Duration, OffsetDateTime};
 
 /// Token lifetimes, the audience and the lockout policy.
@@ -64,7 +63,7 @@ pub struct Issuer<S> {
     settings: Settings,
 }
 
-impl<S: Store> Issuer<S> {
+impl<S> Issuer<S> {
     pub fn new(
         store: S,
         keys: impl Signer + 'static,

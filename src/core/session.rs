@@ -7,7 +7,7 @@ use super::password::Password;
 use super::record::session::Session;
 use super::record::token::SessionToken;
 use super::record::user::{Account, User};
-use super::store::Store;
+use super::store::{FamilyStore, SessionStore, ThrottleStore, UserStore};
 use super::Issuer;
 use time::{Duration, OffsetDateTime};
 
@@ -22,7 +22,7 @@ pub struct SessionGrant {
     pub expires_at: OffsetDateTime,
 }
 
-impl<S: Store> Issuer<S> {
+impl<S: FamilyStore + SessionStore + ThrottleStore + UserStore> Issuer<S> {
     /// Log in for the ops dialect: a new sliding session.
     pub async fn login_with_session(
         &self,

@@ -7,7 +7,7 @@
 
 use super::record::user::Username;
 use super::sign::{self, TokenType};
-use super::store::Store;
+use super::store::UserStore;
 use super::Issuer;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,7 @@ pub struct WarmUp {
     pub signing_ms: Option<f64>,
 }
 
-impl<S: Store> Issuer<S> {
+impl<S: UserStore> Issuer<S> {
     /// Opens the connections a log in needs, maps the Argon2id work area and
     /// signs one throw-away token.
     pub async fn warm_up(&self) -> WarmUp {
@@ -47,7 +47,7 @@ impl<S: Store> Issuer<S> {
     }
 }
 
-impl<S: Store> Issuer<S> {
+impl<S: UserStore> Issuer<S> {
     /// Opens the storage connections a log in uses at once; the time it
     /// took, or `None` when storage did not answer within its budget.
     pub async fn warm_storage(&self) -> Option<f64> {
@@ -63,7 +63,7 @@ impl<S: Store> Issuer<S> {
 
 /// Three reads at once (a log in's first round), so each takes its own
 /// connection; `true` when all answered.
-async fn concurrent_reads<S: Store>(issuer: &Issuer<S>, name: &Username) -> bool {
+async fn concurrent_reads<S: UserStore>(issuer: &Issuer<S>, name: &Username) -> bool {
     let (a, b, c) = tokio::join!(
         issuer.store.get_user(name),
         issuer.store.get_user(name),

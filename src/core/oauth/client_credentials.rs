@@ -6,11 +6,10 @@ use crate::core::record::claims::TokenClaims;
 use crate::core::record::client::{Client, GrantType};
 use crate::core::record::token;
 use crate::core::sign::{self, TokenType};
-use crate::core::store::Store;
 use crate::core::Issuer;
 use secrecy::SecretString;
 
-impl<S: Store> Issuer<S> {
+impl<S> Issuer<S> {
     /// `grant_type=client_credentials` (RFC 6749 §4.4): confidential clients
     /// only, no refresh token, `sub` is the client.
     pub async fn client_credentials_grant(

@@ -9,7 +9,6 @@ use crate::core::record::family::RefreshFamily;
 use crate::core::record::token::{self, RefreshToken};
 use crate::core::record::user::User;
 use crate::core::sign::{self, TokenType};
-use crate::core::store::Store;
 use crate::core::Issuer;
 use secrecy::SecretString;
 use time::OffsetDateTime;
@@ -26,7 +25,7 @@ pub(super) struct UserTokens<'a> {
     pub nonce: Option<&'a str>,
 }
 
-impl<S: Store> Issuer<S> {
+impl<S> Issuer<S> {
     /// Signs the tokens of `grant`, issued by `issuer_url` at `now`.
     pub(super) fn mint_for_user(
         &self,

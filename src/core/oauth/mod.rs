@@ -22,7 +22,6 @@ use super::error::Refusal;
 use super::record::client::{Client, GrantType, Scopes, OPENID};
 use super::record::state::ClientState;
 use super::record::token::RefreshToken;
-use super::store::Store;
 use super::Issuer;
 use secrecy::SecretString;
 use time::OffsetDateTime;
@@ -75,7 +74,7 @@ pub(super) fn grant_scope(
     }
 }
 
-impl<S: Store> Issuer<S> {
+impl<S> Issuer<S> {
     pub(super) fn require_grant(client: &Client, grant: GrantType) -> Result<(), Refusal> {
         if client.allows(grant) {
             Ok(())

@@ -3,10 +3,10 @@
 use crate::core::error::{Error, Refusal};
 use crate::core::record::client::{Scopes, OPENID};
 use crate::core::record::user::Account;
-use crate::core::store::Store;
+use crate::core::store::TokenStateStore;
 use crate::core::Issuer;
 
-impl<S: Store> Issuer<S> {
+impl<S: TokenStateStore> Issuer<S> {
     /// OpenID Connect userinfo: the user of an active access token with
     /// scope `openid`.
     ///

@@ -8,7 +8,7 @@ use crate::core::record::client::ClientId;
 use crate::core::record::token::FamilyId;
 use crate::core::record::user::{Account, Username};
 use crate::core::sign::TokenType;
-use crate::core::store::{Store, TokenStateQuery};
+use crate::core::store::{TokenStateQuery, TokenStateStore};
 use crate::core::Issuer;
 
 /// An access token found active, and what made it so.
@@ -28,7 +28,7 @@ pub struct Liveness {
     pub issued_via: Option<String>,
 }
 
-impl<S: Store> Issuer<S> {
+impl<S: TokenStateStore> Issuer<S> {
     /// The claims of an access token of any dialect whose signature is one
     /// of the published keys', issued by `issuer_url`, and within
     /// `nbf`..`exp` now. Storage is not asked.
