@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod format;
 pub mod oauth;
 pub mod ops;
+pub mod page;
 pub mod request;
 pub mod response;
 pub mod routes;

@@ -22,6 +22,8 @@ use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use time::Duration;
 
+pub mod form_token;
+
 /// How long a code may be redeemed (RFC 6749 §4.1.2 recommends at most ten
 /// minutes; a browser redirect takes seconds).
 pub const CODE_TTL: Duration = Duration::seconds(60);

@@ -1,0 +1,229 @@
+//! The pages a person reads (the login page and the sign-in error page),
+//! rendered from compile-time checked templates in `templates/` that escape
+//! every value, and the headers every page and front-channel redirect
+//! carries, in one place.
+//!
+//! A page needs no JavaScript and loads nothing: its one stylesheet is inline
+//! and allowed by its hash, so the `Content-Security-Policy` can refuse
+//! everything else.
+
+use crate::core::authorize::AuthorizationRequest;
+use askama::Template;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use lambda_http::http::header::{
+    HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION, PRAGMA,
+    REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+/// The pages' one stylesheet, inline.
+pub const STYLE: &str = include_str!("../../templates/login.css");
+/// The shield above every page's headline, inline.
+pub const LOGO: &str = include_str!("../../templates/logo.svg");
+
+/// `'sha256-…'` of [`STYLE`], the one style the pages' policy allows.
+static STYLE_HASH: LazyLock<String> = LazyLock::new(|| {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, STYLE.as_bytes());
+    format!("'sha256-{}'", STANDARD.encode(digest.as_ref()))
+});
+
+/// Escapes text for an HTML element or a quoted attribute with the named
+/// entities (askama's own escaper writes numeric ones); `askama.toml` makes
+/// it the escaper of every `.html` template.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Html;
+
+impl askama::filters::Escaper for Html {
+    fn write_escaped_str<W: std::fmt::Write>(&self, mut dest: W, text: &str) -> std::fmt::Result {
+        let mut rest = text;
+        while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
+            dest.write_str(&rest[..i])?;
+            dest.write_str(match rest.as_bytes()[i] {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                _ => "&#39;",
+            })?;
+            rest = &rest[i + 1..];
+        }
+        dest.write_str(rest)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    app: &'a str,
+    message: Option<&'a str>,
+    /// The authorization request carried back, and the form token.
+    hidden: Vec<(&'static str, &'a str)>,
+    username: &'a str,
+    /// Where the user returns after signing in.
+    destination: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    headline: &'a str,
+    detail: Option<&'a str>,
+}
+
+/// The login page for `request`, with the form `token`, the `username` to
+/// fill in and a `message` above the form.
+pub fn login(
+    status: StatusCode,
+    request: &AuthorizationRequest,
+    token: &str,
+    username: &str,
+    message: Option<&str>,
+) -> Response<Body> {
+    let hidden = [
+        ("response_type", Some("code")),
+        ("client_id", Some(request.client.id.as_str())),
+        ("redirect_uri", Some(request.redirect_uri.as_str())),
+        ("scope", request.requested_scope.as_deref()),
+        ("state", request.state.as_deref()),
+        ("nonce", request.nonce.as_deref()),
+        ("code_challenge", Some(request.code_challenge.as_str())),
+        ("code_challenge_method", Some("S256")),
+        ("form_token", Some(token)),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.map(|v| (name, v)))
+    .collect();
+    let html = LoginPage {
+        app: request.client.display_name(),
+        message,
+        hidden,
+        username,
+        destination: request.redirect_uri.origin(),
+    }
+    .render();
+    // Browsers apply `form-action` to the redirect that follows a post.
+    let form_action = format!("'self' {}", request.redirect_uri.origin());
+    page(status, html, &form_action)
+}
+
+/// The sign-in error page: a `headline`, and the `detail` if any.
+pub fn error(status: StatusCode, headline: &str, detail: Option<&str>) -> Response<Body> {
+    page(status, ErrorPage { headline, detail }.render(), "'none'")
+}
+
+/// What no page and no front-channel redirect may be: cached, or sent on as
+/// a referrer (the URL holds the request, a redirect's the code).
+fn private(h: &mut HeaderMap) {
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+}
+
+/// A page's headers: private, not framed, not sniffed, and a policy that
+/// allows the inline style, posts to `form_action`, and nothing else.
+fn page(
+    status: StatusCode,
+    html: Result<String, askama::Error>,
+    form_action: &str,
+) -> Response<Body> {
+    let Ok(html) = html else {
+        // Rendering writes to a String and fails only on a value's Display,
+        // which no field here can; answer plainly rather than panic.
+        let mut resp = Response::new(Body::Empty);
+        *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        private(resp.headers_mut());
+        return resp;
+    };
+    let mut resp = Response::new(Body::Text(html));
+    *resp.status_mut() = status;
+    let csp = format!(
+        "default-src 'none'; style-src {}; img-src data:; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'",
+        *STYLE_HASH
+    );
+    let h = resp.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    private(h);
+    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(HeaderName::from_static("content-security-policy"), v);
+    }
+    resp
+}
+
+/// RFC 3986 unreserved characters stay as they are; all else is escaped.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `302` to `base` with `pairs` added to its query.
+pub fn redirect(base: &str, pairs: &[(&str, &str)]) -> Response<Body> {
+    let mut location = base.to_string();
+    let mut sep = if base.contains('?') { '&' } else { '?' };
+    if base.ends_with('?') || base.ends_with('&') {
+        sep = '\0';
+    }
+    for (k, v) in pairs {
+        if sep != '\0' {
+            location.push(sep);
+        }
+        sep = '&';
+        let _ = write!(location, "{k}={}", utf8_percent_encode(v, COMPONENT));
+    }
+    let mut resp = Response::new(Body::Empty);
+    *resp.status_mut() = StatusCode::FOUND;
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        h.insert(LOCATION, v);
+    }
+    private(h);
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_add_to_the_registered_query() {
+        let loc = |base: &str| {
+            redirect(base, &[("code", "a b"), ("state", "x&y=z")])
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        assert_eq!(
+            loc("https://a.example/cb").as_deref(),
+            Some("https://a.example/cb?code=a%20b&state=x%26y%3Dz")
+        );
+        assert_eq!(
+            loc("https://a.example/cb?tenant=1").as_deref(),
+            Some("https://a.example/cb?tenant=1&code=a%20b&state=x%26y%3Dz")
+        );
+    }
+
+    #[test]
+    fn every_value_is_escaped() {
+        let html = ErrorPage {
+            headline: r#"<a href="x">'&'</a>"#,
+            detail: Some("<script>"),
+        }
+        .render()
+        .unwrap();
+        assert!(html.contains("&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(!html.contains("<script>"));
+    }
+}
