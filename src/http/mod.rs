@@ -13,6 +13,7 @@ pub mod ops;
 pub mod request;
 pub mod response;
 pub mod routes;
+pub mod token;
 pub mod user;
 pub mod v2;
 
@@ -26,6 +27,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 pub use request::RequestError;
 use routes::{DialectName, Lookup, Route};
+use user::User;
+use v2::V2;
 use tracing::Instrument as _;
 
 /// What the edge itself needs from configuration.
@@ -288,12 +291,12 @@ async fn dispatch<S: Store>(
     // Within the deadline: a slow key ring read is bounded by it too.
     issuer.keys().refresh_if_due().await;
     match route {
-        Route::V2Login => v2::login(issuer, ctx, req).await,
-        Route::V2Refresh => v2::refresh(issuer, ctx, req).await,
-        Route::V2Revoke => v2::revoke(issuer, ctx, req).await,
-        Route::UserAuthenticate => user::authenticate(issuer, ctx, req).await,
-        Route::UserRefresh => user::refresh(issuer, ctx, req).await,
-        Route::UserLogout => user::logout(issuer, ctx, req).await,
+        Route::V2Login => token::login::<V2, _>(issuer, ctx, req).await,
+        Route::V2Refresh => token::refresh::<V2, _>(issuer, ctx, req).await,
+        Route::V2Revoke => token::revoke::<V2, _>(issuer, ctx, req).await,
+        Route::UserAuthenticate => token::login::<User, _>(issuer, ctx, req).await,
+        Route::UserRefresh => token::refresh::<User, _>(issuer, ctx, req).await,
+        Route::UserLogout => token::revoke::<User, _>(issuer, ctx, req).await,
         Route::OpsAcquire => ops::acquire(issuer, ctx, req).await,
         Route::OpsCurrentUser => ops::current_user(issuer, req).await,
         Route::OpsRelease => ops::release(issuer, ctx, req).await,
