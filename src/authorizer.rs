@@ -10,8 +10,8 @@
 use crate::core::oauth::TokenClaims;
 use crate::core::store::Store;
 use crate::core::{Error, Issuer};
-use crate::http::request::ops_token_value;
 use crate::metrics;
+use crate::scheme::ops_token_value;
 use crate::telemetry::chain;
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,

@@ -15,6 +15,7 @@ pub mod core;
 pub mod http;
 pub mod keys;
 pub mod metrics;
+pub mod scheme;
 pub mod store;
 pub mod telemetry;
 
