@@ -11,7 +11,7 @@
 
 use super::request::{FormBody, RequestError};
 use super::routes::DialectName;
-use super::{ApiError, Context, Dialect};
+use super::{Answer, ApiError, Context, Dialect};
 use crate::core::authcode::{
     AuthorizationRequest, AuthorizeError, AuthorizeParams, NoRedirect, Param, RedirectError,
     Repeated,
@@ -101,16 +101,18 @@ pub async fn show<S: Store>(
     ))
 }
 
-/// `POST /oauth2/authorize`: the login form's post.
+/// `POST /oauth2/authorize`: the login form's post. A wrong password or a
+/// lock is answered with the login page again, and returned as the refusal
+/// it is.
 pub async fn submit<S: Store>(
     issuer: &Issuer<S>,
     ctx: &Context,
     req: &Request,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<Answer, ApiError> {
     let form = FormBody::from_request(req)?;
     let request = match issuer.check_authorization(&params(&form)).await? {
         Ok(r) => r,
-        Err(e) => return Ok(authorize_error(&e, ctx)),
+        Err(e) => return Ok(authorize_error(&e, ctx).into()),
     };
     let now = issuer.now().unix_timestamp();
     let fresh = form_token(issuer, &request, now);
@@ -123,7 +125,8 @@ pub async fn submit<S: Store>(
             &fresh,
             username,
             Some("This sign-in page has expired. Please sign in again."),
-        ));
+        )
+        .into());
     }
     let password = match (form.optional("username"), form.password("password")) {
         (Ok(Some(_)), Ok(p)) => p,
@@ -134,7 +137,8 @@ pub async fn submit<S: Store>(
                 &fresh,
                 username,
                 Some("Enter your username and password."),
-            ))
+            )
+            .into())
         }
     };
     let creds = Credentials {
@@ -161,22 +165,21 @@ pub async fn submit<S: Store>(
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 resp.headers_mut().append(SET_COOKIE, v);
             }
-            Ok(resp)
+            Ok(resp.into())
         }
         // One message for every failed check, so the page tells nobody
         // whether a username exists.
-        Err(Error::Refused(Refusal::InvalidCredentials)) => {
-            let _ = ctx.shown_refusal.set(Refusal::InvalidCredentials);
-            Ok(login_page(
+        Err(Error::Refused(refusal @ Refusal::InvalidCredentials)) => Ok(Answer {
+            response: login_page(
                 StatusCode::OK,
                 &request,
                 &fresh,
                 username,
                 Some("Incorrect username or password."),
-            ))
-        }
+            ),
+            refused: Some(refusal),
+        }),
         Err(Error::Refused(refusal @ Refusal::TooManyAttempts { retry_after_secs })) => {
-            let _ = ctx.shown_refusal.set(refusal.clone());
             let minutes = retry_after_secs.div_ceil(60).max(1);
             let message = format!(
                 "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
@@ -191,7 +194,10 @@ pub async fn submit<S: Store>(
             );
             resp.headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
-            Ok(resp)
+            Ok(Answer {
+                response: resp,
+                refused: Some(refusal),
+            })
         }
         Err(e) => Err(e.into()),
     }
