@@ -10,8 +10,9 @@
 use crate::core::record::claims::TokenClaims;
 use crate::core::store::Store;
 use crate::core::{Error, Issuer};
-use crate::http::request::ops_token_value;
 use crate::metrics;
+use crate::observe::{observe, Outcome};
+use crate::scheme::ops_token_value;
 use crate::telemetry::chain;
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
@@ -22,7 +23,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
-use tracing::Instrument as _;
 
 /// What the authorizer needs from configuration.
 #[derive(Debug, Clone)]
@@ -110,49 +110,23 @@ impl<S: Store> Authorizer<S> {
     }
 
     /// [`Authorizer::handle`], with the Lambda invocation's context (its
-    /// request id and X-Ray trace id go into the log lines and metrics).
+    /// request id and X-Ray trace id go into the log lines and metrics), in
+    /// the observation layer the issuer's requests run in too.
     pub async fn handle_invocation(
         &self,
         event: Value,
         invocation: Option<&lambda_runtime::Context>,
     ) -> Value {
-        let lambda_request_id = invocation.map(|c| c.request_id.as_str());
-        let trace_id = invocation.and_then(|c| c.xray_trace_id.as_deref());
-        let span = tracing::info_span!(
-            "request",
-            requestId = lambda_request_id,
-            xrayTraceId = trace_id
-        );
-        let (answer, decision, latency_ms) = self.answer(event).instrument(span).await;
-        let (outcome, detail) = match &decision {
-            Decision::Allow(_) => (metrics::ALLOWED, None),
-            Decision::Deny(reason) => (metrics::DENIED, Some(("Reason", *reason))),
+        let ids = metrics::Ids {
+            lambda_request_id: invocation.map(|c| c.request_id.as_str()),
+            trace_id: invocation.and_then(|c| c.xray_trace_id.as_deref()),
+            api_request_id: None,
         };
-        let dialect = match &decision {
-            Decision::Allow(c) => c.dialect.clone(),
-            Decision::Deny(_) => String::new(),
-        };
-        let faults = u32::from(decision == Decision::Deny("storage_fault"));
-        metrics::Document {
-            service: metrics::AUTHORIZER,
-            detail,
-            latency_ms,
-            outcome,
-            events: vec![(metrics::STORAGE_FAULT, faults)],
-            cold_start: metrics::take_cold_start(),
-            properties: vec![("Dialect", dialect.into())],
-            ids: metrics::Ids {
-                lambda_request_id,
-                trace_id,
-                api_request_id: None,
-            },
-            timestamp_ms: metrics::now_ms(),
-        }
-        .emit();
-        answer
+        observe(metrics::AUTHORIZER, ids, self.answer(event)).await
     }
 
-    async fn answer(&self, event: Value) -> (Value, Decision, f64) {
+    /// The simple response to an invocation, and its decision.
+    async fn answer(&self, event: Value) -> (Value, Decided) {
         let started = Instant::now();
         let request: Result<ApiGatewayV2CustomAuthorizerV2Request, _> =
             serde_json::from_value(event);
@@ -176,27 +150,22 @@ impl<S: Store> Authorizer<S> {
         let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::<Value>::default();
         match &decision {
             Decision::Allow(ctx) => {
-                tracing::info!(
-                    request_id,
-                    decision = "allow",
-                    dialect = ctx.dialect.as_str(),
-                    sub = ctx.sub.as_str(),
-                    client_id = ctx.client_id.as_deref().unwrap_or(""),
-                    elapsed_ms,
-                    "authorized"
-                );
                 response.is_authorized = true;
                 response.context = ctx.to_json();
             }
-            Decision::Deny(reason) => {
-                tracing::info!(request_id, decision = "deny", reason, elapsed_ms, "refused");
+            Decision::Deny(_) => {
                 response.is_authorized = false;
                 response.context = Value::Object(Map::new());
             }
         }
         let answer = serde_json::to_value(&response)
             .unwrap_or_else(|_| serde_json::json!({"isAuthorized": false, "context": {}}));
-        (answer, decision, elapsed_ms)
+        let decided = Decided {
+            request_id,
+            decision,
+            elapsed_ms,
+        };
+        (answer, decided)
     }
 
     /// The decision for an `Authorization` header.
@@ -300,6 +269,62 @@ impl<S: Store> Authorizer<S> {
             }
         }
         cache.insert(key, Remembered { at: now, live });
+    }
+}
+
+/// One invocation's decision, for its summary line and metrics.
+struct Decided {
+    /// API Gateway's request id (empty when the event was not a request).
+    request_id: String,
+    decision: Decision,
+    /// How long the decision took.
+    elapsed_ms: f64,
+}
+
+impl Outcome for Decided {
+    fn log(&self) {
+        let (request_id, elapsed_ms) = (self.request_id.as_str(), self.elapsed_ms);
+        match &self.decision {
+            Decision::Allow(ctx) => tracing::info!(
+                request_id,
+                decision = "allow",
+                dialect = ctx.dialect.as_str(),
+                sub = ctx.sub.as_str(),
+                client_id = ctx.client_id.as_deref().unwrap_or(""),
+                elapsed_ms,
+                "authorized"
+            ),
+            Decision::Deny(reason) => {
+                tracing::info!(request_id, decision = "deny", reason, elapsed_ms, "refused")
+            }
+        }
+    }
+
+    fn metric(&self) -> &'static str {
+        match self.decision {
+            Decision::Allow(_) => metrics::ALLOWED,
+            Decision::Deny(_) => metrics::DENIED,
+        }
+    }
+
+    fn detail(&self) -> Option<(&'static str, &str)> {
+        match self.decision {
+            Decision::Allow(_) => None,
+            Decision::Deny(reason) => Some(("Reason", reason)),
+        }
+    }
+
+    fn events(&self) -> Vec<(&'static str, u32)> {
+        let faults = u32::from(self.decision == Decision::Deny("storage_fault"));
+        vec![(metrics::STORAGE_FAULT, faults)]
+    }
+
+    fn properties(&self) -> Vec<(&'static str, Value)> {
+        let dialect = match &self.decision {
+            Decision::Allow(c) => c.dialect.as_str(),
+            Decision::Deny(_) => "",
+        };
+        vec![("Dialect", dialect.into())]
     }
 }
 

@@ -4,7 +4,8 @@
 //! Data flows one way: request → the edge ([`http`]: context, route table,
 //! dialect decode) → the issuer core ([`core`]) → its storage port, which
 //! [`store`] implements on DynamoDB → core → dialect encode. [`keys`] signs;
-//! [`compose`] wires configuration into the parts.
+//! [`compose`] wires configuration into the parts; [`observe`] wraps each
+//! request of either function in its span, summary line and metrics.
 
 pub mod admin;
 pub mod authorizer;
@@ -15,6 +16,8 @@ pub mod core;
 pub mod http;
 pub mod keys;
 pub mod metrics;
+pub mod observe;
+pub mod scheme;
 pub mod store;
 pub mod telemetry;
 

@@ -7,7 +7,7 @@ use super::oauth::authorize_refusal;
 use super::page;
 use super::request::{FormBody, RequestError};
 use super::routes::DialectName;
-use super::{ApiError, Context, Dialect};
+use super::{Answer, ApiError, Context, Dialect};
 use crate::core::authorize::{
     AuthorizeError, AuthorizeParams, NoRedirect, Param, RedirectError, Repeated,
 };
@@ -85,16 +85,18 @@ pub async fn show<S: Store>(
     ))
 }
 
-/// `POST /oauth2/authorize`: the login form's post.
+/// `POST /oauth2/authorize`: the login form's post. A wrong password or a
+/// lock is answered with the login page again, and returned as the refusal
+/// it is.
 pub async fn submit<S: Store>(
     issuer: &Issuer<S>,
     ctx: &Context,
     req: &Request,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<Answer, ApiError> {
     let form = FormBody::from_request(req)?;
     let request = match issuer.check_authorization(&params(&form)).await {
         Ok(r) => r,
-        Err(e) => return authorize_error(e, ctx),
+        Err(e) => return authorize_error(e, ctx).map(Answer::from),
     };
     let now = issuer.now().unix_timestamp();
     let fresh = issuer.form_token(&request, now);
@@ -107,7 +109,8 @@ pub async fn submit<S: Store>(
             &fresh,
             username,
             Some("This sign-in page has expired. Please sign in again."),
-        ));
+        )
+        .into());
     }
     let password = match (form.optional("username"), form.password("password")) {
         (Ok(Some(_)), Ok(p)) => p,
@@ -118,7 +121,8 @@ pub async fn submit<S: Store>(
                 &fresh,
                 username,
                 Some("Enter your username and password."),
-            ))
+            )
+            .into())
         }
     };
     let creds = Credentials {
@@ -145,22 +149,21 @@ pub async fn submit<S: Store>(
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 resp.headers_mut().append(SET_COOKIE, v);
             }
-            Ok(resp)
+            Ok(resp.into())
         }
         // One message for every failed check, so the page tells nobody
         // whether a username exists.
-        Err(Error::Refused(Refusal::InvalidCredentials)) => {
-            let _ = ctx.shown_refusal.set(Refusal::InvalidCredentials);
-            Ok(page::login(
+        Err(Error::Refused(refusal @ Refusal::InvalidCredentials)) => Ok(Answer {
+            response: page::login(
                 StatusCode::OK,
                 &request,
                 &fresh,
                 username,
                 Some("Incorrect username or password."),
-            ))
-        }
+            ),
+            refused: Some(refusal),
+        }),
         Err(Error::Refused(refusal @ Refusal::TooManyAttempts { retry_after_secs })) => {
-            let _ = ctx.shown_refusal.set(refusal.clone());
             let minutes = retry_after_secs.div_ceil(60).max(1);
             let message = format!(
                 "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
@@ -175,7 +178,10 @@ pub async fn submit<S: Store>(
             );
             resp.headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
-            Ok(resp)
+            Ok(Answer {
+                response: resp,
+                refused: Some(refusal),
+            })
         }
         Err(e) => Err(e.into()),
     }

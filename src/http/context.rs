@@ -27,10 +27,6 @@ pub struct Context {
     pub trace_id: Option<String>,
     /// What the core noticed while serving the request, for its metrics.
     pub observed: Observations,
-    /// A refusal the route answered with a page of its own (the login page
-    /// shown again after a wrong password), so the metrics count it as the
-    /// refusal it is, not as a success.
-    pub shown_refusal: std::sync::OnceLock<crate::core::Refusal>,
 }
 
 impl Context {
@@ -90,7 +86,6 @@ impl Context {
             lambda_request_id,
             trace_id,
             observed: Observations::default(),
-            shown_refusal: std::sync::OnceLock::new(),
         }
     }
 }

@@ -2,7 +2,9 @@
 //! context is read once ([`context`]), its route found in the one table
 //! ([`routes`]), its body decoded by its dialect, served by the issuer core,
 //! and the result encoded back in the dialect's shape; every error is put in
-//! that shape in one place ([`error_response`]).
+//! that shape in one place ([`error_response`]). What became of the request
+//! ([`outcome`]) is returned to the observation layer ([`crate::observe`]),
+//! which logs and counts it.
 
 pub mod authorize;
 pub mod context;
@@ -10,24 +12,28 @@ pub mod discovery;
 pub mod format;
 pub mod oauth;
 pub mod ops;
+mod outcome;
 pub mod page;
 pub mod request;
 pub mod response;
 pub mod routes;
+pub mod token;
 pub mod user;
 pub mod v2;
 
 use crate::core::store::Store;
 use crate::core::{Error, Fault, Issuer, Refusal};
 use crate::metrics;
-use crate::telemetry::chain;
+use crate::observe::observe;
 pub use context::Context;
 use lambda_http::http::header::{HeaderValue, ALLOW};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use outcome::{End, Served};
 pub use request::RequestError;
 use routes::{DialectName, Lookup, Route};
-use tracing::Instrument as _;
+use user::User;
+use v2::V2;
 
 /// What the edge itself needs from configuration.
 #[derive(Debug, Clone)]
@@ -139,87 +145,46 @@ pub fn route_name(req: &Request) -> Option<&'static str> {
 }
 
 /// Serves one request. Never fails: every error becomes a documented response.
-/// Its log lines carry the Lambda request id and X-Ray trace id (the span's
-/// fields), and it ends with one metrics document.
+/// It runs in the observation layer: its log lines carry the Lambda request
+/// id and X-Ray trace id, and it ends with one summary line and one metrics
+/// document.
 pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
-    let started = std::time::Instant::now();
     let ctx = Context::read(&req, app.edge.fixed_issuer.as_deref());
-    let span = tracing::info_span!(
-        "request",
-        requestId = ctx.lambda_request_id.as_deref(),
-        xrayTraceId = ctx.trace_id.as_deref(),
-    );
-    let (response, spec, outcome) = serve(app, &ctx, &req).instrument(span).await;
-    let (route, dialect) = match spec {
-        Some(s) => (s.name, s.dialect.as_str()),
-        None => ("none", "none"),
+    let ids = metrics::Ids {
+        lambda_request_id: ctx.lambda_request_id.as_deref(),
+        trace_id: ctx.trace_id.as_deref(),
+        api_request_id: Some(&ctx.request_id),
     };
-    metrics::Document {
-        service: metrics::ISSUER,
-        detail: Some(("Route", route)),
-        latency_ms: started.elapsed().as_secs_f64() * 1e3,
-        outcome,
-        events: vec![
-            (metrics::REUSE_DETECTED, ctx.observed.reuse_detected()),
-            (metrics::LOCK_STARTS, ctx.observed.lock_starts()),
-            (metrics::ADDRESS_LOCKS, ctx.observed.address_locks()),
-            (
-                metrics::KNOWN_DEVICE_PASSES,
-                ctx.observed.known_device_passes(),
-            ),
-        ],
-        cold_start: metrics::take_cold_start(),
-        properties: vec![
-            ("Dialect", dialect.into()),
-            ("Status", response.status().as_u16().into()),
-        ],
-        ids: metrics::Ids {
-            lambda_request_id: ctx.lambda_request_id.as_deref(),
-            trace_id: ctx.trace_id.as_deref(),
-            api_request_id: Some(&ctx.request_id),
-        },
-        timestamp_ms: metrics::now_ms(),
-    }
-    .emit();
-    response
+    observe(metrics::ISSUER, ids, serve(app, &ctx, &req)).await
 }
 
-/// The metric of what became of a request.
-fn outcome(result: &Result<Response<Body>, ApiError>) -> &'static str {
-    match result {
-        Ok(_) => metrics::SUCCESS,
-        Err(ApiError::Request(_)) => metrics::INVALID_REQUEST,
-        Err(ApiError::Fault(_) | ApiError::Deadline(_)) => metrics::SERVER_ERROR,
-        Err(ApiError::Refused(r)) => refused_outcome(r),
+/// A route's answer. `refused` is a refusal the route answered with a page
+/// of its own (the login page shown again after a wrong password): the
+/// request counts as that refusal, not as a success.
+pub struct Answer {
+    pub response: Response<Body>,
+    pub refused: Option<Refusal>,
+}
+
+impl From<Response<Body>> for Answer {
+    fn from(response: Response<Body>) -> Self {
+        Self {
+            response,
+            refused: None,
+        }
     }
 }
 
-fn refused_outcome(r: &Refusal) -> &'static str {
-    match r {
-        Refusal::InvalidCredentials => metrics::INVALID_CREDENTIALS,
-        Refusal::TooManyAttempts { .. } => metrics::LOCKED,
-        Refusal::InvalidRefreshToken => metrics::INVALID_REFRESH,
-        Refusal::InvalidSession | Refusal::InvalidToken => metrics::INVALID_SESSION,
-        Refusal::InvalidClient => metrics::INVALID_CLIENT,
-        Refusal::PasswordNotAllowed(_)
-        | Refusal::UnauthorizedClient(_)
-        | Refusal::InvalidCode
-        | Refusal::InvalidScope
-        | Refusal::InsufficientScope(_) => metrics::OTHER_REFUSAL,
-    }
-}
-
-/// The route's answer, the route, and the outcome's metric.
-async fn serve<S: Store>(
+/// The route's response and what became of the request.
+async fn serve<'c, S: Store>(
     app: &App<S>,
-    ctx: &Context,
+    ctx: &'c Context,
     req: &Request,
-) -> (
-    Response<Body>,
-    Option<&'static routes::RouteSpec>,
-    &'static str,
-) {
-    let request_id = ctx.request_id.as_str();
+) -> (Response<Body>, Served<'c>) {
+    let served = |response: Response<Body>, end| {
+        let status = response.status();
+        (response, Served { ctx, status, end })
+    };
     let spec = match routes::lookup(&ctx.path, req.method()) {
         Lookup::Found(spec) => spec,
         Lookup::MethodNotAllowed(allow) => {
@@ -228,21 +193,10 @@ async fn serve<S: Store>(
             if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
                 resp.headers_mut().insert(ALLOW, value);
             }
-            tracing::info!(
-                request_id,
-                route = "none",
-                status = 405,
-                "method not allowed"
-            );
-            return (resp, None, metrics::NOT_FOUND);
+            return served(resp, End::MethodNotAllowed);
         }
         Lookup::NotFound => {
-            tracing::info!(request_id, route = "none", status = 404, "not found");
-            return (
-                message(StatusCode::NOT_FOUND, "Not Found"),
-                None,
-                metrics::NOT_FOUND,
-            );
+            return served(message(StatusCode::NOT_FOUND, "Not Found"), End::NotFound);
         }
     };
     let deadline = app.edge.deadline;
@@ -251,32 +205,19 @@ async fn serve<S: Store>(
     let result = tokio::time::timeout(deadline, Box::pin(dispatch(app, spec.route, ctx, req)))
         .await
         .unwrap_or(Err(ApiError::Deadline(deadline)));
-    let outcome = match ctx.shown_refusal.get() {
-        Some(refusal) => refused_outcome(refusal),
-        None => outcome(&result),
-    };
-    let (route, dialect) = (spec.name, spec.dialect.as_str());
-    let response = match result {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            tracing::info!(request_id, route, dialect, status, outcome = "ok");
-            response
-        }
-        Err(err) => {
-            let response = encode_error(spec.dialect, &err);
-            let status = response.status().as_u16();
-            match &err {
-                ApiError::Fault(_) | ApiError::Deadline(_) => {
-                    tracing::error!(request_id, route, dialect, status, error = %chain(&err), "request failed")
-                }
-                ApiError::Request(_) | ApiError::Refused(_) => {
-                    tracing::info!(request_id, route, dialect, status, outcome = %err, "request refused")
-                }
-            }
-            response
-        }
-    };
-    (response, Some(spec), outcome)
+    match result {
+        Ok(Answer { response, refused }) => served(
+            response,
+            End::Answered {
+                route: spec,
+                refused,
+            },
+        ),
+        Err(error) => served(
+            encode_error(spec.dialect, &error),
+            End::Failed { route: spec, error },
+        ),
+    }
 }
 
 async fn dispatch<S: Store>(
@@ -284,31 +225,31 @@ async fn dispatch<S: Store>(
     route: Route,
     ctx: &Context,
     req: &Request,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<Answer, ApiError> {
     let issuer = &app.issuer;
     // Within the deadline: a slow key ring read is bounded by it too.
     issuer.signer().refresh_if_due().await;
-    match route {
-        Route::V2Login => v2::login(issuer, ctx, req).await,
-        Route::V2Refresh => v2::refresh(issuer, ctx, req).await,
-        Route::V2Revoke => v2::revoke(issuer, ctx, req).await,
-        Route::UserAuthenticate => user::authenticate(issuer, ctx, req).await,
-        Route::UserRefresh => user::refresh(issuer, ctx, req).await,
-        Route::UserLogout => user::logout(issuer, ctx, req).await,
-        Route::OpsAcquire => ops::acquire(issuer, ctx, req).await,
-        Route::OpsCurrentUser => ops::current_user(issuer, req).await,
-        Route::OpsRelease => ops::release(issuer, ctx, req).await,
-        Route::OpsPasswordChange => ops::password_change(issuer, ctx, req).await,
-        Route::OAuthAuthorize => authorize::show(issuer, ctx, req).await,
-        Route::OAuthAuthorizeSubmit => authorize::submit(issuer, ctx, req).await,
-        Route::OAuthToken => oauth::token(issuer, ctx, req).await,
-        Route::OAuthRevoke => oauth::revoke(issuer, ctx, req).await,
-        Route::OAuthIntrospect => oauth::introspect(issuer, ctx, req).await,
-        Route::OAuthUserInfo => oauth::userinfo(issuer, ctx, req).await,
-        Route::AuthorizationServerMetadata => discovery::authorization_server(ctx),
-        Route::OpenIdConfiguration => discovery::openid_configuration(ctx),
-        Route::Jwks => discovery::jwks(issuer),
-    }
+    Ok(match route {
+        Route::V2Login => token::login::<V2, _>(issuer, ctx, req).await?.into(),
+        Route::V2Refresh => token::refresh::<V2, _>(issuer, ctx, req).await?.into(),
+        Route::V2Revoke => token::revoke::<V2, _>(issuer, ctx, req).await?.into(),
+        Route::UserAuthenticate => token::login::<User, _>(issuer, ctx, req).await?.into(),
+        Route::UserRefresh => token::refresh::<User, _>(issuer, ctx, req).await?.into(),
+        Route::UserLogout => token::revoke::<User, _>(issuer, ctx, req).await?.into(),
+        Route::OpsAcquire => ops::acquire(issuer, ctx, req).await?.into(),
+        Route::OpsCurrentUser => ops::current_user(issuer, req).await?.into(),
+        Route::OpsRelease => ops::release(issuer, ctx, req).await?.into(),
+        Route::OpsPasswordChange => ops::password_change(issuer, ctx, req).await?.into(),
+        Route::OAuthAuthorize => authorize::show(issuer, ctx, req).await?.into(),
+        Route::OAuthAuthorizeSubmit => authorize::submit(issuer, ctx, req).await?,
+        Route::OAuthToken => oauth::token(issuer, ctx, req).await?.into(),
+        Route::OAuthRevoke => oauth::revoke(issuer, ctx, req).await?.into(),
+        Route::OAuthIntrospect => oauth::introspect(issuer, ctx, req).await?.into(),
+        Route::OAuthUserInfo => oauth::userinfo(issuer, ctx, req).await?.into(),
+        Route::AuthorizationServerMetadata => discovery::authorization_server(ctx)?.into(),
+        Route::OpenIdConfiguration => discovery::openid_configuration(ctx)?.into(),
+        Route::Jwks => discovery::jwks(issuer)?.into(),
+    })
 }
 
 #[cfg(test)]

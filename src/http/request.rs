@@ -7,6 +7,7 @@
 
 use crate::core::password::{Password, PasswordError};
 use crate::core::Credentials;
+use crate::scheme::ops_token_value;
 use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use lambda_http::Request;
 use serde_json::{Map, Value};
@@ -259,16 +260,6 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
 /// The token of an `Authorization: OpsToken <token>` (or `vRealizeOpsToken`) header.
 pub fn ops_token(req: &Request) -> Option<&str> {
     ops_token_value(req.headers().get(AUTHORIZATION)?.to_str().ok()?)
-}
-
-/// The token of an `OpsToken <token>` (or `vRealizeOpsToken`) header value.
-pub fn ops_token_value(value: &str) -> Option<&str> {
-    let value = value.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    let known =
-        scheme.eq_ignore_ascii_case("OpsToken") || scheme.eq_ignore_ascii_case("vRealizeOpsToken");
-    let token = token.trim();
-    (known && !token.is_empty()).then_some(token)
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
-//! Dialect user: `responseKey` / `responseMessage`.
+//! Dialect user: `responseKey` / `responseMessage`. Its routes are the
+//! token dialects' ([`super::token`]) with these wire types; its refresh
+//! body may carry an `accessToken`, which is ignored.
 
 use super::format;
-use super::request::{JsonBody, LoginRequest, RefreshRequest, RequestError};
+use super::request::RequestError;
 use super::routes::DialectName;
-use super::{response, ApiError, Context, Dialect};
-use crate::core::store::Store;
-use crate::core::{Credentials, Issuer, Refusal, TokenGrant};
+use super::token::{self, TokenDialect};
+use super::{response, Dialect};
+use crate::core::{Credentials, Refusal, TokenGrant};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use secrecy::ExposeSecret;
@@ -13,18 +15,11 @@ use serde::Serialize;
 
 pub struct User;
 
-/// The bare `responseKey`/`responseMessage` body of every failure.
+/// The bare `responseKey`/`responseMessage` body: every failure, and
+/// logout's success (saying `SUCCESS`).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Failure {
-    response_key: &'static str,
-    response_message: &'static str,
-}
-
-/// Logout's success body: the same two keys, saying `SUCCESS`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct LoggedOut {
+struct Keyed {
     response_key: &'static str,
     response_message: &'static str,
 }
@@ -47,7 +42,7 @@ struct Success<'a> {
 fn failure(status: StatusCode, key: &'static str, message: &'static str) -> Response<Body> {
     response::json(
         status,
-        &Failure {
+        &Keyed {
             response_key: key,
             response_message: message,
         },
@@ -105,10 +100,12 @@ impl Dialect for User {
     }
 }
 
-fn success(grant: &TokenGrant) -> Response<Body> {
-    response::json(
-        StatusCode::OK,
-        &Success {
+impl TokenDialect for User {
+    const NAME: DialectName = DialectName::User;
+    const USERNAME_KEY: &'static str = "userName";
+
+    fn granted(grant: &TokenGrant) -> impl Serialize + '_ {
+        Success {
             access_token: grant.access_token.expose_secret(),
             email: &grant.user.email,
             full_name: &grant.user.full_name,
@@ -119,60 +116,18 @@ fn success(grant: &TokenGrant) -> Response<Body> {
             response_message: "Successful request",
             role: grant.user.role,
             user_name: grant.user.username.as_str(),
-        },
-    )
+        }
+    }
+
+    fn revoked() -> impl Serialize {
+        Keyed {
+            response_key: "SUCCESS",
+            response_message: "Successful request",
+        }
+    }
 }
 
 /// The log-in body: `userName` (capital N), `password`.
 pub fn decode_login(req: &Request) -> Result<Credentials, RequestError> {
-    LoginRequest::decode(&JsonBody::from_request(req)?, "userName").map(Credentials::from)
-}
-
-/// `POST /api/user/authenticate`
-pub async fn authenticate<S: Store>(
-    issuer: &Issuer<S>,
-    ctx: &Context,
-    req: &Request,
-) -> Result<Response<Body>, ApiError> {
-    let creds = decode_login(req)?;
-    let grant = issuer
-        .login_with_tokens(creds, &ctx.origin(DialectName::User), &ctx.issuer_url)
-        .await?;
-    Ok(success(&grant))
-}
-
-/// `POST /api/user/refresh` (an `accessToken` field may be present; it is ignored)
-pub async fn refresh<S: Store>(
-    issuer: &Issuer<S>,
-    ctx: &Context,
-    req: &Request,
-) -> Result<Response<Body>, ApiError> {
-    let body = RefreshRequest::decode(req)?;
-    let grant = issuer
-        .refresh(
-            &body.refresh_token,
-            &ctx.origin(DialectName::User),
-            &ctx.issuer_url,
-        )
-        .await?;
-    Ok(success(&grant))
-}
-
-/// `POST /api/user/logout`
-pub async fn logout<S: Store>(
-    issuer: &Issuer<S>,
-    ctx: &Context,
-    req: &Request,
-) -> Result<Response<Body>, ApiError> {
-    let body = RefreshRequest::decode(req)?;
-    issuer
-        .revoke(&body.refresh_token, &ctx.origin(DialectName::User))
-        .await?;
-    Ok(response::json(
-        StatusCode::OK,
-        &LoggedOut {
-            response_key: "SUCCESS",
-            response_message: "Successful request",
-        },
-    ))
+    token::decode_login::<User>(req)
 }

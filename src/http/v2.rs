@@ -1,10 +1,11 @@
-//! Dialect v2: `errorCode` / `errorMessage` / `content` / `pageable`.
+//! Dialect v2: `errorCode` / `errorMessage` / `content` / `pageable`. Its
+//! routes are the token dialects' ([`super::token`]) with these wire types.
 
-use super::request::{JsonBody, LoginRequest, RefreshRequest, RequestError};
+use super::request::RequestError;
 use super::routes::DialectName;
-use super::{response, ApiError, Context, Dialect};
-use crate::core::store::Store;
-use crate::core::{Credentials, Issuer, Refusal, TokenGrant};
+use super::token::{self, TokenDialect};
+use super::{response, Dialect};
+use crate::core::{Credentials, Refusal, TokenGrant};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use secrecy::ExposeSecret;
@@ -95,10 +96,12 @@ impl Dialect for V2 {
     }
 }
 
-fn success(grant: &TokenGrant) -> Response<Body> {
-    response::json(
-        StatusCode::OK,
-        &Envelope {
+impl TokenDialect for V2 {
+    const NAME: DialectName = DialectName::V2;
+    const USERNAME_KEY: &'static str = "username";
+
+    fn granted(grant: &TokenGrant) -> impl Serialize + '_ {
+        Envelope {
             error_code: "",
             error_message: "",
             content: [TokenContent {
@@ -113,58 +116,11 @@ fn success(grant: &TokenGrant) -> Response<Body> {
                 total_pages: 1,
                 total_elements: 1,
             },
-        },
-    )
-}
+        }
+    }
 
-/// The log-in body: `username`, `password`.
-pub fn decode_login(req: &Request) -> Result<Credentials, RequestError> {
-    LoginRequest::decode(&JsonBody::from_request(req)?, "username").map(Credentials::from)
-}
-
-/// `POST /api/v2/auth/token`
-pub async fn login<S: Store>(
-    issuer: &Issuer<S>,
-    ctx: &Context,
-    req: &Request,
-) -> Result<Response<Body>, ApiError> {
-    let creds = decode_login(req)?;
-    let grant = issuer
-        .login_with_tokens(creds, &ctx.origin(DialectName::V2), &ctx.issuer_url)
-        .await?;
-    Ok(success(&grant))
-}
-
-/// `POST /api/v2/auth/token/refresh`
-pub async fn refresh<S: Store>(
-    issuer: &Issuer<S>,
-    ctx: &Context,
-    req: &Request,
-) -> Result<Response<Body>, ApiError> {
-    let body = RefreshRequest::decode(req)?;
-    let grant = issuer
-        .refresh(
-            &body.refresh_token,
-            &ctx.origin(DialectName::V2),
-            &ctx.issuer_url,
-        )
-        .await?;
-    Ok(success(&grant))
-}
-
-/// `POST /api/v2/auth/token/revoke`
-pub async fn revoke<S: Store>(
-    issuer: &Issuer<S>,
-    ctx: &Context,
-    req: &Request,
-) -> Result<Response<Body>, ApiError> {
-    let body = RefreshRequest::decode(req)?;
-    issuer
-        .revoke(&body.refresh_token, &ctx.origin(DialectName::V2))
-        .await?;
-    Ok(response::json(
-        StatusCode::OK,
-        &Envelope {
+    fn revoked() -> impl Serialize {
+        Envelope {
             error_code: "",
             error_message: "",
             content: [(); 0],
@@ -174,6 +130,11 @@ pub async fn revoke<S: Store>(
                 total_pages: 0,
                 total_elements: 0,
             },
-        },
-    ))
+        }
+    }
+}
+
+/// The log-in body: `username`, `password`.
+pub fn decode_login(req: &Request) -> Result<Credentials, RequestError> {
+    token::decode_login::<V2>(req)
 }
