@@ -3,6 +3,7 @@
 //! needs to follow a user or an address: `user_id` where known, `username`,
 //! `source_ip`, `request_id`, `dialect`. Never a password, token or hash.
 
+use super::record::client::ClientId;
 use super::record::throttle::Scope;
 use super::record::token::FamilyId;
 use super::record::user::{User, Username};
@@ -286,5 +287,100 @@ pub fn password_changed(o: &Origin<'_>, user_id: Uuid, name: &Username) {
         source_ip = o.ip(),
         request_id = o.request_id,
         dialect = o.dialect,
+    );
+}
+
+/// What `token-admin` did to a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserChange {
+    Created,
+    PasswordSet,
+    Disabled,
+    Enabled,
+    TokensRevoked,
+    Deleted,
+    Unlocked,
+}
+
+impl UserChange {
+    fn event(self) -> &'static str {
+        match self {
+            Self::Created => "admin_user_created",
+            Self::PasswordSet => "admin_password_set",
+            Self::Disabled => "admin_user_disabled",
+            Self::Enabled => "admin_user_enabled",
+            Self::TokensRevoked => "admin_tokens_revoked",
+            Self::Deleted => "admin_user_deleted",
+            Self::Unlocked => "admin_user_unlocked",
+        }
+    }
+}
+
+/// What `token-admin` did to a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientChange {
+    Created,
+    SecretRotated,
+    Disabled,
+    Enabled,
+    Deleted,
+}
+
+impl ClientChange {
+    fn event(self) -> &'static str {
+        match self {
+            Self::Created => "admin_client_created",
+            Self::SecretRotated => "admin_client_secret_rotated",
+            Self::Disabled => "admin_client_disabled",
+            Self::Enabled => "admin_client_enabled",
+            Self::Deleted => "admin_client_deleted",
+        }
+    }
+}
+
+/// A `token-admin` change of a user. `operator` is who ran it (the login
+/// name of the shell, empty if unknown).
+pub fn admin_user_changed(
+    operator: &str,
+    change: UserChange,
+    name: &Username,
+    user_id: Option<Uuid>,
+) {
+    tracing::info!(
+        target: "audit",
+        event = change.event(),
+        username = name.as_str(),
+        user_id = id(user_id),
+        operator,
+    );
+}
+
+/// A `token-admin` change of a client.
+pub fn admin_client_changed(operator: &str, change: ClientChange, client: &ClientId) {
+    tracing::info!(
+        target: "audit",
+        event = change.event(),
+        client_id = client.as_str(),
+        operator,
+    );
+}
+
+/// A signing key withdrawn from the ring by `token-admin keys revoke`.
+pub fn admin_key_revoked(operator: &str, kid: &str) {
+    tracing::info!(
+        target: "audit",
+        event = "admin_key_revoked",
+        kid,
+        operator,
+    );
+}
+
+/// A source address's spent budget lifted by `token-admin address unlock`.
+pub fn admin_address_unlocked(operator: &str, address: &str) {
+    tracing::info!(
+        target: "audit",
+        event = "admin_address_unlocked",
+        source_ip = address,
+        operator,
     );
 }

@@ -1,6 +1,7 @@
 //! Passwords: the newtype that parses them, the Argon2id hasher and the
 //! strength policy applied when one is set.
 
+use super::record::user::Username;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
@@ -73,6 +74,17 @@ impl Password {
             return Err(PasswordError::Weak(hint));
         }
         Ok(())
+    }
+
+    /// [`Password::check_strength`] for a user's password, wherever it is
+    /// set: the user's own names are the words it must not lean on.
+    pub fn check_strength_for(
+        &self,
+        username: &Username,
+        email: &str,
+        full_name: &str,
+    ) -> Result<(), PasswordError> {
+        self.check_strength(&[username.as_str(), email, full_name])
     }
 }
 

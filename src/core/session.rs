@@ -102,7 +102,7 @@ impl<S: FamilyStore + SessionStore + ThrottleStore + UserStore> Issuer<S> {
             device: None,
         };
         let user = self.authenticate(creds, origin).await?;
-        new.check_strength(&[user.username.as_str(), &user.email, &user.full_name])
+        new.check_strength_for(&user.username, &user.email, &user.full_name)
             .map_err(|e| Refusal::PasswordNotAllowed(e.to_string()))?;
         let hasher = self.hasher.clone();
         let new_hash = tokio::task::spawn_blocking(move || hasher.hash(&new)).await??;

@@ -1,7 +1,7 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4).
 
 use super::{grant_scope, OAuthGrant};
-use crate::core::error::{Error, Refusal};
+use crate::core::error::Error;
 use crate::core::record::claims::TokenClaims;
 use crate::core::record::client::{Client, GrantType};
 use crate::core::record::token;
@@ -11,16 +11,14 @@ use secrecy::SecretString;
 
 impl<S> Issuer<S> {
     /// `grant_type=client_credentials` (RFC 6749 §4.4): confidential clients
-    /// only, no refresh token, `sub` is the client.
+    /// only (`Client::allows` refuses it to a public one), no refresh token,
+    /// `sub` is the client.
     pub async fn client_credentials_grant(
         &self,
         client: &Client,
         scope: Option<&str>,
         issuer_url: &str,
     ) -> Result<OAuthGrant, Error> {
-        if client.is_public() {
-            return Err(Refusal::UnauthorizedClient(GrantType::ClientCredentials.as_str()).into());
-        }
         Self::require_grant(client, GrantType::ClientCredentials)?;
         let scope = grant_scope(client, scope, false)?;
         let now = self.now();

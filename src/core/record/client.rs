@@ -81,6 +81,18 @@ impl GrantType {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|g| g.as_str() == s)
     }
+
+    /// Whether only a client with a secret may use the grant: without a user
+    /// to log in, the secret is all that proves who asks, so a public client
+    /// (whose id anyone can copy) may not use it.
+    pub fn needs_secret(self) -> bool {
+        matches!(self, Self::ClientCredentials)
+    }
+
+    /// Whether the grant sends the browser back to a registered redirect URI.
+    pub fn redirects(self) -> bool {
+        matches!(self, Self::AuthorizationCode)
+    }
 }
 
 /// A set of scope tokens (RFC 6749 §3.3), kept in the order first given.
@@ -246,6 +258,163 @@ impl fmt::Display for RedirectUri {
 /// Longest display name accepted, in characters.
 pub const MAX_CLIENT_NAME_CHARS: usize = 80;
 
+/// The name the login page shows for a client: trimmed, 1 to
+/// [`MAX_CLIENT_NAME_CHARS`] characters, none of them a control character.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientName(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "a client name must be 1 to {MAX_CLIENT_NAME_CHARS} characters, without control characters"
+)]
+pub struct ClientNameError;
+
+impl ClientName {
+    pub fn parse(raw: &str) -> Result<Self, ClientNameError> {
+        let name = raw.trim();
+        if name.is_empty()
+            || name.chars().count() > MAX_CLIENT_NAME_CHARS
+            || name.chars().any(char::is_control)
+        {
+            return Err(ClientNameError);
+        }
+        Ok(Self(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A client as an operator describes it, before any rule is checked.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientFields<'a> {
+    pub id: &'a str,
+    /// No secret: a native or browser app.
+    pub public: bool,
+    /// Grant type names; blank ones are skipped, repeated ones count once.
+    pub grant_types: &'a [String],
+    /// Repeated ones count once.
+    pub redirect_uris: &'a [String],
+    pub name: Option<&'a str>,
+    /// Space-separated.
+    pub scopes: &'a str,
+    /// `None` uses the issuer's audience.
+    pub audience: Option<&'a str>,
+}
+
+/// Why a client cannot be registered as described, in the order
+/// [`NewClient::parse`] checks.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NewClientError {
+    #[error(transparent)]
+    Id(#[from] ClientIdError),
+    #[error("unknown grant type {0:?}")]
+    UnknownGrantType(String),
+    #[error("no grant type given")]
+    NoGrantType,
+    #[error("a public client cannot use {} (it has no secret)", .0.as_str())]
+    PublicClientNeedsSecret(GrantType),
+    #[error("redirect URI {raw:?}: {error}")]
+    RedirectUri {
+        raw: String,
+        error: RedirectUriError,
+    },
+    #[error("the authorization_code grant needs at least one redirect URI")]
+    NoRedirectUri,
+    #[error("redirect URIs are only for clients with the authorization_code grant")]
+    UnusedRedirectUri,
+    #[error(transparent)]
+    Name(#[from] ClientNameError),
+    #[error(transparent)]
+    Scopes(#[from] ScopeError),
+    #[error("the audience is empty")]
+    EmptyAudience,
+}
+
+/// A client that may be registered: [`NewClient::parse`] is the only way to
+/// one, so whoever registers clients applies the same rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewClient {
+    id: ClientId,
+    public: bool,
+    grant_types: Vec<GrantType>,
+    redirect_uris: Vec<RedirectUri>,
+    name: Option<ClientName>,
+    scopes: Scopes,
+    audience: Option<String>,
+}
+
+impl NewClient {
+    pub fn parse(f: ClientFields<'_>) -> Result<Self, NewClientError> {
+        let id = ClientId::parse(f.id)?;
+        let grant_types = parse_grant_types(f.grant_types)?;
+        if let Some(&g) = grant_types.iter().find(|g| f.public && g.needs_secret()) {
+            return Err(NewClientError::PublicClientNeedsSecret(g));
+        }
+        let mut redirect_uris: Vec<RedirectUri> = Vec::new();
+        for raw in f.redirect_uris {
+            let uri = RedirectUri::parse(raw).map_err(|error| NewClientError::RedirectUri {
+                raw: raw.clone(),
+                error,
+            })?;
+            if !redirect_uris.contains(&uri) {
+                redirect_uris.push(uri);
+            }
+        }
+        // A redirecting grant with nowhere to go could never finish; URIs
+        // without one would be a place to send browsers that nothing checks.
+        let redirects = grant_types.iter().any(|g| g.redirects());
+        if redirects && redirect_uris.is_empty() {
+            return Err(NewClientError::NoRedirectUri);
+        }
+        if !redirects && !redirect_uris.is_empty() {
+            return Err(NewClientError::UnusedRedirectUri);
+        }
+        let name = f.name.map(ClientName::parse).transpose()?;
+        let scopes = Scopes::parse(f.scopes)?;
+        let audience = match f.audience.map(str::trim) {
+            Some("") => return Err(NewClientError::EmptyAudience),
+            other => other.map(str::to_string),
+        };
+        Ok(Self {
+            id,
+            public: f.public,
+            grant_types,
+            redirect_uris,
+            name,
+            scopes,
+            audience,
+        })
+    }
+
+    pub fn id(&self) -> &ClientId {
+        &self.id
+    }
+}
+
+/// Known names only, blank ones skipped, each grant once, at least one.
+fn parse_grant_types(raw: &[String]) -> Result<Vec<GrantType>, NewClientError> {
+    let mut out = Vec::new();
+    for name in raw.iter().map(|g| g.trim()).filter(|g| !g.is_empty()) {
+        let g = GrantType::parse(name)
+            .ok_or_else(|| NewClientError::UnknownGrantType(name.to_string()))?;
+        if !out.contains(&g) {
+            out.push(g);
+        }
+    }
+    if out.is_empty() {
+        return Err(NewClientError::NoGrantType);
+    }
+    Ok(out)
+}
+
 /// A registered client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Client {
@@ -266,12 +435,40 @@ pub struct Client {
 }
 
 impl Client {
+    /// An enabled client made of `new`, with a new secret unless it is
+    /// public. The secret goes back to the caller, to be shown once; the
+    /// record keeps only its hash.
+    pub fn new(
+        new: NewClient,
+        now: OffsetDateTime,
+    ) -> Result<(Client, Option<ClientSecret>), RandomError> {
+        let secret = if new.public {
+            None
+        } else {
+            Some(ClientSecret::generate()?)
+        };
+        let client = Client {
+            id: new.id,
+            secret_hash: secret.as_ref().map(ClientSecret::hash),
+            grant_types: new.grant_types,
+            scopes: new.scopes,
+            audience: new.audience,
+            redirect_uris: new.redirect_uris,
+            name: new.name.map(|n| n.0),
+            enabled: true,
+            created_at: now,
+        };
+        Ok((client, secret))
+    }
+
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none()
     }
 
+    /// Whether the client may use `grant`: registered for it, and holding a
+    /// secret if the grant needs one (also for a record written by hand).
     pub fn allows(&self, grant: GrantType) -> bool {
-        self.grant_types.contains(&grant)
+        self.grant_types.contains(&grant) && !(grant.needs_secret() && self.is_public())
     }
 
     /// The registered redirect URI that is exactly `raw`.
@@ -378,6 +575,166 @@ mod tests {
         assert_eq!(u.origin(), "https://app.example.com:8443");
         let u = RedirectUri::parse("http://localhost:8080").unwrap();
         assert_eq!(u.origin(), "http://localhost:8080");
+    }
+
+    fn fields<'a>(grants: &'a [String], uris: &'a [String]) -> ClientFields<'a> {
+        ClientFields {
+            id: "app",
+            public: false,
+            grant_types: grants,
+            redirect_uris: uris,
+            name: None,
+            scopes: "openid",
+            audience: None,
+        }
+    }
+
+    fn strings(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_new_client_keeps_each_grant_and_uri_once() {
+        let grants = strings(&[
+            " authorization_code",
+            "",
+            "refresh_token",
+            "authorization_code",
+        ]);
+        let uris = strings(&["https://a.example/cb", "https://a.example/cb"]);
+        let new = NewClient::parse(ClientFields {
+            name: Some("  Acme  "),
+            audience: Some(" api "),
+            ..fields(&grants, &uris)
+        })
+        .unwrap();
+        let (client, secret) = Client::new(new, OffsetDateTime::UNIX_EPOCH).unwrap();
+        assert_eq!(
+            client.grant_types,
+            [GrantType::AuthorizationCode, GrantType::RefreshToken]
+        );
+        assert_eq!(client.redirect_uris.len(), 1);
+        assert_eq!(client.name.as_deref(), Some("Acme"));
+        assert_eq!(client.audience.as_deref(), Some("api"));
+        assert!(client.enabled);
+        let secret = secret.expect("a confidential client gets a secret");
+        assert!(secret_matches(
+            secret.expose(),
+            client.secret_hash.as_deref()
+        ));
+    }
+
+    #[test]
+    fn a_public_client_gets_no_secret() {
+        let grants = strings(&["password"]);
+        let new = NewClient::parse(ClientFields {
+            public: true,
+            ..fields(&grants, &[])
+        })
+        .unwrap();
+        let (client, secret) = Client::new(new, OffsetDateTime::UNIX_EPOCH).unwrap();
+        assert!(client.is_public() && secret.is_none());
+    }
+
+    #[test]
+    fn new_clients_break_no_rule() {
+        use NewClientError as E;
+        let cc = strings(&["client_credentials"]);
+        let code = strings(&["authorization_code"]);
+        let https = strings(&["https://a.example/cb"]);
+        let password = strings(&["password"]);
+        let unknown = strings(&["password", "implicit"]);
+        let blank = strings(&[" ", ""]);
+        let bad = strings(&["bad"]);
+        let http = strings(&["http://a.example/cb"]);
+        let cases: [(ClientFields<'_>, E); 10] = [
+            (
+                ClientFields {
+                    id: "a b",
+                    ..fields(&password, &[])
+                },
+                E::Id(ClientIdError::Character),
+            ),
+            (
+                fields(&unknown, &[]),
+                E::UnknownGrantType("implicit".into()),
+            ),
+            (fields(&blank, &[]), E::NoGrantType),
+            (
+                ClientFields {
+                    public: true,
+                    ..fields(&cc, &bad)
+                },
+                E::PublicClientNeedsSecret(GrantType::ClientCredentials),
+            ),
+            (
+                fields(&code, &http),
+                E::RedirectUri {
+                    raw: "http://a.example/cb".into(),
+                    error: RedirectUriError::Scheme,
+                },
+            ),
+            (fields(&code, &[]), E::NoRedirectUri),
+            (fields(&password, &https), E::UnusedRedirectUri),
+            (
+                ClientFields {
+                    name: Some(" "),
+                    ..fields(&password, &[])
+                },
+                E::Name(ClientNameError),
+            ),
+            (
+                ClientFields {
+                    scopes: "a\"b",
+                    audience: Some(""),
+                    ..fields(&password, &[])
+                },
+                E::Scopes(ScopeError),
+            ),
+            (
+                ClientFields {
+                    audience: Some("  "),
+                    ..fields(&password, &[])
+                },
+                E::EmptyAudience,
+            ),
+        ];
+        for (f, why) in cases {
+            assert_eq!(NewClient::parse(f), Err(why), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn client_names_are_short_printable_and_trimmed() {
+        assert_eq!(ClientName::parse(" Acme ").unwrap().as_str(), "Acme");
+        assert!(ClientName::parse(&"é".repeat(MAX_CLIENT_NAME_CHARS)).is_ok());
+        for bad in ["", "   ", "a\tb", &"a".repeat(MAX_CLIENT_NAME_CHARS + 1)] {
+            assert_eq!(ClientName::parse(bad), Err(ClientNameError), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_public_client_never_uses_a_grant_that_needs_a_secret() {
+        // A record written by hand, past the rules of `NewClient`.
+        let client = Client {
+            id: ClientId::parse("native").unwrap(),
+            secret_hash: None,
+            grant_types: GrantType::ALL.to_vec(),
+            scopes: Scopes::default(),
+            audience: None,
+            redirect_uris: Vec::new(),
+            name: None,
+            enabled: true,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        for g in GrantType::ALL {
+            assert_eq!(client.allows(g), !g.needs_secret(), "{g:?}");
+        }
+        let confidential = Client {
+            secret_hash: Some("h".into()),
+            ..client
+        };
+        assert!(GrantType::ALL.into_iter().all(|g| confidential.allows(g)));
     }
 
     #[test]

@@ -87,6 +87,69 @@ impl LoginName {
 
 pub const DEFAULT_AUTH_SOURCE: &str = "local";
 
+/// A user as an operator describes one, apart from the username (parsed
+/// first, on its own) and the password (checked by the core's policy).
+#[derive(Debug, Clone, Copy)]
+pub struct UserFields<'a> {
+    pub full_name: &'a str,
+    pub email: &'a str,
+    /// The numeric role of the user dialect.
+    pub role: i64,
+    /// Role names; each is trimmed, blank ones are skipped.
+    pub roles: &'a [String],
+    /// `None` gives the user a new random one.
+    pub customer_id: Option<Uuid>,
+    /// Trimmed; must not be blank.
+    pub auth_source: &'a str,
+}
+
+/// Why a user cannot be created as described.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NewUserError {
+    #[error("the auth source is empty")]
+    EmptyAuthSource,
+}
+
+/// A user that may be created: [`NewUser::parse`] is the only way to one,
+/// and [`User::new`] the only way from it to a stored user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+    username: Username,
+    full_name: String,
+    email: String,
+    role: i64,
+    roles: Vec<String>,
+    customer_id: Option<Uuid>,
+    auth_source: String,
+}
+
+impl NewUser {
+    pub fn parse(username: Username, f: UserFields<'_>) -> Result<Self, NewUserError> {
+        let auth_source = f.auth_source.trim();
+        if auth_source.is_empty() {
+            return Err(NewUserError::EmptyAuthSource);
+        }
+        Ok(Self {
+            username,
+            full_name: f.full_name.to_string(),
+            email: f.email.to_string(),
+            role: f.role,
+            roles: f
+                .roles
+                .iter()
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect(),
+            customer_id: f.customer_id,
+            auth_source: auth_source.to_string(),
+        })
+    }
+
+    pub fn username(&self) -> &Username {
+        &self.username
+    }
+}
+
 /// A user as every check after log in sees it: everything but the password
 /// hash, which only a log in and a password change read. The authorizer's
 /// role may read no more of a user than this.
@@ -129,6 +192,33 @@ impl std::fmt::Debug for User {
             .field("account", &self.account)
             .field("password_hash", &"[redacted]")
             .finish()
+    }
+}
+
+impl User {
+    /// An enabled user made of `new`, with a new random id, created and its
+    /// password set at `now`. `password_hash` is the Argon2id PHC string of a
+    /// password the core's policy accepted.
+    pub fn new(new: NewUser, password_hash: String, now: OffsetDateTime) -> Self {
+        Self {
+            password_hash,
+            account: Account {
+                id: Uuid::new_v4(),
+                username: new.username,
+                full_name: new.full_name,
+                email: new.email,
+                role: new.role,
+                roles: new.roles,
+                customer_id: new.customer_id.unwrap_or_else(Uuid::new_v4),
+                auth_source: new.auth_source,
+                enabled: true,
+                created_at: now,
+                last_login_at: None,
+                password_changed_at: now,
+                tokens_revoked_at: None,
+                token_version: 0,
+            },
+        }
     }
 }
 
@@ -201,6 +291,54 @@ mod tests {
         assert!(
             !shown.contains("secret-hash") && shown.contains("[redacted]"),
             "{shown}"
+        );
+    }
+
+    fn fields<'a>(roles: &'a [String], auth_source: &'a str) -> UserFields<'a> {
+        UserFields {
+            full_name: " Ann ",
+            email: "ann@example.com",
+            role: 3,
+            roles,
+            customer_id: None,
+            auth_source,
+        }
+    }
+
+    #[test]
+    fn a_new_user_is_enabled_with_trimmed_roles_and_auth_source() {
+        let roles = [" admin ".to_string(), " ".into(), "ops".into()];
+        let name = Username::parse("Ann").unwrap();
+        let new = NewUser::parse(name.clone(), fields(&roles, " ldap ")).unwrap();
+        assert_eq!(new.username(), &name);
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(1);
+        let user = User::new(new, "$argon2id$hash".into(), now);
+        assert_eq!(user.roles, ["admin", "ops"]);
+        assert_eq!(user.auth_source, "ldap");
+        assert_eq!(user.full_name, " Ann ", "kept as given");
+        assert!(user.enabled && user.last_login_at.is_none());
+        assert_eq!((user.created_at, user.password_changed_at), (now, now));
+        assert_eq!(user.token_version, 0);
+        assert_ne!(user.id, user.customer_id, "both new and random");
+        assert_eq!(user.password_hash, "$argon2id$hash");
+        let given = Uuid::new_v4();
+        let new = NewUser::parse(
+            name,
+            UserFields {
+                customer_id: Some(given),
+                ..fields(&[], "local")
+            },
+        )
+        .unwrap();
+        assert_eq!(User::new(new, String::new(), now).customer_id, given);
+    }
+
+    #[test]
+    fn a_new_user_needs_an_auth_source() {
+        let name = Username::parse("ann").unwrap();
+        assert_eq!(
+            NewUser::parse(name, fields(&[], " \t")),
+            Err(NewUserError::EmptyAuthSource)
         );
     }
 
