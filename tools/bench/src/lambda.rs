@@ -1,14 +1,24 @@
 //! The Lambda-shaped mode: the release function under the CPU share Lambda
 //! gives each memory size (one vCPU at 1,769 MB, proportionally less below;
 //! a cgroup v1 `cpu` quota), talking TLS to DynamoDB Local through a local
-//! terminator whose CA only the `test-ca` build trusts. Per memory size:
-//! Init, the first log in after a cold start, warm log in p50/p99, refresh
-//! p50, peak RSS, the phases of a first log in, and the same first log in
-//! without the cold-start warm-up; then throughput with 1, 2 and 4 function
-//! processes. Writes `lambda` and `throughput` into target/bench/summary.json.
+//! terminator whose CA only the bench's own build of the function
+//! (`bench-issuer`) trusts. Per memory size: Init, the first log in after a
+//! cold start, warm log in p50/p99, refresh p50, peak RSS, the phases of a
+//! first log in, and the same first log in without the cold-start warm-up;
+//! then throughput with 1, 2 and 4 function processes. Writes `lambda` and
+//! `throughput` into target/bench/summary.json.
 
-use super::*;
+use crate::common::*;
+use crate::function::Function;
+use crate::{event_text, ms, pct, root, sibling};
+use serde_json::{json, Value};
 use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use token_issuer::core::password::{Hasher, Password};
+use tokio::net::{TcpListener, TcpStream};
 
 const MEMORY_SIZES: [u64; 3] = [128, 512, 1769];
 
@@ -179,8 +189,8 @@ pub async fn run() {
     let plain = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("DynamoDB Local");
     let upstream = plain.trim_start_matches("http://").to_string();
     let endpoint = tls_terminator(upstream).await;
-    let bin = root().join("target/release/token-issuer");
-    let phases_bin = root().join("target/release/examples/first_login");
+    let bin = sibling("bench-issuer");
+    let phases_bin = sibling("bench-first-login");
     let key = root().join("target/bench/signing-key.pem");
     if !key.exists() {
         std::fs::write(&key, token_issuer::keys::generate_pem().unwrap()).unwrap();
@@ -284,7 +294,7 @@ pub async fn run() {
             if let Some(s) = share {
                 s.confine(&mut cmd);
             }
-            let out = cmd.output().await.expect("run first_login");
+            let out = cmd.output().await.expect("run bench-first-login");
             let line: Value = serde_json::from_slice(&out.stdout)
                 .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
             for (k, v) in line.as_object().unwrap() {

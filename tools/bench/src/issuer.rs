@@ -3,21 +3,13 @@
 //! parts timed alone, cold start of the release binary (and of an empty
 //! `lambda_http` hello world) through a minimal Lambda Runtime API, peak
 //! memory over 1,000 log ins, and the arm64 binary size. Prints a table and
-//! writes `target/bench/summary.json`. Run with `scripts/bench.sh`.
+//! writes `target/bench/summary.json`.
 
-// The harness is shared by several test and bench crates; each uses a part.
-#[allow(dead_code)]
-#[path = "../tests/common/mod.rs"]
-mod common;
-/// The Lambda-shaped mode (`scripts/bench.sh lambda`).
-#[path = "issuer/lambda.rs"]
-mod lambda;
-
-use common::*;
+use crate::common::*;
+use crate::function::Function;
+use crate::{event_text, ms, pct, root, sibling};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::Arc;
+use std::path::Path;
 use std::time::{Duration, Instant};
 use token_issuer::core::password::{Hasher, Password};
 use token_issuer::core::record::family::{RefreshFamily, Rotation};
@@ -26,9 +18,6 @@ use token_issuer::core::store::{
 };
 use token_issuer::core::throttle::AttemptLimit;
 use token_issuer::core::tokens::{FamilyId, RefreshToken};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Mutex};
 
 const WARM_N: usize = 200;
 /// The bench's attempts are counted and cleared like a log in's, never refused.
@@ -40,182 +29,6 @@ const NO_LIMIT: AttemptLimit = AttemptLimit {
 const WARMUP_ROUNDS: usize = 100;
 const STARTS: usize = 10;
 const RSS_LOGINS: usize = 1000;
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn pct(samples: &mut [f64], p: f64) -> f64 {
-    samples.sort_by(|a, b| a.total_cmp(b));
-    samples[((samples.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-// ---- a minimal Lambda Runtime API -------------------------------------------
-
-struct Runtime {
-    addr: String,
-    events: mpsc::UnboundedSender<String>,
-    responses: mpsc::UnboundedReceiver<(Instant, Value)>,
-    /// When the function first asked for an event: its Init ended.
-    first_poll: Arc<std::sync::Mutex<Option<Instant>>>,
-}
-
-async fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
-    let mut line = String::new();
-    if r.read_line(&mut line).await.ok()? == 0 {
-        return None;
-    }
-    let path = line.split_whitespace().nth(1)?.to_string();
-    let mut len = 0usize;
-    loop {
-        let mut h = String::new();
-        r.read_line(&mut h).await.ok()?;
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; len];
-    r.read_exact(&mut body).await.ok()?;
-    Some((path, body))
-}
-
-async fn serve(
-    sock: TcpStream,
-    events: Arc<Mutex<mpsc::UnboundedReceiver<String>>>,
-    responses: mpsc::UnboundedSender<(Instant, Value)>,
-    first_poll: Arc<std::sync::Mutex<Option<Instant>>>,
-) {
-    let mut r = BufReader::new(sock);
-    let mut next_id = 0u64;
-    while let Some((path, body)) = read_request(&mut r).await {
-        let reply = if path.ends_with("/invocation/next") {
-            first_poll.lock().unwrap().get_or_insert_with(Instant::now);
-            let Some(event) = events.lock().await.recv().await else {
-                return;
-            };
-            next_id += 1;
-            format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                 lambda-runtime-aws-request-id: req-{next_id}\r\n\
-                 lambda-runtime-deadline-ms: 99999999999999\r\n\
-                 lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n\
-                 lambda-runtime-trace-id: Root=1-00000000-000000000000000000000000\r\n\
-                 content-length: {}\r\n\r\n{event}",
-                event.len()
-            )
-        } else {
-            let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let value = if path.ends_with("/response") {
-                value
-            } else {
-                json!({ "error": value, "path": path })
-            };
-            let _ = responses.send((Instant::now(), value));
-            "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n".to_string()
-        };
-        if r.get_mut().write_all(reply.as_bytes()).await.is_err() {
-            return;
-        }
-    }
-}
-
-impl Runtime {
-    async fn start() -> Self {
-        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap().to_string();
-        let (etx, erx) = mpsc::unbounded_channel();
-        let (rtx, rrx) = mpsc::unbounded_channel();
-        let erx = Arc::new(Mutex::new(erx));
-        let first_poll = Arc::new(std::sync::Mutex::new(None));
-        let polled = first_poll.clone();
-        tokio::spawn(async move {
-            while let Ok((sock, _)) = l.accept().await {
-                tokio::spawn(serve(sock, erx.clone(), rtx.clone(), polled.clone()));
-            }
-        });
-        Self {
-            addr,
-            events: etx,
-            responses: rrx,
-            first_poll,
-        }
-    }
-}
-
-struct Function {
-    child: tokio::process::Child,
-    runtime: Runtime,
-    started: Instant,
-}
-
-impl Function {
-    async fn start(bin: &Path, env: &[(String, String)]) -> Self {
-        Self::start_in(bin, env, None).await
-    }
-
-    /// Starts the function inside `share`'s CPU quota, when given (it is
-    /// moved there between fork and exec, so all of its Init runs under it).
-    async fn start_in(
-        bin: &Path,
-        env: &[(String, String)],
-        share: Option<&lambda::CpuShare>,
-    ) -> Self {
-        let runtime = Runtime::start().await;
-        let mut cmd = tokio::process::Command::new(bin);
-        if let Some(share) = share {
-            share.confine(&mut cmd);
-        }
-        cmd.envs(env.iter().cloned())
-            .env("AWS_LAMBDA_RUNTIME_API", &runtime.addr)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        let started = Instant::now();
-        let child = cmd.spawn().expect("start the function");
-        Self {
-            child,
-            runtime,
-            started,
-        }
-    }
-
-    async fn invoke(&mut self, event: &str) -> (Instant, Value) {
-        self.runtime.events.send(event.to_string()).unwrap();
-        tokio::time::timeout(Duration::from_secs(30), self.runtime.responses.recv())
-            .await
-            .expect("the function answered within 30 s")
-            .expect("a response")
-    }
-
-    fn peak_rss_mib(&self) -> f64 {
-        let pid = self.child.id().unwrap_or(0);
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map(|kb| kb / 1024.0)
-            .unwrap_or(f64::NAN)
-    }
-}
-
-fn event_text(name: &str) -> String {
-    event(name).to_string()
-}
 
 /// Median time from process start to the first answered request.
 async fn cold(bin: &Path, env: &[(String, String)], first: &str) -> f64 {
@@ -229,25 +42,7 @@ async fn cold(bin: &Path, env: &[(String, String)], first: &str) -> f64 {
     pct(&mut samples, 0.5)
 }
 
-fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("issuer: skipped (a benchmark: run it with scripts/bench.sh)");
-        return;
-    }
-    // The function's own runtime (src/main.rs): one thread, plus the blocking
-    // pool Argon2id runs on.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(run());
-    // The Lambda-shaped figures after the issuer's own, in the same run.
-    if std::env::var("BENCH_MODE").is_ok_and(|m| m == "lambda") {
-        rt.block_on(lambda::run());
-    }
-}
-
-async fn run() {
+pub async fn run() {
     let env = TestEnv::with_config(|c| {
         c.lockout_threshold = u32::MAX;
         c.lockout_user_threshold = u32::MAX;
@@ -533,8 +328,8 @@ async fn run() {
     );
 
     // ---- cold start, peak memory: the release binaries ----------------------
-    let issuer_bin = root().join("target/release/token-issuer");
-    let hello_bin = root().join("target/release/examples/hello");
+    let issuer_bin = sibling("token-issuer");
+    let hello_bin = sibling("bench-hello");
     let key = root().join("target/bench/signing-key.pem");
     let _ = std::fs::create_dir_all(root().join("target/bench"));
     if !key.exists() {
@@ -594,7 +389,7 @@ async fn run() {
     let first_decision = first_decision.to_string();
     let mut aenv = fenv.clone();
     aenv.push(("ISSUER".into(), format!("https://{API_DOMAIN}")));
-    let authorizer_bin = root().join("target/release/token-authorizer");
+    let authorizer_bin = sibling("token-authorizer");
     let mut samples = Vec::new();
     for _ in 0..STARTS {
         let mut f = Function::start(&authorizer_bin, &aenv).await;
