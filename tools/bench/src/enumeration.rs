@@ -4,7 +4,7 @@
 //! `target/bench/enumeration.json`.
 
 use crate::common::*;
-use crate::root;
+use crate::{bench_env, out_dir};
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -58,18 +58,21 @@ async fn measure(env: &TestEnv, cases: &[Case<'_>]) -> Vec<Row> {
         .collect()
 }
 
+/// The cases, measured, reported.
 pub async fn run() {
-    // Lockout would turn repeated failures into 429s: keep it out of the way.
-    let env = TestEnv::with_config(|c| {
-        c.lockout_threshold = u32::MAX;
-        c.lockout_user_threshold = u32::MAX;
-        c.lockout_address_threshold = u32::MAX;
-    })
-    .await;
+    // Lockout would turn repeated failures into 429s: the bench's env keeps it
+    // out of the way.
+    let env = bench_env().await;
     env.add_user("disabled", PASSWORD, |u| u.enabled = false)
         .await;
     env.add_user("ldapuser", PASSWORD, |u| u.auth_source = "ldap".into())
         .await;
+    let rows = measure(&env, &cases()).await;
+    report(&rows);
+}
+
+/// Every way a log in fails, each built afresh per request.
+fn cases() -> Vec<Case<'static>> {
     let v2 = |user: String, pw: &str| login("v2-login", json!({"username": user, "password": pw}));
     let ops = |user: &str, pw: &str, source: &str| {
         login(
@@ -77,35 +80,38 @@ pub async fn run() {
             json!({"username": user, "password": pw, "authSource": source}),
         )
     };
-    let cases: Vec<Case> = vec![
+    vec![
         (
             "v2: wrong password",
-            Box::new(|_| v2("admin".into(), "wrong password")),
+            Box::new(move |_| v2("admin".into(), "wrong password")),
         ),
         (
             "v2: unknown user",
-            Box::new(|i| v2(format!("nobody-{i}"), PASSWORD)),
+            Box::new(move |i| v2(format!("nobody-{i}"), PASSWORD)),
         ),
         (
             "v2: disabled user",
-            Box::new(|_| v2("disabled".into(), PASSWORD)),
+            Box::new(move |_| v2("disabled".into(), PASSWORD)),
         ),
         (
             "ops: wrong password",
-            Box::new(|_| ops("ldapuser", "wrong password", "ldap")),
+            Box::new(move |_| ops("ldapuser", "wrong password", "ldap")),
         ),
         (
             "ops: wrong auth source",
-            Box::new(|_| ops("ldapuser", PASSWORD, "local")),
+            Box::new(move |_| ops("ldapuser", PASSWORD, "local")),
         ),
-    ];
-    let rows = measure(&env, &cases).await;
+    ]
+}
+
+/// The table, the largest difference, and `target/bench/enumeration.json`.
+fn report(rows: &[Row]) {
     println!("\nfailed log ins, {N} each, through the real handler on DynamoDB Local (ms)");
     println!(
         "{:<24} {:>8} {:>8} {:>8} {:>8}",
         "case", "p50", "p90", "p99", "mean"
     );
-    for r in &rows {
+    for r in rows {
         println!(
             "{:<24} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
             r.name, r.p50, r.p90, r.p99, r.mean
@@ -125,7 +131,7 @@ pub async fn run() {
         })
         .collect::<serde_json::Map<_, _>>()
         .into();
-    let dir = root().join("target/bench");
+    let dir = out_dir();
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::write(dir.join("enumeration.json"), format!("{json:#}"));
 }

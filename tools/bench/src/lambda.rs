@@ -10,8 +10,8 @@
 
 use crate::common::*;
 use crate::function::Function;
-use crate::{event_text, ms, pct, root, sibling};
-use serde_json::{json, Value};
+use crate::{bench_env, event_text, function_env, median, ms, out_dir, pct, sibling};
+use serde_json::{json, Map, Value};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -39,6 +39,365 @@ const THROUGHPUT_SECS: u64 = 8;
 /// Lambda's CPU: one vCPU at this memory size.
 const FULL_CPU_MB: u64 = 1769;
 const CGROUP_ROOT: &str = "/sys/fs/cgroup/cpu";
+
+/// The figures, in order, then the report.
+pub async fn run() {
+    let env = bench_env().await;
+    let bench = Bench::start(&env).await;
+    bench.reaches_storage_over_tls().await;
+    let (lambda, skipped) = bench.memory_sizes().await;
+    if let Some(why) = &skipped {
+        println!(
+            "lambda: the CPU-share runs are skipped: they need root and the cgroup v1 cpu \
+             controller ({why})"
+        );
+    }
+    let throughput = bench.throughput(&env).await;
+    let path = write_summary(&lambda, throughput);
+    report(&lambda);
+    println!("\nwrote {}", path.display());
+}
+
+/// The bench's function, its settings and the events it is sent.
+struct Bench {
+    bin: PathBuf,
+    phases_bin: PathBuf,
+    fenv: Vec<(String, String)>,
+    no_warm: Vec<(String, String)>,
+    login: String,
+    jwks: String,
+}
+
+impl Bench {
+    /// Starts the TLS terminator and settles the function's environment.
+    async fn start(env: &TestEnv) -> Self {
+        let plain = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("DynamoDB Local");
+        let upstream = plain.trim_start_matches("http://").to_string();
+        let endpoint = tls_terminator(upstream).await;
+        let fenv = function_env(
+            env,
+            &[
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_REGION",
+                "AWS_EC2_METADATA_DISABLED",
+                "PATH",
+            ],
+            vec![
+                ("AWS_ENDPOINT_URL_DYNAMODB".into(), endpoint),
+                (
+                    "TEST_CA_FILE".into(),
+                    out_dir().join("tls/ca.pem").display().to_string(),
+                ),
+                ("RUST_LOG".into(), "warn".into()),
+            ],
+        );
+        Self {
+            bin: sibling("bench-issuer"),
+            phases_bin: sibling("bench-first-login"),
+            no_warm: crate::without_warm_up(&fenv),
+            fenv,
+            login: event_text("v2-login"),
+            jwks: event_text("jwks"),
+        }
+    }
+
+    /// The function must reach DynamoDB over TLS at all.
+    async fn reaches_storage_over_tls(&self) {
+        let mut f = Function::start(&self.bin, &self.fenv).await;
+        let (_, resp) = f.invoke(&self.login).await;
+        assert_eq!(resp["statusCode"], 200, "TLS mode: {resp}");
+    }
+
+    /// Each memory size's figures, under its CPU share; stops, with the
+    /// reason, where the shares cannot be made.
+    async fn memory_sizes(&self) -> (Map<String, Value>, Option<String>) {
+        let mut lambda = Map::new();
+        for mb in MEMORY_SIZES {
+            let share = match CpuShare::new(mb) {
+                Ok(s) => s,
+                Err(why) => return (lambda, Some(why)),
+            };
+            let figures = self.memory_size(mb, &share).await;
+            println!("lambda {mb} MB: {figures:#}");
+            lambda.insert(mb.to_string(), figures);
+        }
+        (lambda, None)
+    }
+
+    async fn memory_size(&self, mb: u64, share: &CpuShare) -> Value {
+        let cold = self.cold_starts(share).await;
+        let warm = self.warm(share).await;
+        let phases = self.first_login_phases(share).await;
+        let first_login = median(cold.first_logins);
+        let cold_start = median(cold.jwks);
+        json!({
+            "init_ms": median(cold.inits),
+            "cold_start_ms": cold_start,
+            "first_login_ms": first_login,
+            "first_login_without_warm_up_ms": median(cold.first_logins_without_warm_up),
+            "warm_login_p50_ms": warm.login_p50,
+            "warm_login_p99_ms": warm.login_p99,
+            "refresh_p50_ms": warm.refresh_p50,
+            "login_usd_per_million": usd_per_million(warm.login_p50, mb),
+            "refresh_usd_per_million": usd_per_million(warm.refresh_p50, mb),
+            "peak_rss_mib": warm.rss,
+            "cold_login_ratio": first_login / (cold_start + warm.login_p50),
+            "first_login_phases_ms": Value::Object(phases),
+        })
+    }
+
+    /// Cold: Init, then the first request (a log in, with and without the
+    /// warm-up, or the JWKS).
+    async fn cold_starts(&self, share: &CpuShare) -> Cold {
+        let mut cold = Cold::default();
+        for _ in 0..COLD_STARTS {
+            let (init, total) = cold_once(&self.bin, &self.fenv, share, &self.login).await;
+            cold.inits.push(init);
+            cold.first_logins.push(total);
+            let (_, total) = cold_once(&self.bin, &self.no_warm, share, &self.login).await;
+            cold.first_logins_without_warm_up.push(total);
+            let (_, total) = cold_once(&self.bin, &self.fenv, share, &self.jwks).await;
+            cold.jwks.push(total);
+        }
+        cold
+    }
+
+    /// Warm: one instance, its log ins and refreshes, and its peak RSS.
+    async fn warm(&self, share: &CpuShare) -> Warm {
+        let mut f = Function::start_in(&self.bin, &self.fenv, Some(share)).await;
+        let mut logins = Vec::new();
+        let mut refresh_token = String::new();
+        for i in 0..(5 + WARM_LOGINS) {
+            let sent = Instant::now();
+            let (at, resp) = f.invoke(&self.login).await;
+            assert_eq!(resp["statusCode"], 200, "{resp}");
+            if i >= 5 {
+                logins.push(ms(at - sent));
+            }
+            refresh_token = refresh_token_of(&resp);
+        }
+        let mut refreshes = Vec::new();
+        for _ in 0..WARM_LOGINS {
+            let ev = json!({"refreshToken": refresh_token}).to_string();
+            let mut e = event("v2-refresh");
+            e["body"] = Value::String(ev);
+            let sent = Instant::now();
+            let (at, resp) = f.invoke(&e.to_string()).await;
+            assert_eq!(resp["statusCode"], 200, "{resp}");
+            refreshes.push(ms(at - sent));
+            refresh_token = refresh_token_of(&resp);
+        }
+        Warm {
+            login_p50: pct(&mut logins, 0.5),
+            login_p99: pct(&mut logins, 0.99),
+            refresh_p50: median(refreshes),
+            rss: f.peak_rss_mib(),
+        }
+    }
+
+    /// The phases of a first log in (`bench-first-login`), in fresh
+    /// processes under the share: their medians.
+    async fn first_login_phases(&self, share: &CpuShare) -> Map<String, Value> {
+        let mut phases: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+        for _ in 0..COLD_STARTS {
+            let mut cmd = tokio::process::Command::new(&self.phases_bin);
+            cmd.envs(self.fenv.iter().cloned()).stderr(Stdio::null());
+            share.confine(&mut cmd);
+            let out = cmd.output().await.expect("run bench-first-login");
+            let line: Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
+            for (k, v) in line.as_object().unwrap() {
+                phases
+                    .entry(k.clone())
+                    .or_default()
+                    .push(v.as_f64().unwrap());
+            }
+        }
+        phases
+            .into_iter()
+            .map(|(k, v)| (k, json!(median(v))))
+            .collect()
+    }
+
+    /// Throughput: N processes, each fed as fast as it answers, sharing one
+    /// DynamoDB Local; per second and per CPU-second of the functions,
+    /// against what Argon2id alone allows.
+    async fn throughput(&self, env: &TestEnv) -> Map<String, Value> {
+        let argon_limit = argon2id_per_cpu_second(env);
+        let mut throughput = Map::new();
+        for n in [1usize, 2, 4] {
+            let mut row = Map::new();
+            for kind in [Kind::Login, Kind::Refresh] {
+                let (count, secs, cpu) = self.throughput_of(n, kind).await;
+                let name = kind.name();
+                row.insert(format!("{name}s_per_second"), json!(count as f64 / secs));
+                row.insert(format!("{name}s_per_cpu_second"), json!(count as f64 / cpu));
+            }
+            throughput.insert(n.to_string(), Value::Object(row));
+        }
+        let one = throughput["1"]["logins_per_cpu_second"].as_f64().unwrap();
+        throughput.insert("argon2id_limit_per_cpu_second".into(), json!(argon_limit));
+        throughput.insert("login_vs_argon2id_limit".into(), json!(one / argon_limit));
+        println!("throughput: {:#}", Value::Object(throughput.clone()));
+        throughput
+    }
+
+    /// `n` processes answering `kind` for `THROUGHPUT_SECS`: requests
+    /// answered, the longest run's seconds, the CPU seconds of all.
+    async fn throughput_of(&self, n: usize, kind: Kind) -> (u64, f64, f64) {
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let (bin, fenv, login) = (self.bin.clone(), self.fenv.clone(), self.login.clone());
+                tokio::spawn(async move { feed(&bin, &fenv, &login, kind).await })
+            })
+            .collect();
+        let (mut count, mut secs, mut cpu) = (0u64, 0f64, 0f64);
+        for t in tasks {
+            let (c, s, u) = t.await.unwrap();
+            count += c;
+            secs = secs.max(s);
+            cpu += u;
+        }
+        (count, secs, cpu)
+    }
+}
+
+#[derive(Default)]
+struct Cold {
+    inits: Vec<f64>,
+    first_logins: Vec<f64>,
+    first_logins_without_warm_up: Vec<f64>,
+    jwks: Vec<f64>,
+}
+
+struct Warm {
+    login_p50: f64,
+    login_p99: f64,
+    refresh_p50: f64,
+    rss: f64,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Login,
+    Refresh,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Login => "login",
+            Kind::Refresh => "refresh",
+        }
+    }
+}
+
+/// One function process fed `kind` as fast as it answers, for
+/// `THROUGHPUT_SECS`: (requests, seconds, CPU seconds).
+async fn feed(bin: &Path, fenv: &[(String, String)], login: &str, kind: Kind) -> (u64, f64, f64) {
+    let mut f = Function::start(bin, fenv).await;
+    let (_, first) = f.invoke(login).await;
+    let mut token = refresh_token_of(&first);
+    let pid = f.child.id().unwrap_or(0);
+    let cpu0 = cpu_seconds(pid);
+    let t0 = Instant::now();
+    let mut done = 0u64;
+    while t0.elapsed() < Duration::from_secs(THROUGHPUT_SECS) {
+        let ev = if kind == Kind::Login {
+            login.to_string()
+        } else {
+            let mut e = event("v2-refresh");
+            e["body"] = Value::String(json!({"refreshToken": token}).to_string());
+            e.to_string()
+        };
+        let (_, resp) = f.invoke(&ev).await;
+        assert_eq!(resp["statusCode"], 200, "{resp}");
+        if kind == Kind::Refresh {
+            token = refresh_token_of(&resp);
+        }
+        done += 1;
+    }
+    (done, t0.elapsed().as_secs_f64(), cpu_seconds(pid) - cpu0)
+}
+
+/// Log ins per CPU-second that Argon2id alone would allow, from 20
+/// verifications in this process.
+fn argon2id_per_cpu_second(env: &TestEnv) -> f64 {
+    let hasher = Hasher::new();
+    let pw = Password::parse(PASSWORD).unwrap();
+    let phc = env.admin.password_hash.clone();
+    let mut argon = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        hasher.verify(&pw, Some(&phc));
+        argon.push(ms(t.elapsed()));
+    }
+    1000.0 / median(argon)
+}
+
+/// Adds `lambda` and `throughput` to the issuer mode's summary.
+fn write_summary(lambda: &Map<String, Value>, throughput: Map<String, Value>) -> PathBuf {
+    let path = out_dir().join("summary.json");
+    let mut summary: Map<String, Value> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    summary.insert("lambda".into(), Value::Object(lambda.clone()));
+    summary.insert("throughput".into(), Value::Object(throughput));
+    std::fs::write(&path, format!("{:#}", Value::Object(summary))).unwrap();
+    path
+}
+
+/// The table per memory size, the cost per million, the targets.
+fn report(lambda: &Map<String, Value>) {
+    println!(
+        "\n{:>6} {:>9} {:>11} {:>11} {:>12} {:>10} {:>10} {:>9} {:>8}",
+        "MB",
+        "init",
+        "cold start",
+        "1st login",
+        "(no warm-up)",
+        "login p50",
+        "login p99",
+        "refresh",
+        "ratio"
+    );
+    for (mb, v) in lambda {
+        let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{mb:>6} {:>9.1} {:>11.1} {:>11.1} {:>12.1} {:>10.1} {:>10.1} {:>9.1} {:>8.2}",
+            f("init_ms"),
+            f("cold_start_ms"),
+            f("first_login_ms"),
+            f("first_login_without_warm_up_ms"),
+            f("warm_login_p50_ms"),
+            f("warm_login_p99_ms"),
+            f("refresh_p50_ms"),
+            f("cold_login_ratio")
+        );
+    }
+    println!("\nLambda arm64, USD per million (billed duration = the p50 at that size):");
+    println!("{:>6} {:>10} {:>10}", "MB", "log ins", "refreshes");
+    for (mb, v) in lambda {
+        let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{mb:>6} {:>10.2} {:>10.2}",
+            f("login_usd_per_million"),
+            f("refresh_usd_per_million")
+        );
+    }
+    println!("\ntargets:");
+    for (mb, v) in lambda {
+        let r = v["cold_login_ratio"].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "  cold_login_ratio at {mb:>4} MB {r:>6.2} <= 1.3    {}",
+            if r <= 1.3 { "met" } else { "NOT met" }
+        );
+    }
+}
+
+// ---- the parts: CPU shares, the TLS terminator, the process's figures -------
 
 /// A cgroup v1 `cpu` quota of `mb`'s share of one CPU.
 pub struct CpuShare {
@@ -96,7 +455,7 @@ impl Drop for CpuShare {
 /// TLS in front of DynamoDB Local, with the certificate the bench made.
 async fn tls_terminator(upstream: String) -> String {
     use tokio_rustls::rustls;
-    let dir = root().join("target/bench/tls");
+    let dir = out_dir().join("tls");
     let read = |f: &str| {
         std::fs::read(dir.join(f))
             .unwrap_or_else(|e| panic!("{f}: {e} (scripts/bench.sh lambda makes it)"))
@@ -145,6 +504,20 @@ async fn tls_terminator(upstream: String) -> String {
     format!("https://localhost:{port}")
 }
 
+/// One cold start: (Init, start to the first answer), in ms.
+async fn cold_once(
+    bin: &Path,
+    env: &[(String, String)],
+    share: &CpuShare,
+    event: &str,
+) -> (f64, f64) {
+    let mut f = Function::start_in(bin, env, Some(share)).await;
+    let (at, resp) = f.invoke(event).await;
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    let polled = f.runtime.first_poll.lock().unwrap().unwrap_or(at);
+    (ms(polled - f.started), ms(at - f.started))
+}
+
 /// CPU seconds a process has used (user + system).
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -157,310 +530,14 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / hz
 }
 
-/// One cold start: (Init, start to the first answer), in ms.
-async fn cold_once(
-    bin: &Path,
-    env: &[(String, String)],
-    share: Option<&CpuShare>,
-    event: &str,
-) -> (f64, f64) {
-    let mut f = Function::start_in(bin, env, share).await;
-    let (at, resp) = f.invoke(event).await;
-    assert_eq!(resp["statusCode"], 200, "{resp}");
-    let polled = f.runtime.first_poll.lock().unwrap().unwrap_or(at);
-    (ms(polled - f.started), ms(at - f.started))
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    pct(&mut v, 0.5)
+/// The refresh token of a vendor (`/v2`) grant.
+fn refresh_token_of(resp: &Value) -> String {
+    body_of(resp)["content"][0]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn body_of(resp: &Value) -> Value {
     serde_json::from_str(resp["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
-}
-
-pub async fn run() {
-    let env = TestEnv::with_config(|c| {
-        c.lockout_threshold = u32::MAX;
-        c.lockout_user_threshold = u32::MAX;
-        c.lockout_address_threshold = u32::MAX;
-    })
-    .await;
-    let plain = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("DynamoDB Local");
-    let upstream = plain.trim_start_matches("http://").to_string();
-    let endpoint = tls_terminator(upstream).await;
-    let bin = sibling("bench-issuer");
-    let phases_bin = sibling("bench-first-login");
-    let key = root().join("target/bench/signing-key.pem");
-    if !key.exists() {
-        std::fs::write(&key, token_issuer::keys::generate_pem().unwrap()).unwrap();
-    }
-    let mut fenv: Vec<(String, String)> = [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-        "AWS_EC2_METADATA_DISABLED",
-        "PATH",
-    ]
-    .iter()
-    .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-    .collect();
-    fenv.extend([
-        ("AWS_ENDPOINT_URL_DYNAMODB".into(), endpoint.clone()),
-        (
-            "TEST_CA_FILE".into(),
-            root().join("target/bench/tls/ca.pem").display().to_string(),
-        ),
-        ("USERS_TABLE".into(), env.config.store.users_table.clone()),
-        ("TOKENS_TABLE".into(), env.config.store.tokens_table.clone()),
-        ("AUDIENCE".into(), "bench".into()),
-        ("SIGNING_KEY_FILE".into(), key.display().to_string()),
-        ("RUST_LOG".into(), "warn".into()),
-    ]);
-    let no_warm: Vec<(String, String)> = fenv
-        .iter()
-        .cloned()
-        .chain([("WARM_UP".to_string(), "false".to_string())])
-        .collect();
-    let login = event_text("v2-login");
-    let jwks = event_text("jwks");
-    // The function must reach DynamoDB over TLS at all.
-    {
-        let mut f = Function::start(&bin, &fenv).await;
-        let (_, resp) = f.invoke(&login).await;
-        assert_eq!(resp["statusCode"], 200, "TLS mode: {resp}");
-    }
-
-    let mut lambda = serde_json::Map::new();
-    let mut skipped = None;
-    for mb in MEMORY_SIZES {
-        let share = match CpuShare::new(mb) {
-            Ok(s) => s,
-            Err(why) => {
-                skipped = Some(why);
-                break;
-            }
-        };
-        let share = Some(&share);
-        // Cold: Init, then the first request (a log in, or the JWKS).
-        let mut inits = Vec::new();
-        let mut first_logins = Vec::new();
-        let mut first_logins_cold_path = Vec::new();
-        let mut cold_jwks = Vec::new();
-        for _ in 0..COLD_STARTS {
-            let (init, total) = cold_once(&bin, &fenv, share, &login).await;
-            inits.push(init);
-            first_logins.push(total);
-            first_logins_cold_path.push(cold_once(&bin, &no_warm, share, &login).await.1);
-            cold_jwks.push(cold_once(&bin, &fenv, share, &jwks).await.1);
-        }
-        // Warm: one instance, its log ins and refreshes.
-        let mut f = Function::start_in(&bin, &fenv, share).await;
-        let mut logins = Vec::new();
-        let mut refresh_token = String::new();
-        for i in 0..(5 + WARM_LOGINS) {
-            let sent = Instant::now();
-            let (at, resp) = f.invoke(&login).await;
-            assert_eq!(resp["statusCode"], 200, "{resp}");
-            if i >= 5 {
-                logins.push(ms(at - sent));
-            }
-            refresh_token = body_of(&resp)["content"][0]["refreshToken"]
-                .as_str()
-                .unwrap()
-                .to_string();
-        }
-        let mut refreshes = Vec::new();
-        for _ in 0..WARM_LOGINS {
-            let ev = json!({"refreshToken": refresh_token}).to_string();
-            let mut e = event("v2-refresh");
-            e["body"] = Value::String(ev);
-            let sent = Instant::now();
-            let (at, resp) = f.invoke(&e.to_string()).await;
-            assert_eq!(resp["statusCode"], 200, "{resp}");
-            refreshes.push(ms(at - sent));
-            refresh_token = body_of(&resp)["content"][0]["refreshToken"]
-                .as_str()
-                .unwrap()
-                .to_string();
-        }
-        let rss = f.peak_rss_mib();
-        drop(f);
-        // The phases of a first log in, in fresh processes under the share.
-        let mut phases: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
-        for _ in 0..COLD_STARTS {
-            let mut cmd = tokio::process::Command::new(&phases_bin);
-            cmd.envs(fenv.iter().cloned()).stderr(Stdio::null());
-            if let Some(s) = share {
-                s.confine(&mut cmd);
-            }
-            let out = cmd.output().await.expect("run bench-first-login");
-            let line: Value = serde_json::from_slice(&out.stdout)
-                .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
-            for (k, v) in line.as_object().unwrap() {
-                phases
-                    .entry(k.clone())
-                    .or_default()
-                    .push(v.as_f64().unwrap());
-            }
-        }
-        let phases: serde_json::Map<String, Value> = phases
-            .into_iter()
-            .map(|(k, v)| (k, json!(median(v))))
-            .collect();
-        let (login_p50, login_p99) = (pct(&mut logins, 0.5), pct(&mut logins, 0.99));
-        let refresh_p50 = median(refreshes);
-        let first_login = median(first_logins);
-        let cold_start = median(cold_jwks);
-        lambda.insert(
-            mb.to_string(),
-            json!({
-                "init_ms": median(inits),
-                "cold_start_ms": cold_start,
-                "first_login_ms": first_login,
-                "first_login_without_warm_up_ms": median(first_logins_cold_path),
-                "warm_login_p50_ms": login_p50,
-                "warm_login_p99_ms": login_p99,
-                "refresh_p50_ms": refresh_p50,
-                "login_usd_per_million": usd_per_million(login_p50, mb),
-                "refresh_usd_per_million": usd_per_million(refresh_p50, mb),
-                "peak_rss_mib": rss,
-                "cold_login_ratio": first_login / (cold_start + login_p50),
-                "first_login_phases_ms": Value::Object(phases),
-            }),
-        );
-        println!("lambda {mb} MB: {:#}", lambda[&mb.to_string()]);
-    }
-    if let Some(why) = &skipped {
-        println!(
-            "lambda: the CPU-share runs are skipped: they need root and the cgroup v1 cpu \
-             controller ({why})"
-        );
-    }
-
-    // Throughput: N processes, each fed as fast as it answers, sharing one
-    // DynamoDB Local; per second and per CPU-second of the functions.
-    let hasher = Hasher::new();
-    let pw = Password::parse(PASSWORD).unwrap();
-    let phc = env.admin.password_hash.clone();
-    let mut argon = Vec::new();
-    for _ in 0..20 {
-        let t = Instant::now();
-        hasher.verify(&pw, Some(&phc));
-        argon.push(ms(t.elapsed()));
-    }
-    let argon_limit = 1000.0 / median(argon);
-    let mut throughput = serde_json::Map::new();
-    for n in [1usize, 2, 4] {
-        let mut row = serde_json::Map::new();
-        for kind in ["login", "refresh"] {
-            let tasks: Vec<_> = (0..n)
-                .map(|_| {
-                    let (bin, fenv, login) = (bin.clone(), fenv.clone(), login.clone());
-                    let kind = kind.to_string();
-                    tokio::spawn(async move {
-                        let mut f = Function::start(&bin, &fenv).await;
-                        let (_, first) = f.invoke(&login).await;
-                        let mut token = body_of(&first)["content"][0]["refreshToken"]
-                            .as_str()
-                            .unwrap()
-                            .to_string();
-                        let pid = f.child.id().unwrap_or(0);
-                        let cpu0 = cpu_seconds(pid);
-                        let t0 = Instant::now();
-                        let mut done = 0u64;
-                        while t0.elapsed() < Duration::from_secs(THROUGHPUT_SECS) {
-                            let ev = if kind == "login" {
-                                login.clone()
-                            } else {
-                                let mut e = event("v2-refresh");
-                                e["body"] =
-                                    Value::String(json!({"refreshToken": token}).to_string());
-                                e.to_string()
-                            };
-                            let (_, resp) = f.invoke(&ev).await;
-                            assert_eq!(resp["statusCode"], 200, "{resp}");
-                            if kind == "refresh" {
-                                token = body_of(&resp)["content"][0]["refreshToken"]
-                                    .as_str()
-                                    .unwrap()
-                                    .to_string();
-                            }
-                            done += 1;
-                        }
-                        (done, t0.elapsed().as_secs_f64(), cpu_seconds(pid) - cpu0)
-                    })
-                })
-                .collect();
-            let (mut count, mut secs, mut cpu) = (0u64, 0f64, 0f64);
-            for t in tasks {
-                let (c, s, u) = t.await.unwrap();
-                count += c;
-                secs = secs.max(s);
-                cpu += u;
-            }
-            row.insert(format!("{kind}s_per_second"), json!(count as f64 / secs));
-            row.insert(format!("{kind}s_per_cpu_second"), json!(count as f64 / cpu));
-        }
-        throughput.insert(n.to_string(), Value::Object(row));
-    }
-    let one = throughput["1"]["logins_per_cpu_second"].as_f64().unwrap();
-    throughput.insert("argon2id_limit_per_cpu_second".into(), json!(argon_limit));
-    throughput.insert("login_vs_argon2id_limit".into(), json!(one / argon_limit));
-    println!("throughput: {:#}", Value::Object(throughput.clone()));
-
-    let path = root().join("target/bench/summary.json");
-    let mut summary: serde_json::Map<String, Value> = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    summary.insert("lambda".into(), Value::Object(lambda.clone()));
-    summary.insert("throughput".into(), Value::Object(throughput));
-    std::fs::write(&path, format!("{:#}", Value::Object(summary))).unwrap();
-
-    println!(
-        "\n{:>6} {:>9} {:>11} {:>11} {:>12} {:>10} {:>10} {:>9} {:>8}",
-        "MB",
-        "init",
-        "cold start",
-        "1st login",
-        "(no warm-up)",
-        "login p50",
-        "login p99",
-        "refresh",
-        "ratio"
-    );
-    for (mb, v) in &lambda {
-        let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
-        println!(
-            "{mb:>6} {:>9.1} {:>11.1} {:>11.1} {:>12.1} {:>10.1} {:>10.1} {:>9.1} {:>8.2}",
-            f("init_ms"),
-            f("cold_start_ms"),
-            f("first_login_ms"),
-            f("first_login_without_warm_up_ms"),
-            f("warm_login_p50_ms"),
-            f("warm_login_p99_ms"),
-            f("refresh_p50_ms"),
-            f("cold_login_ratio")
-        );
-    }
-    println!("\nLambda arm64, USD per million (billed duration = the p50 at that size):");
-    println!("{:>6} {:>10} {:>10}", "MB", "log ins", "refreshes");
-    for (mb, v) in &lambda {
-        let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
-        println!(
-            "{mb:>6} {:>10.2} {:>10.2}",
-            f("login_usd_per_million"),
-            f("refresh_usd_per_million")
-        );
-    }
-    println!("\ntargets:");
-    for (mb, v) in &lambda {
-        let r = v["cold_login_ratio"].as_f64().unwrap_or(f64::NAN);
-        println!(
-            "  cold_login_ratio at {mb:>4} MB {r:>6.2} <= 1.3    {}",
-            if r <= 1.3 { "met" } else { "NOT met" }
-        );
-    }
-    println!("\nwrote {}", path.display());
 }

@@ -55,6 +55,17 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Fresh tables and the real handler, with lockout out of the way: the
+/// bench's repeated log ins and failures must never turn into 429s.
+async fn bench_env() -> common::TestEnv {
+    common::TestEnv::with_config(|c| {
+        c.lockout_threshold = u32::MAX;
+        c.lockout_user_threshold = u32::MAX;
+        c.lockout_address_threshold = u32::MAX;
+    })
+    .await
+}
+
 /// The repository's root.
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -62,6 +73,11 @@ fn root() -> PathBuf {
         .nth(2)
         .expect("tools/bench is two folders down")
         .to_path_buf()
+}
+
+/// Where the bench writes: `target/bench/`.
+fn out_dir() -> PathBuf {
+    root().join("target/bench")
 }
 
 /// A binary built beside this one: the release functions
@@ -80,6 +96,45 @@ fn pct(samples: &mut [f64], p: f64) -> f64 {
     samples[((samples.len() as f64 - 1.0) * p).round() as usize]
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    pct(&mut v, 0.5)
+}
+
 fn event_text(name: &str) -> String {
     common::event(name).to_string()
+}
+
+/// The environment a release function is started with: the harness's AWS
+/// settings (`inherit`, where set), the bench's tables and signing key,
+/// and `extra`.
+fn function_env(
+    env: &common::TestEnv,
+    inherit: &[&str],
+    extra: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let key = out_dir().join("signing-key.pem");
+    let _ = std::fs::create_dir_all(out_dir());
+    if !key.exists() {
+        std::fs::write(&key, token_issuer::keys::generate_pem().unwrap()).unwrap();
+    }
+    let mut fenv: Vec<(String, String)> = inherit
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .collect();
+    fenv.extend(extra);
+    fenv.extend([
+        ("USERS_TABLE".into(), env.config.store.users_table.clone()),
+        ("TOKENS_TABLE".into(), env.config.store.tokens_table.clone()),
+        ("AUDIENCE".into(), "bench".into()),
+        ("SIGNING_KEY_FILE".into(), key.display().to_string()),
+    ]);
+    fenv
+}
+
+/// `fenv` with the cold-start warm-up off (`WARM_UP=false`).
+fn without_warm_up(fenv: &[(String, String)]) -> Vec<(String, String)> {
+    fenv.iter()
+        .cloned()
+        .chain([("WARM_UP".to_string(), "false".to_string())])
+        .collect()
 }
