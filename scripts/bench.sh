@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks against a DynamoDB Local this script starts and stops,
-# after building the release binaries they measure.
+# after building the release binaries they measure. The harness is the
+# workspace member tools/bench (package token-issuer-bench).
 #   scripts/bench.sh [BENCH]    BENCH: issuer (figures, target/bench/summary.json),
 #                               enumeration (failure timings), or lambda (the
 #                               Lambda-shaped mode: CPU shares per memory size, TLS
@@ -11,13 +12,27 @@ root="$(cd "$here/.." && pwd)"
 cd "$root"
 # shellcheck source=env.sh
 source "$here/env.sh"
+case "${1:-}" in
+  "" | issuer | enumeration | lambda) ;;
+  *) echo "usage: scripts/bench.sh [issuer|enumeration|lambda]" >&2; exit 2 ;;
+esac
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export AWS_ENDPOINT_URL_DYNAMODB="$("$here/ddb-local.sh" start "$port")"
 trap '"$here/ddb-local.sh" stop "$port"' EXIT
+# The shipped functions, built as shipped (their own package alone, so
+# nothing of the bench's builds into them), then the harness and the bench's
+# own builds: bench-hello (the empty function), bench-first-login and
+# bench-issuer (which alone trust the bench's TLS terminator). All land in
+# the target directory's release/, where the harness finds them beside itself.
+build() {
+  cargo build --release -p token-issuer --bin token-issuer --bin token-authorizer
+  cargo build --release -p token-issuer-bench
+}
+bench="${CARGO_TARGET_DIR:-$root/target}/release/token-issuer-bench"
 if [ "${1:-}" = lambda ]; then
   # Lambda-shaped: CPU shares per memory size (cgroups; root), TLS to
   # DynamoDB Local through a terminator with the bench's own CA, which only
-  # the test-ca build trusts.
+  # the bench's builds trust.
   tls="$root/target/bench/tls"
   if [ ! -f "$tls/server.pem" ]; then
     mkdir -p "$tls"
@@ -30,22 +45,19 @@ if [ "${1:-}" = lambda ]; then
     openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
       -out "$tls/server.pem" -days 30 -extfile "$tls/ext" 2>/dev/null
   fi
-  # One build (the test-ca one, which without TEST_CA_FILE behaves as
-  # shipped) and one run: the issuer's own figures (login_overhead_ratio among
-  # them), then the Lambda-shaped ones. binary_size_mib is that of the last
-  # arm64 build (scripts/bench.sh issuer makes it).
-  cargo build --release --features test-ca --bin token-issuer --bin token-authorizer \
-    --example hello --example first_login
-  BENCH_MODE=lambda cargo bench --features test-ca --bench issuer
+  # One run: the issuer's own figures (login_overhead_ratio among them), then
+  # the Lambda-shaped ones. binary_size_mib is that of the last arm64 build
+  # (scripts/bench.sh issuer makes it).
+  build
+  "$bench" issuer lambda
   exit 0
 fi
-# The release binaries the cold-start and memory figures run, built as shipped.
-cargo build --release --bin token-issuer --bin token-authorizer --example hello
+build
 # Always (a no-op when nothing changed): a stale bootstrap gives a stale size.
 "$here/tools.sh" lambda arm64
 cargo lambda build --release --arm64 --bin token-issuer
-if [ $# -gt 0 ]; then
-  cargo bench --bench "$1"
-else
-  cargo bench
-fi
+# Each in a process of its own, with fresh tables.
+if [ $# -gt 0 ]; then modes=("$1"); else modes=(enumeration issuer); fi
+for mode in "${modes[@]}"; do
+  "$bench" "$mode"
+done

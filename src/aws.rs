@@ -30,7 +30,18 @@ pub enum SdkConfigError {
 /// SDK's standard chain a function meets. Its SSO, STS, credential-process and
 /// instance-metadata providers are left out: linking them made the binary
 /// 1.1 MiB larger and building them cost cold start. In Lambda no file is read.
+/// TLS trusts Amazon's roots alone, and no setting changes that.
 pub async fn lambda_sdk_config() -> Result<SdkConfig, SdkConfigError> {
+    lambda_sdk_config_trusting(None).await
+}
+
+/// [`lambda_sdk_config`], trusting the CA certificates in `extra_ca_pem`
+/// (PEM) beside Amazon's roots. The functions never call it: only a caller's
+/// code can pass a CA, not a setting. The bench's own builds of the function
+/// (`tools/bench`) pass the CA of their local TLS terminator.
+pub async fn lambda_sdk_config_trusting(
+    extra_ca_pem: Option<&[u8]>,
+) -> Result<SdkConfig, SdkConfigError> {
     use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let mut region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"));
@@ -58,7 +69,7 @@ pub async fn lambda_sdk_config() -> Result<SdkConfig, SdkConfigError> {
         .time_source(aws_smithy_async::time::SystemTimeSource::new())
         .service_config(EnvEndpoints);
     builder.set_sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep());
-    if let Some(client) = amazon_roots_client() {
+    if let Some(client) = amazon_roots_client(extra_ca_pem) {
         builder = builder.http_client(client);
     }
     Ok(builder.build())
@@ -161,22 +172,17 @@ pub async fn sdk_config() -> SdkConfig {
         .await
 }
 
-fn amazon_roots_client() -> Option<aws_sdk_dynamodb::config::SharedHttpClient> {
+/// An HTTPS client trusting Amazon's roots and the CAs in `extra_ca_pem`.
+fn amazon_roots_client(
+    extra_ca_pem: Option<&[u8]>,
+) -> Option<aws_sdk_dynamodb::config::SharedHttpClient> {
     use aws_smithy_http_client::tls;
-    let trust = tls::TrustStore::empty()
+    let mut trust = tls::TrustStore::empty()
         .with_native_roots(false)
         .with_pem_certificate(AMAZON_ROOTS);
-    // The bench's local TLS terminator signs with its own CA. Only builds
-    // with the `test-ca` feature (the bench's) read this; the release the
-    // template deploys cannot be made to trust another CA.
-    #[cfg(feature = "test-ca")]
-    let trust = match std::env::var("TEST_CA_FILE") {
-        Ok(path) => match std::fs::read(&path) {
-            Ok(pem) => trust.with_pem_certificate(pem),
-            Err(_) => return None,
-        },
-        Err(_) => trust,
-    };
+    if let Some(pem) = extra_ca_pem {
+        trust = trust.with_pem_certificate(pem);
+    }
     let context = tls::TlsContext::builder()
         .with_trust_store(trust)
         .build()
@@ -212,6 +218,6 @@ mod tests {
                 .unwrap();
             assert_eq!(der[0], 0x30, "an ASN.1 SEQUENCE");
         }
-        assert!(amazon_roots_client().is_some());
+        assert!(amazon_roots_client(None).is_some());
     }
 }

@@ -451,9 +451,21 @@ impl Reply {
 
 /// An event from `events/` as JSON, to send as is or to modify.
 pub fn event(name: &str) -> Value {
-    let path = format!("{}/events/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/events/{name}.json", repo_root().display());
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The repository's root: this package's folder, or the workspace's for the
+/// bench harness (`tools/bench`), which includes this file too.
+fn repo_root() -> &'static std::path::Path {
+    static ROOT: std::sync::OnceLock<&std::path::Path> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        here.ancestors()
+            .find(|dir| dir.join("events").is_dir())
+            .unwrap_or(here)
+    })
 }
 
 /// `event` with its body replaced (not base64).

@@ -4,7 +4,8 @@
 //! and prints the medians. One JSON line on standard output, milliseconds.
 //!
 //! Reads the function's own settings (`USERS_TABLE`, `TOKENS_TABLE`,
-//! `AUDIENCE`, `SIGNING_KEY_FILE`, the AWS variables).
+//! `AUDIENCE`, `SIGNING_KEY_FILE`, the AWS variables) and, like
+//! `bench-issuer`, trusts the bench's TLS terminator (`TEST_CA_FILE`).
 
 use serde_json::json;
 use std::time::Instant;
@@ -23,7 +24,7 @@ async fn main() {
     let config = Config::from_env().expect("the function's settings");
 
     let t = Instant::now();
-    let sdk = token_issuer::aws::lambda_sdk_config()
+    let sdk = token_issuer_bench::sdk_config()
         .await
         .expect("an SDK configuration");
     let sdk_config = ms(t);

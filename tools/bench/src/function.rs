@@ -1,0 +1,169 @@
+//! A release function in a process of its own, fed through a minimal Lambda
+//! Runtime API: the bench's stand-in for the Lambda service.
+
+use crate::lambda::CpuShare;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Mutex};
+
+/// The Runtime API's side: events in, responses (and errors) out.
+pub struct Runtime {
+    addr: String,
+    events: mpsc::UnboundedSender<String>,
+    responses: mpsc::UnboundedReceiver<(Instant, Value)>,
+    /// When the function first asked for an event: its Init ended.
+    pub first_poll: Arc<std::sync::Mutex<Option<Instant>>>,
+}
+
+async fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
+    let mut line = String::new();
+    if r.read_line(&mut line).await.ok()? == 0 {
+        return None;
+    }
+    let path = line.split_whitespace().nth(1)?.to_string();
+    let mut len = 0usize;
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).await.ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).await.ok()?;
+    Some((path, body))
+}
+
+async fn serve(
+    sock: TcpStream,
+    events: Arc<Mutex<mpsc::UnboundedReceiver<String>>>,
+    responses: mpsc::UnboundedSender<(Instant, Value)>,
+    first_poll: Arc<std::sync::Mutex<Option<Instant>>>,
+) {
+    let mut r = BufReader::new(sock);
+    let mut next_id = 0u64;
+    while let Some((path, body)) = read_request(&mut r).await {
+        let reply = if path.ends_with("/invocation/next") {
+            first_poll.lock().unwrap().get_or_insert_with(Instant::now);
+            let Some(event) = events.lock().await.recv().await else {
+                return;
+            };
+            next_id += 1;
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                 lambda-runtime-aws-request-id: req-{next_id}\r\n\
+                 lambda-runtime-deadline-ms: 99999999999999\r\n\
+                 lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n\
+                 lambda-runtime-trace-id: Root=1-00000000-000000000000000000000000\r\n\
+                 content-length: {}\r\n\r\n{event}",
+                event.len()
+            )
+        } else {
+            let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let value = if path.ends_with("/response") {
+                value
+            } else {
+                json!({ "error": value, "path": path })
+            };
+            let _ = responses.send((Instant::now(), value));
+            "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n".to_string()
+        };
+        if r.get_mut().write_all(reply.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+impl Runtime {
+    async fn start() -> Self {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let (etx, erx) = mpsc::unbounded_channel();
+        let (rtx, rrx) = mpsc::unbounded_channel();
+        let erx = Arc::new(Mutex::new(erx));
+        let first_poll = Arc::new(std::sync::Mutex::new(None));
+        let polled = first_poll.clone();
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = l.accept().await {
+                tokio::spawn(serve(sock, erx.clone(), rtx.clone(), polled.clone()));
+            }
+        });
+        Self {
+            addr,
+            events: etx,
+            responses: rrx,
+            first_poll,
+        }
+    }
+}
+
+/// A function process and its Runtime API; killed when dropped.
+pub struct Function {
+    pub child: tokio::process::Child,
+    pub runtime: Runtime,
+    pub started: Instant,
+}
+
+impl Function {
+    pub async fn start(bin: &Path, env: &[(String, String)]) -> Self {
+        Self::start_in(bin, env, None).await
+    }
+
+    /// Starts the function inside `share`'s CPU quota, when given (it is
+    /// moved there between fork and exec, so all of its Init runs under it).
+    pub async fn start_in(bin: &Path, env: &[(String, String)], share: Option<&CpuShare>) -> Self {
+        let runtime = Runtime::start().await;
+        let mut cmd = tokio::process::Command::new(bin);
+        if let Some(share) = share {
+            share.confine(&mut cmd);
+        }
+        cmd.envs(env.iter().cloned())
+            .env("AWS_LAMBDA_RUNTIME_API", &runtime.addr)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        let started = Instant::now();
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
+        Self {
+            child,
+            runtime,
+            started,
+        }
+    }
+
+    pub async fn invoke(&mut self, event: &str) -> (Instant, Value) {
+        self.runtime.events.send(event.to_string()).unwrap();
+        tokio::time::timeout(Duration::from_secs(30), self.runtime.responses.recv())
+            .await
+            .expect("the function answered within 30 s")
+            .expect("a response")
+    }
+
+    pub fn peak_rss_mib(&self) -> f64 {
+        let pid = self.child.id().unwrap_or(0);
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(f64::NAN)
+    }
+}

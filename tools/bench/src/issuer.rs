@@ -1,0 +1,553 @@
+//! The issuer's costs against their irreducible floor:
+//! warm per-route latency of the real handler on DynamoDB Local, the floor
+//! parts timed alone, cold start of the release binary (and of an empty
+//! `lambda_http` hello world) through a minimal Lambda Runtime API, peak
+//! memory over 1,000 log ins, and the arm64 binary size. Prints a table and
+//! writes `target/bench/summary.json`.
+
+use crate::common::*;
+use crate::function::Function;
+use crate::{bench_env, event_text, function_env, ms, out_dir, pct, root, sibling};
+use serde_json::{json, Map, Value};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use token_issuer::core::password::{Hasher, Password};
+use token_issuer::core::record::family::{RefreshFamily, Rotation};
+use token_issuer::core::record::throttle::AttemptLimit;
+use token_issuer::core::record::token::{FamilyId, RefreshToken};
+use token_issuer::core::record::user::Username;
+use token_issuer::core::sign::{self, Signer, TokenType};
+use token_issuer::core::store::{
+    FamilyStore as _, Reservation, ThrottleStore as _, UserStore as _,
+};
+
+const WARM_N: usize = 200;
+/// The bench's attempts are counted and cleared like a log in's, never refused.
+const NO_LIMIT: AttemptLimit = AttemptLimit {
+    first: i64::MAX,
+    later: i64::MAX,
+};
+/// Rounds run and dropped first, while DynamoDB Local's JVM compiles its hot code.
+const WARMUP_ROUNDS: usize = 100;
+const STARTS: usize = 10;
+const RSS_LOGINS: usize = 1000;
+
+/// The figures, in order, then the report.
+pub async fn run() {
+    let env = bench_env().await;
+    let mut out = Map::new();
+    warm_latency_and_floor(&env, &mut out).await;
+    let decision = authorizer_decision(&env, &mut out).await;
+    // The release binaries: as shipped, on plain HTTP to DynamoDB Local.
+    let fenv = function_env(
+        &env,
+        &[
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_REGION",
+            "AWS_EC2_METADATA_DISABLED",
+            "PATH",
+        ],
+        vec![("RUST_LOG".into(), "info".into())],
+    );
+    cold_start(&fenv, &mut out).await;
+    authorizer_cold_start(&fenv, decision, &mut out).await;
+    peak_memory(&fenv, &mut out).await;
+    binary_size(&mut out);
+    // The cost per million comes from `scripts/bench.sh lambda`, which
+    // measures each memory size under its CPU share: an estimate from these
+    // unthrottled figures disagreed with it.
+    report(out);
+}
+
+// ---- warm latency and the floor, in process, interleaved -------------------
+
+/// One round = one request of each route, each floor part alone, and one
+/// log-in skeleton. Interleaving puts every figure in the same conditions:
+/// DynamoDB Local is a JVM that keeps speeding up (JIT) for hundreds of
+/// requests, and timing the routes first and the floor after made the
+/// same log in 23 ms early and 17 ms late. The warm-up rounds are dropped.
+async fn warm_latency_and_floor(env: &TestEnv, out: &mut Map<String, Value>) {
+    let mut warm = Warm::new(env).await;
+    let mut s = Samples::default();
+    for round in 0..WARMUP_ROUNDS + WARM_N {
+        if round == WARMUP_ROUNDS {
+            s = Samples::default();
+        }
+        warm.storage_floor(&mut s, round).await;
+        warm.routes(&mut s).await;
+        warm.skeleton(&mut s).await;
+        warm.cpu_floor(&mut s).await;
+    }
+    s.record(out);
+}
+
+#[derive(Default)]
+struct Samples {
+    login: Vec<f64>,
+    refresh: Vec<f64>,
+    acquire: Vec<f64>,
+    jwks: Vec<f64>,
+    argon: Vec<f64>,
+    sign: Vec<f64>,
+    get_user: Vec<f64>,
+    reserve: Vec<f64>,
+    clear: Vec<f64>,
+    record_login: Vec<f64>,
+    put_family: Vec<f64>,
+    get_family: Vec<f64>,
+    rotate: Vec<f64>,
+    sk_total: Vec<f64>,
+    sk_reads: Vec<f64>,
+    sk_argon: Vec<f64>,
+    sk_writes: Vec<f64>,
+}
+
+async fn timed<T>(into: &mut Vec<f64>, f: impl std::future::Future<Output = T>) -> T {
+    let t = Instant::now();
+    let r = f.await;
+    into.push(ms(t.elapsed()));
+    r
+}
+
+/// What the warm rounds work with and carry from one round to the next.
+struct Warm<'a> {
+    env: &'a TestEnv,
+    hasher: Hasher,
+    password: Password,
+    phc: String,
+    claims: Value,
+    keys: &'a dyn Signer,
+    name: Username,
+    now: OffsetDateTime,
+    later: OffsetDateTime,
+    /// The family the floor's rotations advance, one hash at a time.
+    family: FamilyId,
+    family_hash: String,
+    family_generation: u64,
+    login: Value,
+    acquire: Value,
+    jwks: Value,
+    refresh_template: Value,
+    /// The refresh route's live token.
+    token: String,
+}
+
+impl<'a> Warm<'a> {
+    async fn new(env: &'a TestEnv) -> Self {
+        let now = env.app.issuer().now();
+        let claims = json!({"iss": "https://x", "sub": env.admin.id.to_string(), "aud": "a", "iat": 1, "nbf": 1,
+            "exp": 2, "jti": "j", "sid": "s", "username": "admin", "name": "Admin", "email": "a@a",
+            "roles": ["Administrator"], "role": 2, "customer_id": env.admin.customer_id.to_string(), "auth_source": "local"});
+        // The family the floor's rotations advance.
+        let fam = new_family(
+            env,
+            now,
+            RefreshToken::generate(FamilyId::generate().unwrap())
+                .unwrap()
+                .hash(),
+        );
+        env.store.put_refresh_family(&fam).await.unwrap();
+        let login = event("v2-login");
+        let first = env.call(&login).await.json();
+        let token = first["content"][0]["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        Self {
+            env,
+            hasher: Hasher::new(),
+            password: Password::parse(PASSWORD).unwrap(),
+            phc: env.admin.password_hash.clone(),
+            claims,
+            keys: env.app.issuer().signer(),
+            name: env.admin.username.clone(),
+            now,
+            later: now + time::Duration::days(1),
+            family: fam.id,
+            family_hash: fam.token_hash,
+            family_generation: 0,
+            login,
+            acquire: event("ops-acquire"),
+            jwks: event("jwks"),
+            refresh_template: event("v2-refresh"),
+            token,
+        }
+    }
+
+    /// The floor's DynamoDB calls, each alone.
+    async fn storage_floor(&mut self, s: &mut Samples, round: usize) {
+        let store = &self.env.store;
+        let (name, now, later) = (&self.name, self.now, self.later);
+        // Untimed: the first DynamoDB call after a pause (the previous
+        // round's Argon2id) is slower on this machine; no timed call should
+        // pay that except where a log in itself pays it (its writes).
+        store.get_user(name).await.unwrap();
+        timed(&mut s.get_user, store.get_user(name)).await.unwrap();
+        let Reservation::Counted(counted) = timed(
+            &mut s.reserve,
+            store.reserve_attempt("bench-key", "bench-key", NO_LIMIT, now, later),
+        )
+        .await
+        .unwrap() else {
+            panic!("the bench's attempts are never refused")
+        };
+        timed(
+            &mut s.clear,
+            store.clear_after_success("bench-key", &counted),
+        )
+        .await
+        .unwrap();
+        timed(&mut s.record_login, store.record_login(name, now))
+            .await
+            .unwrap();
+        let f = new_family(self.env, now, "h".into());
+        timed(&mut s.put_family, store.put_refresh_family(&f))
+            .await
+            .unwrap();
+        timed(&mut s.get_family, store.get_refresh_family(&self.family))
+            .await
+            .unwrap();
+        let next = format!("h{round}");
+        let r = timed(
+            &mut s.rotate,
+            store.rotate_refresh(
+                &self.family,
+                &self.family_hash,
+                &next,
+                self.family_generation,
+                now,
+            ),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(r, Rotation::Rotated(_)));
+        self.family_hash = next;
+        self.family_generation += 1;
+    }
+
+    /// The routes, through the real handler.
+    async fn routes(&mut self, s: &mut Samples) {
+        let env = self.env;
+        let r = timed(&mut s.login, env.call(&self.login)).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        // Built before the clock starts: the harness's work is not the handler's.
+        let ev = with_body(
+            self.refresh_template.clone(),
+            &json!({ "refreshToken": self.token }).to_string(),
+        );
+        let r = timed(&mut s.refresh, env.call(&ev)).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        self.token = r.json()["content"][0]["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = timed(&mut s.acquire, env.call(&self.acquire)).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r = timed(&mut s.jwks, env.call(&self.jwks)).await;
+        assert_eq!(r.status, 200);
+    }
+
+    /// The skeleton of a log in: the same parts in the order and with the
+    /// concurrency of a real one (reads together, Argon2id, writes
+    /// together, signature) and nothing else: no event decoding, routing,
+    /// claims or response. The log in's gap to it is the issuer's own
+    /// work; its gap to the floor is what this machine adds (the JVM
+    /// shares the two cores, and answers slower after a pause).
+    async fn skeleton(&self, s: &mut Samples) {
+        let store = &self.env.store;
+        let (name, now, later) = (&self.name, self.now, self.later);
+        let t = Instant::now();
+        let (user, pair, whole) = tokio::join!(
+            store.get_user(name),
+            store.reserve_attempt("bench-pair", "bench-key", NO_LIMIT, now, later),
+            store.reserve_attempt("bench-key", "bench-key", NO_LIMIT, now, later),
+        );
+        let t1 = Instant::now();
+        let user = user.unwrap().unwrap();
+        let (Reservation::Counted(pair), Reservation::Counted(whole)) =
+            (pair.unwrap(), whole.unwrap())
+        else {
+            panic!("the bench's attempts are never refused")
+        };
+        assert!(self
+            .hasher
+            .verify(&self.password, Some(&user.password_hash)));
+        let t2 = Instant::now();
+        let f = new_family(self.env, now, "h".into());
+        let (a, b, c, d) = tokio::join!(
+            store.record_login(name, now),
+            store.put_refresh_family(&f),
+            store.clear_after_success("bench-pair", &pair),
+            store.clear_after_success("bench-key", &whole),
+        );
+        a.unwrap();
+        b.unwrap();
+        c.unwrap();
+        d.unwrap();
+        let t3 = Instant::now();
+        sign::sign(self.keys, TokenType::Jwt, &self.claims).unwrap();
+        s.sk_total.push(ms(t.elapsed()));
+        s.sk_reads.push(ms(t1 - t));
+        s.sk_argon.push(ms(t2 - t1));
+        s.sk_writes.push(ms(t3 - t2));
+    }
+
+    /// The floor's CPU parts, each alone.
+    async fn cpu_floor(&self, s: &mut Samples) {
+        let ok = timed(&mut s.argon, async {
+            self.hasher.verify(&self.password, Some(&self.phc))
+        })
+        .await;
+        assert!(ok);
+        timed(&mut s.sign, async {
+            sign::sign(self.keys, TokenType::Jwt, &self.claims).unwrap()
+        })
+        .await;
+    }
+}
+
+/// A new live family of the admin's, made at `now`.
+fn new_family(env: &TestEnv, now: OffsetDateTime, token_hash: String) -> RefreshFamily {
+    RefreshFamily {
+        id: FamilyId::generate().unwrap(),
+        username: env.admin.username.clone(),
+        user_id: env.admin.id,
+        token_hash,
+        token_version: Some(0),
+        generation: 0,
+        created_at: now,
+        expires_at: now + time::Duration::days(30),
+        revoked_at: None,
+        client: None,
+        issued_via: None,
+    }
+}
+
+impl Samples {
+    /// The medians (and the log in's p99), the floors and the ratios.
+    fn record(mut self, out: &mut Map<String, Value>) {
+        let s = &mut self;
+        let p50 = |v: &mut Vec<f64>| pct(v, 0.5);
+        let login_p50 = p50(&mut s.login);
+        out.insert("login_p50_ms".into(), json!(login_p50));
+        out.insert("login_p99_ms".into(), json!(pct(&mut s.login, 0.99)));
+        let refresh_p50 = p50(&mut s.refresh);
+        out.insert("refresh_p50_ms".into(), json!(refresh_p50));
+        out.insert("acquire_p50_ms".into(), json!(p50(&mut s.acquire)));
+        out.insert("jwks_p50_ms".into(), json!(p50(&mut s.jwks)));
+        let (argon, sign) = (p50(&mut s.argon), p50(&mut s.sign));
+        let (gu, rs, cl, rl, pf) = (
+            p50(&mut s.get_user),
+            p50(&mut s.reserve),
+            p50(&mut s.clear),
+            p50(&mut s.record_login),
+            p50(&mut s.put_family),
+        );
+        let (gf, ro) = (p50(&mut s.get_family), p50(&mut s.rotate));
+        // One call of each kind a log in makes, each alone: the user read, the
+        // attempt counted before the check (two scopes, in parallel), the two
+        // writes of a success and the count cleared after it.
+        let login_floor = argon + sign + gu + rs + rl + pf + cl;
+        let refresh_floor = sign + gf + gu + ro;
+        out.insert("argon2_verify_ms".into(), json!(argon));
+        out.insert("rs256_sign_ms".into(), json!(sign));
+        out.insert(
+            "dynamodb_call_ms".into(),
+            json!({"get_user": gu, "reserve_attempt": rs, "clear_after_success": cl,
+                   "record_login": rl, "put_family": pf,
+                   "get_family": gf, "rotate": ro}),
+        );
+        out.insert("login_floor_ms".into(), json!(login_floor));
+        out.insert(
+            "login_overhead_ratio".into(),
+            json!(login_p50 / login_floor),
+        );
+        out.insert("refresh_floor_ms".into(), json!(refresh_floor));
+        out.insert(
+            "refresh_overhead_ratio".into(),
+            json!(refresh_p50 / refresh_floor),
+        );
+        let skeleton = p50(&mut s.sk_total);
+        out.insert(
+            "login_skeleton_ms".into(),
+            json!({"total": skeleton, "reads": p50(&mut s.sk_reads),
+                   "argon2_verify": p50(&mut s.sk_argon), "writes": p50(&mut s.sk_writes)}),
+        );
+        out.insert(
+            "login_vs_skeleton_ratio".into(),
+            json!(login_p50 / skeleton),
+        );
+    }
+}
+
+// ---- the authorizer's decision, against one GetItem, interleaved ------------
+
+/// Returns the decision event (a live user's token), for the authorizer's
+/// cold start.
+async fn authorizer_decision(env: &TestEnv, out: &mut Map<String, Value>) -> Value {
+    let uncached = env.authorizer(|c| c.revocation_cache = Duration::ZERO);
+    let cached = env.authorizer(|c| c.revocation_cache = Duration::from_secs(60));
+    let user_login = env.call(&event("user-authenticate")).await.json();
+    let mut decision_ev: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("events/authorizer/bearer-valid.json")).unwrap(),
+    )
+    .unwrap();
+    decision_ev["headers"]["authorization"] = json!(format!(
+        "Bearer {}",
+        user_login["accessToken"].as_str().unwrap()
+    ));
+    let name = &env.admin.username;
+    let (mut dec, mut dec_cached, mut get_item) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..(WARMUP_ROUNDS + WARM_N) {
+        let t0 = Instant::now();
+        let a = uncached.handle(decision_ev.clone()).await;
+        let t1 = Instant::now();
+        let b = cached.handle(decision_ev.clone()).await;
+        let t2 = Instant::now();
+        env.store.get_user(name).await.unwrap();
+        let t3 = Instant::now();
+        assert_eq!(a["isAuthorized"], true, "{a}");
+        assert_eq!(b["isAuthorized"], true, "{b}");
+        if i >= WARMUP_ROUNDS {
+            dec.push(ms(t1 - t0));
+            dec_cached.push(ms(t2 - t1));
+            get_item.push(ms(t3 - t2));
+        }
+    }
+    let (dec_p50, dec_p99) = (pct(&mut dec, 0.5), pct(&mut dec, 0.99));
+    let get_item_p50 = pct(&mut get_item, 0.5);
+    out.insert(
+        "authorizer_decision_ms".into(),
+        json!({"p50": dec_p50, "p99": dec_p99, "cached_p50": pct(&mut dec_cached, 0.5),
+               "get_item_p50": get_item_p50}),
+    );
+    out.insert(
+        "authorizer_vs_get_item_ratio".into(),
+        json!(dec_p50 / get_item_p50),
+    );
+    decision_ev
+}
+
+// ---- cold start, peak memory: the release binaries --------------------------
+
+/// Median time from process start to the first answered request.
+async fn cold(bin: &Path, env: &[(String, String)], first: &str) -> f64 {
+    let mut samples = Vec::new();
+    for _ in 0..STARTS {
+        let mut f = Function::start(bin, env).await;
+        let (at, resp) = f.invoke(first).await;
+        assert_eq!(resp["statusCode"], 200, "{resp}");
+        samples.push(ms(at - f.started));
+    }
+    pct(&mut samples, 0.5)
+}
+
+/// The issuer's cold start against the empty function's, to a first JWKS
+/// and to a first log in, with and without the warm-up.
+async fn cold_start(fenv: &[(String, String)], out: &mut Map<String, Value>) {
+    let issuer_bin = sibling("token-issuer");
+    let hello_bin = sibling("bench-hello");
+    let jwks_text = event_text("jwks");
+    let login_text = event_text("v2-login");
+    // The binary's own start against the empty function's: without the
+    // warm-up, which deliberately does a first request's work in Init.
+    let bare = crate::without_warm_up(fenv);
+    let cold_issuer = cold(&issuer_bin, &bare, &jwks_text).await;
+    let cold_hello = cold(&hello_bin, fenv, &jwks_text).await;
+    let cold_warmed = cold(&issuer_bin, fenv, &jwks_text).await;
+    let cold_login = cold(&issuer_bin, fenv, &login_text).await;
+    let cold_login_bare = cold(&issuer_bin, &bare, &login_text).await;
+    out.insert("cold_start_ms".into(), json!(cold_issuer));
+    out.insert("hello_cold_start_ms".into(), json!(cold_hello));
+    out.insert("cold_start_ratio".into(), json!(cold_issuer / cold_hello));
+    out.insert("cold_start_with_warm_up_ms".into(), json!(cold_warmed));
+    out.insert("cold_login_ms".into(), json!(cold_login));
+    out.insert(
+        "cold_login_without_warm_up_ms".into(),
+        json!(cold_login_bare),
+    );
+}
+
+/// The authorizer's cold start: process start to its first decision on a
+/// live token (minted by the release issuer with the same key).
+async fn authorizer_cold_start(
+    fenv: &[(String, String)],
+    mut decision: Value,
+    out: &mut Map<String, Value>,
+) {
+    let mut f = Function::start(&sibling("token-issuer"), fenv).await;
+    let (_, resp) = f.invoke(&event_text("user-authenticate")).await;
+    drop(f);
+    let body: Value = serde_json::from_str(resp["body"].as_str().unwrap()).unwrap();
+    decision["headers"]["authorization"] =
+        json!(format!("Bearer {}", body["accessToken"].as_str().unwrap()));
+    let first_decision = decision.to_string();
+    let mut aenv = fenv.to_vec();
+    aenv.push(("ISSUER".into(), format!("https://{API_DOMAIN}")));
+    let authorizer_bin = sibling("token-authorizer");
+    let mut samples = Vec::new();
+    for _ in 0..STARTS {
+        let mut f = Function::start(&authorizer_bin, &aenv).await;
+        let (at, resp) = f.invoke(&first_decision).await;
+        assert_eq!(resp["isAuthorized"], true, "{resp}");
+        samples.push(ms(at - f.started));
+    }
+    out.insert(
+        "authorizer_cold_start_ms".into(),
+        json!(pct(&mut samples, 0.5)),
+    );
+}
+
+/// Peak RSS of one issuer over `RSS_LOGINS` log ins.
+async fn peak_memory(fenv: &[(String, String)], out: &mut Map<String, Value>) {
+    let login_text = event_text("v2-login");
+    let mut f = Function::start(&sibling("token-issuer"), fenv).await;
+    for _ in 0..RSS_LOGINS {
+        let (_, resp) = f.invoke(&login_text).await;
+        assert_eq!(resp["statusCode"], 200, "{resp}");
+    }
+    out.insert("peak_rss_mib".into(), json!(f.peak_rss_mib()));
+}
+
+/// The arm64 `bootstrap` as `cargo lambda build --release --arm64` made it.
+fn binary_size(out: &mut Map<String, Value>) {
+    let bootstrap = root().join("target/lambda/token-issuer/bootstrap");
+    let size = std::fs::metadata(&bootstrap)
+        .map(|m| m.len() as f64 / (1024.0 * 1024.0))
+        .unwrap_or(f64::NAN);
+    out.insert("binary_size_mib".into(), json!(size));
+}
+
+// ---- report -----------------------------------------------------------------
+
+/// The table, the targets, and `target/bench/summary.json`.
+fn report(out: Map<String, Value>) {
+    println!("\n{:<26} {:>10}", "figure", "value");
+    for (k, v) in &out {
+        match v.as_f64() {
+            Some(x) => println!("{k:<26} {x:>10.2}"),
+            None => println!("{k:<26} {v}"),
+        }
+    }
+    let targets = [
+        ("login_overhead_ratio", 1.10),
+        ("refresh_overhead_ratio", 1.5),
+        ("cold_start_ratio", 1.5),
+        ("peak_rss_mib", 48.0),
+        ("binary_size_mib", 8.0),
+    ];
+    println!("\ntargets:");
+    for (k, max) in targets {
+        let v = out[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "  {k:<24} {v:>8.2} <= {max:<6} {}",
+            if v <= max { "met" } else { "NOT met" }
+        );
+    }
+    let path = out_dir().join("summary.json");
+    std::fs::write(&path, format!("{:#}", Value::Object(out))).unwrap();
+    println!("\nwrote {}", path.display());
+}

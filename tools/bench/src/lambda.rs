@@ -1,0 +1,543 @@
+//! The Lambda-shaped mode: the release function under the CPU share Lambda
+//! gives each memory size (one vCPU at 1,769 MB, proportionally less below;
+//! a cgroup v1 `cpu` quota), talking TLS to DynamoDB Local through a local
+//! terminator whose CA only the bench's own build of the function
+//! (`bench-issuer`) trusts. Per memory size: Init, the first log in after a
+//! cold start, warm log in p50/p99, refresh p50, peak RSS, the phases of a
+//! first log in, and the same first log in without the cold-start warm-up;
+//! then throughput with 1, 2 and 4 function processes. Writes `lambda` and
+//! `throughput` into target/bench/summary.json.
+
+use crate::common::*;
+use crate::function::Function;
+use crate::{bench_env, event_text, function_env, median, ms, out_dir, pct, sibling};
+use serde_json::{json, Map, Value};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use token_issuer::core::password::{Hasher, Password};
+use tokio::net::{TcpListener, TcpStream};
+
+const MEMORY_SIZES: [u64; 3] = [128, 512, 1769];
+
+/// Lambda arm64's prices, USD: per GB-second and per million requests.
+const GB_SECOND: f64 = 0.000_013_333_4;
+const PER_MILLION_REQUESTS: f64 = 0.20;
+
+/// What a million requests of `p50_ms` cost at `mb`: the duration billed is
+/// the measured time (whole milliseconds) under that size's CPU share, so
+/// no model of how CPU work stretches is needed. The README's table is this.
+fn usd_per_million(p50_ms: f64, mb: u64) -> f64 {
+    let billed_s = p50_ms.ceil() / 1000.0;
+    billed_s * (mb as f64 / 1024.0) * GB_SECOND * 1e6 + PER_MILLION_REQUESTS
+}
+const COLD_STARTS: usize = 5;
+const WARM_LOGINS: usize = 30;
+const THROUGHPUT_SECS: u64 = 8;
+/// Lambda's CPU: one vCPU at this memory size.
+const FULL_CPU_MB: u64 = 1769;
+const CGROUP_ROOT: &str = "/sys/fs/cgroup/cpu";
+
+/// The figures, in order, then the report.
+pub async fn run() {
+    let env = bench_env().await;
+    let bench = Bench::start(&env).await;
+    bench.reaches_storage_over_tls().await;
+    let (lambda, skipped) = bench.memory_sizes().await;
+    if let Some(why) = &skipped {
+        println!(
+            "lambda: the CPU-share runs are skipped: they need root and the cgroup v1 cpu \
+             controller ({why})"
+        );
+    }
+    let throughput = bench.throughput(&env).await;
+    let path = write_summary(&lambda, throughput);
+    report(&lambda);
+    println!("\nwrote {}", path.display());
+}
+
+/// The bench's function, its settings and the events it is sent.
+struct Bench {
+    bin: PathBuf,
+    phases_bin: PathBuf,
+    fenv: Vec<(String, String)>,
+    no_warm: Vec<(String, String)>,
+    login: String,
+    jwks: String,
+}
+
+impl Bench {
+    /// Starts the TLS terminator and settles the function's environment.
+    async fn start(env: &TestEnv) -> Self {
+        let plain = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("DynamoDB Local");
+        let upstream = plain.trim_start_matches("http://").to_string();
+        let endpoint = tls_terminator(upstream).await;
+        let fenv = function_env(
+            env,
+            &[
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_REGION",
+                "AWS_EC2_METADATA_DISABLED",
+                "PATH",
+            ],
+            vec![
+                ("AWS_ENDPOINT_URL_DYNAMODB".into(), endpoint),
+                (
+                    "TEST_CA_FILE".into(),
+                    out_dir().join("tls/ca.pem").display().to_string(),
+                ),
+                ("RUST_LOG".into(), "warn".into()),
+            ],
+        );
+        Self {
+            bin: sibling("bench-issuer"),
+            phases_bin: sibling("bench-first-login"),
+            no_warm: crate::without_warm_up(&fenv),
+            fenv,
+            login: event_text("v2-login"),
+            jwks: event_text("jwks"),
+        }
+    }
+
+    /// The function must reach DynamoDB over TLS at all.
+    async fn reaches_storage_over_tls(&self) {
+        let mut f = Function::start(&self.bin, &self.fenv).await;
+        let (_, resp) = f.invoke(&self.login).await;
+        assert_eq!(resp["statusCode"], 200, "TLS mode: {resp}");
+    }
+
+    /// Each memory size's figures, under its CPU share; stops, with the
+    /// reason, where the shares cannot be made.
+    async fn memory_sizes(&self) -> (Map<String, Value>, Option<String>) {
+        let mut lambda = Map::new();
+        for mb in MEMORY_SIZES {
+            let share = match CpuShare::new(mb) {
+                Ok(s) => s,
+                Err(why) => return (lambda, Some(why)),
+            };
+            let figures = self.memory_size(mb, &share).await;
+            println!("lambda {mb} MB: {figures:#}");
+            lambda.insert(mb.to_string(), figures);
+        }
+        (lambda, None)
+    }
+
+    async fn memory_size(&self, mb: u64, share: &CpuShare) -> Value {
+        let cold = self.cold_starts(share).await;
+        let warm = self.warm(share).await;
+        let phases = self.first_login_phases(share).await;
+        let first_login = median(cold.first_logins);
+        let cold_start = median(cold.jwks);
+        json!({
+            "init_ms": median(cold.inits),
+            "cold_start_ms": cold_start,
+            "first_login_ms": first_login,
+            "first_login_without_warm_up_ms": median(cold.first_logins_without_warm_up),
+            "warm_login_p50_ms": warm.login_p50,
+            "warm_login_p99_ms": warm.login_p99,
+            "refresh_p50_ms": warm.refresh_p50,
+            "login_usd_per_million": usd_per_million(warm.login_p50, mb),
+            "refresh_usd_per_million": usd_per_million(warm.refresh_p50, mb),
+            "peak_rss_mib": warm.rss,
+            "cold_login_ratio": first_login / (cold_start + warm.login_p50),
+            "first_login_phases_ms": Value::Object(phases),
+        })
+    }
+
+    /// Cold: Init, then the first request (a log in, with and without the
+    /// warm-up, or the JWKS).
+    async fn cold_starts(&self, share: &CpuShare) -> Cold {
+        let mut cold = Cold::default();
+        for _ in 0..COLD_STARTS {
+            let (init, total) = cold_once(&self.bin, &self.fenv, share, &self.login).await;
+            cold.inits.push(init);
+            cold.first_logins.push(total);
+            let (_, total) = cold_once(&self.bin, &self.no_warm, share, &self.login).await;
+            cold.first_logins_without_warm_up.push(total);
+            let (_, total) = cold_once(&self.bin, &self.fenv, share, &self.jwks).await;
+            cold.jwks.push(total);
+        }
+        cold
+    }
+
+    /// Warm: one instance, its log ins and refreshes, and its peak RSS.
+    async fn warm(&self, share: &CpuShare) -> Warm {
+        let mut f = Function::start_in(&self.bin, &self.fenv, Some(share)).await;
+        let mut logins = Vec::new();
+        let mut refresh_token = String::new();
+        for i in 0..(5 + WARM_LOGINS) {
+            let sent = Instant::now();
+            let (at, resp) = f.invoke(&self.login).await;
+            assert_eq!(resp["statusCode"], 200, "{resp}");
+            if i >= 5 {
+                logins.push(ms(at - sent));
+            }
+            refresh_token = refresh_token_of(&resp);
+        }
+        let mut refreshes = Vec::new();
+        for _ in 0..WARM_LOGINS {
+            let ev = json!({"refreshToken": refresh_token}).to_string();
+            let mut e = event("v2-refresh");
+            e["body"] = Value::String(ev);
+            let sent = Instant::now();
+            let (at, resp) = f.invoke(&e.to_string()).await;
+            assert_eq!(resp["statusCode"], 200, "{resp}");
+            refreshes.push(ms(at - sent));
+            refresh_token = refresh_token_of(&resp);
+        }
+        Warm {
+            login_p50: pct(&mut logins, 0.5),
+            login_p99: pct(&mut logins, 0.99),
+            refresh_p50: median(refreshes),
+            rss: f.peak_rss_mib(),
+        }
+    }
+
+    /// The phases of a first log in (`bench-first-login`), in fresh
+    /// processes under the share: their medians.
+    async fn first_login_phases(&self, share: &CpuShare) -> Map<String, Value> {
+        let mut phases: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+        for _ in 0..COLD_STARTS {
+            let mut cmd = tokio::process::Command::new(&self.phases_bin);
+            cmd.envs(self.fenv.iter().cloned()).stderr(Stdio::null());
+            share.confine(&mut cmd);
+            let out = cmd.output().await.expect("run bench-first-login");
+            let line: Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
+            for (k, v) in line.as_object().unwrap() {
+                phases
+                    .entry(k.clone())
+                    .or_default()
+                    .push(v.as_f64().unwrap());
+            }
+        }
+        phases
+            .into_iter()
+            .map(|(k, v)| (k, json!(median(v))))
+            .collect()
+    }
+
+    /// Throughput: N processes, each fed as fast as it answers, sharing one
+    /// DynamoDB Local; per second and per CPU-second of the functions,
+    /// against what Argon2id alone allows.
+    async fn throughput(&self, env: &TestEnv) -> Map<String, Value> {
+        let argon_limit = argon2id_per_cpu_second(env);
+        let mut throughput = Map::new();
+        for n in [1usize, 2, 4] {
+            let mut row = Map::new();
+            for kind in [Kind::Login, Kind::Refresh] {
+                let (count, secs, cpu) = self.throughput_of(n, kind).await;
+                let name = kind.name();
+                row.insert(format!("{name}s_per_second"), json!(count as f64 / secs));
+                row.insert(format!("{name}s_per_cpu_second"), json!(count as f64 / cpu));
+            }
+            throughput.insert(n.to_string(), Value::Object(row));
+        }
+        let one = throughput["1"]["logins_per_cpu_second"].as_f64().unwrap();
+        throughput.insert("argon2id_limit_per_cpu_second".into(), json!(argon_limit));
+        throughput.insert("login_vs_argon2id_limit".into(), json!(one / argon_limit));
+        println!("throughput: {:#}", Value::Object(throughput.clone()));
+        throughput
+    }
+
+    /// `n` processes answering `kind` for `THROUGHPUT_SECS`: requests
+    /// answered, the longest run's seconds, the CPU seconds of all.
+    async fn throughput_of(&self, n: usize, kind: Kind) -> (u64, f64, f64) {
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let (bin, fenv, login) = (self.bin.clone(), self.fenv.clone(), self.login.clone());
+                tokio::spawn(async move { feed(&bin, &fenv, &login, kind).await })
+            })
+            .collect();
+        let (mut count, mut secs, mut cpu) = (0u64, 0f64, 0f64);
+        for t in tasks {
+            let (c, s, u) = t.await.unwrap();
+            count += c;
+            secs = secs.max(s);
+            cpu += u;
+        }
+        (count, secs, cpu)
+    }
+}
+
+#[derive(Default)]
+struct Cold {
+    inits: Vec<f64>,
+    first_logins: Vec<f64>,
+    first_logins_without_warm_up: Vec<f64>,
+    jwks: Vec<f64>,
+}
+
+struct Warm {
+    login_p50: f64,
+    login_p99: f64,
+    refresh_p50: f64,
+    rss: f64,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Login,
+    Refresh,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Login => "login",
+            Kind::Refresh => "refresh",
+        }
+    }
+}
+
+/// One function process fed `kind` as fast as it answers, for
+/// `THROUGHPUT_SECS`: (requests, seconds, CPU seconds).
+async fn feed(bin: &Path, fenv: &[(String, String)], login: &str, kind: Kind) -> (u64, f64, f64) {
+    let mut f = Function::start(bin, fenv).await;
+    let (_, first) = f.invoke(login).await;
+    let mut token = refresh_token_of(&first);
+    let pid = f.child.id().unwrap_or(0);
+    let cpu0 = cpu_seconds(pid);
+    let t0 = Instant::now();
+    let mut done = 0u64;
+    while t0.elapsed() < Duration::from_secs(THROUGHPUT_SECS) {
+        let ev = if kind == Kind::Login {
+            login.to_string()
+        } else {
+            let mut e = event("v2-refresh");
+            e["body"] = Value::String(json!({"refreshToken": token}).to_string());
+            e.to_string()
+        };
+        let (_, resp) = f.invoke(&ev).await;
+        assert_eq!(resp["statusCode"], 200, "{resp}");
+        if kind == Kind::Refresh {
+            token = refresh_token_of(&resp);
+        }
+        done += 1;
+    }
+    (done, t0.elapsed().as_secs_f64(), cpu_seconds(pid) - cpu0)
+}
+
+/// Log ins per CPU-second that Argon2id alone would allow, from 20
+/// verifications in this process.
+fn argon2id_per_cpu_second(env: &TestEnv) -> f64 {
+    let hasher = Hasher::new();
+    let pw = Password::parse(PASSWORD).unwrap();
+    let phc = env.admin.password_hash.clone();
+    let mut argon = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        hasher.verify(&pw, Some(&phc));
+        argon.push(ms(t.elapsed()));
+    }
+    1000.0 / median(argon)
+}
+
+/// Adds `lambda` and `throughput` to the issuer mode's summary.
+fn write_summary(lambda: &Map<String, Value>, throughput: Map<String, Value>) -> PathBuf {
+    let path = out_dir().join("summary.json");
+    let mut summary: Map<String, Value> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    summary.insert("lambda".into(), Value::Object(lambda.clone()));
+    summary.insert("throughput".into(), Value::Object(throughput));
+    std::fs::write(&path, format!("{:#}", Value::Object(summary))).unwrap();
+    path
+}
+
+/// The table per memory size, the cost per million, the targets.
+fn report(lambda: &Map<String, Value>) {
+    println!(
+        "\n{:>6} {:>9} {:>11} {:>11} {:>12} {:>10} {:>10} {:>9} {:>8}",
+        "MB",
+        "init",
+        "cold start",
+        "1st login",
+        "(no warm-up)",
+        "login p50",
+        "login p99",
+        "refresh",
+        "ratio"
+    );
+    for (mb, v) in lambda {
+        let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{mb:>6} {:>9.1} {:>11.1} {:>11.1} {:>12.1} {:>10.1} {:>10.1} {:>9.1} {:>8.2}",
+            f("init_ms"),
+            f("cold_start_ms"),
+            f("first_login_ms"),
+            f("first_login_without_warm_up_ms"),
+            f("warm_login_p50_ms"),
+            f("warm_login_p99_ms"),
+            f("refresh_p50_ms"),
+            f("cold_login_ratio")
+        );
+    }
+    println!("\nLambda arm64, USD per million (billed duration = the p50 at that size):");
+    println!("{:>6} {:>10} {:>10}", "MB", "log ins", "refreshes");
+    for (mb, v) in lambda {
+        let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{mb:>6} {:>10.2} {:>10.2}",
+            f("login_usd_per_million"),
+            f("refresh_usd_per_million")
+        );
+    }
+    println!("\ntargets:");
+    for (mb, v) in lambda {
+        let r = v["cold_login_ratio"].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "  cold_login_ratio at {mb:>4} MB {r:>6.2} <= 1.3    {}",
+            if r <= 1.3 { "met" } else { "NOT met" }
+        );
+    }
+}
+
+// ---- the parts: CPU shares, the TLS terminator, the process's figures -------
+
+/// A cgroup v1 `cpu` quota of `mb`'s share of one CPU.
+pub struct CpuShare {
+    dir: PathBuf,
+    procs: std::ffi::CString,
+}
+
+impl CpuShare {
+    /// `None` (with the reason) where cgroups cannot be made: not root, or no
+    /// cgroup v1 `cpu` controller.
+    fn new(mb: u64) -> Result<Self, String> {
+        let dir = PathBuf::from(CGROUP_ROOT).join(format!("token-issuer-bench-{mb}"));
+        let period = 100_000u64;
+        let quota = period * mb / FULL_CPU_MB;
+        let made = std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::write(dir.join("cpu.cfs_period_us"), period.to_string()))
+            .and_then(|_| std::fs::write(dir.join("cpu.cfs_quota_us"), quota.to_string()));
+        made.map_err(|e| format!("{}: {e}", dir.display()))?;
+        let procs = std::ffi::CString::new(dir.join("cgroup.procs").to_string_lossy().as_bytes())
+            .map_err(|e| e.to_string())?;
+        Ok(Self { dir, procs })
+    }
+
+    /// Moves the child into this group between fork and exec: only
+    /// async-signal-safe calls there (open, write, close).
+    pub fn confine(&self, cmd: &mut tokio::process::Command) {
+        let path = self.procs.clone();
+        // SAFETY: the closure runs in the forked child before exec and makes
+        // only raw system calls on memory prepared before the fork.
+        unsafe {
+            cmd.as_std_mut().pre_exec(move || {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // In cgroup v1, "0" moves the writing process.
+                let n = libc::write(fd, b"0".as_ptr().cast(), 1);
+                libc::close(fd);
+                if n == 1 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    }
+}
+
+impl Drop for CpuShare {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// TLS in front of DynamoDB Local, with the certificate the bench made.
+async fn tls_terminator(upstream: String) -> String {
+    use tokio_rustls::rustls;
+    let dir = out_dir().join("tls");
+    let read = |f: &str| {
+        std::fs::read(dir.join(f))
+            .unwrap_or_else(|e| panic!("{f}: {e} (scripts/bench.sh lambda makes it)"))
+    };
+    let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
+        pem::parse_many(read("server.pem"))
+            .unwrap()
+            .into_iter()
+            .map(|p| p.into_contents().into())
+            .collect();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
+        pem::parse(read("server.key"))
+            .unwrap()
+            .into_contents()
+            .into(),
+    );
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = l.accept().await {
+            let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+            tokio::spawn(async move {
+                // Without it, the handshake's small writes meet delayed ACKs:
+                // a 40 ms stall per new connection that DynamoDB does not have.
+                let _ = sock.set_nodelay(true);
+                let Ok(mut tls) = acceptor.accept(sock).await else {
+                    return;
+                };
+                let Ok(mut up) = TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let _ = up.set_nodelay(true);
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+            });
+        }
+    });
+    format!("https://localhost:{port}")
+}
+
+/// One cold start: (Init, start to the first answer), in ms.
+async fn cold_once(
+    bin: &Path,
+    env: &[(String, String)],
+    share: &CpuShare,
+    event: &str,
+) -> (f64, f64) {
+    let mut f = Function::start_in(bin, env, Some(share)).await;
+    let (at, resp) = f.invoke(event).await;
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    let polled = f.runtime.first_poll.lock().unwrap().unwrap_or(at);
+    (ms(polled - f.started), ms(at - f.started))
+}
+
+/// CPU seconds a process has used (user + system).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15, so 11 and 12 here.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / hz
+}
+
+/// The refresh token of a vendor (`/v2`) grant.
+fn refresh_token_of(resp: &Value) -> String {
+    body_of(resp)["content"][0]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn body_of(resp: &Value) -> Value {
+    serde_json::from_str(resp["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
+}
