@@ -8,15 +8,14 @@
 //! failure, storage faults included, is a denial: the handler never fails.
 
 use crate::core::record::claims::TokenClaims;
+use crate::core::sign::{Refresh, Signer};
 use crate::core::store::Store;
 use crate::core::{Error, Issuer};
 use crate::metrics;
 use crate::observe::{observe, Outcome};
 use crate::scheme::ops_token_value;
 use crate::telemetry::chain;
-use lambda_http::aws_lambda_events::apigw::{
-    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
-};
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use lambda_http::http::header::AUTHORIZATION;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -48,8 +47,10 @@ struct Remembered {
 }
 
 /// The authorizer: the issuer core (keys, store, clock) and a small cache.
-pub struct Authorizer<S> {
-    issuer: Issuer<S>,
+pub struct Authorizer<S, K> {
+    /// Over its own key type: verification, the one key operation it does,
+    /// is a direct call.
+    issuer: Issuer<S, K>,
     settings: AuthorizerSettings,
     cache: Mutex<HashMap<String, Remembered>>,
 }
@@ -90,8 +91,8 @@ impl AllowContext {
     }
 }
 
-impl<S: Store> Authorizer<S> {
-    pub fn new(issuer: Issuer<S>, settings: AuthorizerSettings) -> Self {
+impl<S: Store, K: Signer + Refresh> Authorizer<S, K> {
+    pub fn new(issuer: Issuer<S, K>, settings: AuthorizerSettings) -> Self {
         Self {
             issuer,
             settings,
@@ -99,7 +100,7 @@ impl<S: Store> Authorizer<S> {
         }
     }
 
-    pub fn issuer(&self) -> &Issuer<S> {
+    pub fn issuer(&self) -> &Issuer<S, K> {
         &self.issuer
     }
 
@@ -147,19 +148,13 @@ impl<S: Store> Authorizer<S> {
             Err(_) => (String::new(), Decision::Deny("not_an_authorizer_request")),
         };
         let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-        let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::<Value>::default();
-        match &decision {
-            Decision::Allow(ctx) => {
-                response.is_authorized = true;
-                response.context = ctx.to_json();
-            }
-            Decision::Deny(_) => {
-                response.is_authorized = false;
-                response.context = Value::Object(Map::new());
-            }
-        }
-        let answer = serde_json::to_value(&response)
-            .unwrap_or_else(|_| serde_json::json!({"isAuthorized": false, "context": {}}));
+        // API Gateway's simple response: `isAuthorized` and the context a
+        // protected route receives.
+        let (is_authorized, context) = match &decision {
+            Decision::Allow(ctx) => (true, ctx.to_json()),
+            Decision::Deny(_) => (false, Value::Object(Map::new())),
+        };
+        let answer = serde_json::json!({"isAuthorized": is_authorized, "context": context});
         let decided = Decided {
             request_id,
             decision,
@@ -315,7 +310,7 @@ impl Outcome for Decided {
     }
 
     fn events(&self) -> Vec<(&'static str, u32)> {
-        let faults = u32::from(self.decision == Decision::Deny("storage_fault"));
+        let faults = u32::from(matches!(self.decision, Decision::Deny("storage_fault")));
         vec![(metrics::STORAGE_FAULT, faults)]
     }
 
@@ -340,8 +335,8 @@ fn context_of(claims: &TokenClaims, dialect: String) -> AllowContext {
 }
 
 /// Serves authorizer invocations until the runtime shuts the process down.
-pub async fn run<S: Store + 'static>(
-    authorizer: Authorizer<S>,
+pub async fn run<S: Store + 'static, K: Signer + Refresh + 'static>(
+    authorizer: Authorizer<S, K>,
 ) -> Result<(), lambda_runtime::Error> {
     let authorizer = &authorizer;
     lambda_runtime::run(lambda_runtime::service_fn(

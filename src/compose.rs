@@ -95,7 +95,7 @@ pub fn authorizer<S: Store>(
     store: S,
     keys: impl Into<Keys>,
     clock: Arc<dyn Clock>,
-) -> Result<Authorizer<S>, ConfigError> {
+) -> Result<Authorizer<S, Keys>, ConfigError> {
     let issuer_url = config
         .issuer
         .clone()
@@ -107,7 +107,7 @@ pub fn authorizer<S: Store>(
         });
     }
     Ok(Authorizer::new(
-        Issuer::new(store, keys.into(), clock, settings(config)),
+        Issuer::new(store, Arc::new(keys.into()), clock, settings(config)),
         AuthorizerSettings {
             issuer_url,
             audiences: config.accepted_audiences.clone(),
@@ -123,9 +123,11 @@ pub fn app<S: Store>(
     store: S,
     keys: impl Into<Keys>,
     clock: Arc<dyn Clock>,
-) -> App<S> {
+) -> App<S, Keys> {
+    let keys = Arc::new(keys.into());
     App::new(
-        Issuer::new(store, keys.into(), clock, settings(config)),
+        Issuer::new(store, keys.clone(), clock, settings(config)),
+        keys,
         edge(config),
     )
 }

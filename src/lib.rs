@@ -24,7 +24,9 @@ pub mod telemetry;
 pub use http::{handle, App};
 
 /// Serves Lambda invocations until the runtime shuts the process down.
-pub async fn run<S: core::store::Store + 'static>(app: App<S>) -> Result<(), lambda_http::Error> {
+pub async fn run<S: core::store::Store + 'static, K: core::sign::Refresh + 'static>(
+    app: App<S, K>,
+) -> Result<(), lambda_http::Error> {
     let app = &app;
     lambda_http::run(lambda_http::service_fn(move |req| async move {
         Ok::<_, std::convert::Infallible>(handle(app, req).await)

@@ -11,6 +11,7 @@
 
 use super::record::user::{LoginName, Username};
 use super::Issuer;
+use crate::core::sign::Signer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use time::{Duration, OffsetDateTime};
@@ -43,7 +44,7 @@ fn payload(name: &str, made: OffsetDateTime) -> Vec<u8> {
     p
 }
 
-impl<S> Issuer<S> {
+impl<S, K: Signer + ?Sized> Issuer<S, K> {
     /// The device cookie's value for a browser that just signed in as `name`.
     pub fn device_cookie(&self, name: &Username) -> String {
         let p = payload(name.as_str(), self.now());

@@ -7,6 +7,7 @@ use super::record::token::{FamilyId, RefreshToken};
 use super::record::user::User;
 use super::store::{FamilyStore, UserStore};
 use super::{Issuer, TokenGrant};
+use crate::core::sign::Signer;
 use time::OffsetDateTime;
 
 /// A rotation that succeeded: the user, the family as it was read, and the
@@ -19,7 +20,7 @@ pub struct Rotated {
     pub expires_at: OffsetDateTime,
 }
 
-impl<S: FamilyStore + UserStore> Issuer<S> {
+impl<S: FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// Exchanges a refresh token of a vendor dialect for a new pair of the
     /// same family (rotation). Presenting an already consumed token revokes
     /// the whole family.

@@ -9,6 +9,7 @@ use super::record::token::{FamilyId, RefreshToken};
 use super::record::user::{LoginName, User};
 use super::store::{FamilyStore, Reservation, ThrottleStore, UserStore};
 use super::{Issuer, TokenGrant};
+use crate::core::sign::Signer;
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
@@ -36,7 +37,7 @@ struct Counted<'k> {
 /// the username's lock), or refused with the seconds to wait.
 type ScopeOutcome<'k> = Result<Option<Counted<'k>>, u64>;
 
-impl<S: FamilyStore + ThrottleStore + UserStore> Issuer<S> {
+impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// Checks a username and password. The attempt is counted in three
     /// scopes (the username and address pair, the username, the address)
     /// before the password is checked; a scope at its limit refuses it

@@ -54,25 +54,23 @@ pub struct TokenGrant {
     pub refresh_expires_at: OffsetDateTime,
 }
 
-/// The issuer core: one per process, built at cold start.
-pub struct Issuer<S> {
+/// The issuer core: one per process, built at cold start. `K` is the
+/// signing port's type: the function's edge takes any (`dyn Signer`), the
+/// authorizer names its own, so its verification is a direct call and the
+/// signing it never does is not in its binary.
+pub struct Issuer<S, K: ?Sized = dyn Signer> {
     store: S,
-    keys: Box<dyn Signer>,
+    keys: Arc<K>,
     hasher: Hasher,
     clock: Arc<dyn Clock>,
     settings: Settings,
 }
 
-impl<S> Issuer<S> {
-    pub fn new(
-        store: S,
-        keys: impl Signer + 'static,
-        clock: Arc<dyn Clock>,
-        settings: Settings,
-    ) -> Self {
+impl<S, K: Signer + ?Sized> Issuer<S, K> {
+    pub fn new(store: S, keys: Arc<K>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
         Self {
             store,
-            keys: Box::new(keys),
+            keys,
             hasher: Hasher::new(),
             clock,
             settings,
@@ -80,7 +78,7 @@ impl<S> Issuer<S> {
     }
 
     /// The signing port, for the edge's keyed MACs and published keys.
-    pub fn signer(&self) -> &dyn Signer {
+    pub fn signer(&self) -> &K {
         self.keys.as_ref()
     }
 

@@ -9,6 +9,7 @@ use super::record::token::SessionToken;
 use super::record::user::{Account, User};
 use super::store::{FamilyStore, SessionStore, ThrottleStore, UserStore};
 use super::Issuer;
+use crate::core::sign::Signer;
 use time::{Duration, OffsetDateTime};
 
 /// How long an ops session lives after its last use.
@@ -22,7 +23,7 @@ pub struct SessionGrant {
     pub expires_at: OffsetDateTime,
 }
 
-impl<S: FamilyStore + SessionStore + ThrottleStore + UserStore> Issuer<S> {
+impl<S: FamilyStore + SessionStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// Log in for the ops dialect: a new sliding session.
     pub async fn login_with_session(
         &self,

@@ -9,6 +9,7 @@ use super::record::user::Username;
 use super::sign::{self, TokenType};
 use super::store::UserStore;
 use super::Issuer;
+use crate::core::sign::Signer;
 use std::time::{Duration, Instant};
 
 /// The longest the storage warm-up may hold start-up.
@@ -23,7 +24,7 @@ pub struct WarmUp {
     pub signing_ms: Option<f64>,
 }
 
-impl<S: UserStore> Issuer<S> {
+impl<S: UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// Opens the connections a log in needs, maps the Argon2id work area and
     /// signs one throw-away token.
     pub async fn warm_up(&self) -> WarmUp {
@@ -47,7 +48,7 @@ impl<S: UserStore> Issuer<S> {
     }
 }
 
-impl<S: UserStore> Issuer<S> {
+impl<S: UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// Opens the storage connections a log in uses at once; the time it
     /// took, or `None` when storage did not answer within its budget.
     pub async fn warm_storage(&self) -> Option<f64> {
@@ -63,7 +64,7 @@ impl<S: UserStore> Issuer<S> {
 
 /// Three reads at once (a log in's first round), so each takes its own
 /// connection; `true` when all answered.
-async fn concurrent_reads<S: UserStore>(issuer: &Issuer<S>, name: &Username) -> bool {
+async fn concurrent_reads<S: UserStore, K: ?Sized>(issuer: &Issuer<S, K>, name: &Username) -> bool {
     let (a, b, c) = tokio::join!(
         issuer.store.get_user(name),
         issuer.store.get_user(name),

@@ -21,6 +21,7 @@ pub mod token;
 pub mod user;
 pub mod v2;
 
+use crate::core::sign::Refresh;
 use crate::core::store::Store;
 use crate::core::{Error, Fault, Issuer, Refusal};
 use crate::metrics;
@@ -32,6 +33,7 @@ use lambda_http::{Body, Request, Response};
 use outcome::{End, Served};
 pub use request::RequestError;
 use routes::{DialectName, Lookup, Route};
+use std::sync::Arc;
 use user::User;
 use v2::V2;
 
@@ -47,14 +49,16 @@ pub struct EdgeSettings {
 }
 
 /// Everything a request needs, built once at cold start.
-pub struct App<S> {
+pub struct App<S, K> {
     issuer: Issuer<S>,
+    /// The keys the issuer signs with, asked to refresh before each request.
+    keys: Arc<K>,
     edge: EdgeSettings,
 }
 
-impl<S: Store> App<S> {
-    pub fn new(issuer: Issuer<S>, edge: EdgeSettings) -> Self {
-        Self { issuer, edge }
+impl<S: Store, K: Refresh> App<S, K> {
+    pub fn new(issuer: Issuer<S>, keys: Arc<K>, edge: EdgeSettings) -> Self {
+        Self { issuer, keys, edge }
     }
 
     pub fn issuer(&self) -> &Issuer<S> {
@@ -148,7 +152,7 @@ pub fn route_name(req: &Request) -> Option<&'static str> {
 /// It runs in the observation layer: its log lines carry the Lambda request
 /// id and X-Ray trace id, and it ends with one summary line and one metrics
 /// document.
-pub async fn handle<S: Store>(app: &App<S>, req: Request) -> Response<Body> {
+pub async fn handle<S: Store, K: Refresh>(app: &App<S, K>, req: Request) -> Response<Body> {
     let ctx = Context::read(&req, app.edge.fixed_issuer.as_deref());
     let ids = metrics::Ids {
         lambda_request_id: ctx.lambda_request_id.as_deref(),
@@ -176,8 +180,8 @@ impl From<Response<Body>> for Answer {
 }
 
 /// The route's response and what became of the request.
-async fn serve<'c, S: Store>(
-    app: &App<S>,
+async fn serve<'c, S: Store, K: Refresh>(
+    app: &App<S, K>,
     ctx: &'c Context,
     req: &Request,
 ) -> (Response<Body>, Served<'c>) {
@@ -220,15 +224,15 @@ async fn serve<'c, S: Store>(
     }
 }
 
-async fn dispatch<S: Store>(
-    app: &App<S>,
+async fn dispatch<S: Store, K: Refresh>(
+    app: &App<S, K>,
     route: Route,
     ctx: &Context,
     req: &Request,
 ) -> Result<Answer, ApiError> {
     let issuer = &app.issuer;
     // Within the deadline: a slow key ring read is bounded by it too.
-    issuer.signer().refresh_if_due().await;
+    app.keys.refresh_if_due().await;
     Ok(match route {
         Route::V2Login => token::login::<V2, _>(issuer, ctx, req).await?.into(),
         Route::V2Refresh => token::refresh::<V2, _>(issuer, ctx, req).await?.into(),

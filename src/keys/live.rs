@@ -4,9 +4,8 @@
 
 use super::{secret, KeyError, KeySet, KeySource};
 use crate::core::record::claims::TokenClaims;
-use crate::core::sign::{SignError, Signer, TokenType};
+use crate::core::sign::{self, SignError, Signer, TokenType};
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -156,8 +155,10 @@ impl Signer for Keys {
     fn public_jwks(&self) -> String {
         self.current().jwks_json().to_string()
     }
+}
 
-    fn refresh_if_due(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(Keys::refresh_if_due(self))
+impl sign::Refresh for Keys {
+    fn refresh_if_due(&self) -> impl Future<Output = ()> + Send {
+        Keys::refresh_if_due(self)
     }
 }

@@ -104,7 +104,7 @@ pub fn test_config() -> Config {
 }
 
 pub struct TestEnv {
-    pub app: App<DynamoStore>,
+    pub app: App<DynamoStore, Keys>,
     /// The harness's view of the tables (not the function's identity).
     pub store: DynamoStore,
     /// The same tables as the authorizer's identity sees them.
@@ -135,7 +135,7 @@ impl TestEnv {
     pub fn authorizer(
         &self,
         change: impl FnOnce(&mut Config),
-    ) -> token_issuer::authorizer::Authorizer<DynamoStore> {
+    ) -> token_issuer::authorizer::Authorizer<DynamoStore, Keys> {
         let mut config = self.config.clone();
         config.issuer = Some(format!("https://{API_DOMAIN}"));
         change(&mut config);

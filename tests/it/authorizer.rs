@@ -9,6 +9,7 @@ use time::Duration;
 use token_issuer::authorizer::{Authorizer, Decision};
 use token_issuer::core::record::client::{Client, ClientId, GrantType, Scopes};
 use token_issuer::core::store::AdminStore as _;
+use token_issuer::keys::Keys;
 use token_issuer::store::DynamoStore;
 
 fn authorizer_event(name: &str, token: Option<&str>) -> Value {
@@ -40,21 +41,25 @@ fn authorizer_event(name: &str, token: Option<&str>) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-async fn decide(a: &Authorizer<DynamoStore>, ev: Value) -> Value {
+async fn decide(a: &Authorizer<DynamoStore, Keys>, ev: Value) -> Value {
     let answer = a.handle(ev).await;
     let keys: Vec<&String> = answer.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["context", "isAuthorized"], "{answer}");
     answer
 }
 
-async fn allowed(a: &Authorizer<DynamoStore>, name: &str, token: &str) -> bool {
+async fn allowed(a: &Authorizer<DynamoStore, Keys>, name: &str, token: &str) -> bool {
     let answer = decide(a, authorizer_event(name, Some(token))).await;
     answer["isAuthorized"].as_bool().unwrap()
 }
 
 /// Why the authorizer refuses `token` sent as in event `name`; `None` where
 /// it allows it.
-async fn refusal(a: &Authorizer<DynamoStore>, name: &str, token: &str) -> Option<&'static str> {
+async fn refusal(
+    a: &Authorizer<DynamoStore, Keys>,
+    name: &str,
+    token: &str,
+) -> Option<&'static str> {
     let ev = authorizer_event(name, Some(token));
     let header = ev["headers"]["authorization"].as_str().map(str::to_string);
     match a.decide(header.as_deref()).await {

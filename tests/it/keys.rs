@@ -297,7 +297,7 @@ async fn the_authorizer_verifies_with_the_public_keys_alone() {
 }
 
 async fn allows(
-    a: &token_issuer::authorizer::Authorizer<token_issuer::store::DynamoStore>,
+    a: &token_issuer::authorizer::Authorizer<token_issuer::store::DynamoStore, keys::Keys>,
     token: &str,
 ) -> bool {
     matches!(
@@ -310,7 +310,7 @@ async fn allows(
 async fn authorizer_from_public_keys(
     config: &token_issuer::config::Config,
     env: &TestEnv,
-) -> token_issuer::authorizer::Authorizer<token_issuer::store::DynamoStore> {
+) -> token_issuer::authorizer::Authorizer<token_issuer::store::DynamoStore, keys::Keys> {
     let keys = token_issuer::compose::authorizer_keys(config, &sdk_as(AUTHORIZER_IDENTITY).await)
         .await
         .expect("the authorizer's keys");

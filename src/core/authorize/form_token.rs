@@ -4,6 +4,7 @@
 //! made for another request checks no password.
 
 use super::AuthorizationRequest;
+use crate::core::sign::Signer;
 use crate::core::Issuer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -29,7 +30,7 @@ fn token_input(request: &AuthorizationRequest, expires: i64) -> Vec<u8> {
     data
 }
 
-impl<S> Issuer<S> {
+impl<S, K: Signer + ?Sized> Issuer<S, K> {
     /// A token for a login page showing `request`, good from `now` (unix
     /// seconds) for [`FORM_TTL_SECS`].
     pub fn form_token(&self, request: &AuthorizationRequest, now: i64) -> String {

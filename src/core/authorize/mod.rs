@@ -17,6 +17,7 @@ use super::record::token::{random, token_hash};
 use super::record::user::Username;
 use super::store::{ClientStore, CodeStore, FamilyStore, StoreError, ThrottleStore, UserStore};
 use super::Issuer;
+use crate::core::sign::Signer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
@@ -182,7 +183,9 @@ fn is_printable(s: &str) -> bool {
     s.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
-impl<S: ClientStore + CodeStore + FamilyStore + ThrottleStore + UserStore> Issuer<S> {
+impl<S: ClientStore + CodeStore + FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized>
+    Issuer<S, K>
+{
     /// Checks an authorization request in the order RFC 6749 §4.1.2.1 needs:
     /// client and redirect URI first (never redirect elsewhere), then
     /// everything else, reported on the redirect URI.

@@ -12,10 +12,11 @@ use crate::core::record::client::{Client, GrantType};
 use crate::core::record::code::{CodeRedemption, Redemption};
 use crate::core::record::family::RefreshFamily;
 use crate::core::record::token::{self, token_hash};
+use crate::core::sign::Signer;
 use crate::core::store::{CodeStore, FamilyStore, UserStore};
 use crate::core::Issuer;
 
-impl<S: CodeStore + FamilyStore + UserStore> Issuer<S> {
+impl<S: CodeStore + FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
     pub async fn code_grant(
         &self,

@@ -4,11 +4,12 @@
 use super::ClientAuth;
 use crate::core::error::{Error, Refusal};
 use crate::core::record::client::{secret_matches, Client, ClientId};
+use crate::core::sign::Signer;
 use crate::core::store::ClientStore;
 use crate::core::Issuer;
 use secrecy::ExposeSecret;
 
-impl<S: ClientStore> Issuer<S> {
+impl<S: ClientStore, K: Signer + ?Sized> Issuer<S, K> {
     /// Authenticates a client. Unknown client, wrong secret, disabled client
     /// and a missing or surplus secret are one refusal, and an unknown client
     /// still pays for a secret comparison.

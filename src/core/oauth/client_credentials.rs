@@ -5,11 +5,12 @@ use crate::core::error::Error;
 use crate::core::record::claims::TokenClaims;
 use crate::core::record::client::{Client, GrantType};
 use crate::core::record::token;
+use crate::core::sign::Signer;
 use crate::core::sign::{self, TokenType};
 use crate::core::Issuer;
 use secrecy::SecretString;
 
-impl<S> Issuer<S> {
+impl<S, K: Signer + ?Sized> Issuer<S, K> {
     /// `grant_type=client_credentials` (RFC 6749 §4.4): confidential clients
     /// only (`Client::allows` refuses it to a public one), no refresh token,
     /// `sub` is the client.

@@ -6,6 +6,7 @@ use crate::core::record::client::Client;
 use crate::core::record::family::RefreshFamily;
 use crate::core::record::token::RefreshToken;
 use crate::core::record::user::Account;
+use crate::core::sign::Signer;
 use crate::core::store::{FamilyStore, TokenStateStore, UserStore};
 use crate::core::Issuer;
 
@@ -19,7 +20,7 @@ pub enum Introspected {
     },
 }
 
-impl<S: FamilyStore + TokenStateStore + UserStore> Issuer<S> {
+impl<S: FamilyStore + TokenStateStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// RFC 7662 for the authenticated client `caller`: an active access
     /// token of any dialect, or the live token of a refresh family; `None`
     /// for anything else. A client learns only of the tokens it was issued

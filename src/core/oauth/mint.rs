@@ -8,6 +8,7 @@ use crate::core::record::client::{Client, Scopes, OPENID};
 use crate::core::record::family::RefreshFamily;
 use crate::core::record::token::{self, RefreshToken};
 use crate::core::record::user::User;
+use crate::core::sign::Signer;
 use crate::core::sign::{self, TokenType};
 use crate::core::Issuer;
 use secrecy::SecretString;
@@ -25,7 +26,7 @@ pub(super) struct UserTokens<'a> {
     pub nonce: Option<&'a str>,
 }
 
-impl<S> Issuer<S> {
+impl<S, K: Signer + ?Sized> Issuer<S, K> {
     /// Signs the tokens of `grant`, issued by `issuer_url` at `now`.
     pub(super) fn mint_for_user(
         &self,

@@ -23,6 +23,7 @@ use super::record::client::{Client, GrantType, Scopes, OPENID};
 use super::record::state::ClientState;
 use super::record::token::RefreshToken;
 use super::Issuer;
+use crate::core::sign::Signer;
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
@@ -74,7 +75,7 @@ pub(super) fn grant_scope(
     }
 }
 
-impl<S> Issuer<S> {
+impl<S, K: Signer + ?Sized> Issuer<S, K> {
     pub(super) fn require_grant(client: &Client, grant: GrantType) -> Result<(), Refusal> {
         if client.allows(grant) {
             Ok(())

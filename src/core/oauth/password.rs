@@ -7,10 +7,11 @@ use crate::core::error::Error;
 use crate::core::login::Credentials;
 use crate::core::record::client::{Client, GrantType};
 use crate::core::record::family::ClientBinding;
+use crate::core::sign::Signer;
 use crate::core::store::{FamilyStore, ThrottleStore, UserStore};
 use crate::core::Issuer;
 
-impl<S: FamilyStore + ThrottleStore + UserStore> Issuer<S> {
+impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// `grant_type=password` (RFC 6749 §4.3), with every rule of a log in.
     pub async fn password_grant(
         &self,

@@ -6,10 +6,11 @@ use crate::core::audit::Origin;
 use crate::core::error::{Error, Refusal};
 use crate::core::record::client::{Client, GrantType, Scopes};
 use crate::core::record::family::RefreshFamily;
+use crate::core::sign::Signer;
 use crate::core::store::{FamilyStore, UserStore};
 use crate::core::Issuer;
 
-impl<S: FamilyStore + UserStore> Issuer<S> {
+impl<S: FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// `grant_type=refresh_token` (RFC 6749 §6): rotation with reuse
     /// detection; the token works only for the client it was issued to, and
     /// a narrower scope may be asked for, never a wider one.

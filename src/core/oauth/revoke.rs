@@ -5,11 +5,12 @@ use crate::core::error::Error;
 use crate::core::record::client::Client;
 use crate::core::record::family::ClientBinding;
 use crate::core::record::token::{FamilyId, RefreshToken};
+use crate::core::sign::Signer;
 use crate::core::store::{AccessTokenStore, FamilyStore, UserStore};
 use crate::core::Issuer;
 use time::OffsetDateTime;
 
-impl<S: AccessTokenStore + FamilyStore + UserStore> Issuer<S> {
+impl<S: AccessTokenStore + FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// RFC 7009: revokes the family of a refresh or access token issued to
     /// `client` (an access token of no family is remembered as revoked until
     /// it expires). Anything else changes nothing and still succeeds.

@@ -3,10 +3,11 @@
 use crate::core::error::{Error, Refusal};
 use crate::core::record::client::{Scopes, OPENID};
 use crate::core::record::user::Account;
+use crate::core::sign::Signer;
 use crate::core::store::TokenStateStore;
 use crate::core::Issuer;
 
-impl<S: TokenStateStore> Issuer<S> {
+impl<S: TokenStateStore, K: Signer + ?Sized> Issuer<S, K> {
     /// OpenID Connect userinfo: the user of an active access token with
     /// scope `openid`.
     ///

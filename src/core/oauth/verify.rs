@@ -7,6 +7,7 @@ use crate::core::record::claims::TokenClaims;
 use crate::core::record::client::ClientId;
 use crate::core::record::token::FamilyId;
 use crate::core::record::user::{Account, Username};
+use crate::core::sign::Signer;
 use crate::core::sign::TokenType;
 use crate::core::store::{TokenStateQuery, TokenStateStore};
 use crate::core::Issuer;
@@ -28,7 +29,7 @@ pub struct Liveness {
     pub issued_via: Option<String>,
 }
 
-impl<S: TokenStateStore> Issuer<S> {
+impl<S: TokenStateStore, K: Signer + ?Sized> Issuer<S, K> {
     /// The claims of an access token of any dialect whose signature is one
     /// of the published keys', issued by `issuer_url`, and within
     /// `nbf`..`exp` now. Storage is not asked.
