@@ -56,22 +56,38 @@ impl Password {
         self.0.expose_secret()
     }
 
-    /// The rules for a new password: length and an entropy estimate, no
-    /// composition rules. `context` holds words the password must not lean on
-    /// (the username, the email).
+    /// The rules for a new password, those of NIST SP 800-63B: a length, and
+    /// no password that leans on a common one or on the user's own words
+    /// (`context`: the username, the email, the name). No composition
+    /// rules. Leaning means fewer than [`MIN_PASSWORD_CHARS`] characters
+    /// are left once the longest common password or context word it
+    /// contains is taken out (`password1`, `alice.smith1`, `Dragon1986`); a
+    /// password repeated (`abcabcabc`) counts as once, and one character
+    /// repeated or run in sequence (`aaaaaaaa`, `bcdefghi`) is refused.
     pub fn check_strength(&self, context: &[&str]) -> Result<(), PasswordError> {
         let pw = self.expose();
         if pw.chars().count() < MIN_PASSWORD_CHARS {
             return Err(PasswordError::TooShort);
         }
-        let estimate = zxcvbn::zxcvbn(pw, context);
-        if estimate.score() < zxcvbn::Score::Three {
-            let hint = estimate
-                .feedback()
-                .and_then(|f| f.warning())
-                .map(|w| format!(" ({w})"))
-                .unwrap_or_default();
-            return Err(PasswordError::Weak(hint));
+        let lower = pw.to_lowercase();
+        let unit = shortest_period(&lower);
+        if unit.chars().count() < MIN_PASSWORD_CHARS || is_run(unit) {
+            return Err(PasswordError::Weak(
+                " (a short part repeated, or characters in sequence)".into(),
+            ));
+        }
+        let own: Vec<String> = context.iter().flat_map(|w| context_words(w)).collect();
+        let own_longest = own.iter().map(String::len).max().unwrap_or(0);
+        let leaned = longest_contained(unit, own_longest, |w| own.iter().any(|o| o == w));
+        let common = longest_contained(unit, LONGEST_COMMON, is_common);
+        let left = unit.chars().count() - leaned.max(common);
+        if left < MIN_PASSWORD_CHARS {
+            let hint = if leaned >= common {
+                " (it leans on the username, email or name)"
+            } else {
+                " (it leans on a common password)"
+            };
+            return Err(PasswordError::Weak(hint.into()));
         }
         Ok(())
     }
@@ -86,6 +102,78 @@ impl Password {
     ) -> Result<(), PasswordError> {
         self.check_strength(&[username.as_str(), email, full_name])
     }
+}
+
+/// The 30,000 most common passwords of a public frequency list, lowercase,
+/// sorted, one per line (240 KB; a full strength estimator with its
+/// dictionaries and a regex engine cost the binary about 2 MB).
+const COMMON: &str = include_str!("common-passwords.txt");
+/// The longest line of [`COMMON`], in bytes.
+const LONGEST_COMMON: usize = 20;
+
+fn common() -> &'static [&'static str] {
+    static LIST: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| COMMON.lines().collect())
+}
+
+fn is_common(word: &str) -> bool {
+    word.len() <= LONGEST_COMMON && common().binary_search(&word).is_ok()
+}
+
+/// The words of a user's own that a password must not lean on: each given
+/// value, an email's local part, and a name's parts, lowercase; words of
+/// fewer than four characters are too short to count.
+fn context_words(value: &str) -> Vec<String> {
+    let value = value.trim().to_lowercase();
+    let mut words = vec![value.clone()];
+    if let Some((local, _)) = value.split_once('@') {
+        words.push(local.to_string());
+    }
+    words.extend(
+        value
+            .split(|c: char| c.is_whitespace() || c == '@' || c == '.' || c == '_' || c == '-')
+            .map(str::to_string),
+    );
+    words.retain(|w| w.chars().count() >= 4);
+    words
+}
+
+/// The length in characters of the longest substring of `s`, of at most
+/// `max_bytes`, that `listed` accepts (0 when none).
+fn longest_contained(s: &str, max_bytes: usize, listed: impl Fn(&str) -> bool) -> usize {
+    let starts: Vec<usize> = s.char_indices().map(|(i, _)| i).collect();
+    let mut best = 0;
+    for (n, &i) in starts.iter().enumerate() {
+        let ends = starts[n + 1..]
+            .iter()
+            .copied()
+            .chain(std::iter::once(s.len()));
+        for (len, j) in ends.enumerate().take_while(|(_, j)| j - i <= max_bytes) {
+            if len + 1 > best && listed(&s[i..j]) {
+                best = len + 1;
+            }
+        }
+    }
+    best
+}
+
+/// `s` as the shortest unit it repeats (`abcabc` is `abc`), or `s` itself.
+fn shortest_period(s: &str) -> &str {
+    let len = s.len();
+    (1..len)
+        .filter(|p| len.is_multiple_of(*p) && s.is_char_boundary(*p))
+        .find(|&p| s.as_bytes().chunks(p).all(|c| c == &s.as_bytes()[..p]))
+        .map_or(s, |p| &s[..p])
+}
+
+/// One character repeated, or a run whose characters step by one
+/// (`aaaa`, `abcd`, `4321`).
+fn is_run(s: &str) -> bool {
+    let cs: Vec<i64> = s.chars().map(|c| i64::from(u32::from(c))).collect();
+    let Some(step) = cs.windows(2).next().map(|w| w[1] - w[0]) else {
+        return true;
+    };
+    step.abs() <= 1 && cs.windows(2).all(|w| w[1] - w[0] == step)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -311,6 +399,16 @@ mod tests {
     }
 
     #[test]
+    fn the_common_list_is_sorted_lowercase_and_its_longest_is_known() {
+        let list = common();
+        assert!(list.len() >= 30_000);
+        assert!(list.windows(2).all(|w| w[0] < w[1]));
+        assert!(list.iter().all(|w| *w == w.to_lowercase()));
+        assert_eq!(list.iter().map(|w| w.len()).max(), Some(LONGEST_COMMON));
+        assert!(is_common("password") && !is_common("correct horse"));
+    }
+
+    #[test]
     fn strength_policy() {
         let p = |s: &str| Password::parse(s).unwrap();
         assert_eq!(p("Ab1!").check_strength(&[]), Err(PasswordError::TooShort));
@@ -329,6 +427,31 @@ mod tests {
         assert!(p("correct horse battery staple")
             .check_strength(&[])
             .is_ok());
+        let weak = |s: &str, context: &[&str]| {
+            matches!(p(s).check_strength(context), Err(PasswordError::Weak(_)))
+        };
+        // A common password with a little around it.
+        assert!(weak("Dragon1986", &[]));
+        assert!(weak("iloveyou!!", &[]));
+        assert!(weak("PASSWORD", &[]));
+        // The user's own words, whole or in parts.
+        assert!(weak("admin@admin1", &["admin", "admin@example.com", ""]));
+        assert!(weak("Smith2024!", &["asmith", "a@b.c", "Anna Smith"]));
+        assert!(!weak(
+            "Smith and 7 quiet otters",
+            &["asmith", "a@b.c", "Anna Smith"]
+        ));
+        // Repeats and runs.
+        assert!(weak("aaaaaaaaaa", &[]));
+        assert!(weak("abcabcabcabc", &[]));
+        assert!(weak("bcdefghijk", &[]));
+        assert!(weak("87654321", &[]));
+        assert!(weak("password1password1", &[]));
+        // Nothing common, nothing of the user's: long enough is enough.
+        assert!(!weak("vX9#kq2!Lm", &["alice"]));
+        // The longest password is checked too, and quickly.
+        let long = "Zq".repeat(300) + &"w".repeat(424);
+        assert!(p(&long).check_strength(&[]).is_ok());
         // Spaces and any script are fine; no composition rules.
         assert!(p("ночь улица фонарь аптека").check_strength(&[]).is_ok());
     }
