@@ -27,15 +27,28 @@ pub struct Credentials {
 }
 
 /// One scope's count for an attempt in flight.
-struct Counted<'k> {
+struct Counted {
     scope: Scope,
-    key: &'k str,
+    key: String,
     record: Throttle,
 }
 
 /// One scope's answer: counted, passed without a count (a known browser at
 /// the username's lock), or refused with the seconds to wait.
-type ScopeOutcome<'k> = Result<Option<Counted<'k>>, u64>;
+type ScopeOutcome = Result<Option<Counted>, u64>;
+
+/// A checked log in: the user, and the counts its success clears. The
+/// caller settles them together with its own writes
+/// ([`Issuer::settle`]), so a log in makes one round of writes after the
+/// password check, not two.
+#[must_use = "a success's counts must be settled"]
+pub(super) struct Authenticated {
+    pub user: User,
+    pub settlement: Settlement,
+}
+
+/// The counts a successful log in clears.
+pub(super) struct Settlement(Vec<Counted>);
 
 impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// Checks a username and password. The attempt is counted in three
@@ -44,12 +57,13 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
     /// unchecked, the right password included, except that the username's
     /// lock passes a browser known for that username. Every checked failure
     /// costs one Argon2id run and ends in the same
-    /// [`Refusal::InvalidCredentials`].
+    /// [`Refusal::InvalidCredentials`]. A success leaves its counts to
+    /// [`Issuer::settle`].
     pub(super) async fn authenticate(
         &self,
         creds: Credentials,
         origin: &Origin<'_>,
-    ) -> Result<User, Error> {
+    ) -> Result<Authenticated, Error> {
         let now = self.now();
         let name = LoginName::parse(&creds.username);
         let user_key = throttle::key(&name);
@@ -85,7 +99,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
                 // effort; a count left behind ends as an unfinished attempt).
                 for counted in [&pair, &whole, &address] {
                     if let Ok(Ok(Some(c))) = counted {
-                        let _ = self.store.uncount_attempt(c.key).await;
+                        let _ = self.store.uncount_attempt(&c.key).await;
                     }
                 }
                 let fault = [user.err(), pair.err(), whole.err(), address.err()]
@@ -105,7 +119,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
             let mut wait = 0;
             for outcome in &outcomes {
                 match outcome {
-                    Ok(Some(c)) => self.store.uncount_attempt(c.key).await?,
+                    Ok(Some(c)) => self.store.uncount_attempt(&c.key).await?,
                     Ok(None) => {}
                     Err(w) => wait = wait.max(*w),
                 }
@@ -117,7 +131,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
             }
             .into());
         }
-        let counted: Vec<Counted<'_>> = outcomes
+        let counted: Vec<Counted> = outcomes
             .into_iter()
             .filter_map(|o| o.ok().flatten())
             .collect();
@@ -125,16 +139,13 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         let logged = self.logged_name(&name, user.is_some());
         match self.check_password(creds, user).await {
             Ok(user) => {
-                let [a, b, c] = [0, 1, 2].map(|i| counted.get(i));
-                tokio::try_join!(
-                    self.settle_success(a),
-                    self.settle_success(b),
-                    self.settle_success(c),
-                )?;
                 if passed_lock {
                     audit::known_device_passed_lock(origin, &user);
                 }
-                Ok(user)
+                Ok(Authenticated {
+                    user,
+                    settlement: Settlement(counted),
+                })
             }
             Err(Error::Refused(Refusal::InvalidCredentials)) => {
                 let [a, b, c] = [0, 1, 2].map(|i| counted.get(i));
@@ -149,7 +160,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
             Err(other) => {
                 // A fault checked nothing: the attempt does not count.
                 for c in &counted {
-                    self.store.uncount_attempt(c.key).await?;
+                    self.store.uncount_attempt(&c.key).await?;
                 }
                 Err(other)
             }
@@ -158,26 +169,41 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
 
     /// After a success: the pair's and the username's counts are cleared;
     /// the address's budget only takes this attempt back, since its other
-    /// failures were other usernames'.
-    async fn settle_success(&self, counted: Option<&Counted<'_>>) -> Result<(), Error> {
+    /// failures were other usernames'. The scopes are settled at once.
+    /// Its three calls' futures live on the heap: joined beside a caller's
+    /// own writes, they would triple what that caller's future holds inline.
+    pub(super) async fn settle(&self, settlement: Settlement) -> Result<(), Error> {
+        Box::pin(async move {
+            let [a, b, c] = [0, 1, 2].map(|i| settlement.0.get(i));
+            tokio::try_join!(
+                self.settle_success(a),
+                self.settle_success(b),
+                self.settle_success(c),
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn settle_success(&self, counted: Option<&Counted>) -> Result<(), Error> {
         match counted {
             None => Ok(()),
-            Some(c) if c.scope == Scope::Address => Ok(self.store.uncount_attempt(c.key).await?),
-            Some(c) => Ok(self.store.clear_after_success(c.key, &c.record).await?),
+            Some(c) if c.scope == Scope::Address => Ok(self.store.uncount_attempt(&c.key).await?),
+            Some(c) => Ok(self.store.clear_after_success(&c.key, &c.record).await?),
         }
     }
 
     /// Counts an attempt in one scope: `Ok` with the record after counting,
     /// or `Err` with the seconds to wait when the scope refuses it. A stale
     /// record (no failure for the policy's memory) starts over.
-    async fn count_attempt<'k>(
+    async fn count_attempt(
         &self,
         scope: Scope,
-        key: &'k str,
+        key: &str,
         (name, owner): (&LoginName, &str),
         origin: &Origin<'_>,
         now: OffsetDateTime,
-    ) -> Result<ScopeOutcome<'k>, Error> {
+    ) -> Result<ScopeOutcome, Error> {
         let policy = &self.settings.throttle;
         let limit = policy.limit(scope);
         // The address's budget is a fixed window from its first failure;
@@ -248,7 +274,11 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
                         .unwrap_or_else(|| policy.pending_wait(&old))));
                 }
             };
-            return Ok(Ok(Some(Counted { scope, key, record })));
+            return Ok(Ok(Some(Counted {
+                scope,
+                key: key.to_string(),
+                record,
+            })));
         }
         Ok(Err(1))
     }
@@ -268,7 +298,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
     /// the window passes: only the event is told.
     async fn lock_if_due(
         &self,
-        counted: Option<&Counted<'_>>,
+        counted: Option<&Counted>,
         name: &LoggedName<'_>,
         origin: &Origin<'_>,
         now: OffsetDateTime,
@@ -294,7 +324,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         let locked = self
             .store
             .lock_throttle(
-                counted.key,
+                &counted.key,
                 needed,
                 now,
                 until,
@@ -362,9 +392,9 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         origin: &Origin<'_>,
         issuer_url: &str,
     ) -> Result<TokenGrant, Error> {
-        let user = self.authenticate(creds, origin).await?;
+        let checked = self.authenticate(creds, origin).await?;
         let now = self.now();
-        let (user, family, refresh) = self.start_family(user, None, origin, now).await?;
+        let (user, family, refresh) = self.start_family(checked, None, origin, now).await?;
         self.grant(
             user,
             refresh,
@@ -376,10 +406,11 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
     }
 
     /// After a successful log in: records it and starts a refresh family
-    /// (bound to `client` when an OAuth client asked).
+    /// (bound to `client` when an OAuth client asked), while its counts are
+    /// settled.
     pub(super) async fn start_family(
         &self,
-        user: User,
+        Authenticated { user, settlement }: Authenticated,
         client: Option<ClientBinding>,
         origin: &Origin<'_>,
         now: OffsetDateTime,
@@ -399,10 +430,12 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
             client,
             issued_via: Some(origin.dialect.to_string()),
         };
-        // Independent writes: run them together to save a round trip.
-        let (user, ()) = tokio::try_join!(self.record_login(user, now), async {
-            Ok(self.store.put_refresh_family(&family).await?)
-        })?;
+        // Independent writes: run them together to save round trips.
+        let ((), user, ()) = tokio::try_join!(
+            self.settle(settlement),
+            self.record_login(user, now),
+            async { Ok(self.store.put_refresh_family(&family).await?) }
+        )?;
         audit::login_succeeded(origin, &user);
         Ok((user, family, refresh))
     }

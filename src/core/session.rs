@@ -2,7 +2,7 @@
 
 use super::audit::{self, Origin};
 use super::error::{Error, Refusal};
-use super::login::Credentials;
+use super::login::{Authenticated, Credentials};
 use super::password::Password;
 use super::record::session::Session;
 use super::record::token::SessionToken;
@@ -30,7 +30,7 @@ impl<S: FamilyStore + SessionStore + ThrottleStore + UserStore, K: Signer + ?Siz
         creds: Credentials,
         origin: &Origin<'_>,
     ) -> Result<SessionGrant, Error> {
-        let user = self.authenticate(creds, origin).await?;
+        let Authenticated { user, settlement } = self.authenticate(creds, origin).await?;
         let now = self.now();
         let token = SessionToken::generate()?;
         let session = Session {
@@ -41,9 +41,11 @@ impl<S: FamilyStore + SessionStore + ThrottleStore + UserStore, K: Signer + ?Siz
             created_at: now,
             expires_at: now + SESSION_IDLE,
         };
-        let (user, ()) = tokio::try_join!(self.record_login(user, now), async {
-            Ok(self.store.put_session(&session).await?)
-        })?;
+        let ((), user, ()) = tokio::try_join!(
+            self.settle(settlement),
+            self.record_login(user, now),
+            async { Ok(self.store.put_session(&session).await?) }
+        )?;
         audit::login_succeeded(origin, &user);
         Ok(SessionGrant {
             user,
@@ -102,7 +104,8 @@ impl<S: FamilyStore + SessionStore + ThrottleStore + UserStore, K: Signer + ?Siz
             auth_source: None,
             device: None,
         };
-        let user = self.authenticate(creds, origin).await?;
+        let Authenticated { user, settlement } = self.authenticate(creds, origin).await?;
+        self.settle(settlement).await?;
         new.check_strength_for(&user.username, &user.email, &user.full_name)
             .map_err(|e| Refusal::PasswordNotAllowed(e.to_string()))?;
         let hasher = self.hasher.clone();

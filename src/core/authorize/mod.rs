@@ -313,14 +313,16 @@ impl<S: ClientStore + CodeStore + FamilyStore + ThrottleStore + UserStore, K: Si
         creds: Credentials,
         origin: &Origin<'_>,
     ) -> Result<(AuthCode, Username), Error> {
-        let user = self.authenticate(creds, origin).await?;
-        let username = user.username.clone();
+        let checked = self.authenticate(creds, origin).await?;
+        let username = checked.user.username.clone();
         let now = self.now();
         let binding = ClientBinding {
             client_id: req.client.id.clone(),
             scope: req.scope.clone(),
         };
-        let (_, family, first) = self.start_family(user, Some(binding), origin, now).await?;
+        let (_, family, first) = self
+            .start_family(checked, Some(binding), origin, now)
+            .await?;
         let code = AuthCode::generate()?;
         self.store
             .put_code(&StoredCode {

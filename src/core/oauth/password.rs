@@ -23,13 +23,15 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
     ) -> Result<OAuthGrant, Error> {
         Self::require_grant(client, GrantType::Password)?;
         let scope = grant_scope(client, scope, true)?;
-        let user = self.authenticate(creds, origin).await?;
+        let checked = self.authenticate(creds, origin).await?;
         let now = self.now();
         let binding = ClientBinding {
             client_id: client.id.clone(),
             scope: scope.clone(),
         };
-        let (user, family, refresh) = self.start_family(user, Some(binding), origin, now).await?;
+        let (user, family, refresh) = self
+            .start_family(checked, Some(binding), origin, now)
+            .await?;
         let refresh = client.allows(GrantType::RefreshToken).then_some(refresh);
         let tokens = UserTokens {
             client,
