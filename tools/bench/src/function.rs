@@ -5,6 +5,7 @@ use crate::lambda::CpuShare;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -113,6 +114,23 @@ pub struct Function {
     pub child: tokio::process::Child,
     pub runtime: Runtime,
     pub started: Instant,
+    /// Bytes the function has written to stdout and stderr: what Lambda
+    /// sends to CloudWatch Logs (less its own few platform lines).
+    log_bytes: Arc<AtomicU64>,
+}
+
+/// Reads a function's output to its end, counting the bytes.
+fn drain(out: Option<impl tokio::io::AsyncRead + Unpin + Send + 'static>, count: Arc<AtomicU64>) {
+    let Some(mut out) = out else { return };
+    tokio::spawn(async move {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = out.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            count.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    });
 }
 
 impl Function {
@@ -133,18 +151,29 @@ impl Function {
             .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
         let started = Instant::now();
-        let child = cmd
+        let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
+        let log_bytes = Arc::new(AtomicU64::new(0));
+        drain(child.stdout.take(), log_bytes.clone());
+        drain(child.stderr.take(), log_bytes.clone());
         Self {
             child,
             runtime,
             started,
+            log_bytes,
         }
+    }
+
+    /// The bytes logged so far. A line is written before its request's
+    /// answer; give the reader a moment before counting.
+    pub async fn log_bytes(&self) -> u64 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.log_bytes.load(Ordering::Relaxed)
     }
 
     pub async fn invoke(&mut self, event: &str) -> (Instant, Value) {

@@ -32,6 +32,8 @@ const NO_LIMIT: AttemptLimit = AttemptLimit {
 const WARMUP_ROUNDS: usize = 100;
 const STARTS: usize = 10;
 const RSS_LOGINS: usize = 1000;
+/// Refreshes after them, to count what a refresh logs.
+const RSS_REFRESHES: usize = 100;
 
 /// The figures, in order, then the report.
 pub async fn run() {
@@ -352,6 +354,9 @@ impl Samples {
         // writes of a success and the count cleared after it.
         let login_floor = argon + sign + gu + rs + rl + pf + cl;
         let refresh_floor = sign + gf + gu + ro;
+        // The log in any implementation without lockout makes: read the
+        // user, verify, write one item, sign.
+        let login_minimal = argon + sign + gu + pf;
         out.insert("argon2_verify_ms".into(), json!(argon));
         out.insert("rs256_sign_ms".into(), json!(sign));
         out.insert(
@@ -364,6 +369,11 @@ impl Samples {
         out.insert(
             "login_overhead_ratio".into(),
             json!(login_p50 / login_floor),
+        );
+        out.insert("login_minimal_ms".into(), json!(login_minimal));
+        out.insert(
+            "login_vs_minimal_ratio".into(),
+            json!(login_p50 / login_minimal),
         );
         out.insert("refresh_floor_ms".into(), json!(refresh_floor));
         out.insert(
@@ -501,15 +511,44 @@ async fn authorizer_cold_start(
     );
 }
 
-/// Peak RSS of one issuer over `RSS_LOGINS` log ins.
+/// The v2 refresh token in a function's answer.
+fn refresh_token_in(resp: &Value) -> String {
+    let body: Value = serde_json::from_str(resp["body"].as_str().unwrap()).unwrap();
+    body["content"][0]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Peak RSS of one issuer over `RSS_LOGINS` log ins, and the bytes each log
+/// in and refresh logs.
 async fn peak_memory(fenv: &[(String, String)], out: &mut Map<String, Value>) {
     let login_text = event_text("v2-login");
     let mut f = Function::start(&sibling("token-issuer"), fenv).await;
+    let mut refresh_token = String::new();
+    let before = f.log_bytes().await;
     for _ in 0..RSS_LOGINS {
         let (_, resp) = f.invoke(&login_text).await;
         assert_eq!(resp["statusCode"], 200, "{resp}");
+        refresh_token = refresh_token_in(&resp);
     }
+    let logged = f.log_bytes().await - before;
     out.insert("peak_rss_mib".into(), json!(f.peak_rss_mib()));
+    // What each request adds to CloudWatch Logs, at the default log level.
+    let before = f.log_bytes().await;
+    for _ in 0..RSS_REFRESHES {
+        let mut e = event("v2-refresh");
+        e["body"] = json!({ "refreshToken": refresh_token }).to_string().into();
+        let (_, resp) = f.invoke(&e.to_string()).await;
+        assert_eq!(resp["statusCode"], 200, "{resp}");
+        refresh_token = refresh_token_in(&resp);
+    }
+    let refreshed = f.log_bytes().await - before;
+    out.insert(
+        "log_bytes".into(),
+        json!({"per_login": logged as f64 / RSS_LOGINS as f64,
+               "per_refresh": refreshed as f64 / RSS_REFRESHES as f64}),
+    );
 }
 
 /// The arm64 `bootstrap` as `cargo lambda build --release --arm64` made it.
@@ -534,6 +573,7 @@ fn report(out: Map<String, Value>) {
     }
     let targets = [
         ("login_overhead_ratio", 1.10),
+        ("login_vs_minimal_ratio", 1.10),
         ("refresh_overhead_ratio", 1.5),
         ("cold_start_ratio", 1.5),
         ("peak_rss_mib", 48.0),
