@@ -34,6 +34,8 @@ const STARTS: usize = 10;
 const RSS_LOGINS: usize = 1000;
 /// Refreshes after them, to count what a refresh logs.
 const RSS_REFRESHES: usize = 100;
+/// Warm decisions whose log lines are counted.
+const DECISIONS_LOGGED: usize = 50;
 
 /// The figures, in order, then the report.
 pub async fn run() {
@@ -508,6 +510,19 @@ async fn authorizer_cold_start(
     out.insert(
         "authorizer_cold_start_ms".into(),
         json!(pct(&mut samples, 0.5)),
+    );
+    // What a warm decision logs: one line, cached or not.
+    let mut f = Function::start(&authorizer_bin, &aenv).await;
+    f.invoke(&first_decision).await;
+    let before = f.log_bytes().await;
+    for _ in 0..DECISIONS_LOGGED {
+        let (_, resp) = f.invoke(&first_decision).await;
+        assert_eq!(resp["isAuthorized"], true, "{resp}");
+    }
+    let logged = f.log_bytes().await - before;
+    out.insert(
+        "authorizer_log_bytes_per_decision".into(),
+        json!(logged as f64 / DECISIONS_LOGGED as f64),
     );
 }
 
