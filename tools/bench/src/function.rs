@@ -1,7 +1,7 @@
 //! A release function in a process of its own, fed through a minimal Lambda
 //! Runtime API: the bench's stand-in for the Lambda service.
 
-use crate::lambda::CpuShare;
+use crate::share::CpuShare;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Stdio;

@@ -10,9 +10,9 @@
 
 use crate::common::*;
 use crate::function::Function;
+use crate::share::CpuShare;
 use crate::{bench_env, event_text, function_env, median, ms, out_dir, pct, sibling};
 use serde_json::{json, Map, Value};
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -36,9 +36,6 @@ fn usd_per_million(p50_ms: f64, mb: u64) -> f64 {
 const COLD_STARTS: usize = 5;
 const WARM_LOGINS: usize = 30;
 const THROUGHPUT_SECS: u64 = 8;
-/// Lambda's CPU: one vCPU at this memory size.
-const FULL_CPU_MB: u64 = 1769;
-const CGROUP_ROOT: &str = "/sys/fs/cgroup/cpu";
 
 /// The figures, in order, then the report.
 pub async fn run() {
@@ -417,60 +414,7 @@ fn report(lambda: &Map<String, Value>) {
     }
 }
 
-// ---- the parts: CPU shares, the TLS terminator, the process's figures -------
-
-/// A cgroup v1 `cpu` quota of `mb`'s share of one CPU.
-pub struct CpuShare {
-    dir: PathBuf,
-    procs: std::ffi::CString,
-}
-
-impl CpuShare {
-    /// `None` (with the reason) where cgroups cannot be made: not root, or no
-    /// cgroup v1 `cpu` controller.
-    fn new(mb: u64) -> Result<Self, String> {
-        let dir = PathBuf::from(CGROUP_ROOT).join(format!("token-issuer-bench-{mb}"));
-        let period = 100_000u64;
-        let quota = period * mb / FULL_CPU_MB;
-        let made = std::fs::create_dir_all(&dir)
-            .and_then(|_| std::fs::write(dir.join("cpu.cfs_period_us"), period.to_string()))
-            .and_then(|_| std::fs::write(dir.join("cpu.cfs_quota_us"), quota.to_string()));
-        made.map_err(|e| format!("{}: {e}", dir.display()))?;
-        let procs = std::ffi::CString::new(dir.join("cgroup.procs").to_string_lossy().as_bytes())
-            .map_err(|e| e.to_string())?;
-        Ok(Self { dir, procs })
-    }
-
-    /// Moves the child into this group between fork and exec: only
-    /// async-signal-safe calls there (open, write, close).
-    pub fn confine(&self, cmd: &mut tokio::process::Command) {
-        let path = self.procs.clone();
-        // SAFETY: the closure runs in the forked child before exec and makes
-        // only raw system calls on memory prepared before the fork.
-        unsafe {
-            cmd.as_std_mut().pre_exec(move || {
-                let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
-                if fd < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // In cgroup v1, "0" moves the writing process.
-                let n = libc::write(fd, b"0".as_ptr().cast(), 1);
-                libc::close(fd);
-                if n == 1 {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
-                }
-            });
-        }
-    }
-}
-
-impl Drop for CpuShare {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.dir);
-    }
-}
+// ---- the parts: the TLS terminator, the process's figures ----------------
 
 /// TLS in front of DynamoDB Local, with the certificate the bench made.
 async fn tls_terminator(upstream: String) -> String {

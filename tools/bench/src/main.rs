@@ -17,6 +17,7 @@ mod enumeration;
 mod function;
 mod issuer;
 mod lambda;
+mod share;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
