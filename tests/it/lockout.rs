@@ -479,3 +479,78 @@ async fn many_addresses_lock_a_username_but_not_its_known_browser() {
     let r = page_sign_in(&env, "192.0.2.45", PASSWORD, Some(&renewed)).await;
     assert_eq!(r.status, 429, "an expired cookie");
 }
+
+/// Every way to log in settles a success's counts together with its own
+/// writes: with a limit of 3, two failures, a success, two more failures
+/// and a success all pass from one address, because the first success
+/// cleared the pair's and the username's counts; a third failure in a row
+/// then locks as before. Through the real handler, per dialect.
+#[tokio::test]
+async fn a_success_clears_the_counts_in_every_dialect() {
+    use token_issuer::core::record::client::GrantType;
+    let env = TestEnv::with_config(|c| c.lockout_threshold = 3).await;
+    let secret = env
+        .add_client("app", false, &GrantType::ALL, "openid")
+        .await
+        .unwrap();
+    let attempt = |dialect: &str, password: &str| -> Value {
+        let mut ev = match dialect {
+            "v2" => login(
+                "v2-login",
+                json!({"username": "admin", "password": password}),
+            ),
+            "user" => login(
+                "user-authenticate",
+                json!({"userName": "admin", "password": password}),
+            ),
+            "ops" => login(
+                "ops-acquire",
+                json!({"username": "admin", "password": password, "authSource": "local"}),
+            ),
+            _ => oauth_event(
+                "oauth-token-password",
+                &[
+                    ("grant_type", "password"),
+                    ("username", "admin"),
+                    ("password", password),
+                ],
+                Some(("app", &secret)),
+            ),
+        };
+        ev["requestContext"]["http"]["sourceIp"] = json!(VICTIM_IP);
+        ev
+    };
+    // The oauth dialect answers a lock as `invalid_grant` (400), the others 429.
+    let locked = |r: &Reply| {
+        r.status == 429 || (r.status == 400 && r.text().contains("Too many failed attempts"))
+    };
+    for dialect in ["v2", "user", "ops", "oauth"] {
+        for round in 0..2 {
+            for _ in 0..2 {
+                let r = env.call(&attempt(dialect, "wrong password")).await;
+                assert!(
+                    matches!(r.status, 400 | 401) && !locked(&r),
+                    "{dialect} round {round}: a failure, not a lock: {} {}",
+                    r.status,
+                    r.text()
+                );
+            }
+            let r = env.call(&attempt(dialect, PASSWORD)).await;
+            assert_eq!(r.status, 200, "{dialect} round {round}: {}", r.text());
+        }
+        for _ in 0..3 {
+            env.call(&attempt(dialect, "wrong password")).await;
+        }
+        let r = env.call(&attempt(dialect, PASSWORD)).await;
+        assert!(
+            locked(&r),
+            "{dialect}: locked after three in a row: {}",
+            r.text()
+        );
+        // The next dialect starts from no lock.
+        let now = env.app.issuer().now();
+        user_command(&env.store, UserCommand::Unlock(args("admin")), now)
+            .await
+            .unwrap();
+    }
+}

@@ -177,7 +177,15 @@ async fn a_wrong_current_password_is_a_counted_failed_attempt() {
 async fn a_new_password_the_rules_refuse_is_a_400_and_changes_nothing() {
     let env = TestEnv::new().await;
     let token = acquired(&env, "ops-acquire").await;
-    for weak in ["short", "password1", "admin@admin1", "12345678"] {
+    for weak in [
+        "short",
+        "password1",
+        "admin@admin1",
+        "12345678",
+        "Dragon1986!",
+        "abcabcabcabc",
+        "Admin-1234567",
+    ] {
         let r = env.call(&change(&token, PASSWORD, weak)).await;
         assert_eq!(r.status, 400, "{weak}");
         r.assert_json();
