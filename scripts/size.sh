@@ -36,10 +36,11 @@ for bin in "${bins[@]}"; do
   file="$target/lambda/$bin/bootstrap"
   [ -f "$file" ] || { echo "size: $file is missing (scripts/size.sh --build makes it)" >&2; exit 2; }
   bytes=$(stat -c %s "$file")
-  limit=$(python3 -c "print(int(float('${budget[$bin]}') * 1024 * 1024))")
+  limit=$(awk -v mib="${budget[$bin]}" 'BEGIN { printf "%d", mib * 1048576 }')
   verdict=ok
   if [ "$bytes" -gt "$limit" ]; then verdict="OVER BUDGET"; over+=("$bin"); fi
-  python3 -c "print('size: %-17s %10d bytes = %5.2f MiB  (budget %s MiB)  %s' % ('$bin', $bytes, $bytes / 1048576, '${budget[$bin]}', '$verdict'))"
+  awk -v b="$bin" -v n="$bytes" -v mib="${budget[$bin]}" -v v="$verdict" \
+    'BEGIN { printf "size: %-17s %10d bytes = %5.2f MiB  (budget %s MiB)  %s\n", b, n, n / 1048576, mib, v }'
 done
 [ ${#over[@]} -eq 0 ] && exit 0
 
