@@ -94,6 +94,7 @@ async fn main() {
             revoked_at: None,
             client: None,
             issued_via: None,
+            session: None,
         })
         .await
         .expect("put the family");

@@ -206,8 +206,8 @@ impl<S: Store, K: Signer + Refresh> Authorizer<S, K> {
         if !self.settings.audiences.contains(&claims.aud) {
             return Decision::Deny("wrong_audience");
         }
-        let key = match &claims.sid {
-            Some(sid) => format!("family:{sid}"),
+        let key = match claims.family() {
+            Some(family) => format!("family:{family}"),
             None => format!("token:{}", claims.jti),
         };
         let live = match self.remembered(&key) {

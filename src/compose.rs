@@ -5,6 +5,7 @@
 use crate::authorizer::{Authorizer, AuthorizerSettings};
 use crate::config::{Config, ConfigError, StoreConfig};
 use crate::core::clock::Clock;
+use crate::core::record::browser::SessionLimits;
 use crate::core::record::throttle::ThrottleSettings;
 use crate::core::store::Store;
 use crate::core::{Issuer, Settings};
@@ -30,6 +31,10 @@ pub fn settings(config: &Config) -> Settings {
             initial: duration(config.lockout_initial),
             max: duration(config.lockout_max),
             ..ThrottleSettings::default()
+        },
+        sessions: SessionLimits {
+            idle: duration(config.session_idle),
+            absolute: duration(config.session_max),
         },
     }
 }

@@ -49,6 +49,10 @@ pub struct Config {
     pub lockout_initial: Duration,
     /// The longest lock.
     pub lockout_max: Duration,
+    /// A browser session ends this long after its last use (API §12).
+    pub session_idle: Duration,
+    /// A browser session ends this long after its sign-in, however used.
+    pub session_max: Duration,
     /// Every route answers within this (below the function's 10 s timeout).
     pub request_deadline: Duration,
     /// How often a warm instance re-reads the key ring from Secrets Manager.
@@ -255,6 +259,18 @@ impl Config {
                 "LOCKOUT_MAX_SECONDS",
                 Duration::from_secs(900),
                 Duration::from_secs(24 * 3600),
+            )?,
+            session_idle: seconds(
+                src,
+                "SESSION_IDLE_SECONDS",
+                Duration::from_secs(30 * 60),
+                Duration::from_secs(24 * 3600),
+            )?,
+            session_max: seconds(
+                src,
+                "SESSION_MAX_SECONDS",
+                Duration::from_secs(10 * 3600),
+                Duration::from_secs(30 * 24 * 3600),
             )?,
             request_deadline: seconds(
                 src,

@@ -2,6 +2,7 @@
 //! lines, for people and for `cut`. Never a secret but the client secret
 //! made at that moment.
 
+use crate::core::record::browser::BrowserSession;
 use crate::core::record::client::{Client, ClientSecret};
 use crate::core::record::throttle::Throttle;
 use crate::core::record::user::User;
@@ -152,4 +153,38 @@ pub(super) fn client(c: &Client) {
 pub(super) fn new_secret(secret: &ClientSecret, note: &str) {
     println!("client_secret\t{}", secret.expose());
     eprintln!("{note}");
+}
+
+/// A user's browser sessions: one row each, with the state it is in at
+/// `now` (`live`, `ended`, `revoked` by a later token version or a disable,
+/// `idle`, `expired`).
+pub(super) fn browser_sessions(sessions: &[BrowserSession], user: &User, now: OffsetDateTime) {
+    println!("session\tstate\tsigned_in\tidle_until\texpires\tamr\tclients");
+    for s in sessions {
+        let state = if s.ended_at.is_some() {
+            "ended"
+        } else if !user.accepts_tokens_from(s.user_id, Some(s.token_version), s.created_at) {
+            "revoked"
+        } else if s.expires_at <= now {
+            "expired"
+        } else if s.idle_until <= now {
+            "idle"
+        } else {
+            "live"
+        };
+        let clients: Vec<&str> = s.clients.iter().map(|c| c.as_str()).collect();
+        println!(
+            "{}\t{state}\t{}\t{}\t{}\t{}\t{}",
+            s.id,
+            when(Some(s.auth_time)),
+            when(Some(s.idle_until)),
+            when(Some(s.expires_at)),
+            s.amr.join(","),
+            if clients.is_empty() {
+                "-".to_string()
+            } else {
+                clients.join(",")
+            },
+        );
+    }
 }

@@ -34,6 +34,8 @@ pub enum UserCommand {
     Show(UsernameArgs),
     /// Lift every lock of a username: its own and those of every address.
     Unlock(UsernameArgs),
+    /// Print a user's browser sessions (single sign-on), live or not.
+    Sessions(UsernameArgs),
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +86,7 @@ pub async fn user_command<S: AdminStore>(
         | UserCommand::RevokeTokens(args)
         | UserCommand::Show(args)
         | UserCommand::Unlock(args)
+        | UserCommand::Sessions(args)
             if args.password_stdin =>
         {
             Err(AdminError::Invalid(format!(
@@ -98,6 +101,7 @@ pub async fn user_command<S: AdminStore>(
         UserCommand::List => list(store).await,
         UserCommand::Show(args) => show(store, &args, now).await,
         UserCommand::Unlock(args) => unlock(store, &args).await,
+        UserCommand::Sessions(args) => sessions(store, &args, now).await,
     }
 }
 
@@ -215,6 +219,13 @@ async fn revoke_tokens<S: AdminStore>(
     if !store.revoke_tokens(&username, now).await? {
         return Err(no_such(&username));
     }
+    // The raised token version already refuses every session; ending them
+    // also shows it in `user sessions`.
+    for session in store.browser_sessions(&username).await? {
+        if session.is_live(now) {
+            store.end_browser_session(&session.token_hash, now).await?;
+        }
+    }
     audited(UserChange::TokensRevoked, &username, None);
     println!("ended every refresh family and session of {username}");
     Ok(())
@@ -252,6 +263,21 @@ async fn show<S: AdminStore>(
     let own = throttle::key(&LoginName::Valid(username));
     let records = store.throttle_records(&own).await?;
     print::locks(&own, &records, now);
+    Ok(())
+}
+
+async fn sessions<S: AdminStore>(
+    store: &S,
+    args: &UsernameArgs,
+    now: OffsetDateTime,
+) -> Result<(), AdminError> {
+    let username = Username::parse(&args.username)?;
+    let user = store
+        .get_user(&username)
+        .await?
+        .ok_or_else(|| no_such(&username))?;
+    let sessions = store.browser_sessions(&username).await?;
+    print::browser_sessions(&sessions, &user, now);
     Ok(())
 }
 

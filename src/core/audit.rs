@@ -126,6 +126,31 @@ pub fn login_succeeded(o: &Origin<'_>, user: &User) {
     );
 }
 
+/// A sign-in at the login page started browser session `session_id`.
+pub fn browser_session_started(o: &Origin<'_>, username: &Username, session_id: &str) {
+    tracing::info!(
+        target: "audit",
+        event = "browser_session_started",
+        username = username.as_str(),
+        session_id,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+    );
+}
+
+/// A client got a code from browser session `session_id` without a sign-in.
+pub fn browser_session_used(o: &Origin<'_>, username: &Username, session_id: &str, client: &str) {
+    tracing::info!(
+        target: "audit",
+        event = "browser_session_used",
+        username = username.as_str(),
+        session_id,
+        client_id = client,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+    );
+}
+
 /// Why a log in failed: `invalid_credentials` or `locked`.
 pub fn login_failed(o: &Origin<'_>, name: &LoggedName<'_>, user_id: Option<Uuid>, reason: &str) {
     tracing::info!(

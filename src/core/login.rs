@@ -1,8 +1,9 @@
 //! Log in: throttling, the password check and the records a success leaves.
 
 use super::audit::{self, LoggedName, Origin};
-use super::error::{Error, Refusal};
+use super::error::{Error, Fault, Refusal};
 use super::password::Password;
+use super::record::browser::SessionLink;
 use super::record::family::{ClientBinding, RefreshFamily};
 use super::record::throttle::{self, Scope, Throttle};
 use super::record::token::{FamilyId, RefreshToken};
@@ -394,7 +395,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
     ) -> Result<TokenGrant, Error> {
         let checked = self.authenticate(creds, origin).await?;
         let now = self.now();
-        let (user, family, refresh) = self.start_family(checked, None, origin, now).await?;
+        let (user, family, refresh) = self.start_family(checked, None, None, origin, now).await?;
         self.grant(
             user,
             refresh,
@@ -406,15 +407,40 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
     }
 
     /// After a successful log in: records it and starts a refresh family
-    /// (bound to `client` when an OAuth client asked), while its counts are
-    /// settled.
+    /// (bound to `client` when an OAuth client asked, and to the browser
+    /// `session` it starts), while its counts are settled.
     pub(super) async fn start_family(
         &self,
         Authenticated { user, settlement }: Authenticated,
         client: Option<ClientBinding>,
+        session: Option<SessionLink>,
         origin: &Origin<'_>,
         now: OffsetDateTime,
     ) -> Result<(User, RefreshFamily, RefreshToken), Error> {
+        let (family, refresh) = self.new_family(&user, client, session, origin, now)?;
+        // Independent writes: run them together to save round trips.
+        let ((), user, ()) = tokio::try_join!(
+            self.settle(settlement),
+            self.record_login(user, now),
+            async { Ok(self.store.put_refresh_family(&family).await?) }
+        )?;
+        audit::login_succeeded(origin, &user);
+        Ok((user, family, refresh))
+    }
+}
+
+impl<S, K: Signer + ?Sized> Issuer<S, K> {
+    /// A new refresh family of `user`'s and its first token, made at `now`
+    /// (bound to `client` when an OAuth client asked, and to the browser
+    /// `session` it is issued in), not yet stored.
+    pub(super) fn new_family(
+        &self,
+        user: &User,
+        client: Option<ClientBinding>,
+        session: Option<SessionLink>,
+        origin: &Origin<'_>,
+        now: OffsetDateTime,
+    ) -> Result<(RefreshFamily, RefreshToken), Fault> {
         let id = FamilyId::generate()?;
         let refresh = RefreshToken::generate(id)?;
         let family = RefreshFamily {
@@ -429,14 +455,8 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
             revoked_at: None,
             client,
             issued_via: Some(origin.dialect.to_string()),
+            session: session.map(Box::new),
         };
-        // Independent writes: run them together to save round trips.
-        let ((), user, ()) = tokio::try_join!(
-            self.settle(settlement),
-            self.record_login(user, now),
-            async { Ok(self.store.put_refresh_family(&family).await?) }
-        )?;
-        audit::login_succeeded(origin, &user);
-        Ok((user, family, refresh))
+        Ok((family, refresh))
     }
 }

@@ -22,6 +22,7 @@ use clock::Clock;
 pub use error::{Error, Fault, Refusal};
 pub use login::Credentials;
 use password::Hasher;
+use record::browser::SessionLimits;
 use record::claims::AccessClaims;
 use record::throttle::ThrottleSettings;
 use record::token::{self, RefreshToken};
@@ -39,6 +40,8 @@ pub struct Settings {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     pub throttle: ThrottleSettings,
+    /// How long browser sessions last (API §12).
+    pub sessions: SessionLimits,
 }
 
 /// An access token and the refresh token of a (new or continued) family.
@@ -75,6 +78,11 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
             clock,
             settings,
         }
+    }
+
+    /// How long browser sessions last, for the edge's cookie.
+    pub fn session_limits(&self) -> &record::browser::SessionLimits {
+        &self.settings.sessions
     }
 
     /// The signing port, for the edge's keyed MACs and published keys.

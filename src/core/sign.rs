@@ -3,7 +3,7 @@
 //! public keys. `crate::keys` implements it on the key ring; the core never
 //! sees a key, a secret or where either is stored.
 
-use super::record::claims::TokenClaims;
+use super::record::claims::{IdTokenHint, TokenClaims};
 use std::future::Future;
 
 /// The JWS header type of a token.
@@ -33,6 +33,10 @@ pub trait Signer: Send + Sync {
     /// signed; `None` for anything else. Only the signature is checked:
     /// times and issuer are the caller's.
     fn verify(&self, token: &str) -> Option<(TokenType, TokenClaims)>;
+
+    /// The claims of an ID token (header type `JWT`) one of the published
+    /// keys signed, expired or not; `None` for anything else.
+    fn verify_id_token(&self, token: &str) -> Option<IdTokenHint>;
 
     /// A MAC of a login form's fields (its form token).
     fn form_mac(&self, data: &[u8]) -> Vec<u8>;

@@ -2,6 +2,7 @@
 //! split by caller, and the errors they report. Adapters (DynamoDB) implement
 //! them; the core never sees an adapter's types.
 
+use super::record::browser::BrowserSession;
 use super::record::client::{Client, ClientId};
 use super::record::code::{CodeRedemption, Redemption, StoredCode};
 use super::record::family::{RefreshFamily, Rotation};
@@ -222,6 +223,40 @@ pub trait SessionStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// Browser sessions (API §12), keyed by the hash of their cookie's value.
+pub trait BrowserSessionStore: Send + Sync {
+    /// Fails with [`StoreError::AlreadyExists`] when the hash is taken.
+    fn put_browser_session(
+        &self,
+        session: &BrowserSession,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get_browser_session(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<BrowserSession>, StoreError>> + Send;
+
+    /// Records a use at `now` in one conditional write: the idle expiry
+    /// moves to `idle_until`, and `client` joins the session's clients.
+    /// Returns the session after the write; `None` when it does not exist or
+    /// is not live at `now`.
+    fn use_browser_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+        idle_until: OffsetDateTime,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<Option<BrowserSession>, StoreError>> + Send;
+
+    /// Ends a session live at `now`; the session as it was, or `None` when
+    /// there was none to end.
+    fn end_browser_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<BrowserSession>, StoreError>> + Send;
+}
+
 /// What counting an attempt found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reservation {
@@ -302,6 +337,7 @@ pub trait Store:
     UserStore
     + FamilyStore
     + SessionStore
+    + BrowserSessionStore
     + ThrottleStore
     + ClientStore
     + AccessTokenStore
@@ -314,6 +350,7 @@ impl<T> Store for T where
     T: UserStore
         + FamilyStore
         + SessionStore
+        + BrowserSessionStore
         + ThrottleStore
         + ClientStore
         + AccessTokenStore
@@ -323,7 +360,14 @@ impl<T> Store for T where
 }
 
 /// What only the admin tool does to users and clients.
-pub trait AdminStore: UserStore + ClientStore {
+pub trait AdminStore: UserStore + ClientStore + BrowserSessionStore {
+    /// Every stored browser session of `username`'s, live or not (a scan:
+    /// an operator's occasional question).
+    fn browser_sessions(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Vec<BrowserSession>, StoreError>> + Send;
+
     /// Fails with [`StoreError::AlreadyExists`] when the client id is taken.
     fn create_client(&self, client: &Client)
         -> impl Future<Output = Result<(), StoreError>> + Send;

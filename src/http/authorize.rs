@@ -9,9 +9,11 @@ use super::request::{FormBody, RequestError};
 use super::routes::DialectName;
 use super::{Answer, ApiError, Context, Dialect};
 use crate::core::authorize::{
-    AuthorizeError, AuthorizeParams, NoRedirect, Param, RedirectError, Repeated,
+    AuthorizationRequest, AuthorizeError, AuthorizeParams, AuthorizeRefusal, NoRedirect, Param,
+    Prompt, RedirectError, Repeated, SessionAnswer, SignedIn,
 };
 use crate::core::device::{DEVICE_COOKIE, DEVICE_TTL};
+use crate::core::record::browser::SESSION_COOKIE;
 use crate::core::store::Store;
 use crate::core::{Credentials, Error, Issuer, Refusal};
 use lambda_http::http::header::{HeaderValue, COOKIE, RETRY_AFTER, SET_COOKIE};
@@ -70,10 +72,26 @@ pub async fn show<S: Store>(
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let query = FormBody::from_bytes(req.uri().query().unwrap_or("").as_bytes())?;
-    let request = match issuer.check_authorization(&params(&query)).await {
+    let cookie = request_cookie(req, SESSION_COOKIE);
+    // The session is read beside the client: a live one skips the page.
+    let asked = params(&query);
+    let (request, live) = tokio::join!(
+        issuer.check_authorization(&asked),
+        issuer.browser_session(cookie.as_deref())
+    );
+    let request = match request {
         Ok(r) => r,
         Err(e) => return authorize_error(e, ctx),
     };
+    let origin = ctx.origin(DialectName::OAuthPage);
+    match issuer
+        .authorize_in_session(&request, live?, &ctx.issuer_url, &origin)
+        .await
+    {
+        Ok(SessionAnswer::Code(code)) => return Ok(code_redirect(&request, code.expose(), ctx)),
+        Ok(SessionAnswer::SignIn) => {}
+        Err(e) => return authorize_error(e, ctx),
+    }
     let token = issuer.form_token(&request, issuer.now().unix_timestamp());
     let username = request.login_hint.clone().unwrap_or_default();
     Ok(page::login(
@@ -98,6 +116,15 @@ pub async fn submit<S: Store>(
         Ok(r) => r,
         Err(e) => return authorize_error(e, ctx).map(Answer::from),
     };
+    // The page never posts `prompt`; `none` forbids signing in here.
+    if request.prompt == Prompt::None {
+        let refused = AuthorizeError::Redirect(RedirectError {
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            refusal: AuthorizeRefusal::LoginRequired,
+        });
+        return authorize_error(refused, ctx).map(Answer::from);
+    }
     let now = issuer.now().unix_timestamp();
     let fresh = issuer.form_token(&request, now);
     let username = form.optional("username").ok().flatten().unwrap_or("");
@@ -133,21 +160,29 @@ pub async fn submit<S: Store>(
     };
     let origin = ctx.origin(DialectName::OAuthPage);
     match issuer.sign_in_for_code(&request, creds, &origin).await {
-        Ok((code, user)) => {
-            let mut pairs = vec![("code", code.expose())];
-            if let Some(state) = &request.state {
-                pairs.push(("state", state));
-            }
-            pairs.push(("iss", &ctx.issuer_url));
-            let mut resp = page::redirect(request.redirect_uri.as_str(), &pairs);
+        Ok(SignedIn {
+            code,
+            username,
+            cookie,
+        }) => {
+            let mut resp = code_redirect(&request, code.expose(), ctx);
             // This browser is now known for the username (API §2).
-            let cookie = format!(
+            let device = format!(
                 "{DEVICE_COOKIE}={}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Strict",
-                issuer.device_cookie(&user),
+                issuer.device_cookie(&username),
                 DEVICE_TTL.whole_seconds()
             );
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                resp.headers_mut().append(SET_COOKIE, v);
+            // The browser session (API §12): Lax, so another app's redirect
+            // here carries it. It lasts as long as the session may.
+            let session = format!(
+                "{SESSION_COOKIE}={}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Lax",
+                cookie.expose(),
+                issuer.session_limits().absolute.whole_seconds()
+            );
+            for c in [device, session] {
+                if let Ok(v) = HeaderValue::from_str(&c) {
+                    resp.headers_mut().append(SET_COOKIE, v);
+                }
             }
             Ok(resp.into())
         }
@@ -187,6 +222,16 @@ pub async fn submit<S: Store>(
     }
 }
 
+/// `302` to the client with its code, the state and the issuer (RFC 9207).
+fn code_redirect(request: &AuthorizationRequest, code: &str, ctx: &Context) -> Response<Body> {
+    let mut pairs = vec![("code", code)];
+    if let Some(state) = &request.state {
+        pairs.push(("state", state));
+    }
+    pairs.push(("iss", &ctx.issuer_url));
+    page::redirect(request.redirect_uri.as_str(), &pairs)
+}
+
 /// The value of the cookie `name` the browser sent, if any (every `Cookie`
 /// header, as API Gateway passes them).
 fn request_cookie(req: &Request, name: &str) -> Option<String> {
@@ -217,6 +262,8 @@ fn params(form: &FormBody) -> AuthorizeParams<'_> {
         response_mode: param(form, "response_mode"),
         prompt: param(form, "prompt"),
         login_hint: param(form, "login_hint"),
+        max_age: param(form, "max_age"),
+        id_token_hint: param(form, "id_token_hint"),
         request: param(form, "request"),
         request_uri: param(form, "request_uri"),
     }

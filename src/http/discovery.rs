@@ -2,6 +2,7 @@
 
 use super::request::RequestError;
 use super::{message, response, ApiError, Context, Dialect};
+use crate::core::authorize::PROMPT_VALUES;
 use crate::core::store::Store;
 use crate::core::{Issuer, Refusal};
 use lambda_http::http::StatusCode;
@@ -63,6 +64,7 @@ struct Metadata<'a> {
     subject_types_supported: &'static [&'static str],
     #[serde(skip_serializing_if = "Option::is_none")]
     claims_supported: Option<&'static [&'static str]>,
+    prompt_values_supported: &'static [&'static str],
 }
 
 const CLAIMS: &[&str] = &[
@@ -74,6 +76,7 @@ const CLAIMS: &[&str] = &[
     "exp",
     "jti",
     "auth_time",
+    "amr",
     "nonce",
     "sid",
     "client_id",
@@ -119,6 +122,7 @@ fn metadata(issuer: &str, openid: bool) -> Metadata<'_> {
         id_token_signing_alg_values_supported: &["RS256"],
         subject_types_supported: &["public"],
         claims_supported: openid.then_some(CLAIMS),
+        prompt_values_supported: PROMPT_VALUES,
     }
 }
 

@@ -75,6 +75,18 @@ pub fn authorize_refusal(refusal: AuthorizeRefusal) -> (&'static str, &'static s
         AuthorizeRefusal::MalformedNonce => {
             ("invalid_request", "The nonce is too long or malformed")
         }
+        AuthorizeRefusal::InvalidPrompt => (
+            "invalid_request",
+            "prompt=none cannot be combined with another value",
+        ),
+        AuthorizeRefusal::MalformedMaxAge => (
+            "invalid_request",
+            "max_age must be a whole number of seconds",
+        ),
+        AuthorizeRefusal::InvalidIdTokenHint => (
+            "invalid_request",
+            "id_token_hint is not an ID token of this issuer",
+        ),
         AuthorizeRefusal::LoginRequired => ("login_required", "The user must sign in"),
     }
 }

@@ -3,7 +3,7 @@
 //! withdrawn key reaches every warm instance within that bound.
 
 use super::{secret, KeyError, KeySet, KeySource};
-use crate::core::record::claims::TokenClaims;
+use crate::core::record::claims::{IdTokenHint, TokenClaims};
 use crate::core::sign::{self, SignError, Signer, TokenType};
 use std::future::Future;
 use std::sync::{Arc, Mutex, RwLock};
@@ -130,6 +130,13 @@ impl Signer for Keys {
 
     fn verify(&self, token: &str) -> Option<(TokenType, TokenClaims)> {
         self.current().verify(token)
+    }
+
+    fn verify_id_token(&self, token: &str) -> Option<IdTokenHint> {
+        match self.current().verify(token)? {
+            (TokenType::Jwt, hint) => Some(hint),
+            _ => None,
+        }
     }
 
     fn form_mac(&self, data: &[u8]) -> Vec<u8> {

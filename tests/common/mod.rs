@@ -95,6 +95,8 @@ pub fn test_config() -> Config {
         lockout_address_threshold: 100,
         lockout_initial: std::time::Duration::from_secs(60),
         lockout_max: std::time::Duration::from_secs(900),
+        session_idle: std::time::Duration::from_secs(30 * 60),
+        session_max: std::time::Duration::from_secs(10 * 3600),
         request_deadline: DEFAULT_REQUEST_DEADLINE,
         key_refresh: DEFAULT_KEY_REFRESH,
         revocation_cache: std::time::Duration::ZERO,

@@ -426,6 +426,57 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
     assert_eq!(id["aud"], "demo-web");
     assert_eq!(id["iss"], issuer.as_str());
 
+    // Single sign-on (API §12): a second app of the same browser gets its
+    // code at once; the browser never sees the login page.
+    let b = BasicClient::new(oauth2::ClientId::new("demo-b".into()))
+        .set_auth_uri(
+            AuthUrl::new(meta["authorization_endpoint"].as_str().unwrap().into()).unwrap(),
+        )
+        .set_redirect_uri(RedirectUrl::new(redirect.clone()).unwrap());
+    env.store
+        .create_client(&token_issuer::core::record::client::Client {
+            id: ClientId::parse("demo-b").unwrap(),
+            secret_hash: None,
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: Scopes::parse("openid").unwrap(),
+            audience: None,
+            redirect_uris: vec![RedirectUri::parse(&redirect).unwrap()],
+            name: Some("Acme Billing".into()),
+            enabled: true,
+            created_at: START,
+        })
+        .await
+        .unwrap();
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (url, b_state) = b
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("openid".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let url = url.to_string();
+    let redirect_b = redirect.clone();
+    let driver = tokio::task::spawn_blocking(move || {
+        driver.session("POST", "/url", Some(json!({"url": url})));
+        let at = driver.session("GET", "/url", None);
+        assert!(
+            at.as_str().is_some_and(|u| u.starts_with(&redirect_b)),
+            "app B's sign-in went straight back: {at}"
+        );
+        assert_eq!(driver.text("h1"), "Signed in");
+        driver
+    })
+    .await
+    .unwrap();
+    let b_callback = tokio::time::timeout(Duration::from_secs(10), seen.recv())
+        .await
+        .expect("app B's callback")
+        .unwrap();
+    assert!(b_callback.contains("code="), "{b_callback}");
+    assert!(
+        b_callback.contains(&format!("state={}", b_state.secret())),
+        "{b_callback}"
+    );
+
     // A known browser (API §2): attackers from 100 addresses lock the
     // username for everyone, yet this browser, which keeps the device
     // cookie its sign-in set, signs in again.
@@ -444,9 +495,11 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
     ev["requestContext"]["http"]["sourceIp"] = json!("198.18.1.1");
     assert_eq!(env.call(&ev).await.status, 429, "locked for everyone");
     let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    // `prompt=login`: the session alone would skip the page.
     let (url, _) = client
         .authorize_url(CsrfToken::new_random)
         .add_scope(Scope::new("openid".into()))
+        .add_extra_param("prompt", "login")
         .set_pkce_challenge(challenge)
         .url();
     let url = url.to_string();

@@ -26,6 +26,7 @@ mod ops_client;
 mod refresh;
 mod routing;
 mod schemathesis;
+mod sso;
 mod startup;
 mod structure;
 mod template;

@@ -2309,6 +2309,21 @@ async fn oauth_authorization_code(doc: &mut Doc) {
     assert_eq!(redirect_param(&r, "iss").as_deref(), Some(ISSUER));
     assert_eq!(redirect_param(&r, "error"), None);
     let first_code = redirect_param(&r, "code").expect("a code");
+    // GET with the browser session the sign-in started: a code at once.
+    let session = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("__Host-session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let mut with_session = authorize_get(&base);
+    with_session["cookies"] = serde_json::json!([format!("__Host-session={session}")]);
+    let what = "GET /oauth2/authorize with a browser session";
+    let r = expect(doc, &env, what, &with_session, 302).await;
+    assert!(redirect_param(&r, "code").is_some(), "{what}");
     for (what, fields, error) in [
         (
             "code_challenge_method=plain",

@@ -6,24 +6,30 @@
 //! A successful sign-in starts the refresh family at once, bound to the
 //! client, and the code names it.
 
-use super::audit::Origin;
+use super::audit::{self, Origin};
 use super::error::{Error, Fault};
 use super::login::Credentials;
 use super::oauth::grant_scope;
+use super::record::browser::SessionLink;
 use super::record::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
 use super::record::code::StoredCode;
-use super::record::family::ClientBinding;
-use super::record::token::{random, token_hash};
+use super::record::family::{ClientBinding, RefreshFamily};
+use super::record::token::{random, token_hash, RefreshToken};
 use super::record::user::Username;
-use super::store::{ClientStore, CodeStore, FamilyStore, StoreError, ThrottleStore, UserStore};
+use super::store::{
+    BrowserSessionStore, ClientStore, CodeStore, FamilyStore, StoreError, ThrottleStore, UserStore,
+};
 use super::Issuer;
 use crate::core::sign::Signer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 pub mod form_token;
+pub mod session;
+
+pub use session::{SessionAnswer, SessionCookie};
 
 /// How long a code may be redeemed (RFC 6749 §4.1.2 recommends at most ten
 /// minutes; a browser redirect takes seconds).
@@ -57,6 +63,8 @@ pub struct AuthorizeParams<'a> {
     pub response_mode: Param<'a>,
     pub prompt: Param<'a>,
     pub login_hint: Param<'a>,
+    pub max_age: Param<'a>,
+    pub id_token_hint: Param<'a>,
     pub request: Param<'a>,
     pub request_uri: Param<'a>,
 }
@@ -74,7 +82,29 @@ pub struct AuthorizationRequest {
     pub nonce: Option<String>,
     pub code_challenge: String,
     pub login_hint: Option<String>,
+    /// What the request says of signing in again (API §12).
+    pub prompt: Prompt,
+    /// `max_age`: sign in again when the session's sign-in is older.
+    pub max_age: Option<Duration>,
+    /// `id_token_hint`, unverified: the session's decision checks it.
+    pub id_token_hint: Option<String>,
 }
+
+/// The `prompt` values this issuer acts on (OpenID Connect Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Prompt {
+    /// No `prompt`: use a live session, else show the page.
+    #[default]
+    Default,
+    /// `none`: never show a page.
+    None,
+    /// `login` (or `select_account`, which has no page of its own here):
+    /// always ask for the password.
+    Login,
+}
+
+/// The `prompt` values advertised in the metadata.
+pub const PROMPT_VALUES: &[&str] = &["none", "login"];
 
 /// Why the browser cannot be sent back to the client: the client or the
 /// redirect URI is unknown, so redirecting could hand the response to an
@@ -115,7 +145,13 @@ pub enum AuthorizeRefusal {
     MalformedCodeChallenge,
     InvalidScope,
     MalformedNonce,
-    /// `prompt=none`: there is no session to use, so the user must sign in.
+    /// `prompt=none` together with another value.
+    InvalidPrompt,
+    /// `max_age` is not a whole number of seconds.
+    MalformedMaxAge,
+    /// `id_token_hint` is not an ID token this issuer signed.
+    InvalidIdTokenHint,
+    /// `prompt=none`, but the user must sign in.
     LoginRequired,
 }
 
@@ -150,7 +186,7 @@ impl From<StoreError> for AuthorizeError {
 pub struct AuthCode(SecretString);
 
 impl AuthCode {
-    fn generate() -> Result<Self, Error> {
+    fn generate() -> Result<Self, Fault> {
         let bytes: [u8; 32] = random()?;
         Ok(Self(SecretString::from(URL_SAFE_NO_PAD.encode(bytes))))
     }
@@ -173,6 +209,23 @@ pub(super) fn is_pkce_string(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
+/// The space-separated `prompt` values: `None` when `none` comes with
+/// another value (Core §3.1.2.1). Values with no page here (`consent`) are
+/// passed over.
+fn prompt_of(raw: &str) -> Option<Prompt> {
+    let values: Vec<&str> = raw.split(' ').filter(|v| !v.is_empty()).collect();
+    if values.contains(&"none") {
+        return (values.len() == 1).then_some(Prompt::None);
+    }
+    if values
+        .iter()
+        .any(|v| matches!(*v, "login" | "select_account"))
+    {
+        return Some(Prompt::Login);
+    }
+    Some(Prompt::Default)
+}
+
 fn get(v: Param<'_>) -> Option<&str> {
     v.ok().flatten()
 }
@@ -183,8 +236,10 @@ fn is_printable(s: &str) -> bool {
     s.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
-impl<S: ClientStore + CodeStore + FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized>
-    Issuer<S, K>
+impl<
+        S: BrowserSessionStore + ClientStore + CodeStore + FamilyStore + ThrottleStore + UserStore,
+        K: Signer + ?Sized,
+    > Issuer<S, K>
 {
     /// Checks an authorization request in the order RFC 6749 §4.1.2.1 needs:
     /// client and redirect URI first (never redirect elsewhere), then
@@ -243,6 +298,8 @@ impl<S: ClientStore + CodeStore + FamilyStore + ThrottleStore + UserStore, K: Si
             ("response_mode", p.response_mode),
             ("prompt", p.prompt),
             ("login_hint", p.login_hint),
+            ("max_age", p.max_age),
+            ("id_token_hint", p.id_token_hint),
             ("request", p.request),
             ("request_uri", p.request_uri),
         ]
@@ -286,10 +343,18 @@ impl<S: ClientStore + CodeStore + FamilyStore + ThrottleStore + UserStore, K: Si
         if nonce.is_some_and(|n| n.len() > MAX_NONCE_BYTES || !is_printable(n)) {
             return fail(AuthorizeRefusal::MalformedNonce);
         }
-        // No single sign-on yet: every authorization needs the password.
-        if get(p.prompt).is_some_and(|p| p.split(' ').any(|v| v == "none")) {
-            return fail(AuthorizeRefusal::LoginRequired);
-        }
+        let prompt = match get(p.prompt).map(prompt_of) {
+            None => Prompt::Default,
+            Some(Some(prompt)) => prompt,
+            Some(None) => return fail(AuthorizeRefusal::InvalidPrompt),
+        };
+        let max_age = match get(p.max_age) {
+            None => None,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(secs) => Some(Duration::seconds(i64::from(secs))),
+                Err(_) => return fail(AuthorizeRefusal::MalformedMaxAge),
+            },
+        };
         let login_hint = get(p.login_hint)
             .filter(|h| h.len() <= MAX_LOGIN_HINT_BYTES && is_printable(h))
             .map(str::to_string);
@@ -301,28 +366,57 @@ impl<S: ClientStore + CodeStore + FamilyStore + ThrottleStore + UserStore, K: Si
             nonce: nonce.map(str::to_string),
             code_challenge: challenge.to_string(),
             login_hint,
+            prompt,
+            max_age,
+            id_token_hint: get(p.id_token_hint).map(str::to_string),
             client,
         })
     }
 
     /// The login page's post: checks the password with every rule of a log
-    /// in, starts the family, and stores a code for it.
+    /// in, starts the family and a browser session (API §12), and stores a
+    /// code for the family. The cookie is the session's, for the browser.
     pub async fn sign_in_for_code(
         &self,
         req: &AuthorizationRequest,
         creds: Credentials,
         origin: &Origin<'_>,
-    ) -> Result<(AuthCode, Username), Error> {
+    ) -> Result<SignedIn, Error> {
         let checked = self.authenticate(creds, origin).await?;
-        let username = checked.user.username.clone();
         let now = self.now();
+        let (session, cookie) = self.new_browser_session(&checked.user, &req.client.id, now)?;
+        let username = checked.user.username.clone();
         let binding = ClientBinding {
             client_id: req.client.id.clone(),
             scope: req.scope.clone(),
         };
+        let link = SessionLink::from(&session);
         let (_, family, first) = self
-            .start_family(checked, Some(binding), origin, now)
+            .start_family(checked, Some(binding), Some(link), origin, now)
             .await?;
+        let (code, ()) = tokio::try_join!(self.store_code(req, &family, &first, now), async {
+            let put: Result<(), Fault> = Ok(self.store.put_browser_session(&session).await?);
+            put
+        })?;
+        audit::browser_session_started(origin, &username, &session.id);
+        Ok(SignedIn {
+            code,
+            username,
+            cookie,
+        })
+    }
+}
+
+impl<S: CodeStore, K: Signer + ?Sized> Issuer<S, K> {
+    /// Stores a code for the family `family` just started, whose first
+    /// token is `first`.
+    pub(super) async fn store_code(
+        &self,
+        req: &AuthorizationRequest,
+        family: &RefreshFamily,
+        first: &RefreshToken,
+        now: OffsetDateTime,
+    ) -> Result<AuthCode, Fault> {
         let code = AuthCode::generate()?;
         self.store
             .put_code(&StoredCode {
@@ -337,8 +431,16 @@ impl<S: ClientStore + CodeStore + FamilyStore + ThrottleStore + UserStore, K: Si
                 expires_at: now + CODE_TTL,
             })
             .await?;
-        Ok((code, username))
+        Ok(code)
     }
+}
+
+/// A sign-in at the login page: the code for the client, who signed in, and
+/// the browser session's cookie value.
+pub struct SignedIn {
+    pub code: AuthCode,
+    pub username: Username,
+    pub cookie: SessionCookie,
 }
 
 #[cfg(test)]

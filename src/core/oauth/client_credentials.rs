@@ -35,6 +35,7 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
             client_id: Some(client.id.to_string()),
             scope: Some(scope.to_string()),
             sid: None,
+            fid: None,
             username: None,
             roles: None,
         };

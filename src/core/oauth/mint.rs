@@ -53,7 +53,11 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
             jti: token::new_jti()?,
             client_id: Some(client.id.to_string()),
             scope: Some(scope.to_string()),
-            sid: Some(family.id.to_string()),
+            sid: Some(match &family.session {
+                Some(link) => link.id.clone(),
+                None => family.id.to_string(),
+            }),
+            fid: family.session.as_ref().map(|_| family.id.to_string()),
             username: Some(user.username.to_string()),
             roles: Some(user.roles.clone()),
         };
@@ -65,8 +69,15 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
                 aud: client.id.as_str(),
                 iat,
                 exp,
-                // The log in that started the family.
-                auth_time: family.created_at.unix_timestamp(),
+                // The browser session's sign-in, else the log in that
+                // started the family.
+                auth_time: family
+                    .session
+                    .as_ref()
+                    .map_or(family.created_at, |l| l.auth_time)
+                    .unix_timestamp(),
+                amr: family.session.as_ref().map_or(&[], |l| l.amr.as_slice()),
+                sid: family.session.as_ref().map(|l| l.id.as_str()),
                 nonce,
                 preferred_username: scope.contains(PROFILE).then_some(user.username.as_str()),
                 name: scope.contains(PROFILE).then_some(user.full_name.as_str()),

@@ -30,7 +30,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
             scope: scope.clone(),
         };
         let (user, family, refresh) = self
-            .start_family(checked, Some(binding), origin, now)
+            .start_family(checked, Some(binding), None, origin, now)
             .await?;
         let refresh = client.allows(GrantType::RefreshToken).then_some(refresh);
         let tokens = UserTokens {

@@ -39,7 +39,7 @@ impl<S: AccessTokenStore + FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S
         {
             return Ok(());
         }
-        match claims.sid.as_deref().and_then(FamilyId::parse) {
+        match claims.family().and_then(FamilyId::parse) {
             Some(family) => {
                 if self.store.revoke_family(&family, None, now).await? {
                     audit::token_revoked(origin, &family);

@@ -60,7 +60,7 @@ impl<S: TokenStateStore, K: Signer + ?Sized> Issuer<S, K> {
             Some(Ok(id)) => Some(id),
             Some(Err(_)) => return Ok(None),
         };
-        let Some(sid) = claims.sid.as_deref() else {
+        let Some(sid) = claims.family() else {
             let Some(id) = &client_id else {
                 return Ok(None);
             };

@@ -41,14 +41,24 @@ pub struct TokenClaims {
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    /// The refresh family the token was minted for; `None` for
-    /// `client_credentials`.
+    /// The browser session the token was issued in (API §12); else the
+    /// refresh family it was minted for; `None` for `client_credentials`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The refresh family, when `sid` names a browser session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+}
+
+impl TokenClaims {
+    /// The refresh family whose state decides whether the token is live.
+    pub fn family(&self) -> Option<&str> {
+        self.fid.as_deref().or(self.sid.as_deref())
+    }
 }
 
 /// The standard scopes that release profile claims (Core §5.4).
@@ -64,6 +74,12 @@ pub struct IdTokenClaims<'a> {
     pub iat: i64,
     pub exp: i64,
     pub auth_time: i64,
+    /// How the user signed in (RFC 8176), with a browser session.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub amr: &'a [String],
+    /// The browser session (back-channel logout's `sid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<&'a str>,
     /// The authorization request's, verbatim (Core §3.1.3.6).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<&'a str>,
@@ -75,4 +91,17 @@ pub struct IdTokenClaims<'a> {
     /// With `email` only (Core §5.4).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<&'a str>,
+}
+
+/// What an `id_token_hint` (authorization, log out) is read for: an ID
+/// token of this issuer's. `auth_time` is required so that no access token
+/// of a vendor dialect (also `typ: JWT`) passes for one.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct IdTokenHint {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub auth_time: i64,
+    #[serde(default)]
+    pub sid: Option<String>,
 }

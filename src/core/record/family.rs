@@ -1,5 +1,6 @@
 //! A refresh-token family as stored, and what a rotation of it found.
 
+use super::browser::SessionLink;
 use super::client::{ClientId, Scopes};
 use super::token::FamilyId;
 use super::user::Username;
@@ -27,6 +28,8 @@ pub struct RefreshFamily {
     /// The dialect of the log in that started it, for downstream context
     /// (`None`: an older family). Never branched on.
     pub issued_via: Option<String>,
+    /// The browser session it was issued in (API §12), whose end revokes it.
+    pub session: Option<Box<SessionLink>>,
 }
 
 /// The OAuth client a family belongs to, and the scope granted at its start.

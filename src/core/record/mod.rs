@@ -3,6 +3,7 @@
 //! own fields. They sit below the ports and the flows and import nothing of
 //! the crate outside this folder; `tests/it/structure.rs` checks that.
 
+pub mod browser;
 pub mod claims;
 pub mod client;
 pub mod code;

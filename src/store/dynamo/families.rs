@@ -11,6 +11,7 @@ use super::codec::{
 use super::{
     classify, conditional, is_condition_failure, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE,
 };
+use crate::core::record::browser::SessionLink;
 use crate::core::record::client::{ClientId, Scopes};
 use crate::core::record::family::{ClientBinding, FamilyAtRefusal, RefreshFamily, Rotation};
 use crate::core::record::state::FamilyState;
@@ -30,6 +31,10 @@ const GENERATION: &str = "generation";
 const CLIENT_ID: &str = "client_id";
 const SCOPE: &str = "scope";
 const ISSUED_VIA: &str = "issued_via";
+/// The browser session it was issued in: its id, `auth_time` and `amr`.
+const SESSION_ID: &str = "session_id";
+const AUTH_TIME: &str = "auth_time";
+const AMR: &str = "amr";
 
 /// How many consumed tokens are remembered: reuse of any of the last 16
 /// revokes the family; an older one is simply invalid.
@@ -86,6 +91,19 @@ pub(super) fn family_from_item(id: &FamilyId, item: &Item) -> Result<RefreshFami
         issued_via: match item.get(ISSUED_VIA) {
             None => None,
             Some(_) => Some(get_s(item, ISSUED_VIA)?.to_string()),
+        },
+        session: match item.get(SESSION_ID) {
+            None => None,
+            Some(_) => Some(Box::new(SessionLink {
+                id: get_s(item, SESSION_ID)?.to_string(),
+                auth_time: get_time(item, AUTH_TIME)?,
+                amr: match item.get(AMR) {
+                    Some(AttributeValue::L(l)) => {
+                        l.iter().filter_map(|a| a.as_s().ok().cloned()).collect()
+                    }
+                    _ => Vec::new(),
+                },
+            })),
         },
         client: match item.get(CLIENT_ID) {
             None => None,
@@ -166,6 +184,15 @@ impl FamilyStore for DynamoStore {
             req = req
                 .item(CLIENT_ID, s(c.client_id.as_str()))
                 .item(SCOPE, s(&c.scope.to_string()));
+        }
+        if let Some(link) = &f.session {
+            req = req
+                .item(SESSION_ID, s(&link.id))
+                .item(AUTH_TIME, millis(link.auth_time))
+                .item(
+                    AMR,
+                    AttributeValue::L(link.amr.iter().map(|m| s(m)).collect()),
+                );
         }
         // A retry of this put finds the same family holding the same token.
         put_once(&self.tokens, req, |old| {

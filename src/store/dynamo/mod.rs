@@ -4,11 +4,13 @@
 //! Tokens table, key `pk`: `RF#<family>` refresh families ([`families`]),
 //! `OS#<hash>` ops sessions ([`sessions`]), `TH#<key>` failure records
 //! ([`throttle`]), `CL#<client id>` OAuth clients and `AT#<jti>` revoked
-//! access tokens ([`clients`]), `AC#<hash>` authorization codes ([`codes`]). Every expirable item carries `ttl` (epoch seconds) for
+//! access tokens ([`clients`]), `AC#<hash>` authorization codes ([`codes`]), `BS#<hash>` browser sessions
+//! ([`browser_sessions`]). Every expirable item carries `ttl` (epoch seconds) for
 //! DynamoDB's TTL deletion, which is late, so reads check `expires_at`
 //! themselves. [`codec`] turns values into attributes and back; [`provision`]
 //! creates the tables.
 
+mod browser_sessions;
 mod clients;
 pub mod codec;
 mod codes;
@@ -31,8 +33,9 @@ pub const TOKENS_KEY: &str = "pk";
 pub const TTL_ATTRIBUTE: &str = "ttl";
 /// The key prefixes of the tokens table's items the function writes; it
 /// only reads the OAuth clients (`CL#`), so its role may write nothing else.
-pub const FUNCTION_WRITES: [&str; 5] = [
+pub const FUNCTION_WRITES: [&str; 6] = [
     families::PREFIX,
+    browser_sessions::PREFIX,
     sessions::PREFIX,
     throttle::PREFIX,
     clients::REVOKED_PREFIX,

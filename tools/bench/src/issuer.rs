@@ -327,6 +327,7 @@ fn new_family(env: &TestEnv, now: OffsetDateTime, token_hash: String) -> Refresh
         revoked_at: None,
         client: None,
         issued_via: None,
+        session: None,
     }
 }
 

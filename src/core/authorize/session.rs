@@ -1,0 +1,184 @@
+//! Single sign-on (API §12): the browser session a sign-in at the login
+//! page starts, and the authorizations it answers without the page
+//! (`prompt`, `max_age` and `id_token_hint` decide when it may).
+
+use super::{
+    AuthCode, AuthorizationRequest, AuthorizeError, AuthorizeRefusal, Prompt, RedirectError,
+};
+use crate::core::audit::{self, Origin};
+use crate::core::error::{Error, Fault};
+use crate::core::record::browser::{BrowserSession, SessionLink, AMR_PASSWORD};
+use crate::core::record::client::ClientId;
+use crate::core::record::family::ClientBinding;
+use crate::core::record::token::{random, token_hash};
+use crate::core::record::user::User;
+use crate::core::sign::Signer;
+use crate::core::store::{BrowserSessionStore, CodeStore, FamilyStore, UserStore};
+use crate::core::Issuer;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use time::OffsetDateTime;
+
+/// A browser session's cookie value: 256 bits from the system CSPRNG. Only
+/// its SHA-256 is stored.
+pub struct SessionCookie(SecretString);
+
+impl SessionCookie {
+    fn generate() -> Result<Self, Fault> {
+        let bytes: [u8; 32] = random()?;
+        Ok(Self(SecretString::from(URL_SAFE_NO_PAD.encode(bytes))))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+/// A live browser session the request's cookie names, and its user.
+pub struct LiveSession {
+    session: BrowserSession,
+    user: User,
+}
+
+/// What an authorization request gets from the browser's session.
+pub enum SessionAnswer {
+    /// A code at once, without the page.
+    Code(AuthCode),
+    /// The login page.
+    SignIn,
+}
+
+impl<S: BrowserSessionStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
+    /// A new session of `user`'s, signed in with a password at `now` for
+    /// `client`, and its cookie; not yet stored.
+    pub(super) fn new_browser_session(
+        &self,
+        user: &User,
+        client: &ClientId,
+        now: OffsetDateTime,
+    ) -> Result<(BrowserSession, SessionCookie), Fault> {
+        let cookie = SessionCookie::generate()?;
+        let id: [u8; 16] = random()?;
+        let limits = &self.settings.sessions;
+        let expires_at = now + limits.absolute;
+        let session = BrowserSession {
+            token_hash: token_hash(cookie.expose()),
+            id: URL_SAFE_NO_PAD.encode(id),
+            user_id: user.id,
+            username: user.username.clone(),
+            token_version: user.token_version,
+            auth_time: now,
+            amr: vec![AMR_PASSWORD.to_string()],
+            clients: vec![client.clone()],
+            created_at: now,
+            idle_until: BrowserSession::next_idle(limits, now, expires_at),
+            expires_at,
+            ended_at: None,
+        };
+        Ok((session, cookie))
+    }
+
+    /// The live session the browser's `cookie` names, if any: stored, not
+    /// ended, idle or past its end, and its user still the one who signed in
+    /// (enabled, same token version: a disable, password change or
+    /// `revoke-tokens` since ended it).
+    pub async fn browser_session(
+        &self,
+        cookie: Option<&str>,
+    ) -> Result<Option<LiveSession>, Error> {
+        let Some(cookie) = cookie.filter(|c| !c.is_empty() && c.len() <= 128) else {
+            return Ok(None);
+        };
+        let now = self.now();
+        let Some(session) = self
+            .store
+            .get_browser_session(&token_hash(cookie))
+            .await?
+            .filter(|s| s.is_live(now))
+        else {
+            return Ok(None);
+        };
+        let user = self.store.get_user(&session.username).await?.filter(|u| {
+            u.accepts_tokens_from(
+                session.user_id,
+                Some(session.token_version),
+                session.created_at,
+            )
+        });
+        Ok(user.map(|user| LiveSession { session, user }))
+    }
+}
+
+impl<S: BrowserSessionStore + CodeStore + FamilyStore + UserStore, K: Signer + ?Sized>
+    Issuer<S, K>
+{
+    /// Answers a checked authorization request from the browser's session:
+    /// a code at once when the session may be used, the login page when
+    /// the user must sign in, or `login_required` for `prompt=none`.
+    pub async fn authorize_in_session(
+        &self,
+        req: &AuthorizationRequest,
+        live: Option<LiveSession>,
+        issuer_url: &str,
+        origin: &Origin<'_>,
+    ) -> Result<SessionAnswer, AuthorizeError> {
+        let refuse = |refusal| {
+            Err(AuthorizeError::Redirect(RedirectError {
+                redirect_uri: req.redirect_uri.clone(),
+                state: req.state.clone(),
+                refusal,
+            }))
+        };
+        let now = self.now();
+        // The hint must be this issuer's own ID token; it may have expired.
+        let hinted = match &req.id_token_hint {
+            None => None,
+            Some(hint) => match self.keys.verify_id_token(hint) {
+                Some(claims) if claims.iss == issuer_url => Some(claims.sub),
+                _ => return refuse(AuthorizeRefusal::InvalidIdTokenHint),
+            },
+        };
+        let usable = live.filter(|l| {
+            req.prompt != Prompt::Login
+                && !req
+                    .max_age
+                    .is_some_and(|max| l.session.older_than(max, now))
+                && hinted
+                    .as_deref()
+                    .is_none_or(|sub| sub == l.user.id.to_string())
+        });
+        let Some(LiveSession { session, user }) = usable else {
+            return match req.prompt {
+                Prompt::None => refuse(AuthorizeRefusal::LoginRequired),
+                Prompt::Default | Prompt::Login => Ok(SessionAnswer::SignIn),
+            };
+        };
+        let link = SessionLink::from(&session);
+        let binding = ClientBinding {
+            client_id: req.client.id.clone(),
+            scope: req.scope.clone(),
+        };
+        let (family, first) = self.new_family(&user, Some(binding), Some(link), origin, now)?;
+        let idle_until =
+            BrowserSession::next_idle(&self.settings.sessions, now, session.expires_at);
+        // The use is recorded first: a session ended meanwhile (log out)
+        // issues nothing.
+        let used = self
+            .store
+            .use_browser_session(&session.token_hash, now, idle_until, &req.client.id)
+            .await?;
+        if used.is_none() {
+            return match req.prompt {
+                Prompt::None => refuse(AuthorizeRefusal::LoginRequired),
+                Prompt::Default | Prompt::Login => Ok(SessionAnswer::SignIn),
+            };
+        }
+        let (code, ()) = tokio::try_join!(self.store_code(req, &family, &first, now), async {
+            let put: Result<(), Fault> = Ok(self.store.put_refresh_family(&family).await?);
+            put
+        })?;
+        audit::browser_session_used(origin, &user.username, &session.id, req.client.id.as_str());
+        Ok(SessionAnswer::Code(code))
+    }
+}

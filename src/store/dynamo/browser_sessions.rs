@@ -1,0 +1,214 @@
+//! Browser sessions, `BS#<hash of the cookie>` in the tokens table. The item
+//! lives until its absolute end (`ttl`); idle expiry and log out are read
+//! from its fields.
+
+use super::codec::{
+    get_n, get_s, get_time, get_time_opt, get_username, get_uuid, millis, n, s, ttl, Item,
+};
+use super::{conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
+use crate::core::record::browser::BrowserSession;
+use crate::core::record::client::ClientId;
+use crate::core::record::user::Username;
+use crate::core::store::{BrowserSessionStore, StoreError};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use time::OffsetDateTime;
+
+pub(super) const PREFIX: &str = "BS#";
+const CLIENTS: &str = "clients";
+const ENDED_AT: &str = "ended_at";
+
+fn session_key(token_hash: &str) -> AttributeValue {
+    AttributeValue::S(format!("{PREFIX}{token_hash}"))
+}
+
+fn strings(item: &Item, key: &str) -> Vec<String> {
+    match item.get(key) {
+        Some(AttributeValue::Ss(v)) | Some(AttributeValue::Ns(v)) => v.clone(),
+        Some(AttributeValue::L(v)) => v.iter().filter_map(|a| a.as_s().ok().cloned()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn from_item(token_hash: &str, item: &Item) -> Result<BrowserSession, StoreError> {
+    let clients = strings(item, CLIENTS)
+        .iter()
+        .map(|c| ClientId::parse(c).map_err(|e| StoreError::Corrupt(format!("`{CLIENTS}`: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(BrowserSession {
+        token_hash: token_hash.to_string(),
+        id: get_s(item, "session_id")?.to_string(),
+        user_id: get_uuid(item, "user_id")?,
+        username: get_username(item, "username")?,
+        token_version: get_n(item, "token_version")? as u64,
+        auth_time: get_time(item, "auth_time")?,
+        // A list, so the order of the methods is kept.
+        amr: strings(item, "amr"),
+        clients,
+        created_at: get_time(item, "created_at")?,
+        idle_until: get_time(item, "idle_until")?,
+        expires_at: get_time(item, "expires_at")?,
+        ended_at: get_time_opt(item, ENDED_AT)?,
+    })
+}
+
+fn returned(token_hash: &str, item: Option<&Item>) -> Result<BrowserSession, StoreError> {
+    match item {
+        Some(item) => from_item(token_hash, item),
+        None => Err(StoreError::Corrupt(
+            "a browser-session write returned nothing".into(),
+        )),
+    }
+}
+
+impl BrowserSessionStore for DynamoStore {
+    async fn put_browser_session(&self, b: &BrowserSession) -> Result<(), StoreError> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.tokens)
+            .item(TOKENS_KEY, session_key(&b.token_hash))
+            .item("session_id", s(&b.id))
+            .item("user_id", s(&b.user_id.to_string()))
+            .item("username", s(b.username.as_str()))
+            .item("token_version", n(b.token_version as i64))
+            .item("auth_time", millis(b.auth_time))
+            .item(
+                "amr",
+                AttributeValue::L(b.amr.iter().map(|m| s(m)).collect()),
+            )
+            .item("created_at", millis(b.created_at))
+            .item("idle_until", millis(b.idle_until))
+            .item("expires_at", millis(b.expires_at))
+            .item(TTL_ATTRIBUTE, ttl(b.expires_at));
+        if !b.clients.is_empty() {
+            req = req.item(
+                CLIENTS,
+                AttributeValue::Ss(b.clients.iter().map(|c| c.as_str().to_string()).collect()),
+            );
+        }
+        // The key is the hash of 256 random bits: a session there with the
+        // same id is this put's own, retried.
+        put_once(&self.tokens, req, |old| {
+            get_s(old, "session_id").is_ok_and(|id| id == b.id)
+        })
+        .await
+    }
+
+    async fn get_browser_session(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<BrowserSession>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, session_key(token_hash))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| super::classify(&self.tokens, e))?;
+        out.item().map(|i| from_item(token_hash, i)).transpose()
+    }
+
+    async fn use_browser_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+        idle_until: OffsetDateTime,
+        client: &ClientId,
+    ) -> Result<Option<BrowserSession>, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, session_key(token_hash))
+            .update_expression("SET idle_until = :i ADD #c :c")
+            .condition_expression(
+                "attribute_exists(#k) AND attribute_not_exists(#e) \
+                 AND idle_until > :now AND expires_at > :now",
+            )
+            .expression_attribute_names("#k", TOKENS_KEY)
+            .expression_attribute_names("#e", ENDED_AT)
+            .expression_attribute_names("#c", CLIENTS)
+            .expression_attribute_values(":i", millis(idle_until))
+            .expression_attribute_values(":now", millis(now))
+            .expression_attribute_values(
+                ":c",
+                AttributeValue::Ss(vec![client.as_str().to_string()]),
+            )
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match conditional(&self.tokens, res)? {
+            Some(out) => returned(token_hash, out.attributes()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn end_browser_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<BrowserSession>, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, session_key(token_hash))
+            .update_expression("SET #e = :now")
+            .condition_expression(
+                "attribute_exists(#k) AND attribute_not_exists(#e) \
+                 AND idle_until > :now AND expires_at > :now",
+            )
+            .expression_attribute_names("#k", TOKENS_KEY)
+            .expression_attribute_names("#e", ENDED_AT)
+            .expression_attribute_values(":now", millis(now))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match conditional(&self.tokens, res)? {
+            Some(out) => returned(token_hash, out.attributes()).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl DynamoStore {
+    /// Every stored browser session of `username`'s (a scan: the admin
+    /// tool's occasional question, never a request's).
+    pub(super) async fn scan_browser_sessions(
+        &self,
+        username: &Username,
+    ) -> Result<Vec<BrowserSession>, StoreError> {
+        let mut sessions = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.tokens)
+                .consistent_read(true)
+                .filter_expression("begins_with(#k, :prefix) AND username = :u")
+                .expression_attribute_names("#k", TOKENS_KEY)
+                .expression_attribute_values(":prefix", s(PREFIX))
+                .expression_attribute_values(":u", s(username.as_str()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| super::classify(&self.tokens, e))?;
+            for item in out.items() {
+                let hash = get_s(item, TOKENS_KEY)?
+                    .strip_prefix(PREFIX)
+                    .unwrap_or_default()
+                    .to_string();
+                sessions.push(from_item(&hash, item)?);
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        sessions.sort_by_key(|s| s.created_at);
+        Ok(sessions)
+    }
+}

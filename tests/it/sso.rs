@@ -1,0 +1,497 @@
+//! Browser sessions and single sign-on (API §12) through the real handler
+//! against DynamoDB Local, on the manual clock: the session a page sign-in
+//! starts, a second app's code without the page, `prompt`, `max_age`,
+//! `id_token_hint`, idle and absolute expiry, and the ends a disable, a
+//! password change and `revoke-tokens` bring.
+
+use crate::common::*;
+use serde_json::{json, Value};
+use time::Duration;
+use token_issuer::core::password::Password;
+use token_issuer::core::store::{AdminStore as _, UserStore as _};
+
+const ISSUER: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
+const COOKIE: &str = "__Host-session";
+
+/// Two web apps of the same user's, A and B, each with its secret.
+struct Apps {
+    env: TestEnv,
+    a: String,
+    b: String,
+}
+
+impl std::ops::Deref for Apps {
+    type Target = TestEnv;
+    fn deref(&self) -> &TestEnv {
+        &self.env
+    }
+}
+
+async fn apps() -> Apps {
+    let env = TestEnv::new().await;
+    let a = env
+        .add_client("app-a", false, CODE_FLOW, "openid profile")
+        .await
+        .unwrap();
+    let b = env
+        .add_client("app-b", false, CODE_FLOW, "openid profile")
+        .await
+        .unwrap();
+    Apps { env, a, b }
+}
+
+/// `GET /oauth2/authorize` for `client` with `extra` parameters, carrying
+/// the session cookie `session` as API Gateway passes cookies.
+fn authorize(client: &str, extra: &[(&'static str, &str)], session: Option<&str>) -> Value {
+    let mut pairs = authorization(client);
+    for (k, v) in extra {
+        pairs = set(pairs, k, Some(v));
+    }
+    let mut ev = authorize_get(&pairs);
+    if let Some(s) = session {
+        ev["cookies"] = json!(["theme=dark", format!("{COOKIE}={s}")]);
+    }
+    ev
+}
+
+/// The query of a redirect to the apps' redirect URI.
+fn redirected(r: &Reply) -> Vec<(String, String)> {
+    assert_eq!(r.status, 302, "{}", r.text());
+    let location = r.header("location").expect("a Location");
+    let (base, query) = location.split_once('?').expect("a query");
+    assert_eq!(base, REDIRECT_URI);
+    query
+        .split('&')
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap();
+            let dec = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8()
+                    .unwrap()
+                    .into_owned()
+            };
+            (dec(k), dec(v))
+        })
+        .collect()
+}
+
+fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// The login page, not a redirect.
+fn assert_login_page(r: &Reply) {
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(r.text().contains("name=\"password\""), "{}", r.text());
+}
+
+/// The error a redirect carries.
+fn redirect_error(r: &Reply) -> String {
+    let q = redirected(r);
+    assert!(param(&q, "code").is_none(), "{q:?}");
+    assert_eq!(param(&q, "state"), Some("af0ifjsldkj"));
+    param(&q, "error").expect("an error").to_string()
+}
+
+impl Apps {
+    /// Signs in at `client`'s login page: the code and the session cookie.
+    async fn sign_in(&self, client: &str, user: &str, password: &str) -> (String, String) {
+        let page = self.call(&authorize(client, &[], None)).await;
+        assert_login_page(&page);
+        let r = self
+            .call(&authorize_post(&login_form(&page, user, password)))
+            .await;
+        let q = redirected(&r);
+        let set = r
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|v| v.starts_with(&format!("{COOKIE}=")))
+            .expect("a session cookie");
+        for attribute in [
+            "Secure",
+            "HttpOnly",
+            "Path=/",
+            "SameSite=Lax",
+            "Max-Age=36000",
+        ] {
+            assert!(set.contains(attribute), "{attribute}: {set}");
+        }
+        assert!(!set.to_lowercase().contains("domain="), "{set}");
+        let value = set[COOKIE.len() + 1..]
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(value.len() >= 43, "256 bits: {value}");
+        (param(&q, "code").unwrap().to_string(), value)
+    }
+
+    /// A code from the session alone, without the page.
+    async fn silent_code(
+        &self,
+        client: &str,
+        extra: &[(&'static str, &str)],
+        session: &str,
+    ) -> String {
+        let r = self.call(&authorize(client, extra, Some(session))).await;
+        let q = redirected(&r);
+        assert_eq!(param(&q, "state"), Some("af0ifjsldkj"));
+        assert_eq!(param(&q, "iss"), Some(ISSUER));
+        // Nothing new is set: the session stays the one cookie.
+        assert!(r.header("set-cookie").is_none(), "{r:?}");
+        param(&q, "code").expect("a code").to_string()
+    }
+
+    async fn redeem(&self, client: &str, code: &str) -> Value {
+        let secret = if client == "app-a" { &self.a } else { &self.b };
+        let r = self
+            .call(&oauth_event(
+                "oauth-token-authorization-code",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", REDIRECT_URI),
+                    ("code_verifier", VERIFIER),
+                ],
+                Some((client, secret)),
+            ))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()
+    }
+
+    fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+#[tokio::test]
+async fn a_second_app_gets_its_code_without_the_page_and_the_tokens_name_the_session() {
+    let apps = apps().await;
+    let (code_a, session) = apps.sign_in("app-a", "Admin", PASSWORD).await;
+    let tokens_a = apps.redeem("app-a", &code_a).await;
+    apps.advance(Duration::minutes(5));
+    let code_b = apps.silent_code("app-b", &[], &session).await;
+    let tokens_b = apps.redeem("app-b", &code_b).await;
+
+    let id_a = jwt_claims(tokens_a["id_token"].as_str().unwrap());
+    let id_b = jwt_claims(tokens_b["id_token"].as_str().unwrap());
+    // One session: one sid, the sign-in's time and method for both apps.
+    let sid = id_a["sid"].as_str().expect("a sid").to_string();
+    assert_eq!(id_b["sid"], sid);
+    assert_eq!(id_a["auth_time"], START.unix_timestamp());
+    assert_eq!(id_b["auth_time"], START.unix_timestamp());
+    assert_eq!(id_a["amr"], json!(["pwd"]));
+    assert_eq!(id_b["amr"], json!(["pwd"]));
+    assert_eq!(id_b["aud"], "app-b");
+    assert_eq!(id_b["nonce"], "n-0S6_WzA2Mj");
+    // The sid is no secret of the cookie's.
+    assert!(!session.contains(&sid) && sid.len() >= 22);
+    for tokens in [&tokens_a, &tokens_b] {
+        let access =
+            verify_access_token(&apps, tokens["access_token"].as_str().unwrap(), ISSUER).await;
+        assert_eq!(access["sid"], sid);
+        assert_ne!(access["fid"], Value::Null, "the family, for revocation");
+    }
+    // Each app's tokens live on: introspection and refresh still work.
+    let r = apps
+        .call(&oauth_event(
+            "oauth-token-refresh",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens_b["refresh_token"].as_str().unwrap()),
+            ],
+            Some(("app-b", &apps.b)),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let refreshed = jwt_claims(r.json()["id_token"].as_str().unwrap());
+    assert_eq!(refreshed["sid"], sid);
+    assert_eq!(refreshed["auth_time"], START.unix_timestamp());
+    let r = apps
+        .call(&oauth_event(
+            "oauth-introspect",
+            &[("token", tokens_a["access_token"].as_str().unwrap())],
+            Some(("app-a", &apps.a)),
+        ))
+        .await;
+    assert_eq!(r.json()["active"], true, "{}", r.text());
+
+    // The session knows both apps; the admin tool lists it.
+    let sessions = apps
+        .store
+        .browser_sessions(&apps.admin.username)
+        .await
+        .unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].id, sid);
+    let mut clients: Vec<&str> = sessions[0].clients.iter().map(|c| c.as_str()).collect();
+    clients.sort();
+    assert_eq!(clients, ["app-a", "app-b"]);
+    // Only the hash of the cookie is stored.
+    assert!(!format!("{:?}", apps.token_items().await).contains(&session));
+}
+
+#[tokio::test]
+async fn prompt_none_answers_from_the_session_or_with_login_required() {
+    let apps = apps().await;
+    // No cookie, an unknown one, a malformed one: no session.
+    for cookie in [None, Some("x".repeat(43)), Some("%%%".to_string())] {
+        let r = apps
+            .call(&authorize(
+                "app-a",
+                &[("prompt", "none")],
+                cookie.as_deref(),
+            ))
+            .await;
+        assert_eq!(redirect_error(&r), "login_required");
+    }
+    let (_, session) = apps.sign_in("app-a", "admin", PASSWORD).await;
+    let code = apps
+        .silent_code("app-b", &[("prompt", "none")], &session)
+        .await;
+    apps.redeem("app-b", &code).await;
+    // `none` with another value is malformed, with or without a session.
+    let r = apps
+        .call(&authorize(
+            "app-b",
+            &[("prompt", "none login")],
+            Some(&session),
+        ))
+        .await;
+    assert_eq!(redirect_error(&r), "invalid_request");
+}
+
+#[tokio::test]
+async fn prompt_login_and_max_age_ask_for_the_password_again() {
+    let apps = apps().await;
+    let (_, session) = apps.sign_in("app-a", "admin", PASSWORD).await;
+    let r = apps
+        .call(&authorize("app-b", &[("prompt", "login")], Some(&session)))
+        .await;
+    assert_login_page(&r);
+    apps.advance(Duration::seconds(120));
+    let r = apps
+        .call(&authorize("app-b", &[("max_age", "60")], Some(&session)))
+        .await;
+    assert_login_page(&r);
+    let r = apps
+        .call(&authorize(
+            "app-b",
+            &[("max_age", "60"), ("prompt", "none")],
+            Some(&session),
+        ))
+        .await;
+    assert_eq!(redirect_error(&r), "login_required");
+    // A sign-in recent enough passes.
+    apps.silent_code("app-b", &[("max_age", "600")], &session)
+        .await;
+    for bad in ["-1", "1.5", "soon"] {
+        let r = apps
+            .call(&authorize("app-b", &[("max_age", bad)], Some(&session)))
+            .await;
+        assert_eq!(redirect_error(&r), "invalid_request", "max_age={bad}");
+    }
+    // Signing in again at the page gives the new sign-in's time.
+    let page = apps
+        .call(&authorize("app-b", &[("prompt", "login")], Some(&session)))
+        .await;
+    let r = apps
+        .call(&authorize_post(&login_form(&page, "admin", PASSWORD)))
+        .await;
+    let code = param(&redirected(&r), "code").unwrap().to_string();
+    let id = jwt_claims(
+        apps.redeem("app-b", &code).await["id_token"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(
+        id["auth_time"],
+        (START + Duration::seconds(120)).unix_timestamp()
+    );
+}
+
+#[tokio::test]
+async fn an_id_token_hint_for_another_user_asks_for_sign_in() {
+    let apps = apps().await;
+    apps.add_user("bob", PASSWORD, |_| {}).await;
+    let (code, bob_session) = apps.sign_in("app-a", "bob", PASSWORD).await;
+    let bob_id_token = apps.redeem("app-a", &code).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, admin_session) = apps.sign_in("app-a", "admin", PASSWORD).await;
+    let admin_tokens = apps.redeem("app-a", &code).await;
+    // Bob's hint in the admin's browser.
+    let r = apps
+        .call(&authorize(
+            "app-b",
+            &[("prompt", "none"), ("id_token_hint", &bob_id_token)],
+            Some(&admin_session),
+        ))
+        .await;
+    assert_eq!(redirect_error(&r), "login_required");
+    let r = apps
+        .call(&authorize(
+            "app-b",
+            &[("id_token_hint", &bob_id_token)],
+            Some(&admin_session),
+        ))
+        .await;
+    assert_login_page(&r);
+    // His own browser, even once the hint has expired.
+    apps.advance(Duration::hours(2));
+    let r = apps
+        .call(&authorize(
+            "app-b",
+            &[("id_token_hint", &bob_id_token)],
+            Some(&bob_session),
+        ))
+        .await;
+    // Bob's session idled out meanwhile: the page.
+    assert_login_page(&r);
+    let (_, bob_session) = apps.sign_in("app-a", "bob", PASSWORD).await;
+    apps.silent_code(
+        "app-b",
+        &[("prompt", "none"), ("id_token_hint", &bob_id_token)],
+        &bob_session,
+    )
+    .await;
+    // Not an ID token of this issuer's: an access token, a forged one.
+    let access = admin_tokens["access_token"].as_str().unwrap();
+    let mut parts: Vec<&str> = bob_id_token.split('.').collect();
+    let forged_claims = {
+        use base64::Engine as _;
+        let mut claims = jwt_claims(&bob_id_token);
+        claims["sub"] = json!(apps.admin.id.to_string());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string())
+    };
+    parts[1] = &forged_claims;
+    let forged = parts.join(".");
+    for hint in [access, forged.as_str(), "not-a-token"] {
+        let r = apps
+            .call(&authorize(
+                "app-b",
+                &[("id_token_hint", hint)],
+                Some(&bob_session),
+            ))
+            .await;
+        assert_eq!(redirect_error(&r), "invalid_request", "{hint}");
+    }
+}
+
+#[tokio::test]
+async fn a_session_ends_when_idle_and_at_its_absolute_limit() {
+    let apps = apps().await;
+    let (_, session) = apps.sign_in("app-a", "admin", PASSWORD).await;
+    // Used every 25 minutes, it lives on past its first idle limit.
+    for _ in 0..3 {
+        apps.advance(Duration::minutes(25));
+        apps.silent_code("app-b", &[("prompt", "none")], &session)
+            .await;
+    }
+    // Idle for 30 minutes: over.
+    apps.advance(Duration::minutes(30));
+    let r = apps
+        .call(&authorize("app-b", &[("prompt", "none")], Some(&session)))
+        .await;
+    assert_eq!(redirect_error(&r), "login_required");
+
+    // However often it is used, it ends 10 hours after the sign-in.
+    let (_, session) = apps.sign_in("app-a", "admin", PASSWORD).await;
+    let signed_in = apps.app.issuer().now();
+    while apps.app.issuer().now() + Duration::minutes(20) < signed_in + Duration::hours(10) {
+        apps.advance(Duration::minutes(20));
+        apps.silent_code("app-b", &[("prompt", "none")], &session)
+            .await;
+    }
+    apps.advance(Duration::minutes(20));
+    let r = apps
+        .call(&authorize("app-b", &[("prompt", "none")], Some(&session)))
+        .await;
+    assert_eq!(redirect_error(&r), "login_required");
+}
+
+#[tokio::test]
+async fn a_password_change_a_disable_and_revoke_tokens_end_every_session() {
+    let apps = apps().await;
+    let ended = |label: &'static str, session: String| {
+        let apps = &apps;
+        async move {
+            let r = apps
+                .call(&authorize("app-b", &[("prompt", "none")], Some(&session)))
+                .await;
+            assert_eq!(redirect_error(&r), "login_required", "{label}");
+        }
+    };
+    // Two browsers of the admin's, both ended by the change.
+    let (_, one) = apps.sign_in("app-a", "admin", PASSWORD).await;
+    let (_, two) = apps.sign_in("app-a", "admin", PASSWORD).await;
+    let hash = token_issuer::core::password::Hasher::new()
+        .hash(&Password::parse("a quite different passphrase").unwrap())
+        .unwrap();
+    let now = apps.app.issuer().now();
+    apps.store
+        .set_password(&apps.admin.username, &hash, now)
+        .await
+        .unwrap();
+    ended("password change", one).await;
+    ended("password change", two).await;
+
+    let (_, session) = apps
+        .sign_in("app-a", "admin", "a quite different passphrase")
+        .await;
+    apps.set_admin_enabled(false).await;
+    apps.set_admin_enabled(true).await;
+    ended("disable", session).await;
+
+    let (_, session) = apps
+        .sign_in("app-a", "admin", "a quite different passphrase")
+        .await;
+    let now = apps.app.issuer().now();
+    token_issuer::admin::user_command(
+        &apps.store,
+        token_issuer::admin::UserCommand::RevokeTokens(token_issuer::admin::UsernameArgs {
+            username: "admin".into(),
+            password_stdin: false,
+        }),
+        now,
+    )
+    .await
+    .unwrap();
+    ended("revoke-tokens", session).await;
+    // Every one of the user's sessions is over, and shows so.
+    let sessions = apps
+        .store
+        .browser_sessions(&apps.admin.username)
+        .await
+        .unwrap();
+    assert_eq!(sessions.len(), 4);
+    let user = apps
+        .store
+        .get_user(&apps.admin.username)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = apps.app.issuer().now();
+    assert!(sessions.iter().all(|s| !s.is_live(now)
+        || !user.accepts_tokens_from(s.user_id, Some(s.token_version), s.created_at)));
+    assert!(
+        sessions[3].ended_at.is_some(),
+        "revoke-tokens ends it outright"
+    );
+}
+
+#[tokio::test]
+async fn the_metadata_names_the_prompt_values_and_session_claims() {
+    let env = TestEnv::new().await;
+    let doc = env.call(&event("openid-configuration")).await.json();
+    assert_eq!(doc["prompt_values_supported"], json!(["none", "login"]));
+    let claims = doc["claims_supported"].as_array().unwrap();
+    for c in ["sid", "amr", "auth_time"] {
+        assert!(claims.contains(&json!(c)), "{c}");
+    }
+}
