@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Signs a user in to an off-the-shelf OpenID Connect relying party through the
-# issuer's login page, in a real browser: Apache's mod_auth_openidc, given
-# only the issuer's discovery URL, a client id and secret, its redirect URI
-# (and PKCE S256, which the issuer requires of every client), protects a page;
-# headless Chromium opens it, is sent to the login page, signs in, and must
-# land on the protected page with the ID token and userinfo the module read.
+# Signs a user in to two off-the-shelf OpenID Connect relying parties through
+# the issuer's login page, in a real browser, and logs out of both at once.
+# Apache's mod_auth_openidc, given only the issuer's discovery URL, a client
+# id and secret, its redirect URI (and PKCE S256, which the issuer requires of
+# every client), protects a page on each of two sites (A on localhost:RP_PORT,
+# B on 127.0.0.1:RP_PORT+1, so their cookies are apart). Headless Chromium
+# opens A, is sent to the login page, signs in, and must land on A's
+# protected page with the ID token and userinfo the module read. Then it
+# opens B and must land on B's page without the login page (single sign-on).
+# Then it logs out at A (the module's RP-initiated logout): the issuer ends
+# the session and posts logout tokens to both modules' back channels, so B's
+# own session ends too, and opening B again shows the login page.
 #
 #   scripts/rp-check.sh        (as root: installs Debian's apache2,
 #                               libapache2-mod-auth-openidc, chromium and
@@ -55,26 +61,42 @@ for _ in $(seq 1 600); do
 done
 curl -sf -m 60 -o /dev/null "$issuer/.well-known/openid-configuration" || { echo "rp-check: the issuer did not start" >&2; tail -n 40 "$work/dev.log" >&2; exit 1; }
 
-client="rp-check-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
-redirect="http://localhost:$rp_port/protected/redirect_uri"
+rp_b_port=$((rp_port + 1))
+site_a="http://localhost:$rp_port"
+site_b="http://127.0.0.1:$rp_b_port"
+tag="$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+client="rp-check-a-$tag"
+client_b="rp-check-b-$tag"
+redirect="$site_a/protected/redirect_uri"
+redirect_b="$site_b/protected/redirect_uri"
 # token-admin with the function's own settings.
 set -a
 # shellcheck disable=SC1091
 source .local/dev.env
 set +a
-secret="$(cargo run --quiet --bin token-admin -- client create --client-id "$client" \
-  --name "mod_auth_openidc" --grant-types authorization_code,refresh_token \
-  --redirect-uri "$redirect" --scopes "openid profile email" 2>/dev/null |
-  awk -F'\t' '/^client_secret/ {print $2}')"
-[ -n "$secret" ] || { echo "rp-check: could not register the client" >&2; exit 1; }
+# register NAME CLIENT_ID SITE REDIRECT: the client's secret. Each hears of log
+# outs at its module's back channel, and may be sent back to its own page.
+register() {
+  cargo run --quiet --bin token-admin -- client create --client-id "$2" \
+    --name "$1" --grant-types authorization_code,refresh_token \
+    --redirect-uri "$4" --scopes "openid profile email" \
+    --post-logout-redirect-uri "$3/loggedout.html" \
+    --backchannel-logout-uri "$4?logout=backchannel" 2>/dev/null |
+    awk -F'\t' '/^client_secret/ {print $2}'
+}
+secret="$(register "mod_auth_openidc" "$client" "$site_a" "$redirect")"
+secret_b="$(register "mod_auth_openidc B" "$client_b" "$site_b" "$redirect_b")"
+[ -n "$secret" ] && [ -n "$secret_b" ] || { echo "rp-check: could not register the clients" >&2; exit 1; }
 
 mkdir -p "$work/www/protected"
 echo '<!doctype html><title>Protected</title><h1>Protected page</h1>' >"$work/www/protected/index.html"
+echo '<!doctype html><title>Logged out</title><h1>Logged out</h1>' >"$work/www/loggedout.html"
 mods=/usr/lib/apache2/modules
 cat >"$work/httpd.conf" <<CONF
 ServerRoot "$work"
 ServerName localhost
 Listen 127.0.0.1:$rp_port
+Listen 127.0.0.1:$rp_b_port
 PidFile "$work/httpd.pid"
 ErrorLog "$work/error.log"
 LogLevel warn
@@ -93,29 +115,46 @@ DocumentRoot "$work/www"
 <Directory "$work/www">
   Require all granted
 </Directory>
-# The relying party's whole configuration: discovery, client, redirect URI.
-OIDCProviderMetadataURL $issuer/.well-known/openid-configuration
-OIDCClientID $client
-OIDCClientSecret $secret
-OIDCRedirectURI $redirect
-OIDCPKCEMethod S256
-OIDCScope "openid profile email"
 OIDCCryptoPassphrase $(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-OIDCInfoHook userinfo id_token
-<Location /protected>
-  AuthType openid-connect
-  Require valid-user
-</Location>
+# Each relying party's whole configuration: discovery, client, redirect URI.
+<VirtualHost 127.0.0.1:$rp_port>
+  ServerName localhost
+  OIDCProviderMetadataURL $issuer/.well-known/openid-configuration
+  OIDCClientID $client
+  OIDCClientSecret $secret
+  OIDCRedirectURI $redirect
+  OIDCPKCEMethod S256
+  OIDCScope "openid profile email"
+  OIDCInfoHook userinfo id_token
+  <Location /protected>
+    AuthType openid-connect
+    Require valid-user
+  </Location>
+</VirtualHost>
+<VirtualHost 127.0.0.1:$rp_b_port>
+  ServerName 127.0.0.1
+  OIDCProviderMetadataURL $issuer/.well-known/openid-configuration
+  OIDCClientID $client_b
+  OIDCClientSecret $secret_b
+  OIDCRedirectURI $redirect_b
+  OIDCPKCEMethod S256
+  OIDCScope "openid profile email"
+  OIDCInfoHook userinfo id_token
+  <Location /protected>
+    AuthType openid-connect
+    Require valid-user
+  </Location>
+</VirtualHost>
 CONF
 chmod -R a+rX "$work"
 apache2 -f "$work/httpd.conf" -k start
 sleep 1
 
-echo "rp-check: Chromium opens http://localhost:$rp_port/protected/" >&2
-python3 - "$rp_port" "$password" "$issuer" "$client" <<'PY'
-import json, subprocess, sys, tempfile, time, urllib.request, socket
+echo "rp-check: Chromium opens $site_a/protected/" >&2
+python3 - "$site_a" "$password" "$issuer" "$client" "$site_b" <<'PY'
+import json, subprocess, sys, tempfile, time, urllib.parse, urllib.request, socket
 
-rp_port, password, issuer, client = sys.argv[1:5]
+site_a, password, issuer, client, site_b = sys.argv[1:6]
 s = socket.socket(); s.bind(("127.0.0.1", 0)); wd_port = s.getsockname()[1]; s.close()
 driver = subprocess.Popen(["/usr/bin/chromedriver", f"--port={wd_port}"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -143,27 +182,57 @@ try:
     S = f"/session/{sid}"
     find = lambda css: call("POST", S + "/element", {"using": "css selector", "value": css})[E]
     text = lambda css: call("GET", S + "/element/" + find(css) + "/text")
-    call("POST", S + "/url", {"url": f"http://localhost:{rp_port}/protected/"})
+    def wait_for(prefix):
+        for _ in range(100):
+            if call("GET", S + "/url").startswith(prefix):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"not at {prefix}: {call('GET', S + '/url')}")
+
+    call("POST", S + "/url", {"url": f"{site_a}/protected/"})
     at = call("GET", S + "/url")
     assert at.startswith(issuer + "/oauth2/authorize?"), at
     assert call("GET", S + "/title") == "Sign in to mod_auth_openidc"
     call("POST", S + "/element/" + find("#username") + "/value", {"text": "admin"})
     call("POST", S + "/element/" + find("#password") + "/value", {"text": password})
     call("POST", S + "/element/" + find("button[type=submit]") + "/click", {})
-    for _ in range(100):
-        if call("GET", S + "/url").startswith(f"http://localhost:{rp_port}/protected/"):
-            break
-        time.sleep(0.1)
+    wait_for(f"{site_a}/protected/")
     assert text("h1") == "Protected page", call("GET", S + "/url")
-    call("POST", S + "/url", {"url": f"http://localhost:{rp_port}/protected/redirect_uri?info=json"})
+    call("POST", S + "/url", {"url": f"{site_a}/protected/redirect_uri?info=json"})
     info = json.loads(text("body"))
     idt = info["id_token"]
     assert idt["iss"] == issuer and idt["aud"] == client, idt
     assert idt["preferred_username"] == "admin" and "nonce" in idt and "auth_time" in idt, idt
+    assert idt["amr"] == ["pwd"] and "sid" in idt, idt
     assert info["userinfo"]["sub"] == idt["sub"], info
     print("rp-check: signed in to mod_auth_openidc through the login page")
     print("rp-check: id_token", json.dumps(idt))
     print("rp-check: userinfo", json.dumps(info["userinfo"]))
+
+    # Single sign-on: B's page, and never the login page on the way.
+    call("POST", S + "/url", {"url": f"{site_b}/protected/"})
+    at = call("GET", S + "/url")
+    assert at.startswith(f"{site_b}/protected/"), f"B asked for sign-in: {at}"
+    assert text("h1") == "Protected page", at
+    call("POST", S + "/url", {"url": f"{site_b}/protected/redirect_uri?info=json"})
+    idt_b = json.loads(text("body"))["id_token"]
+    assert idt_b["sid"] == idt["sid"] and idt_b["auth_time"] == idt["auth_time"], idt_b
+    print("rp-check: signed in to relying party B without the login page (one session:", idt["sid"] + ")")
+
+    # Log out at A: the module sends the browser to the end-session endpoint
+    # with its ID token; the issuer tells both modules' back channels.
+    done = f"{site_a}/loggedout.html"
+    call("POST", S + "/url", {"url": f"{site_a}/protected/redirect_uri?logout=" + urllib.parse.quote(done, safe="")})
+    wait_for(done)
+    assert text("h1") == "Logged out", call("GET", S + "/url")
+    call("POST", S + "/url", {"url": f"{site_b}/protected/"})
+    at = call("GET", S + "/url")
+    assert at.startswith(issuer + "/oauth2/authorize?"), f"B still signed in: {at}"
+    assert call("GET", S + "/title") == "Sign in to mod_auth_openidc B"
+    call("POST", S + "/url", {"url": f"{site_a}/protected/"})
+    at = call("GET", S + "/url")
+    assert at.startswith(issuer + "/oauth2/authorize?"), f"A still signed in: {at}"
+    print("rp-check: logged out at A; B's session ended through the back channel, and both ask to sign in")
     call("DELETE", S)
 finally:
     driver.kill()

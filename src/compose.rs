@@ -130,11 +130,10 @@ pub fn app<S: Store>(
     clock: Arc<dyn Clock>,
 ) -> App<S, Keys> {
     let keys = Arc::new(keys.into());
-    App::new(
-        Issuer::new(store, keys.clone(), clock, settings(config)),
-        keys,
-        edge(config),
-    )
+    let signer: Arc<dyn crate::core::sign::Signer> = keys.clone();
+    let issuer = Issuer::new(store, signer, clock, settings(config))
+        .with_back_channel(Arc::new(crate::notify::HttpBackChannel::new()));
+    App::new(issuer, keys, edge(config))
 }
 
 #[cfg(test)]

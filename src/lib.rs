@@ -4,8 +4,9 @@
 //! Data flows one way: request → the edge ([`http`]: context, route table,
 //! dialect decode) → the issuer core ([`core`]) → its storage port, which
 //! [`store`] implements on DynamoDB → core → dialect encode. [`keys`] signs;
-//! [`compose`] wires configuration into the parts; [`observe`] wraps each
-//! request of either function in its span, summary line and metrics.
+//! [`notify`] tells apps of log outs; [`compose`] wires configuration into
+//! the parts; [`observe`] wraps each request of either function in its
+//! span, summary line and metrics.
 
 pub mod admin;
 pub mod authorizer;
@@ -16,6 +17,7 @@ pub mod core;
 pub mod http;
 pub mod keys;
 pub mod metrics;
+pub mod notify;
 pub mod observe;
 pub mod scheme;
 pub mod store;

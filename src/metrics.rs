@@ -43,6 +43,8 @@ pub const METRICS: &[(&str, &str)] = &[
     (ALLOWED, "Count"),
     (DENIED, "Count"),
     (STORAGE_FAULT, "Count"),
+    (LOGOUTS_DELIVERED, "Count"),
+    (LOGOUTS_FAILED, "Count"),
 ];
 
 pub const REQUESTS: &str = "Requests";
@@ -71,6 +73,10 @@ pub const KNOWN_DEVICE_PASSES: &str = "KnownDevicePasses";
 pub const ALLOWED: &str = "Allowed";
 pub const DENIED: &str = "Denied";
 pub const STORAGE_FAULT: &str = "StorageFault";
+/// Logout tokens an app accepted (back-channel logout).
+pub const LOGOUTS_DELIVERED: &str = "BackChannelLogouts";
+/// Logout tokens that did not reach their app within the bound.
+pub const LOGOUTS_FAILED: &str = "BackChannelLogoutFailures";
 
 fn unit(name: &str) -> &'static str {
     METRICS

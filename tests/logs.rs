@@ -346,6 +346,71 @@ async fn logs_are_structured_and_secret_free() {
     )
     .await;
     assert_eq!(r.status, 302, "the known browser passes the lock");
+    // Single sign-on and log out: the first sign-in's browser session gives
+    // a second app its code, then ends; one app hears of it through its
+    // back channel, the other's endpoint fails.
+    let session = signed_in
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("__Host-session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    secrets.push(session.clone());
+    let web2 = env
+        .add_client("web2", false, CODE_FLOW, "openid profile")
+        .await
+        .unwrap();
+    secrets.push(web2);
+    let (heard, mut logout_tokens) = tokio::sync::mpsc::unbounded_channel();
+    for (client, status) in [("web", 200), ("web2", 500)] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let uri = format!(
+            "http://127.0.0.1:{}/bc",
+            listener.local_addr().unwrap().port()
+        );
+        let heard = heard.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                if let Some(req) = common::front::read_request(&mut stream).await {
+                    let _ = heard.send(String::from_utf8_lossy(&req.body).into_owned());
+                    common::front::write_response(&mut stream, status, &[], b"").await;
+                }
+            }
+        });
+        let logout =
+            token_issuer::core::record::client::LogoutUris::parse(&[], Some(&uri)).unwrap();
+        let id = token_issuer::core::record::client::ClientId::parse(client).unwrap();
+        use token_issuer::core::store::AdminStore as _;
+        assert!(env.store.set_client_logout(&id, &logout).await.unwrap());
+    }
+    let mut silent = authorize_get(&authorization("web2"));
+    silent["cookies"] = json!([format!("__Host-session={session}")]);
+    let r = alt_call(silent, "192.0.2.50", None).await;
+    assert_eq!(r.status, 302, "{}", r.text());
+    let silent_code = r
+        .header("location")
+        .unwrap()
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("code="))
+        .unwrap()
+        .to_string();
+    secrets.push(silent_code);
+    let mut out = authorize_query(&form(&[(
+        "id_token_hint",
+        redeemed["id_token"].as_str().unwrap(),
+    )]));
+    out["rawPath"] = json!("/oauth2/logout");
+    out["requestContext"]["http"]["path"] = json!("/oauth2/logout");
+    out["cookies"] = json!([format!("__Host-session={session}")]);
+    let r = alt_call(out, "192.0.2.50", None).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for _ in 0..2 {
+        let body = logout_tokens.recv().await.unwrap();
+        secrets.push(body.trim_start_matches("logout_token=").to_string());
+    }
     for name in ["sprayed-1", "sprayed-2", "sprayed-3"] {
         let ev = login(
             "v2-login",
@@ -645,6 +710,20 @@ async fn logs_are_structured_and_secret_free() {
     assert_eq!(passed[0]["username"], "carol");
     assert_eq!(passed[0]["source_ip"], "192.0.2.50");
     assert_eq!(passed[0]["dialect"], "oauth");
+    let ended = alt_named("browser_session_ended");
+    assert_eq!(ended.len(), 1, "{alt_audit:?}");
+    assert_eq!(ended[0]["username"], "carol");
+    assert_eq!(ended[0]["families_revoked"], 2);
+    let delivered = alt_named("backchannel_logout_delivered");
+    assert_eq!(delivered.len(), 1, "{alt_audit:?}");
+    assert_eq!(delivered[0]["client_id"], "web");
+    let failed = alt_named("backchannel_logout_failed");
+    assert_eq!(failed.len(), 1, "{alt_audit:?}");
+    assert_eq!(failed[0]["client_id"], "web2");
+    assert!(
+        failed[0]["error"].as_str().unwrap().contains("500"),
+        "{failed:?}"
+    );
     let spent = alt_named("address_locked");
     assert_eq!(spent.len(), 1, "{alt_audit:?}");
     assert_eq!(spent[0]["source_ip"], "198.51.100.99");

@@ -4,7 +4,7 @@
 use super::{operator, print, AdminError};
 use crate::core::audit::{self, ClientChange};
 use crate::core::record::client::{
-    Client, ClientFields, ClientId, ClientSecret, GrantType, NewClient, NewClientError,
+    Client, ClientFields, ClientId, ClientSecret, GrantType, LogoutUris, NewClient, NewClientError,
     MAX_CLIENT_NAME_CHARS,
 };
 use crate::core::store::{AdminStore, StoreError};
@@ -29,6 +29,31 @@ pub enum ClientCommand {
     Enable(ClientIdArgs),
     /// Remove a client.
     Delete(ClientIdArgs),
+    /// Replace where a client hears of log outs: the options given are the
+    /// new set (an option left out removes what it set).
+    Update(UpdateClient),
+}
+
+/// Where a client hears of log outs (single sign-on, API §12).
+#[derive(Debug, Args, Default)]
+pub struct LogoutArgs {
+    /// Where a log out may send the browser back (repeat for more): exact
+    /// URIs, with the rules of --redirect-uri. Needs authorization_code.
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where the issuer posts a logout token (OpenID Connect Back-Channel
+    /// Logout) when a session the client got tokens in ends: `https://`, or
+    /// `http://` on localhost or 127.0.0.1. Needs authorization_code.
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateClient {
+    #[arg(long)]
+    pub client_id: String,
+    #[command(flatten)]
+    pub logout: LogoutArgs,
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +89,8 @@ pub struct CreateClient {
     /// The `aud` of its access tokens (default: the function's AUDIENCE).
     #[arg(long)]
     pub audience: Option<String>,
+    #[command(flatten)]
+    pub logout: LogoutArgs,
 }
 
 /// The client commands, against any store (tests use DynamoDB Local).
@@ -80,6 +107,7 @@ pub async fn client_command<S: AdminStore>(
         ClientCommand::Disable(args) => set_enabled(store, &args, false).await,
         ClientCommand::Enable(args) => set_enabled(store, &args, true).await,
         ClientCommand::Delete(args) => delete(store, &args).await,
+        ClientCommand::Update(args) => update(store, &args).await,
     }
 }
 
@@ -109,6 +137,17 @@ fn refusal(e: NewClientError) -> AdminError {
         ),
         NewClientError::Scopes(e) => format!("--scopes: {e}"),
         NewClientError::EmptyAudience => "--audience must not be empty".into(),
+        NewClientError::PostLogoutRedirectUri { raw, error } => {
+            format!("--post-logout-redirect-uri {raw:?}: {error}")
+        }
+        NewClientError::BackchannelLogoutUri { raw, error } => {
+            format!("--backchannel-logout-uri {raw:?}: {error}")
+        }
+        NewClientError::UnusedLogoutUri => {
+            "--post-logout-redirect-uri and --backchannel-logout-uri are only for clients with \
+             the authorization_code grant"
+                .into()
+        }
     })
 }
 
@@ -143,6 +182,8 @@ async fn create<S: AdminStore>(
         name: args.name.as_deref(),
         scopes: &args.scopes,
         audience: args.audience.as_deref(),
+        post_logout_redirect_uris: &args.logout.post_logout_redirect_uris,
+        backchannel_logout_uri: args.logout.backchannel_logout_uri.as_deref(),
     })
     .map_err(refusal)?;
     let (client, secret) = Client::new(new, now).map_err(secret_failed)?;
@@ -165,6 +206,27 @@ async fn create<S: AdminStore>(
             Ok(())
         }
     }
+}
+
+async fn update<S: AdminStore>(store: &S, args: &UpdateClient) -> Result<(), AdminError> {
+    let id = client_id(&args.client_id)?;
+    let client = store.get_client(&id).await?.ok_or_else(|| no_such(&id))?;
+    let logout = LogoutUris::parse(
+        &args.logout.post_logout_redirect_uris,
+        args.logout.backchannel_logout_uri.as_deref(),
+    )
+    .map_err(refusal)?;
+    if !logout.is_empty() && !client.allows(GrantType::AuthorizationCode) {
+        return Err(refusal(NewClientError::UnusedLogoutUri));
+    }
+    if !store.set_client_logout(&id, &logout).await? {
+        return Err(no_such(&id));
+    }
+    audited(ClientChange::Updated, &id);
+    let client = store.get_client(&id).await?.ok_or_else(|| no_such(&id))?;
+    println!("updated client {id}");
+    print::client(&client);
+    Ok(())
 }
 
 async fn list<S: AdminStore>(store: &S) -> Result<(), AdminError> {

@@ -15,7 +15,9 @@ mod tables;
 mod users;
 
 pub use address::AddressCommand;
-pub use clients::{client_command, ClientCommand, ClientIdArgs, CreateClient};
+pub use clients::{
+    client_command, ClientCommand, ClientIdArgs, CreateClient, LogoutArgs, UpdateClient,
+};
 pub use keys::{KeysCommand, SecretArgs};
 pub use tables::TablesCommand;
 pub use users::{user_command, CreateUser, UserCommand, UsernameArgs};

@@ -141,6 +141,12 @@ pub(super) fn client(c: &Client) {
     for uri in &c.redirect_uris {
         println!("redirect_uri\t{uri}");
     }
+    for uri in &c.logout.post_logout_redirect_uris {
+        println!("post_logout_redirect_uri\t{uri}");
+    }
+    if let Some(uri) = &c.logout.backchannel {
+        println!("backchannel_logout_uri\t{uri}");
+    }
     println!(
         "audience\t{}",
         c.audience.as_deref().unwrap_or("- (AUDIENCE)")

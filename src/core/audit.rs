@@ -30,9 +30,21 @@ pub struct Observations {
     lock_starts: AtomicU32,
     address_locks: AtomicU32,
     known_device_passes: AtomicU32,
+    logouts_delivered: AtomicU32,
+    logouts_failed: AtomicU32,
 }
 
 impl Observations {
+    /// Logout tokens an app accepted (back-channel logout).
+    pub fn logouts_delivered(&self) -> u32 {
+        self.logouts_delivered.load(Ordering::Relaxed)
+    }
+
+    /// Logout tokens that did not reach their app within the bound.
+    pub fn logouts_failed(&self) -> u32 {
+        self.logouts_failed.load(Ordering::Relaxed)
+    }
+
     /// Refresh families revoked because a consumed token came back.
     pub fn reuse_detected(&self) -> u32 {
         self.reuse_detected.load(Ordering::Relaxed)
@@ -54,24 +66,28 @@ impl Observations {
         self.known_device_passes.load(Ordering::Relaxed)
     }
 
-    fn all(&self) -> [u32; 4] {
+    fn all(&self) -> [u32; 6] {
         [
             self.reuse_detected(),
             self.lock_starts(),
             self.address_locks(),
             self.known_device_passes(),
+            self.logouts_delivered(),
+            self.logouts_failed(),
         ]
     }
 }
 
 impl Clone for Observations {
     fn clone(&self) -> Self {
-        let [a, b, c, d] = self.all();
+        let [a, b, c, d, e, f] = self.all();
         Self {
             reuse_detected: AtomicU32::new(a),
             lock_starts: AtomicU32::new(b),
             address_locks: AtomicU32::new(c),
             known_device_passes: AtomicU32::new(d),
+            logouts_delivered: AtomicU32::new(e),
+            logouts_failed: AtomicU32::new(f),
         }
     }
 }
@@ -149,6 +165,59 @@ pub fn browser_session_used(o: &Origin<'_>, username: &Username, session_id: &st
         source_ip = o.ip(),
         request_id = o.request_id,
     );
+}
+
+/// A browser session ended (`logout`), with the families that ended with it.
+pub fn browser_session_ended(
+    o: &Origin<'_>,
+    username: &Username,
+    session_id: &str,
+    families: usize,
+) {
+    tracing::info!(
+        target: "audit",
+        event = "browser_session_ended",
+        username = username.as_str(),
+        session_id,
+        families_revoked = families,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+    );
+}
+
+/// An app was told of a session's end (back-channel logout), or could not be.
+pub fn backchannel_logout(
+    o: &Origin<'_>,
+    client: &ClientId,
+    session_id: &str,
+    failure: Option<&str>,
+) {
+    if let Some(seen) = o.observed {
+        let counter = match failure {
+            None => &seen.logouts_delivered,
+            Some(_) => &seen.logouts_failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+    match failure {
+        None => tracing::info!(
+            target: "audit",
+            event = "backchannel_logout_delivered",
+            client_id = client.as_str(),
+            session_id,
+            source_ip = o.ip(),
+            request_id = o.request_id,
+        ),
+        Some(why) => tracing::warn!(
+            target: "audit",
+            event = "backchannel_logout_failed",
+            client_id = client.as_str(),
+            session_id,
+            error = why,
+            source_ip = o.ip(),
+            request_id = o.request_id,
+        ),
+    }
 }
 
 /// Why a log in failed: `invalid_credentials` or `locked`.
@@ -349,6 +418,8 @@ pub enum ClientChange {
     Disabled,
     Enabled,
     Deleted,
+    /// Its logout URIs replaced.
+    Updated,
 }
 
 impl ClientChange {
@@ -359,6 +430,7 @@ impl ClientChange {
             Self::Disabled => "admin_client_disabled",
             Self::Enabled => "admin_client_enabled",
             Self::Deleted => "admin_client_deleted",
+            Self::Updated => "admin_client_updated",
         }
     }
 }

@@ -10,6 +10,8 @@ pub mod device;
 pub mod error;
 pub mod family;
 pub mod login;
+pub mod logout;
+pub mod notify;
 pub mod oauth;
 pub mod password;
 pub mod record;
@@ -67,6 +69,8 @@ pub struct Issuer<S, K: ?Sized = dyn Signer> {
     hasher: Hasher,
     clock: Arc<dyn Clock>,
     settings: Settings,
+    /// Where logout tokens go; `None`: no app is told (the authorizer).
+    back_channel: Option<Arc<dyn notify::BackChannel>>,
 }
 
 impl<S, K: Signer + ?Sized> Issuer<S, K> {
@@ -77,7 +81,14 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
             hasher: Hasher::new(),
             clock,
             settings,
+            back_channel: None,
         }
+    }
+
+    /// Tells apps of ended sessions through `channel` (back-channel logout).
+    pub fn with_back_channel(mut self, channel: Arc<dyn notify::BackChannel>) -> Self {
+        self.back_channel = Some(channel);
+        self
     }
 
     /// How long browser sessions last, for the edge's cookie.

@@ -13,6 +13,8 @@ pub enum TokenType {
     Jwt,
     /// `at+jwt`: OAuth access tokens (RFC 9068).
     AccessToken,
+    /// `logout+jwt`: back-channel logout tokens (Back-Channel Logout 1.0).
+    LogoutToken,
 }
 
 /// Signing failed: the claims would not encode, or the keys could not sign.

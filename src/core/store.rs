@@ -3,7 +3,7 @@
 //! them; the core never sees an adapter's types.
 
 use super::record::browser::BrowserSession;
-use super::record::client::{Client, ClientId};
+use super::record::client::{Client, ClientId, LogoutUris};
 use super::record::code::{CodeRedemption, Redemption, StoredCode};
 use super::record::family::{RefreshFamily, Rotation};
 use super::record::session::Session;
@@ -237,15 +237,16 @@ pub trait BrowserSessionStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<BrowserSession>, StoreError>> + Send;
 
     /// Records a use at `now` in one conditional write: the idle expiry
-    /// moves to `idle_until`, and `client` joins the session's clients.
-    /// Returns the session after the write; `None` when it does not exist or
-    /// is not live at `now`.
+    /// moves to `idle_until`, `client` joins the session's clients and
+    /// `family` its families. Returns the session after the write; `None`
+    /// when it does not exist or is not live at `now`.
     fn use_browser_session(
         &self,
         token_hash: &str,
         now: OffsetDateTime,
         idle_until: OffsetDateTime,
         client: &ClientId,
+        family: &FamilyId,
     ) -> impl Future<Output = Result<Option<BrowserSession>, StoreError>> + Send;
 
     /// Ends a session live at `now`; the session as it was, or `None` when
@@ -373,6 +374,13 @@ pub trait AdminStore: UserStore + ClientStore + BrowserSessionStore {
         -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn list_clients(&self) -> impl Future<Output = Result<Vec<Client>, StoreError>> + Send;
+
+    /// Replaces a client's logout URIs; `false` when there is no such client.
+    fn set_client_logout(
+        &self,
+        id: &ClientId,
+        logout: &LogoutUris,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Replaces the secret's hash of a confidential client; `false` when
     /// there is no such client or it is public.

@@ -75,19 +75,21 @@ pub async fn show<S: Store>(
     let cookie = request_cookie(req, SESSION_COOKIE);
     // The session is read beside the client: a live one skips the page.
     let asked = params(&query);
-    let (request, live) = tokio::join!(
-        issuer.check_authorization(&asked),
-        issuer.browser_session(cookie.as_deref())
-    );
+    // Boxed, as below: each holds storage calls' futures, and a debug
+    // build's poll frames of them inline overflowed a test thread's stack.
+    let (request, live) = Box::pin(async {
+        tokio::join!(
+            issuer.check_authorization(&asked),
+            issuer.browser_session(cookie.as_deref())
+        )
+    })
+    .await;
     let request = match request {
         Ok(r) => r,
         Err(e) => return authorize_error(e, ctx),
     };
     let origin = ctx.origin(DialectName::OAuthPage);
-    match issuer
-        .authorize_in_session(&request, live?, &ctx.issuer_url, &origin)
-        .await
-    {
+    match Box::pin(issuer.authorize_in_session(&request, live?, &ctx.issuer_url, &origin)).await {
         Ok(SessionAnswer::Code(code)) => return Ok(code_redirect(&request, code.expose(), ctx)),
         Ok(SessionAnswer::SignIn) => {}
         Err(e) => return authorize_error(e, ctx),
@@ -234,7 +236,7 @@ fn code_redirect(request: &AuthorizationRequest, code: &str, ctx: &Context) -> R
 
 /// The value of the cookie `name` the browser sent, if any (every `Cookie`
 /// header, as API Gateway passes them).
-fn request_cookie(req: &Request, name: &str) -> Option<String> {
+pub(super) fn request_cookie(req: &Request, name: &str) -> Option<String> {
     req.headers()
         .get_all(COOKIE)
         .iter()

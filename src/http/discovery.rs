@@ -40,7 +40,8 @@ impl Dialect for Discovery {
 }
 
 /// What RFC 8414 and OpenID Connect Discovery share; the OpenID
-/// configuration adds `userinfo_endpoint` and `claims_supported`.
+/// configuration adds `userinfo_endpoint`, `claims_supported` and the log
+/// out endpoints (RP-Initiated and Back-Channel Logout).
 #[derive(Serialize)]
 struct Metadata<'a> {
     issuer: &'a str,
@@ -65,6 +66,12 @@ struct Metadata<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     claims_supported: Option<&'static [&'static str]>,
     prompt_values_supported: &'static [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_session_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backchannel_logout_supported: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backchannel_logout_session_supported: Option<bool>,
 }
 
 const CLAIMS: &[&str] = &[
@@ -123,6 +130,9 @@ fn metadata(issuer: &str, openid: bool) -> Metadata<'_> {
         subject_types_supported: &["public"],
         claims_supported: openid.then_some(CLAIMS),
         prompt_values_supported: PROMPT_VALUES,
+        end_session_endpoint: openid.then(|| format!("{issuer}/oauth2/logout")),
+        backchannel_logout_supported: openid.then_some(true),
+        backchannel_logout_session_supported: openid.then_some(true),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod authorize;
 pub mod context;
 pub mod discovery;
 pub mod format;
+pub mod logout;
 pub mod oauth;
 pub mod ops;
 mod outcome;
@@ -246,6 +247,7 @@ async fn dispatch<S: Store, K: Refresh>(
         Route::OpsPasswordChange => ops::password_change(issuer, ctx, req).await?.into(),
         Route::OAuthAuthorize => authorize::show(issuer, ctx, req).await?.into(),
         Route::OAuthAuthorizeSubmit => authorize::submit(issuer, ctx, req).await?,
+        Route::OAuthLogout => logout::logout(issuer, ctx, req).await?.into(),
         Route::OAuthToken => oauth::token(issuer, ctx, req).await?.into(),
         Route::OAuthRevoke => oauth::revoke(issuer, ctx, req).await?.into(),
         Route::OAuthIntrospect => oauth::introspect(issuer, ctx, req).await?.into(),

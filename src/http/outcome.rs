@@ -98,6 +98,8 @@ impl Outcome for Served<'_> {
             (metrics::LOCK_STARTS, seen.lock_starts()),
             (metrics::ADDRESS_LOCKS, seen.address_locks()),
             (metrics::KNOWN_DEVICE_PASSES, seen.known_device_passes()),
+            (metrics::LOGOUTS_DELIVERED, seen.logouts_delivered()),
+            (metrics::LOGOUTS_FAILED, seen.logouts_failed()),
         ]
     }
 

@@ -1,4 +1,5 @@
-//! The pages a person reads (the login page and the sign-in error page),
+//! The pages a person reads (the login page, the sign-in error page, the
+//! log out confirmation and the signed-out page),
 //! rendered from compile-time checked templates in `templates/` that escape
 //! every value, and the headers every page and front-channel redirect
 //! carries, in one place.
@@ -69,6 +70,21 @@ struct LoginPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage<'a> {
+    app: Option<&'a str>,
+    /// The log out request carried back, and the form token.
+    hidden: Vec<(&'static str, &'a str)>,
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+struct SignedOutPage {
+    /// Whether a session ended, or there was none.
+    ended: bool,
+}
+
+#[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     headline: &'a str,
@@ -109,6 +125,21 @@ pub fn login(
     // Browsers apply `form-action` to the redirect that follows a post.
     let form_action = format!("'self' {}", request.redirect_uri.origin());
     page(status, html, &form_action)
+}
+
+/// The log out confirmation for `app`, its form carrying `hidden` back
+/// here.
+pub fn logout_confirmation(app: Option<&str>, hidden: Vec<(&'static str, &str)>) -> Response<Body> {
+    page(
+        StatusCode::OK,
+        LogoutPage { app, hidden }.render(),
+        "'self'",
+    )
+}
+
+/// The page after a log out with nowhere to go back to.
+pub fn signed_out(ended: bool) -> Response<Body> {
+    page(StatusCode::OK, SignedOutPage { ended }.render(), "'none'")
 }
 
 /// The sign-in error page: a `headline`, and the `detail` if any.

@@ -46,6 +46,7 @@ pub enum Route {
     OpsPasswordChange,
     OAuthAuthorize,
     OAuthAuthorizeSubmit,
+    OAuthLogout,
     OAuthToken,
     OAuthRevoke,
     OAuthIntrospect,
@@ -198,6 +199,20 @@ pub const ROUTES: &[RouteSpec] = &[
         OAuthPage,
         "oauth.authorize-submit",
         Route::OAuthAuthorizeSubmit,
+    ),
+    spec(
+        Method::GET,
+        "/oauth2/logout",
+        OAuthPage,
+        "oauth.logout",
+        Route::OAuthLogout,
+    ),
+    spec(
+        Method::POST,
+        "/oauth2/logout",
+        OAuthPage,
+        "oauth.logout",
+        Route::OAuthLogout,
     ),
     spec(
         Method::POST,

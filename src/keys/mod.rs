@@ -101,6 +101,8 @@ struct SigningKey {
     header_b64: String,
     /// The same with `"typ":"at+jwt"` (RFC 9068 access tokens).
     access_header_b64: String,
+    /// The same with `"typ":"logout+jwt"` (back-channel logout tokens).
+    logout_header_b64: String,
 }
 
 pub use crate::core::sign::TokenType;
@@ -137,6 +139,8 @@ impl KeySet {
         let header_json = serde_json::to_vec(&header).map_err(KeyError::Jwks)?;
         header.typ = Some("at+jwt".into());
         let access_header_json = serde_json::to_vec(&header).map_err(KeyError::Jwks)?;
+        header.typ = Some("logout+jwt".into());
+        let logout_header_json = serde_json::to_vec(&header).map_err(KeyError::Jwks)?;
         let form_seed = aws_lc_rs::digest::digest(
             &aws_lc_rs::digest::SHA256,
             &[b"token-issuer login form\0".as_slice(), active_pem].concat(),
@@ -156,6 +160,7 @@ impl KeySet {
                 pair,
                 header_b64: URL_SAFE_NO_PAD.encode(header_json),
                 access_header_b64: URL_SAFE_NO_PAD.encode(access_header_json),
+                logout_header_b64: URL_SAFE_NO_PAD.encode(logout_header_json),
             }),
             kid,
             jwks_json,
@@ -227,6 +232,7 @@ impl KeySet {
         let header_b64 = match typ {
             TokenType::Jwt => &signing.header_b64,
             TokenType::AccessToken => &signing.access_header_b64,
+            TokenType::LogoutToken => &signing.logout_header_b64,
         };
         let sig_len = signing.pair.public_modulus_len();
         let mut jws =

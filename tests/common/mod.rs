@@ -249,6 +249,7 @@ impl TestEnv {
             name: None,
             enabled: true,
             created_at: START,
+            logout: Default::default(),
         };
         self.store
             .create_client(&client)

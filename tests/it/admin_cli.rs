@@ -619,3 +619,112 @@ async fn an_operator_lifts_a_spent_address_budget() {
     admin.assert_audited(&["admin_address_unlocked"]);
     assert_eq!(env.call(&from("admin", PASSWORD)).await.status, 200);
 }
+
+/// Where a client hears of log outs, set at creation and replaced later;
+/// a user's browser sessions listed, and ended by `revoke-tokens`.
+#[tokio::test]
+async fn logout_uris_and_browser_sessions_through_the_cli() {
+    let admin = Admin::new();
+    admin.ok(&["tables", "create"], None);
+    let out = admin.ok(
+        &[
+            "client",
+            "create",
+            "--client-id",
+            "web",
+            "--grant-types",
+            "authorization_code",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--post-logout-redirect-uri",
+            "https://app.example.com/signed-out",
+            "--backchannel-logout-uri",
+            "https://app.example.com/backchannel",
+        ],
+        None,
+    );
+    assert!(
+        out.contains("post_logout_redirect_uri\thttps://app.example.com/signed-out"),
+        "{out}"
+    );
+    assert!(
+        out.contains("backchannel_logout_uri\thttps://app.example.com/backchannel"),
+        "{out}"
+    );
+    let out = admin.ok(
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "web",
+            "--post-logout-redirect-uri",
+            "http://localhost:8080/bye",
+        ],
+        None,
+    );
+    assert!(
+        out.contains("post_logout_redirect_uri\thttp://localhost:8080/bye"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("signed-out") && !out.contains("backchannel_logout_uri"),
+        "{out}"
+    );
+    admin.fails(
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "web",
+            "--backchannel-logout-uri",
+            "http://app.example.com/bc",
+        ],
+        None,
+        "--backchannel-logout-uri",
+    );
+    admin.fails(
+        &[
+            "client",
+            "create",
+            "--client-id",
+            "api",
+            "--post-logout-redirect-uri",
+            "https://app.example.com/bye",
+        ],
+        None,
+        "only for clients with the authorization_code grant",
+    );
+    admin.fails(
+        &["client", "update", "--client-id", "nobody"],
+        None,
+        "no client nobody",
+    );
+
+    // A sign-in at the page starts a session; the CLI lists it, and
+    // revoke-tokens ends it.
+    admin.ok(
+        &["user", "create", "--username", "Alice", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let env = admin.app().await;
+    // The client may have `openid` only, its default.
+    let request = set(authorization("web"), "scope", Some("openid"));
+    let page = env.call(&authorize_get(&request)).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let r = env
+        .call(&authorize_post(&login_form(&page, "alice", PASSWORD)))
+        .await;
+    assert_eq!(r.status, 302, "{}", r.text());
+    let out = admin.ok(&["user", "sessions", "--username", "alice"], None);
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(rows[0].starts_with("session\tstate\t"), "{out}");
+    assert!(
+        rows[1].contains("\tlive\t") && rows[1].ends_with("\tpwd\tweb"),
+        "{out}"
+    );
+    admin.ok(&["user", "revoke-tokens", "--username", "alice"], None);
+    let out = admin.ok(&["user", "sessions", "--username", "alice"], None);
+    assert!(out.lines().nth(1).unwrap().contains("\tended\t"), "{out}");
+    admin.assert_audited(&["admin_client_created", "admin_client_updated"]);
+}

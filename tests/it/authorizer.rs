@@ -203,6 +203,7 @@ async fn every_authorizer_event_answers_as_its_name_says() {
         name: None,
         enabled: true,
         created_at: START,
+        logout: Default::default(),
     };
     let other_secret = token_issuer::core::record::client::ClientSecret::generate().unwrap();
     other.secret_hash = Some(other_secret.hash());

@@ -234,6 +234,46 @@ impl Driver {
             .to_string()
     }
 
+    /// Waits (up to 20 s) until the element `css` shows `expected`: a click
+    /// that posts a form returns before the next page has loaded, and the
+    /// old page's element may still be there.
+    fn wait_text(&self, css: &str, expected: &str) {
+        let started = Instant::now();
+        loop {
+            let found = self.try_text(css);
+            if found.as_deref() == Some(expected) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{css} shows {found:?}, not {expected:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The text of `css`, or `None` while there is no such element.
+    fn try_text(&self, css: &str) -> Option<String> {
+        let id = self.session.as_deref().expect("a session");
+        let body = json!({"using": "css selector", "value": css}).to_string();
+        let (status, bytes) = http(
+            "POST",
+            &format!("{}/session/{id}/element", self.base),
+            &[("content-type", "application/json")],
+            Some(body.as_bytes()),
+        );
+        let found: Value = serde_json::from_slice(&bytes).ok()?;
+        let el = found["value"][ELEMENT].as_str().filter(|_| status == 200)?;
+        let (status, bytes) = http(
+            "GET",
+            &format!("{}/session/{id}/element/{el}/text", self.base),
+            &[],
+            None,
+        );
+        let text: Value = serde_json::from_slice(&bytes).ok()?;
+        (status == 200).then(|| text["value"].as_str().unwrap_or("").to_string())
+    }
+
     fn screenshot(&self) -> Vec<u8> {
         use base64::Engine;
         let b64 = self.session("GET", "/screenshot", None);
@@ -285,6 +325,11 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
             name: Some("Acme Projects".into()),
             enabled: true,
             created_at: START,
+            logout: token_issuer::core::record::client::LogoutUris::parse(
+                &[redirect.replace("/callback", "/signed-out")],
+                None,
+            )
+            .unwrap(),
         })
         .await
         .unwrap();
@@ -328,7 +373,7 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
         driver.type_into("#password", "not the password");
         let shot = driver.screenshot();
         driver.click("button[type=submit]");
-        assert_eq!(driver.text(".alert"), "Incorrect username or password.");
+        driver.wait_text(".alert", "Incorrect username or password.");
         // The username is kept; the right password signs in.
         driver.type_into("#password", PASSWORD);
         driver.click("button[type=submit]");
@@ -444,6 +489,7 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
             name: Some("Acme Billing".into()),
             enabled: true,
             created_at: START,
+            logout: Default::default(),
         })
         .await
         .unwrap();
@@ -476,6 +522,64 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
         b_callback.contains(&format!("state={}", b_state.secret())),
         "{b_callback}"
     );
+
+    // Logging out at app A: its ID token names the session, so nothing is
+    // asked, and the browser lands on A's signed-out page; app B must ask
+    // for the password again.
+    let logout = format!(
+        "{issuer}/oauth2/logout?id_token_hint={}&post_logout_redirect_uri={}&state=bye",
+        id_token,
+        percent_encoding::utf8_percent_encode(
+            &redirect.replace("/callback", "/signed-out"),
+            percent_encoding::NON_ALPHANUMERIC
+        )
+    );
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (b_again, _) = b
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("openid".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let b_again = b_again.to_string();
+    let signed_out = redirect.replace("/callback", "/signed-out?state=bye");
+    // Without the hint the user is asked first; confirming ends the session
+    // and shows the signed-out page (both pages are screenshots in docs/).
+    let ask = format!("{issuer}/oauth2/logout?client_id=demo-web");
+    let (driver, confirm_shot, signed_out_shot) = tokio::task::spawn_blocking(move || {
+        driver.session("POST", "/url", Some(json!({"url": ask})));
+        assert_eq!(driver.session("GET", "/title", None), "Sign out");
+        assert!(driver.text("p.lead").contains("Acme Projects"));
+        let confirm_shot = driver.screenshot();
+        driver.click("button[type=submit]");
+        driver.wait_text("h1", "Signed out");
+        let signed_out_shot = driver.screenshot();
+        (driver, confirm_shot, signed_out_shot)
+    })
+    .await
+    .unwrap();
+    for (name, png) in [
+        ("logout-confirm.png", &confirm_shot),
+        ("signed-out.png", &signed_out_shot),
+    ] {
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+        if std::env::var_os("UPDATE_SCREENSHOT").is_some() {
+            let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("docs")
+                .join(name);
+            std::fs::write(docs, png).unwrap();
+        }
+    }
+    let driver = tokio::task::spawn_blocking(move || {
+        driver.session("POST", "/url", Some(json!({"url": logout})));
+        let at = driver.session("GET", "/url", None);
+        assert_eq!(at.as_str(), Some(signed_out.as_str()), "back at app A");
+        driver.session("POST", "/url", Some(json!({"url": b_again})));
+        let title = driver.session("GET", "/title", None);
+        assert_eq!(title, "Sign in to Acme Billing", "app B asks again");
+        driver
+    })
+    .await
+    .unwrap();
 
     // A known browser (API §2): attackers from 100 addresses lock the
     // username for everyone, yet this browser, which keeps the device

@@ -1173,6 +1173,7 @@ async fn a_client_introspects_only_its_own_tokens_and_its_audiences() {
             name: None,
             enabled: true,
             created_at: START,
+            logout: Default::default(),
         })
         .await
         .unwrap();

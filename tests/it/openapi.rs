@@ -2693,6 +2693,108 @@ async fn oauth_authorization_code(doc: &mut Doc) {
     assert!(r.text().contains("This sign-in page has expired"), "{what}");
 }
 
+/// `/oauth2/logout` in each of its answers, by `GET` and `POST`.
+async fn oauth_logout(doc: &mut Doc) {
+    use token_issuer::core::record::client::{ClientId, LogoutUris};
+    let env = TestEnv::new().await;
+    env.add_client("web", false, CODE_FLOW, "openid profile")
+        .await
+        .unwrap();
+    let signed_out = "https://app.example.com/signed-out";
+    let logout = LogoutUris::parse(&[signed_out.to_string()], None).unwrap();
+    env.store
+        .set_client_logout(&ClientId::parse("web").unwrap(), &logout)
+        .await
+        .unwrap();
+    let at = |mut ev: Value, session: Option<&str>| {
+        ev["rawPath"] = serde_json::json!("/oauth2/logout");
+        ev["requestContext"]["http"]["path"] = serde_json::json!("/oauth2/logout");
+        if let Some(s) = session {
+            ev["cookies"] = serde_json::json!([format!("__Host-session={s}")]);
+        }
+        ev
+    };
+    let get =
+        |pairs: &[(&str, &str)], session: Option<&str>| at(authorize_query(&form(pairs)), session);
+    let post = |pairs: &[(&str, &str)], session: Option<&str>| {
+        at(
+            with_body(event("oauth-authorize-submit"), &form(pairs)),
+            session,
+        )
+    };
+    // A session to end.
+    let page = expect(
+        doc,
+        &env,
+        "a login page",
+        &authorize_get(&authorization("web")),
+        200,
+    )
+    .await;
+    let r = expect(
+        doc,
+        &env,
+        "a sign-in",
+        &authorize_post(&login_form(&page, "admin", PASSWORD)),
+        302,
+    )
+    .await;
+    let session = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("__Host-session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let back = [
+        ("client_id", "web"),
+        ("post_logout_redirect_uri", signed_out),
+        ("state", "af0ifjsldkj"),
+    ];
+    for (what, ev) in [
+        ("GET with no session", get(&[], None)),
+        ("POST with no session", post(&[], None)),
+        ("GET without a hint", get(&back, Some(&session))),
+    ] {
+        let r = expect(doc, &env, &format!("log out {what}"), &ev, 200).await;
+        assert!(r.header("location").is_none(), "{what}");
+    }
+    let what = "log out POST without a hint";
+    let r = expect(doc, &env, what, &post(&back, Some(&session)), 200).await;
+    let token = hidden_field(&r.text(), "form_token").expect("a form token");
+    for (what, ev) in [
+        (
+            "GET, an unregistered URI",
+            get(
+                &[
+                    ("client_id", "web"),
+                    ("post_logout_redirect_uri", "https://evil.example/"),
+                ],
+                None,
+            ),
+        ),
+        (
+            "POST, an unknown client",
+            post(&[("client_id", "nobody")], None),
+        ),
+    ] {
+        let r = expect(doc, &env, &format!("log out {what}"), &ev, 400).await;
+        assert!(r.header("location").is_none(), "{what}");
+    }
+    let mut confirmed: Vec<(&str, &str)> = back.to_vec();
+    confirmed.extend([("confirm", "yes"), ("form_token", token.as_str())]);
+    let what = "log out POST, confirmed";
+    let r = expect(doc, &env, what, &post(&confirmed, Some(&session)), 302).await;
+    assert_eq!(redirect_param(&r, "state").as_deref(), Some("af0ifjsldkj"));
+    let what = "log out GET, nothing left to end";
+    expect(doc, &env, what, &get(&back, Some(&session)), 302).await;
+    let broken = TestEnv::without_tables().await;
+    let what = "log out POST without tables";
+    expect(doc, &broken, what, &post(&back, None), 500).await;
+}
+
 async fn server_errors(doc: &mut Doc) {
     let live = TestEnv::new().await;
     let refresh = live_refresh_token(doc, &live).await;
@@ -2722,6 +2824,7 @@ async fn server_errors(doc: &mut Doc) {
         "oauth-authorize",
         "oauth-authorize-submit",
         "oauth-token-authorization-code",
+        "oauth-logout",
     ] {
         let ev = if name.starts_with("oauth-") {
             substitute_oauth(&event(name), "REPLACE_WITH_REFRESH_TOKEN", &refresh)
@@ -2893,6 +2996,8 @@ async fn openapi_yaml_matches_the_handler() {
     oauth_revoke_and_introspect(&mut doc).await;
     oauth_userinfo(&mut doc).await;
     oauth_authorization_code(&mut doc).await;
+    // Boxed: its future beside the others overflowed the test thread in a debug build.
+    Box::pin(oauth_logout(&mut doc)).await;
     server_errors(&mut doc).await;
     routes(&mut doc).await;
 

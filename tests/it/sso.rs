@@ -495,3 +495,405 @@ async fn the_metadata_names_the_prompt_values_and_session_claims() {
         assert!(claims.contains(&json!(c)), "{c}");
     }
 }
+
+// ---- log out (RP-initiated and back-channel) -------------------------------
+
+const SIGNED_OUT: &str = "https://app.example.com/signed-out";
+
+/// `GET /oauth2/logout?pairs` from the browser holding `session`.
+fn logout_get(pairs: &[(&'static str, &str)], session: Option<&str>) -> Value {
+    let mut ev = authorize_query(&form(pairs));
+    ev["rawPath"] = json!("/oauth2/logout");
+    ev["requestContext"]["http"]["path"] = json!("/oauth2/logout");
+    if let Some(s) = session {
+        ev["cookies"] = json!([format!("{COOKIE}={s}")]);
+    }
+    ev
+}
+
+/// `POST /oauth2/logout` with the form `pairs`.
+fn logout_post(pairs: &[(&'static str, String)], session: Option<&str>) -> Value {
+    let mut ev = with_body(event("oauth-authorize-submit"), &form(&borrowed(pairs)));
+    ev["rawPath"] = json!("/oauth2/logout");
+    ev["requestContext"]["http"]["path"] = json!("/oauth2/logout");
+    if let Some(s) = session {
+        ev["cookies"] = json!([format!("{COOKIE}={s}")]);
+    }
+    ev
+}
+
+/// The session cookie cleared, with the attributes it was set with.
+fn assert_cleared(r: &Reply) {
+    let set = r.header("set-cookie").expect("the cookie cleared");
+    assert_eq!(
+        set,
+        "__Host-session=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax"
+    );
+}
+
+/// A page with the rules of the login page, and no redirect.
+fn assert_logout_page(r: &Reply) {
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    r.assert_no_store();
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    let csp = r.header("content-security-policy").expect("a CSP");
+    assert!(csp.starts_with("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert!(r.header("location").is_none());
+    let html = r.text();
+    assert!(!html.contains("<script"), "no JavaScript");
+    for external in ["src=", "href=", "@import", "url("] {
+        assert!(!html.contains(external), "no external resource: {external}");
+    }
+}
+
+impl Apps {
+    /// Registers where each app hears of log outs.
+    async fn register_logout(&self, client: &str, backchannel: Option<&str>) {
+        use token_issuer::core::record::client::{ClientId, LogoutUris};
+        let logout = LogoutUris::parse(&[SIGNED_OUT.to_string()], backchannel).unwrap();
+        assert!(self
+            .store
+            .set_client_logout(&ClientId::parse(client).unwrap(), &logout)
+            .await
+            .unwrap());
+    }
+
+    /// Both apps signed in through one session: (session, A's tokens, B's tokens).
+    async fn both_signed_in(&self) -> (String, Value, Value) {
+        let (code, session) = self.sign_in("app-a", "admin", PASSWORD).await;
+        let a = self.redeem("app-a", &code).await;
+        let code = self.silent_code("app-b", &[], &session).await;
+        let b = self.redeem("app-b", &code).await;
+        (session, a, b)
+    }
+
+    async fn introspect(&self, token: &str) -> Value {
+        let r = self
+            .call(&oauth_event(
+                "oauth-introspect",
+                &[("token", token)],
+                Some(("app-a", &self.a)),
+            ))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()
+    }
+
+    async fn refresh_status(&self, client: &str, tokens: &Value) -> u16 {
+        let secret = if client == "app-a" { &self.a } else { &self.b };
+        self.call(&oauth_event(
+            "oauth-token-refresh",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+            Some((client, secret)),
+        ))
+        .await
+        .status
+    }
+
+    /// Whether `session` still gives a code without the page.
+    async fn session_lives(&self, session: &str) -> bool {
+        let r = self
+            .call(&authorize("app-b", &[("prompt", "none")], Some(session)))
+            .await;
+        param(&redirected(&r), "code").is_some()
+    }
+}
+
+#[tokio::test]
+async fn logout_with_the_sessions_id_token_ends_it_and_every_family_issued_in_it() {
+    let apps = apps().await;
+    apps.register_logout("app-a", None).await;
+    let (session, a, b) = apps.both_signed_in().await;
+    let hint = a["id_token"].as_str().unwrap();
+    let r = apps
+        .call(&logout_get(
+            &[
+                ("id_token_hint", hint),
+                ("post_logout_redirect_uri", SIGNED_OUT),
+                ("state", "bye 1"),
+            ],
+            Some(&session),
+        ))
+        .await;
+    assert_eq!(r.status, 302, "{}", r.text());
+    assert_eq!(
+        r.header("location"),
+        Some(&*format!("{SIGNED_OUT}?state=bye%201"))
+    );
+    r.assert_no_store();
+    assert_cleared(&r);
+    // Both apps' tokens end: the session's families are revoked.
+    for tokens in [&a, &b] {
+        let access = tokens["access_token"].as_str().unwrap();
+        assert_eq!(apps.introspect(access).await["active"], false);
+    }
+    assert_eq!(apps.refresh_status("app-a", &a).await, 400);
+    assert_eq!(apps.refresh_status("app-b", &b).await, 400);
+    assert!(!apps.session_lives(&session).await);
+    // Again: nothing left to end, the same way back.
+    let r = apps
+        .call(&logout_get(
+            &[
+                ("id_token_hint", hint),
+                ("post_logout_redirect_uri", SIGNED_OUT),
+            ],
+            Some(&session),
+        ))
+        .await;
+    assert_eq!(r.header("location"), Some(SIGNED_OUT));
+    // Without a redirect URI: the signed-out page.
+    let r = apps.call(&logout_get(&[], None)).await;
+    assert_logout_page(&r);
+    assert!(r.text().contains("Signed out"), "{}", r.text());
+}
+
+#[tokio::test]
+async fn logout_without_a_hint_of_this_session_asks_first_and_ends_nothing_until_confirmed() {
+    let apps = apps().await;
+    apps.register_logout("app-a", None).await;
+    let (session, a, _) = apps.both_signed_in().await;
+    // Another user's ID token, from another browser: not this session's.
+    apps.add_user("bob", PASSWORD, |_| {}).await;
+    let (code, _) = apps.sign_in("app-a", "bob", PASSWORD).await;
+    let bobs = apps.redeem("app-a", &code).await;
+    for pairs in [
+        vec![
+            ("client_id", "app-a"),
+            ("post_logout_redirect_uri", SIGNED_OUT),
+        ],
+        vec![("id_token_hint", bobs["id_token"].as_str().unwrap())],
+    ] {
+        let r = apps.call(&logout_get(&pairs, Some(&session))).await;
+        assert_logout_page(&r);
+        assert!(r.text().contains("Sign out?"), "{}", r.text());
+        assert!(r.header("set-cookie").is_none());
+        assert!(apps.session_lives(&session).await, "nothing ended");
+    }
+    let page = apps
+        .call(&logout_get(
+            &[
+                ("client_id", "app-a"),
+                ("post_logout_redirect_uri", SIGNED_OUT),
+                ("state", "s"),
+            ],
+            Some(&session),
+        ))
+        .await;
+    let html = page.text();
+    let fields: Vec<(&'static str, String)> = [
+        "client_id",
+        "post_logout_redirect_uri",
+        "state",
+        "form_token",
+    ]
+    .into_iter()
+    .filter_map(|k| hidden_field(&html, k).map(|v| (k, v)))
+    .collect();
+    assert_eq!(fields.len(), 4, "{html}");
+    // CSRF: a post without the token, with a forged one, or with a token
+    // made for another browser's session ends nothing.
+    let mut confirm = fields.clone();
+    confirm.push(("confirm", "yes".into()));
+    let without: Vec<_> = confirm
+        .iter()
+        .filter(|(k, _)| *k != "form_token")
+        .cloned()
+        .collect();
+    let forged = set(
+        confirm.clone(),
+        "form_token",
+        Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+    );
+    for (what, pairs, cookie) in [
+        ("no token", &without, Some(session.as_str())),
+        ("a forged token", &forged, Some(session.as_str())),
+        (
+            "another browser",
+            &confirm,
+            Some("another-browsers-cookie-value-aaaaaaaaaaaaaaaa"),
+        ),
+    ] {
+        let r = apps.call(&logout_post(pairs, cookie)).await;
+        assert!(r.status == 200 || r.status == 302, "{what}: {}", r.text());
+        assert!(apps.session_lives(&session).await, "{what}: nothing ended");
+    }
+    // The user's own confirmation ends it.
+    let r = apps.call(&logout_post(&confirm, Some(&session))).await;
+    assert_eq!(
+        r.header("location"),
+        Some(&*format!("{SIGNED_OUT}?state=s")),
+        "{}",
+        r.text()
+    );
+    assert_cleared(&r);
+    assert!(!apps.session_lives(&session).await);
+    let access = a["access_token"].as_str().unwrap();
+    assert_eq!(apps.introspect(access).await["active"], false);
+}
+
+#[tokio::test]
+async fn a_logout_never_redirects_where_the_app_did_not_register() {
+    let apps = apps().await;
+    apps.register_logout("app-a", None).await;
+    let (session, a, b) = apps.both_signed_in().await;
+    let hint_a = a["id_token"].as_str().unwrap();
+    let hint_b = b["id_token"].as_str().unwrap();
+    let evil = "https://evil.example/steal";
+    for (what, pairs) in [
+        (
+            "an unregistered URI",
+            vec![
+                ("id_token_hint", hint_a),
+                ("post_logout_redirect_uri", evil),
+            ],
+        ),
+        (
+            "a URI without a client",
+            vec![("post_logout_redirect_uri", SIGNED_OUT)],
+        ),
+        (
+            "app B's hint and app A's id",
+            vec![("id_token_hint", hint_b), ("client_id", "app-a")],
+        ),
+        (
+            "app B, which registered none",
+            vec![
+                ("client_id", "app-b"),
+                ("post_logout_redirect_uri", SIGNED_OUT),
+            ],
+        ),
+        (
+            "an unknown client",
+            vec![
+                ("client_id", "nobody"),
+                ("post_logout_redirect_uri", SIGNED_OUT),
+            ],
+        ),
+        (
+            "a forged hint",
+            vec![
+                ("id_token_hint", "eyJhbGciOiJub25lIn0.e30."),
+                ("post_logout_redirect_uri", SIGNED_OUT),
+            ],
+        ),
+        (
+            "a repeated parameter",
+            vec![("client_id", "app-a"), ("client_id", "app-a")],
+        ),
+    ] {
+        let r = apps.call(&logout_get(&pairs, Some(&session))).await;
+        assert_eq!(r.status, 400, "{what}: {}", r.text());
+        assert!(r.header("location").is_none(), "{what}");
+        assert!(r.header("set-cookie").is_none(), "{what}");
+        assert!(apps.session_lives(&session).await, "{what}: nothing ended");
+    }
+}
+
+/// An app's back-channel logout endpoint: records each POST's body, and
+/// answers `status` (or never, for `None`).
+async fn receiver(status: Option<u16>) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use crate::common::front::{read_request, write_response};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!(
+        "http://127.0.0.1:{}/backchannel",
+        listener.local_addr().unwrap().port()
+    );
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let Some(req) = read_request(&mut stream).await else {
+                    return;
+                };
+                let _ = tx.send(String::from_utf8_lossy(&req.body).into_owned());
+                match status {
+                    Some(s) => write_response(&mut stream, s, &[], b"").await,
+                    // Hangs: holds the connection open for a minute.
+                    None => tokio::time::sleep(std::time::Duration::from_secs(60)).await,
+                }
+            });
+        }
+    });
+    (uri, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_app_of_the_session_gets_a_logout_token_and_a_hanging_one_delays_nobody() {
+    let apps = apps().await;
+    let (uri_a, mut heard_a) = receiver(Some(200)).await;
+    let (uri_b, mut heard_b) = receiver(None).await;
+    apps.register_logout("app-a", Some(&uri_a)).await;
+    apps.register_logout("app-b", Some(&uri_b)).await;
+    let (session, a, _) = apps.both_signed_in().await;
+    let sid = jwt_claims(a["id_token"].as_str().unwrap())["sid"].clone();
+    let started = std::time::Instant::now();
+    let r = apps
+        .call(&logout_get(
+            &[("id_token_hint", a["id_token"].as_str().unwrap())],
+            Some(&session),
+        ))
+        .await;
+    let took = started.elapsed();
+    assert_logout_page(&r);
+    assert_cleared(&r);
+    // B never answers; the user waits for it at most its 2-second bound.
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}");
+
+    for (client, heard) in [("app-a", &mut heard_a), ("app-b", &mut heard_b)] {
+        let body = tokio::time::timeout(std::time::Duration::from_secs(5), heard.recv())
+            .await
+            .expect("a logout token")
+            .unwrap();
+        let token = body
+            .strip_prefix("logout_token=")
+            .expect("a form with logout_token");
+        assert!(!token.contains('&'));
+        let token = &*percent_encoding::percent_decode_str(token)
+            .decode_utf8()
+            .unwrap();
+        // Verified with the published keys, as the app would.
+        use jsonwebtoken::{jwk::JwkSet, DecodingKey, Validation};
+        let jwks: JwkSet = serde_json::from_slice(&apps.call(&event("jwks")).await.body).unwrap();
+        let header = jsonwebtoken::decode_header(token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+        let key =
+            DecodingKey::from_jwk(jwks.find(header.kid.as_deref().unwrap()).unwrap()).unwrap();
+        let mut v = Validation::new(jsonwebtoken::Algorithm::RS256);
+        v.set_audience(&[client]);
+        v.set_issuer(&[ISSUER]);
+        v.validate_exp = false;
+        let claims = jsonwebtoken::decode::<Value>(token, &key, &v)
+            .unwrap()
+            .claims;
+        assert_eq!(claims["sub"], apps.admin.id.to_string());
+        assert_eq!(claims["sid"], sid);
+        assert_eq!(
+            claims["events"],
+            json!({"http://schemas.openid.net/event/backchannel-logout": {}})
+        );
+        assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
+        let (iat, exp) = (
+            claims["iat"].as_i64().unwrap(),
+            claims["exp"].as_i64().unwrap(),
+        );
+        assert!(exp > iat && exp - iat <= 300);
+        assert!(claims.get("nonce").is_none(), "never a nonce");
+        // Never accepted as an access token.
+        let r = apps
+            .call(&oauth_event(
+                "oauth-introspect",
+                &[("token", token)],
+                Some(("app-a", &apps.a)),
+            ))
+            .await;
+        assert_eq!(r.json()["active"], false);
+    }
+}

@@ -394,6 +394,8 @@ impl<
         let (_, family, first) = self
             .start_family(checked, Some(binding), Some(link), origin, now)
             .await?;
+        let mut session = session;
+        session.families.push(family.id);
         let (code, ()) = tokio::try_join!(self.store_code(req, &family, &first, now), async {
             let put: Result<(), Fault> = Ok(self.store.put_browser_session(&session).await?);
             put

@@ -71,6 +71,8 @@ impl<S: BrowserSessionStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
             auth_time: now,
             amr: vec![AMR_PASSWORD.to_string()],
             clients: vec![client.clone()],
+            // The sign-in's family joins once it is made.
+            families: Vec::new(),
             created_at: now,
             idle_until: BrowserSession::next_idle(limits, now, expires_at),
             expires_at,
@@ -166,7 +168,13 @@ impl<S: BrowserSessionStore + CodeStore + FamilyStore + UserStore, K: Signer + ?
         // issues nothing.
         let used = self
             .store
-            .use_browser_session(&session.token_hash, now, idle_until, &req.client.id)
+            .use_browser_session(
+                &session.token_hash,
+                now,
+                idle_until,
+                &req.client.id,
+                &family.id,
+            )
             .await?;
         if used.is_none() {
             return match req.prompt {

@@ -125,6 +125,7 @@ mod tests {
             name: None,
             enabled: true,
             created_at: datetime!(2037-01-01 0:00 UTC),
+            logout: Default::default(),
         }
     }
 

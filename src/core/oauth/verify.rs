@@ -44,6 +44,8 @@ impl<S: TokenStateStore, K: Signer + ?Sized> Issuer<S, K> {
         let access = match typ {
             TokenType::AccessToken => claims.client_id.is_some(),
             TokenType::Jwt => claims.client_id.is_none() && claims.aud == self.settings.audience,
+            // A logout token is never an access token.
+            TokenType::LogoutToken => false,
         };
         let now = self.now().unix_timestamp();
         let current = claims.iss == issuer_url && claims.exp > now && claims.nbf <= now;

@@ -2,6 +2,7 @@
 //! at the login page, keyed by the hash of its cookie's value.
 
 use super::client::ClientId;
+use super::token::FamilyId;
 use super::user::Username;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -49,6 +50,8 @@ pub struct BrowserSession {
     pub amr: Vec<String>,
     /// The clients that received tokens in this session.
     pub clients: Vec<ClientId>,
+    /// The refresh families issued in it: ending the session revokes them.
+    pub families: Vec<FamilyId>,
     pub created_at: OffsetDateTime,
     /// Past this the session is idle and over, unless used before.
     pub idle_until: OffsetDateTime,
@@ -114,6 +117,7 @@ mod tests {
             auth_time: now,
             amr: vec![AMR_PASSWORD.into()],
             clients: vec![],
+            families: vec![],
             created_at: now,
             idle_until: now + Duration::minutes(30),
             expires_at: now + Duration::hours(10),

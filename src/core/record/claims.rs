@@ -105,3 +105,21 @@ pub struct IdTokenHint {
     #[serde(default)]
     pub sid: Option<String>,
 }
+
+/// The event a back-channel logout token carries (Back-Channel Logout 1.0
+/// §2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// A logout token (Back-Channel Logout 1.0 §2.4): never a `nonce`.
+#[derive(Debug, Serialize)]
+pub struct LogoutClaims<'a> {
+    pub iss: &'a str,
+    pub aud: &'a str,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub sub: String,
+    pub sid: &'a str,
+    /// `{BACKCHANNEL_LOGOUT_EVENT: {}}`.
+    pub events: serde_json::Value,
+}

@@ -307,6 +307,10 @@ pub struct ClientFields<'a> {
     pub scopes: &'a str,
     /// `None` uses the issuer's audience.
     pub audience: Option<&'a str>,
+    /// Where a log out may send the browser back; repeated ones count once.
+    pub post_logout_redirect_uris: &'a [String],
+    /// Where the issuer posts a logout token when a session ends.
+    pub backchannel_logout_uri: Option<&'a str>,
 }
 
 /// Why a client cannot be registered as described, in the order
@@ -336,6 +340,18 @@ pub enum NewClientError {
     Scopes(#[from] ScopeError),
     #[error("the audience is empty")]
     EmptyAudience,
+    #[error("post-logout redirect URI {raw:?}: {error}")]
+    PostLogoutRedirectUri {
+        raw: String,
+        error: RedirectUriError,
+    },
+    #[error("back-channel logout URI {raw:?}: {error}")]
+    BackchannelLogoutUri {
+        raw: String,
+        error: RedirectUriError,
+    },
+    #[error("logout URIs are only for clients with the authorization_code grant")]
+    UnusedLogoutUri,
 }
 
 /// A client that may be registered: [`NewClient::parse`] is the only way to
@@ -349,6 +365,7 @@ pub struct NewClient {
     name: Option<ClientName>,
     scopes: Scopes,
     audience: Option<String>,
+    logout: LogoutUris,
 }
 
 impl NewClient {
@@ -383,6 +400,11 @@ impl NewClient {
             Some("") => return Err(NewClientError::EmptyAudience),
             other => other.map(str::to_string),
         };
+        let logout = LogoutUris::parse(f.post_logout_redirect_uris, f.backchannel_logout_uri)?;
+        // Only a browser sign-in makes a session for a log out to end.
+        if !redirects && !logout.is_empty() {
+            return Err(NewClientError::UnusedLogoutUri);
+        }
         Ok(Self {
             id,
             public: f.public,
@@ -391,11 +413,56 @@ impl NewClient {
             name,
             scopes,
             audience,
+            logout,
         })
     }
 
     pub fn id(&self) -> &ClientId {
         &self.id
+    }
+}
+
+/// Where a client hears of log outs (API §12): the URIs a log out may send
+/// the browser back to (exact match), and the one it is posted logout
+/// tokens at. Both follow the rules of redirect URIs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LogoutUris {
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub backchannel: Option<RedirectUri>,
+}
+
+impl LogoutUris {
+    pub fn parse(
+        post_logout: &[String],
+        backchannel: Option<&str>,
+    ) -> Result<Self, NewClientError> {
+        let mut uris: Vec<RedirectUri> = Vec::new();
+        for raw in post_logout {
+            let uri =
+                RedirectUri::parse(raw).map_err(|error| NewClientError::PostLogoutRedirectUri {
+                    raw: raw.clone(),
+                    error,
+                })?;
+            if !uris.contains(&uri) {
+                uris.push(uri);
+            }
+        }
+        let backchannel = backchannel
+            .map(|raw| {
+                RedirectUri::parse(raw).map_err(|error| NewClientError::BackchannelLogoutUri {
+                    raw: raw.to_string(),
+                    error,
+                })
+            })
+            .transpose()?;
+        Ok(Self {
+            post_logout_redirect_uris: uris,
+            backchannel,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.post_logout_redirect_uris.is_empty() && self.backchannel.is_none()
     }
 }
 
@@ -432,6 +499,8 @@ pub struct Client {
     pub name: Option<String>,
     pub enabled: bool,
     pub created_at: OffsetDateTime,
+    /// Where it hears of log outs.
+    pub logout: LogoutUris,
 }
 
 impl Client {
@@ -457,6 +526,7 @@ impl Client {
             name: new.name.map(|n| n.0),
             enabled: true,
             created_at: now,
+            logout: new.logout,
         };
         Ok((client, secret))
     }
@@ -474,6 +544,14 @@ impl Client {
     /// The registered redirect URI that is exactly `raw`.
     pub fn redirect_uri(&self, raw: &str) -> Option<&RedirectUri> {
         self.redirect_uris.iter().find(|u| u.as_str() == raw)
+    }
+
+    /// The registered post-logout redirect URI that is exactly `raw`.
+    pub fn post_logout_redirect_uri(&self, raw: &str) -> Option<&RedirectUri> {
+        self.logout
+            .post_logout_redirect_uris
+            .iter()
+            .find(|u| u.as_str() == raw)
     }
 
     /// What the login page calls the client.
@@ -586,6 +664,8 @@ mod tests {
             name: None,
             scopes: "openid",
             audience: None,
+            post_logout_redirect_uris: &[],
+            backchannel_logout_uri: None,
         }
     }
 
@@ -726,6 +806,7 @@ mod tests {
             name: None,
             enabled: true,
             created_at: OffsetDateTime::UNIX_EPOCH,
+            logout: LogoutUris::default(),
         };
         for g in GrantType::ALL {
             assert_eq!(client.allows(g), !g.needs_secret(), "{g:?}");

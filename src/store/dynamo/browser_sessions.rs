@@ -8,6 +8,7 @@ use super::codec::{
 use super::{conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
 use crate::core::record::browser::BrowserSession;
 use crate::core::record::client::ClientId;
+use crate::core::record::token::FamilyId;
 use crate::core::record::user::Username;
 use crate::core::store::{BrowserSessionStore, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -15,6 +16,7 @@ use time::OffsetDateTime;
 
 pub(super) const PREFIX: &str = "BS#";
 const CLIENTS: &str = "clients";
+const FAMILIES: &str = "families";
 const ENDED_AT: &str = "ended_at";
 
 fn session_key(token_hash: &str) -> AttributeValue {
@@ -34,7 +36,15 @@ fn from_item(token_hash: &str, item: &Item) -> Result<BrowserSession, StoreError
         .iter()
         .map(|c| ClientId::parse(c).map_err(|e| StoreError::Corrupt(format!("`{CLIENTS}`: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
+    let families = strings(item, FAMILIES)
+        .iter()
+        .map(|f| {
+            FamilyId::parse(f)
+                .ok_or_else(|| StoreError::Corrupt(format!("`{FAMILIES}`: not a family id")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(BrowserSession {
+        families,
         token_hash: token_hash.to_string(),
         id: get_s(item, "session_id")?.to_string(),
         user_id: get_uuid(item, "user_id")?,
@@ -80,6 +90,12 @@ impl BrowserSessionStore for DynamoStore {
             .item("idle_until", millis(b.idle_until))
             .item("expires_at", millis(b.expires_at))
             .item(TTL_ATTRIBUTE, ttl(b.expires_at));
+        if !b.families.is_empty() {
+            req = req.item(
+                FAMILIES,
+                AttributeValue::Ss(b.families.iter().map(|f| f.to_string()).collect()),
+            );
+        }
         if !b.clients.is_empty() {
             req = req.item(
                 CLIENTS,
@@ -116,13 +132,14 @@ impl BrowserSessionStore for DynamoStore {
         now: OffsetDateTime,
         idle_until: OffsetDateTime,
         client: &ClientId,
+        family: &FamilyId,
     ) -> Result<Option<BrowserSession>, StoreError> {
         let res = self
             .client
             .update_item()
             .table_name(&self.tokens)
             .key(TOKENS_KEY, session_key(token_hash))
-            .update_expression("SET idle_until = :i ADD #c :c")
+            .update_expression("SET idle_until = :i ADD #c :c, #f :f")
             .condition_expression(
                 "attribute_exists(#k) AND attribute_not_exists(#e) \
                  AND idle_until > :now AND expires_at > :now",
@@ -130,6 +147,8 @@ impl BrowserSessionStore for DynamoStore {
             .expression_attribute_names("#k", TOKENS_KEY)
             .expression_attribute_names("#e", ENDED_AT)
             .expression_attribute_names("#c", CLIENTS)
+            .expression_attribute_names("#f", FAMILIES)
+            .expression_attribute_values(":f", AttributeValue::Ss(vec![family.to_string()]))
             .expression_attribute_values(":i", millis(idle_until))
             .expression_attribute_values(":now", millis(now))
             .expression_attribute_values(

@@ -4,7 +4,7 @@
 
 use super::codec::{get_s, get_time, millis, s, ttl, Item};
 use super::{classify, conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
-use crate::core::record::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
+use crate::core::record::client::{Client, ClientId, GrantType, LogoutUris, RedirectUri, Scopes};
 use crate::core::record::state::ClientState;
 use crate::core::store::{AccessTokenStore, ClientStore, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -40,6 +40,29 @@ pub(super) fn client_state_from_item(item: &Item) -> Result<ClientState, StoreEr
     })
 }
 
+/// The post-logout redirect URIs and the back-channel logout URI.
+const POST_LOGOUT: &str = "post_logout_redirect_uris";
+const BACKCHANNEL: &str = "backchannel_logout_uri";
+
+/// A list of URIs; an absent one is empty.
+fn uri_list(item: &Item, key: &str) -> Result<Vec<RedirectUri>, StoreError> {
+    match item.get(key) {
+        None => Ok(Vec::new()),
+        Some(AttributeValue::L(list)) => list
+            .iter()
+            .map(|v| match v {
+                AttributeValue::S(u) => RedirectUri::parse(u).map_err(|e| corrupt(key, e)),
+                _ => Err(corrupt(key, "holds a non-string")),
+            })
+            .collect(),
+        Some(_) => Err(corrupt(key, "not a list")),
+    }
+}
+
+fn uri_values(uris: &[RedirectUri]) -> AttributeValue {
+    AttributeValue::L(uris.iter().map(|u| s(u.as_str())).collect())
+}
+
 pub(super) fn client_from_item(item: &Item) -> Result<Client, StoreError> {
     let key = get_s(item, TOKENS_KEY)?;
     let id = key
@@ -58,20 +81,19 @@ pub(super) fn client_from_item(item: &Item) -> Result<Client, StoreError> {
         _ => return Err(corrupt("grant_types", "missing or not a list")),
     };
     // Clients registered before redirect URIs existed have none.
-    let redirect_uris = match item.get("redirect_uris") {
-        None => Vec::new(),
-        Some(AttributeValue::L(list)) => list
-            .iter()
-            .map(|v| match v {
-                AttributeValue::S(u) => {
-                    RedirectUri::parse(u).map_err(|e| corrupt("redirect_uris", e))
-                }
-                _ => Err(corrupt("redirect_uris", "holds a non-string")),
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        Some(_) => return Err(corrupt("redirect_uris", "not a list")),
+    let redirect_uris = uri_list(item, "redirect_uris")?;
+    let post_logout_redirect_uris = uri_list(item, POST_LOGOUT)?;
+    let backchannel = match item.get(BACKCHANNEL) {
+        None => None,
+        Some(_) => Some(
+            RedirectUri::parse(get_s(item, BACKCHANNEL)?).map_err(|e| corrupt(BACKCHANNEL, e))?,
+        ),
     };
     Ok(Client {
+        logout: LogoutUris {
+            post_logout_redirect_uris,
+            backchannel,
+        },
         redirect_uris,
         name: match item.get("name") {
             None => None,
@@ -115,6 +137,15 @@ fn client_to_item(c: &Client) -> Item {
     }
     if let Some(name) = &c.name {
         item.insert("name".into(), s(name));
+    }
+    if !c.logout.post_logout_redirect_uris.is_empty() {
+        item.insert(
+            POST_LOGOUT.into(),
+            uri_values(&c.logout.post_logout_redirect_uris),
+        );
+    }
+    if let Some(u) = &c.logout.backchannel {
+        item.insert(BACKCHANNEL.into(), s(u.as_str()));
     }
     item.insert("enabled".into(), AttributeValue::Bool(c.enabled));
     item.insert("created_at".into(), millis(c.created_at));
@@ -235,6 +266,38 @@ impl DynamoStore {
             &[(":e", AttributeValue::Bool(enabled))],
         )
         .await
+    }
+
+    /// Replaces the client's logout URIs.
+    pub(super) async fn set_client_logout_item(
+        &self,
+        id: &ClientId,
+        logout: &LogoutUris,
+    ) -> Result<bool, StoreError> {
+        let mut set = Vec::new();
+        let mut remove = Vec::new();
+        let mut values = Vec::new();
+        if logout.post_logout_redirect_uris.is_empty() {
+            remove.push(POST_LOGOUT);
+        } else {
+            set.push(format!("{POST_LOGOUT} = :p"));
+            values.push((":p", uri_values(&logout.post_logout_redirect_uris)));
+        }
+        match &logout.backchannel {
+            None => remove.push(BACKCHANNEL),
+            Some(u) => {
+                set.push(format!("{BACKCHANNEL} = :b"));
+                values.push((":b", s(u.as_str())));
+            }
+        }
+        let mut update = String::new();
+        if !set.is_empty() {
+            update.push_str(&format!("SET {}", set.join(", ")));
+        }
+        if !remove.is_empty() {
+            update.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        self.update_client(id, update.trim(), "", &values).await
     }
 
     /// Updates an existing client only, so no update makes a partial one.

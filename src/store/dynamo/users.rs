@@ -5,7 +5,7 @@ use super::codec::{
 };
 use super::{classify, conditional, DynamoStore, USERS_KEY};
 use crate::core::record::browser::BrowserSession;
-use crate::core::record::client::{Client, ClientId};
+use crate::core::record::client::{Client, ClientId, LogoutUris};
 use crate::core::record::throttle::Throttle;
 use crate::core::record::user::{Account, User, Username};
 use crate::core::store::{AdminStore, StoreError, UserStore};
@@ -241,6 +241,14 @@ impl AdminStore for DynamoStore {
 
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
         self.scan_clients().await
+    }
+
+    async fn set_client_logout(
+        &self,
+        id: &ClientId,
+        logout: &LogoutUris,
+    ) -> Result<bool, StoreError> {
+        self.set_client_logout_item(id, logout).await
     }
 
     async fn set_client_secret(&self, id: &ClientId, hash: &str) -> Result<bool, StoreError> {
