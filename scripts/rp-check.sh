@@ -41,6 +41,13 @@ fi
 
 dev_pid=""
 cleanup() {
+  local status=$?
+  if [ "$status" -ne 0 ]; then
+    # What each side said, before it is gone.
+    for log in "$work/error.log" "$work/dev.log"; do
+      [ -f "$log" ] && { echo "rp-check: the end of $log:" >&2; tail -n 30 "$log" >&2; }
+    done
+  fi
   [ -f "$work/httpd.pid" ] && kill "$(cat "$work/httpd.pid")" 2>/dev/null || true
   # dev.sh's trap stops DynamoDB Local; its watcher is in the same group.
   [ -n "$dev_pid" ] && kill -- "-$dev_pid" 2>/dev/null || true
@@ -99,7 +106,7 @@ Listen 127.0.0.1:$rp_port
 Listen 127.0.0.1:$rp_b_port
 PidFile "$work/httpd.pid"
 ErrorLog "$work/error.log"
-LogLevel warn
+LogLevel warn auth_openidc:info
 User www-data
 Group www-data
 LoadModule mpm_event_module $mods/mod_mpm_event.so

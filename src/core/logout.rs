@@ -237,7 +237,7 @@ impl<S: BrowserSessionStore + ClientStore + FamilyStore, K: Signer + ?Sized> Iss
 
     /// Ends the session stored under `hash` if it is live: its families
     /// revoked, its apps told.
-    async fn end_browser_session(
+    pub(super) async fn end_browser_session(
         &self,
         hash: &str,
         issuer_url: &str,

@@ -2,7 +2,7 @@
 //! split by caller, and the errors they report. Adapters (DynamoDB) implement
 //! them; the core never sees an adapter's types.
 
-use super::record::browser::BrowserSession;
+use super::record::browser::{BrowserSession, SignInAgain};
 use super::record::client::{Client, ClientId, LogoutUris};
 use super::record::code::{CodeRedemption, Redemption, StoredCode};
 use super::record::family::{RefreshFamily, Rotation};
@@ -247,6 +247,15 @@ pub trait BrowserSessionStore: Send + Sync {
         idle_until: OffsetDateTime,
         client: &ClientId,
         family: &FamilyId,
+    ) -> impl Future<Output = Result<Option<BrowserSession>, StoreError>> + Send;
+
+    /// The same user signed in again within a session (`again`): in one
+    /// conditional write, if it is live and still at the user's token
+    /// version. The session after the write; `None` when it is not.
+    fn reauthenticate_browser_session(
+        &self,
+        token_hash: &str,
+        again: &SignInAgain<'_>,
     ) -> impl Future<Output = Result<Option<BrowserSession>, StoreError>> + Send;
 
     /// Ends a session live at `now`; the session as it was, or `None` when

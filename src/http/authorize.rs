@@ -161,7 +161,15 @@ pub async fn submit<S: Store>(
         device: request_cookie(req, DEVICE_COOKIE).map(SecretString::from),
     };
     let origin = ctx.origin(DialectName::OAuthPage);
-    match issuer.sign_in_for_code(&request, creds, &origin).await {
+    let session = request_cookie(req, SESSION_COOKIE);
+    let signed_in = issuer.sign_in_for_code(
+        &request,
+        creds,
+        session.as_deref(),
+        &ctx.issuer_url,
+        &origin,
+    );
+    match Box::pin(signed_in).await {
         Ok(SignedIn {
             code,
             username,

@@ -897,3 +897,66 @@ async fn every_app_of_the_session_gets_a_logout_token_and_a_hanging_one_delays_n
         assert_eq!(r.json()["active"], false);
     }
 }
+
+#[tokio::test]
+async fn signing_in_again_stays_in_the_session_and_another_user_ends_it() {
+    let apps = apps().await;
+    apps.add_client("app-c", false, CODE_FLOW, "openid profile")
+        .await
+        .unwrap();
+    let (session, a, b) = apps.both_signed_in().await;
+    let sid = jwt_claims(a["id_token"].as_str().unwrap())["sid"].clone();
+    // App A asks for the password again: the same session, a new auth_time.
+    apps.advance(Duration::minutes(3));
+    let page = apps
+        .call(&authorize("app-a", &[("prompt", "login")], Some(&session)))
+        .await;
+    assert_login_page(&page);
+    let mut post = authorize_post(&login_form(&page, "admin", PASSWORD));
+    post["cookies"] = json!([format!("{COOKIE}={session}")]);
+    let r = apps.call(&post).await;
+    let code = param(&redirected(&r), "code").unwrap().to_string();
+    let again = apps.redeem("app-a", &code).await;
+    let id = jwt_claims(again["id_token"].as_str().unwrap());
+    assert_eq!(id["sid"], sid, "the same session");
+    assert_eq!(
+        id["auth_time"],
+        (START + Duration::minutes(3)).unix_timestamp()
+    );
+    // The cookie stays the same value, so the browser keeps one session.
+    let set = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{COOKIE}=")))
+        .unwrap()
+        .to_string();
+    assert!(set.starts_with(&format!("{COOKIE}={session};")), "{set}");
+    // One log out ends the tokens of both sign-ins.
+    let r = apps
+        .call(&logout_get(
+            &[("id_token_hint", again["id_token"].as_str().unwrap())],
+            Some(&session),
+        ))
+        .await;
+    assert_logout_page(&r);
+    for tokens in [&a, &b, &again] {
+        let access = tokens["access_token"].as_str().unwrap();
+        assert_eq!(apps.introspect(access).await["active"], false);
+    }
+
+    // Another user signing in in this browser ends the first user's session.
+    apps.add_user("bob", PASSWORD, |_| {}).await;
+    let (_, admins) = apps.sign_in("app-a", "admin", PASSWORD).await;
+    let code = apps.silent_code("app-b", &[], &admins).await;
+    let admin_b = apps.redeem("app-b", &code).await;
+    let page = apps.call(&authorize("app-c", &[], None)).await;
+    let mut post = authorize_post(&login_form(&page, "bob", PASSWORD));
+    post["cookies"] = json!([format!("{COOKIE}={admins}")]);
+    let r = apps.call(&post).await;
+    assert_eq!(r.status, 302, "{}", r.text());
+    let access = admin_b["access_token"].as_str().unwrap();
+    assert_eq!(apps.introspect(access).await["active"], false);
+    assert!(!apps.session_lives(&admins).await);
+}

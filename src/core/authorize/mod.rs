@@ -10,7 +10,7 @@ use super::audit::{self, Origin};
 use super::error::{Error, Fault};
 use super::login::Credentials;
 use super::oauth::grant_scope;
-use super::record::browser::SessionLink;
+use super::record::browser::{BrowserSession, SessionLink, SignInAgain, AMR_PASSWORD};
 use super::record::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
 use super::record::code::StoredCode;
 use super::record::family::{ClientBinding, RefreshFamily};
@@ -374,33 +374,97 @@ impl<
     }
 
     /// The login page's post: checks the password with every rule of a log
-    /// in, starts the family and a browser session (API §12), and stores a
-    /// code for the family. The cookie is the session's, for the browser.
+    /// in, starts the family, and stores a code for it. The sign-in joins
+    /// the browser's live session when it is the same user's (`prompt=login`,
+    /// `max_age`: its `auth_time` moves), so one log out still ends
+    /// everything signed in here; another user's session is ended first.
+    /// Otherwise a new session starts (API §12). The cookie is the session's.
     pub async fn sign_in_for_code(
         &self,
         req: &AuthorizationRequest,
         creds: Credentials,
+        cookie: Option<&str>,
+        issuer_url: &str,
         origin: &Origin<'_>,
     ) -> Result<SignedIn, Error> {
         let checked = self.authenticate(creds, origin).await?;
         let now = self.now();
-        let (session, cookie) = self.new_browser_session(&checked.user, &req.client.id, now)?;
-        let username = checked.user.username.clone();
+        let current = match cookie.filter(|c| !c.is_empty() && c.len() <= 128) {
+            Some(c) => self
+                .store
+                .get_browser_session(&token_hash(c))
+                .await?
+                .filter(|s| s.is_live(now))
+                .map(|s| (s, c)),
+            None => None,
+        };
+        let user = &checked.user;
+        let joined = match current {
+            Some((s, c)) if s.user_id == user.id && s.token_version == user.token_version => {
+                Some((s, SessionCookie::presented(c)))
+            }
+            Some((other, _)) => {
+                // Signing in as someone else in this browser logs the other out.
+                self.end_browser_session(&other.token_hash, issuer_url, origin)
+                    .await?;
+                None
+            }
+            None => None,
+        };
+        // A new session; when joining, the one that carries the joined
+        // session's id on should that end meanwhile.
+        let (mut spare, spare_cookie) = self.new_browser_session(user, &req.client.id, now)?;
+        let amr = vec![AMR_PASSWORD.to_string()];
+        let link = match &joined {
+            Some((s, _)) => {
+                spare.id = s.id.clone();
+                SessionLink {
+                    id: s.id.clone(),
+                    auth_time: now,
+                    amr: amr.clone(),
+                }
+            }
+            None => SessionLink::from(&spare),
+        };
+        let username = user.username.clone();
+        let token_version = user.token_version;
         let binding = ClientBinding {
             client_id: req.client.id.clone(),
             scope: req.scope.clone(),
         };
-        let link = SessionLink::from(&session);
         let (_, family, first) = self
             .start_family(checked, Some(binding), Some(link), origin, now)
             .await?;
-        let mut session = session;
-        session.families.push(family.id);
-        let (code, ()) = tokio::try_join!(self.store_code(req, &family, &first, now), async {
-            let put: Result<(), Fault> = Ok(self.store.put_browser_session(&session).await?);
-            put
+        spare.families = vec![family.id];
+        let fresh = joined.is_none();
+        let (code, cookie) = tokio::try_join!(self.store_code(req, &family, &first, now), async {
+            if let Some((s, c)) = joined {
+                let again = SignInAgain {
+                    token_version,
+                    at: now,
+                    amr: &amr,
+                    idle_until: BrowserSession::next_idle(
+                        &self.settings.sessions,
+                        now,
+                        s.expires_at,
+                    ),
+                    client: &req.client.id,
+                    family: &family.id,
+                };
+                let kept = self
+                    .store
+                    .reauthenticate_browser_session(&s.token_hash, &again)
+                    .await?;
+                if kept.is_some() {
+                    return Ok::<_, Fault>(c);
+                }
+            }
+            self.store.put_browser_session(&spare).await?;
+            Ok(spare_cookie)
         })?;
-        audit::browser_session_started(origin, &username, &session.id);
+        if fresh {
+            audit::browser_session_started(origin, &username, &spare.id);
+        }
         Ok(SignedIn {
             code,
             username,

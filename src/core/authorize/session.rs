@@ -30,6 +30,11 @@ impl SessionCookie {
         Ok(Self(SecretString::from(URL_SAFE_NO_PAD.encode(bytes))))
     }
 
+    /// The value the browser presented, kept as the session's.
+    pub(super) fn presented(value: &str) -> Self {
+        Self(SecretString::from(value.to_string()))
+    }
+
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }

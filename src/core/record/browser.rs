@@ -84,6 +84,21 @@ impl BrowserSession {
     }
 }
 
+/// A sign-in again within a live session (`prompt=login`, `max_age`):
+/// what it changes. The user must still be at `token_version`.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInAgain<'a> {
+    pub token_version: u64,
+    /// The new `auth_time`.
+    pub at: OffsetDateTime,
+    pub amr: &'a [String],
+    pub idle_until: OffsetDateTime,
+    /// The client it was for, and the family it started, which join the
+    /// session.
+    pub client: &'a ClientId,
+    pub family: &'a FamilyId,
+}
+
 /// What a family and its tokens keep of the browser session they were
 /// issued in.
 #[derive(Debug, Clone, PartialEq)]

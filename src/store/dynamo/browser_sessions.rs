@@ -6,7 +6,7 @@ use super::codec::{
     get_n, get_s, get_time, get_time_opt, get_username, get_uuid, millis, n, s, ttl, Item,
 };
 use super::{conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
-use crate::core::record::browser::BrowserSession;
+use crate::core::record::browser::{BrowserSession, SignInAgain};
 use crate::core::record::client::ClientId;
 use crate::core::record::token::FamilyId;
 use crate::core::record::user::Username;
@@ -155,6 +155,46 @@ impl BrowserSessionStore for DynamoStore {
                 ":c",
                 AttributeValue::Ss(vec![client.as_str().to_string()]),
             )
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match conditional(&self.tokens, res)? {
+            Some(out) => returned(token_hash, out.attributes()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn reauthenticate_browser_session(
+        &self,
+        token_hash: &str,
+        again: &SignInAgain<'_>,
+    ) -> Result<Option<BrowserSession>, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, session_key(token_hash))
+            .update_expression("SET auth_time = :at, amr = :amr, idle_until = :i ADD #c :c, #f :f")
+            .condition_expression(
+                "attribute_exists(#k) AND attribute_not_exists(#e) \
+                 AND idle_until > :at AND expires_at > :at AND token_version = :v",
+            )
+            .expression_attribute_names("#k", TOKENS_KEY)
+            .expression_attribute_names("#e", ENDED_AT)
+            .expression_attribute_names("#c", CLIENTS)
+            .expression_attribute_names("#f", FAMILIES)
+            .expression_attribute_values(":at", millis(again.at))
+            .expression_attribute_values(
+                ":amr",
+                AttributeValue::L(again.amr.iter().map(|m| s(m)).collect()),
+            )
+            .expression_attribute_values(":i", millis(again.idle_until))
+            .expression_attribute_values(":v", n(again.token_version as i64))
+            .expression_attribute_values(
+                ":c",
+                AttributeValue::Ss(vec![again.client.as_str().to_string()]),
+            )
+            .expression_attribute_values(":f", AttributeValue::Ss(vec![again.family.to_string()]))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;

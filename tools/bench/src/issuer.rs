@@ -92,6 +92,8 @@ async fn warm_latency_and_floor(env: &TestEnv, out: &mut Map<String, Value>) {
 struct Samples {
     login: Vec<f64>,
     refresh: Vec<f64>,
+    /// A second app's authorization from the browser session: no page.
+    sso: Vec<f64>,
     acquire: Vec<f64>,
     jwks: Vec<f64>,
     argon: Vec<f64>,
@@ -134,6 +136,8 @@ struct Warm<'a> {
     login: Value,
     acquire: Value,
     jwks: Value,
+    /// `GET /oauth2/authorize` of a second app, with the session cookie.
+    sso: Value,
     refresh_template: Value,
     /// The refresh route's live token.
     token: String,
@@ -155,6 +159,7 @@ impl<'a> Warm<'a> {
         );
         env.store.put_refresh_family(&fam).await.unwrap();
         let login = event("v2-login");
+        let sso = sso_event(env).await;
         let first = env.call(&login).await.json();
         let token = first["content"][0]["refreshToken"]
             .as_str()
@@ -175,6 +180,7 @@ impl<'a> Warm<'a> {
             family_generation: 0,
             login,
             acquire: event("ops-acquire"),
+            sso,
             jwks: event("jwks"),
             refresh_template: event("v2-refresh"),
             token,
@@ -248,6 +254,8 @@ impl<'a> Warm<'a> {
             .as_str()
             .unwrap()
             .to_string();
+        let r = timed(&mut s.sso, env.call(&self.sso)).await;
+        assert_eq!(r.status, 302, "{}", r.text());
         let r = timed(&mut s.acquire, env.call(&self.acquire)).await;
         assert_eq!(r.status, 200, "{}", r.text());
         let r = timed(&mut s.jwks, env.call(&self.jwks)).await;
@@ -313,6 +321,35 @@ impl<'a> Warm<'a> {
     }
 }
 
+/// A browser session of the admin's, started by a sign-in at the page for
+/// one app: the event of a second app's authorization in it.
+async fn sso_event(env: &TestEnv) -> Value {
+    for app in ["bench-web-a", "bench-web-b"] {
+        env.add_client(app, false, CODE_FLOW, "openid profile")
+            .await
+            .unwrap();
+    }
+    let page = env
+        .call(&authorize_get(&authorization("bench-web-a")))
+        .await;
+    let r = env
+        .call(&authorize_post(&login_form(&page, "admin", PASSWORD)))
+        .await;
+    assert_eq!(r.status, 302, "{}", r.text());
+    let session = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("__Host-session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let mut ev = authorize_get(&authorization("bench-web-b"));
+    ev["cookies"] = json!([format!("__Host-session={session}")]);
+    ev
+}
+
 /// A new live family of the admin's, made at `now`.
 fn new_family(env: &TestEnv, now: OffsetDateTime, token_hash: String) -> RefreshFamily {
     RefreshFamily {
@@ -343,6 +380,7 @@ impl Samples {
         out.insert("refresh_p50_ms".into(), json!(refresh_p50));
         out.insert("acquire_p50_ms".into(), json!(p50(&mut s.acquire)));
         out.insert("jwks_p50_ms".into(), json!(p50(&mut s.jwks)));
+        out.insert("sso_authorize_p50_ms".into(), json!(p50(&mut s.sso)));
         let (argon, sign) = (p50(&mut s.argon), p50(&mut s.sign));
         let (gu, rs, cl, rl, pf) = (
             p50(&mut s.get_user),
