@@ -350,14 +350,8 @@ async fn logs_are_structured_and_secret_free() {
     // a second app its code, then ends; one app hears of it through its
     // back channel, the other's endpoint fails.
     let session = signed_in
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("__Host-session="))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_string();
+        .cookie("__Host-session")
+        .expect("a session cookie");
     secrets.push(session.clone());
     let web2 = env
         .add_client("web2", false, CODE_FLOW, "openid profile")

@@ -385,6 +385,18 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The value of the cookie `name` that a `Set-Cookie` header sets.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let prefix = format!("{name}=");
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix(prefix.as_str()))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_string)
+    }
+
     /// The headers every response outside `/.well-known/` carries.
     pub fn assert_no_store(&self) {
         assert_eq!(self.header("cache-control"), Some("no-store"), "{self:?}");
@@ -656,6 +668,32 @@ pub fn again(mut pairs: Params, key: &'static str, value: &str) -> Params {
 
 pub fn borrowed<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// The query of a redirect to [`REDIRECT_URI`], decoded.
+pub fn redirect_query(r: &Reply) -> Vec<(String, String)> {
+    assert_eq!(r.status, 302, "{}", r.text());
+    r.assert_no_store();
+    let location = r.header("location").expect("a Location");
+    let (base, query) = location.split_once('?').expect("a query");
+    assert_eq!(base, REDIRECT_URI);
+    query
+        .split('&')
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap();
+            let dec = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8()
+                    .unwrap()
+                    .into_owned()
+            };
+            (dec(k), dec(v))
+        })
+        .collect()
+}
+
+pub fn query_param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 /// `events/oauth-authorize.json` with the query `raw`.

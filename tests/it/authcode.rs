@@ -37,32 +37,6 @@ fn request(client: &str) -> Params {
     set(authorization(client), "state", Some("st-123 &x"))
 }
 
-/// The query of a redirect's `Location`, decoded.
-fn redirect_query(r: &Reply) -> Vec<(String, String)> {
-    assert_eq!(r.status, 302, "{}", r.text());
-    r.assert_no_store();
-    let location = r.header("location").expect("a Location");
-    let (base, query) = location.split_once('?').expect("a query");
-    assert_eq!(base, REDIRECT_URI);
-    query
-        .split('&')
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap();
-            let dec = |s: &str| {
-                percent_encoding::percent_decode_str(s)
-                    .decode_utf8()
-                    .unwrap()
-                    .into_owned()
-            };
-            (dec(k), dec(v))
-        })
-        .collect()
-}
-
-fn get<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
-
 fn assert_page(r: &Reply) {
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
     r.assert_no_store();
@@ -91,7 +65,7 @@ impl Flow {
     async fn code(&self) -> String {
         let r = self.sign_in(&request("web"), "Admin", PASSWORD).await;
         let q = redirect_query(&r);
-        get(&q, "code").expect("a code").to_string()
+        query_param(&q, "code").expect("a code").to_string()
     }
 
     async fn redeem(
@@ -166,9 +140,9 @@ async fn the_page_signs_in_and_the_code_gives_tokens_once() {
     let r = env.call(&authorize_post(&fields)).await;
     assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
     let q = redirect_query(&r);
-    assert_eq!(get(&q, "state"), Some("st-123 &x"));
-    assert_eq!(get(&q, "iss"), Some(ISSUER));
-    let code = get(&q, "code").unwrap().to_string();
+    assert_eq!(query_param(&q, "state"), Some("st-123 &x"));
+    assert_eq!(query_param(&q, "iss"), Some(ISSUER));
+    let code = query_param(&q, "code").unwrap().to_string();
     assert!(code.len() >= 43, "at least 256 bits: {code}");
     // Only the hash is stored.
     let items = format!("{:?}", env.token_items().await);
@@ -330,11 +304,11 @@ async fn other_errors_go_back_to_the_client_with_state_and_iss() {
     for (pairs, error) in cases {
         let r = env.page(&pairs).await;
         let q = redirect_query(&r);
-        assert_eq!(get(&q, "error"), Some(error), "{pairs:?}");
-        assert!(get(&q, "error_description").is_some());
-        assert_eq!(get(&q, "state"), Some("st-123 &x"), "{pairs:?}");
-        assert_eq!(get(&q, "iss"), Some(ISSUER));
-        assert!(get(&q, "code").is_none());
+        assert_eq!(query_param(&q, "error"), Some(error), "{pairs:?}");
+        assert!(query_param(&q, "error_description").is_some());
+        assert_eq!(query_param(&q, "state"), Some("st-123 &x"), "{pairs:?}");
+        assert_eq!(query_param(&q, "iss"), Some(ISSUER));
+        assert!(query_param(&q, "code").is_none());
     }
     // Nothing was signed in or stored.
     assert_eq!(signed_in(&env).await, 0);
@@ -392,7 +366,7 @@ async fn a_code_works_only_with_its_verifier_redirect_uri_and_client_in_time() {
     // A public client sends its client_id alone.
     let r = env.sign_in(&request("spa"), "Admin", PASSWORD).await;
     let q = redirect_query(&r);
-    let code = get(&q, "code").unwrap();
+    let code = query_param(&q, "code").unwrap();
     let r = env
         .call(&oauth_event(
             "oauth-token-authorization-code",

@@ -2310,15 +2310,7 @@ async fn oauth_authorization_code(doc: &mut Doc) {
     assert_eq!(redirect_param(&r, "error"), None);
     let first_code = redirect_param(&r, "code").expect("a code");
     // GET with the browser session the sign-in started: a code at once.
-    let session = r
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("__Host-session="))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_string();
+    let session = r.cookie("__Host-session").expect("a session cookie");
     let mut with_session = authorize_get(&base);
     with_session["cookies"] = serde_json::json!([format!("__Host-session={session}")]);
     let what = "GET /oauth2/authorize with a browser session";
@@ -2739,15 +2731,7 @@ async fn oauth_logout(doc: &mut Doc) {
         302,
     )
     .await;
-    let session = r
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("__Host-session="))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_string();
+    let session = r.cookie("__Host-session").expect("a session cookie");
     let back = [
         ("client_id", "web"),
         ("post_logout_redirect_uri", signed_out),

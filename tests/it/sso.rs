@@ -54,31 +54,6 @@ fn authorize(client: &str, extra: &[(&'static str, &str)], session: Option<&str>
     ev
 }
 
-/// The query of a redirect to the apps' redirect URI.
-fn redirected(r: &Reply) -> Vec<(String, String)> {
-    assert_eq!(r.status, 302, "{}", r.text());
-    let location = r.header("location").expect("a Location");
-    let (base, query) = location.split_once('?').expect("a query");
-    assert_eq!(base, REDIRECT_URI);
-    query
-        .split('&')
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap();
-            let dec = |s: &str| {
-                percent_encoding::percent_decode_str(s)
-                    .decode_utf8()
-                    .unwrap()
-                    .into_owned()
-            };
-            (dec(k), dec(v))
-        })
-        .collect()
-}
-
-fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
-
 /// The login page, not a redirect.
 fn assert_login_page(r: &Reply) {
     assert_eq!(r.status, 200, "{}", r.text());
@@ -88,10 +63,10 @@ fn assert_login_page(r: &Reply) {
 
 /// The error a redirect carries.
 fn redirect_error(r: &Reply) -> String {
-    let q = redirected(r);
-    assert!(param(&q, "code").is_none(), "{q:?}");
-    assert_eq!(param(&q, "state"), Some("af0ifjsldkj"));
-    param(&q, "error").expect("an error").to_string()
+    let q = redirect_query(r);
+    assert!(query_param(&q, "code").is_none(), "{q:?}");
+    assert_eq!(query_param(&q, "state"), Some("af0ifjsldkj"));
+    query_param(&q, "error").expect("an error").to_string()
 }
 
 impl Apps {
@@ -102,7 +77,7 @@ impl Apps {
         let r = self
             .call(&authorize_post(&login_form(&page, user, password)))
             .await;
-        let q = redirected(&r);
+        let q = redirect_query(&r);
         let set = r
             .headers
             .get_all("set-cookie")
@@ -126,7 +101,7 @@ impl Apps {
             .unwrap()
             .to_string();
         assert!(value.len() >= 43, "256 bits: {value}");
-        (param(&q, "code").unwrap().to_string(), value)
+        (query_param(&q, "code").unwrap().to_string(), value)
     }
 
     /// A code from the session alone, without the page.
@@ -137,12 +112,12 @@ impl Apps {
         session: &str,
     ) -> String {
         let r = self.call(&authorize(client, extra, Some(session))).await;
-        let q = redirected(&r);
-        assert_eq!(param(&q, "state"), Some("af0ifjsldkj"));
-        assert_eq!(param(&q, "iss"), Some(ISSUER));
+        let q = redirect_query(&r);
+        assert_eq!(query_param(&q, "state"), Some("af0ifjsldkj"));
+        assert_eq!(query_param(&q, "iss"), Some(ISSUER));
         // Nothing new is set: the session stays the one cookie.
         assert!(r.header("set-cookie").is_none(), "{r:?}");
-        param(&q, "code").expect("a code").to_string()
+        query_param(&q, "code").expect("a code").to_string()
     }
 
     async fn redeem(&self, client: &str, code: &str) -> Value {
@@ -302,7 +277,9 @@ async fn prompt_login_and_max_age_ask_for_the_password_again() {
     let r = apps
         .call(&authorize_post(&login_form(&page, "admin", PASSWORD)))
         .await;
-    let code = param(&redirected(&r), "code").unwrap().to_string();
+    let code = query_param(&redirect_query(&r), "code")
+        .unwrap()
+        .to_string();
     let id = jwt_claims(
         apps.redeem("app-b", &code).await["id_token"]
             .as_str()
@@ -599,7 +576,7 @@ impl Apps {
         let r = self
             .call(&authorize("app-b", &[("prompt", "none")], Some(session)))
             .await;
-        param(&redirected(&r), "code").is_some()
+        query_param(&redirect_query(&r), "code").is_some()
     }
 }
 
@@ -915,7 +892,9 @@ async fn signing_in_again_stays_in_the_session_and_another_user_ends_it() {
     let mut post = authorize_post(&login_form(&page, "admin", PASSWORD));
     post["cookies"] = json!([format!("{COOKIE}={session}")]);
     let r = apps.call(&post).await;
-    let code = param(&redirected(&r), "code").unwrap().to_string();
+    let code = query_param(&redirect_query(&r), "code")
+        .unwrap()
+        .to_string();
     let again = apps.redeem("app-a", &code).await;
     let id = jwt_claims(again["id_token"].as_str().unwrap());
     assert_eq!(id["sid"], sid, "the same session");

@@ -86,8 +86,9 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     /// `max_age`: sign in again when the session's sign-in is older.
     pub max_age: Option<Duration>,
-    /// `id_token_hint`, unverified: the session's decision checks it.
-    pub id_token_hint: Option<String>,
+    /// `id_token_hint`, unverified: the session's decision checks it. A
+    /// token, so a `{:?}` of the request never shows it.
+    pub id_token_hint: Option<SecretString>,
 }
 
 /// The `prompt` values this issuer acts on (OpenID Connect Core §3.1.2.1).
@@ -368,7 +369,7 @@ impl<
             login_hint,
             prompt,
             max_age,
-            id_token_hint: get(p.id_token_hint).map(str::to_string),
+            id_token_hint: get(p.id_token_hint).map(|h| SecretString::from(h.to_string())),
             client,
         })
     }

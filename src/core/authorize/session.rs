@@ -141,7 +141,7 @@ impl<S: BrowserSessionStore + CodeStore + FamilyStore + UserStore, K: Signer + ?
         // The hint must be this issuer's own ID token; it may have expired.
         let hinted = match &req.id_token_hint {
             None => None,
-            Some(hint) => match self.keys.verify_id_token(hint) {
+            Some(hint) => match self.keys.verify_id_token(hint.expose_secret()) {
                 Some(claims) if claims.iss == issuer_url => Some(claims.sub),
                 _ => return refuse(AuthorizeRefusal::InvalidIdTokenHint),
             },

@@ -11,6 +11,9 @@ use crate::core::record::client::ClientId;
 use crate::core::record::token::FamilyId;
 use crate::core::record::user::Username;
 use crate::core::store::{BrowserSessionStore, StoreError};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
 
@@ -134,34 +137,13 @@ impl BrowserSessionStore for DynamoStore {
         client: &ClientId,
         family: &FamilyId,
     ) -> Result<Option<BrowserSession>, StoreError> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.tokens)
-            .key(TOKENS_KEY, session_key(token_hash))
-            .update_expression("SET idle_until = :i ADD #c :c, #f :f")
-            .condition_expression(
-                "attribute_exists(#k) AND attribute_not_exists(#e) \
-                 AND idle_until > :now AND expires_at > :now",
-            )
-            .expression_attribute_names("#k", TOKENS_KEY)
-            .expression_attribute_names("#e", ENDED_AT)
-            .expression_attribute_names("#c", CLIENTS)
-            .expression_attribute_names("#f", FAMILIES)
-            .expression_attribute_values(":f", AttributeValue::Ss(vec![family.to_string()]))
+        let req = self
+            .live_session_update(token_hash, now, "SET idle_until = :i ADD #c :c, #f :f", "")
             .expression_attribute_values(":i", millis(idle_until))
-            .expression_attribute_values(":now", millis(now))
-            .expression_attribute_values(
-                ":c",
-                AttributeValue::Ss(vec![client.as_str().to_string()]),
-            )
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match conditional(&self.tokens, res)? {
-            Some(out) => returned(token_hash, out.attributes()).map(Some),
-            None => Ok(None),
-        }
+            .expression_attribute_values(":c", one(client.as_str()))
+            .expression_attribute_values(":f", one(&family.to_string()))
+            .return_values(ReturnValue::AllNew);
+        self.written(token_hash, req.send().await)
     }
 
     async fn reauthenticate_browser_session(
@@ -169,39 +151,23 @@ impl BrowserSessionStore for DynamoStore {
         token_hash: &str,
         again: &SignInAgain<'_>,
     ) -> Result<Option<BrowserSession>, StoreError> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.tokens)
-            .key(TOKENS_KEY, session_key(token_hash))
-            .update_expression("SET auth_time = :at, amr = :amr, idle_until = :i ADD #c :c, #f :f")
-            .condition_expression(
-                "attribute_exists(#k) AND attribute_not_exists(#e) \
-                 AND idle_until > :at AND expires_at > :at AND token_version = :v",
+        let req = self
+            .live_session_update(
+                token_hash,
+                again.at,
+                "SET auth_time = :now, amr = :amr, idle_until = :i ADD #c :c, #f :f",
+                " AND token_version = :v",
             )
-            .expression_attribute_names("#k", TOKENS_KEY)
-            .expression_attribute_names("#e", ENDED_AT)
-            .expression_attribute_names("#c", CLIENTS)
-            .expression_attribute_names("#f", FAMILIES)
-            .expression_attribute_values(":at", millis(again.at))
             .expression_attribute_values(
                 ":amr",
                 AttributeValue::L(again.amr.iter().map(|m| s(m)).collect()),
             )
             .expression_attribute_values(":i", millis(again.idle_until))
             .expression_attribute_values(":v", n(again.token_version as i64))
-            .expression_attribute_values(
-                ":c",
-                AttributeValue::Ss(vec![again.client.as_str().to_string()]),
-            )
-            .expression_attribute_values(":f", AttributeValue::Ss(vec![again.family.to_string()]))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match conditional(&self.tokens, res)? {
-            Some(out) => returned(token_hash, out.attributes()).map(Some),
-            None => Ok(None),
-        }
+            .expression_attribute_values(":c", one(again.client.as_str()))
+            .expression_attribute_values(":f", one(&again.family.to_string()))
+            .return_values(ReturnValue::AllNew);
+        self.written(token_hash, req.send().await)
     }
 
     async fn end_browser_session(
@@ -209,22 +175,58 @@ impl BrowserSessionStore for DynamoStore {
         token_hash: &str,
         now: OffsetDateTime,
     ) -> Result<Option<BrowserSession>, StoreError> {
-        let res = self
+        let req = self
+            .live_session_update(token_hash, now, "SET #e = :now", "")
+            .return_values(ReturnValue::AllOld);
+        self.written(token_hash, req.send().await)
+    }
+}
+
+/// A string set of one value (`#c` and `#f` grow by `ADD`).
+fn one(value: &str) -> AttributeValue {
+    AttributeValue::Ss(vec![value.to_string()])
+}
+
+impl DynamoStore {
+    /// An update of the session under `token_hash` that holds only while it
+    /// is live at `now` (`:now`; stored, not ended, neither idle nor past
+    /// its end) and `extra_condition` holds. `#k`, `#e`, `#c` and `#f` name
+    /// the key, `ended_at`, the clients and the families.
+    fn live_session_update(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+        update: &str,
+        extra_condition: &str,
+    ) -> UpdateItemFluentBuilder {
+        let mut req = self
             .client
             .update_item()
             .table_name(&self.tokens)
             .key(TOKENS_KEY, session_key(token_hash))
-            .update_expression("SET #e = :now")
-            .condition_expression(
+            .update_expression(update)
+            .condition_expression(format!(
                 "attribute_exists(#k) AND attribute_not_exists(#e) \
-                 AND idle_until > :now AND expires_at > :now",
-            )
+                 AND idle_until > :now AND expires_at > :now{extra_condition}"
+            ))
             .expression_attribute_names("#k", TOKENS_KEY)
             .expression_attribute_names("#e", ENDED_AT)
-            .expression_attribute_values(":now", millis(now))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
+            .expression_attribute_values(":now", millis(now));
+        if update.contains("#c") {
+            req = req
+                .expression_attribute_names("#c", CLIENTS)
+                .expression_attribute_names("#f", FAMILIES);
+        }
+        req
+    }
+
+    /// The session a conditional update returned; `None` when its
+    /// condition failed.
+    fn written<R: std::fmt::Debug + Send + Sync + 'static>(
+        &self,
+        token_hash: &str,
+        res: Result<UpdateItemOutput, SdkError<UpdateItemError, R>>,
+    ) -> Result<Option<BrowserSession>, StoreError> {
         match conditional(&self.tokens, res)? {
             Some(out) => returned(token_hash, out.attributes()).map(Some),
             None => Ok(None),

@@ -336,15 +336,7 @@ async fn sso_event(env: &TestEnv) -> Value {
         .call(&authorize_post(&login_form(&page, "admin", PASSWORD)))
         .await;
     assert_eq!(r.status, 302, "{}", r.text());
-    let session = r
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("__Host-session="))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_string();
+    let session = r.cookie("__Host-session").expect("a session cookie");
     let mut ev = authorize_get(&authorization("bench-web-b"));
     ev["cookies"] = json!([format!("__Host-session={session}")]);
     ev
