@@ -10,14 +10,16 @@
 # opens B and must land on B's page without the login page (single sign-on).
 # Then it logs out at A (the module's RP-initiated logout): the issuer ends
 # the session and posts logout tokens to both modules' back channels, so B's
-# own session ends too, and opening B again shows the login page.
+# own session ends too, and opening B again shows the login page. Signed in
+# to both again, `token-admin user revoke-tokens` (with the function's ISSUER
+# and signing key) must end the session in both modules the same way.
 #
 #   scripts/rp-check.sh        (as root: installs Debian's apache2,
 #                               libapache2-mod-auth-openidc, chromium and
 #                               chromium-driver if missing)
 #
-# It runs the issuer with scripts/dev.sh on PORT (9000) and Apache on RP_PORT
-# (8081), and stops both when done. Not part of CI: it builds the function
+# It runs the issuer with scripts/dev.sh on PORT (9000) and an Apache for
+# each relying party on RP_PORT (8081) and RP_PORT+1, and stops them when done. Not part of CI: it builds the function
 # again under `cargo lambda watch`.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -44,11 +46,13 @@ cleanup() {
   local status=$?
   if [ "$status" -ne 0 ]; then
     # What each side said, before it is gone.
-    for log in "$work/error.log" "$work/dev.log"; do
+    for log in "$work/a/error.log" "$work/b/error.log" "$work/dev.log"; do
       [ -f "$log" ] && { echo "rp-check: the end of $log:" >&2; tail -n 30 "$log" >&2; }
     done
   fi
-  [ -f "$work/httpd.pid" ] && kill "$(cat "$work/httpd.pid")" 2>/dev/null || true
+  for rp in a b; do
+    [ -f "$work/$rp/httpd.pid" ] && kill "$(cat "$work/$rp/httpd.pid")" 2>/dev/null || true
+  done
   # dev.sh's trap stops DynamoDB Local; its watcher is in the same group.
   [ -n "$dev_pid" ] && kill -- "-$dev_pid" 2>/dev/null || true
   rm -rf "$work"
@@ -99,13 +103,18 @@ mkdir -p "$work/www/protected"
 echo '<!doctype html><title>Protected</title><h1>Protected page</h1>' >"$work/www/protected/index.html"
 echo '<!doctype html><title>Logged out</title><h1>Logged out</h1>' >"$work/www/loggedout.html"
 mods=/usr/lib/apache2/modules
-cat >"$work/httpd.conf" <<CONF
-ServerRoot "$work"
-ServerName localhost
-Listen 127.0.0.1:$rp_port
-Listen 127.0.0.1:$rp_b_port
-PidFile "$work/httpd.pid"
-ErrorLog "$work/error.log"
+# relying_party NAME PORT SERVER_NAME CLIENT_ID SECRET REDIRECT: one Apache of
+# its own per relying party, as two apps on two servers are: a shared server
+# would share one session cache, where both modules' sessions carry the
+# same sid and a logout token finds only one of them.
+relying_party() {
+  mkdir -p "$work/$1"
+  cat >"$work/$1/httpd.conf" <<CONF
+ServerRoot "$work/$1"
+ServerName $3
+Listen 127.0.0.1:$2
+PidFile "$work/$1/httpd.pid"
+ErrorLog "$work/$1/error.log"
 LogLevel warn auth_openidc:info
 User www-data
 Group www-data
@@ -123,38 +132,24 @@ DocumentRoot "$work/www"
   Require all granted
 </Directory>
 OIDCCryptoPassphrase $(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-# Each relying party's whole configuration: discovery, client, redirect URI.
-<VirtualHost 127.0.0.1:$rp_port>
-  ServerName localhost
-  OIDCProviderMetadataURL $issuer/.well-known/openid-configuration
-  OIDCClientID $client
-  OIDCClientSecret $secret
-  OIDCRedirectURI $redirect
-  OIDCPKCEMethod S256
-  OIDCScope "openid profile email"
-  OIDCInfoHook userinfo id_token
-  <Location /protected>
-    AuthType openid-connect
-    Require valid-user
-  </Location>
-</VirtualHost>
-<VirtualHost 127.0.0.1:$rp_b_port>
-  ServerName 127.0.0.1
-  OIDCProviderMetadataURL $issuer/.well-known/openid-configuration
-  OIDCClientID $client_b
-  OIDCClientSecret $secret_b
-  OIDCRedirectURI $redirect_b
-  OIDCPKCEMethod S256
-  OIDCScope "openid profile email"
-  OIDCInfoHook userinfo id_token
-  <Location /protected>
-    AuthType openid-connect
-    Require valid-user
-  </Location>
-</VirtualHost>
+# The relying party's whole configuration: discovery, client, redirect URI.
+OIDCProviderMetadataURL $issuer/.well-known/openid-configuration
+OIDCClientID $4
+OIDCClientSecret $5
+OIDCRedirectURI $6
+OIDCPKCEMethod S256
+OIDCScope "openid profile email"
+OIDCInfoHook userinfo id_token
+<Location /protected>
+  AuthType openid-connect
+  Require valid-user
+</Location>
 CONF
-chmod -R a+rX "$work"
-apache2 -f "$work/httpd.conf" -k start
+  chmod -R a+rX "$work"
+  apache2 -f "$work/$1/httpd.conf" -k start
+}
+relying_party a "$rp_port" localhost "$client" "$secret" "$redirect"
+relying_party b "$rp_b_port" 127.0.0.1 "$client_b" "$secret_b" "$redirect_b"
 sleep 1
 
 echo "rp-check: Chromium opens $site_a/protected/" >&2
@@ -240,6 +235,27 @@ try:
     at = call("GET", S + "/url")
     assert at.startswith(issuer + "/oauth2/authorize?"), f"A still signed in: {at}"
     print("rp-check: logged out at A; B's session ended through the back channel, and both ask to sign in")
+
+    # Signed in to both again; the operator logs the user out everywhere:
+    # token-admin tells both modules' back channels.
+    call("POST", S + "/url", {"url": f"{site_a}/protected/"})
+    call("POST", S + "/element/" + find("#username") + "/value", {"text": "admin"})
+    call("POST", S + "/element/" + find("#password") + "/value", {"text": password})
+    call("POST", S + "/element/" + find("button[type=submit]") + "/click", {})
+    wait_for(f"{site_a}/protected/")
+    call("POST", S + "/url", {"url": f"{site_b}/protected/"})
+    at = call("GET", S + "/url")
+    assert at.startswith(f"{site_b}/protected/"), f"B asked for sign-in: {at}"
+    out = subprocess.run(["cargo", "run", "--quiet", "--bin", "token-admin", "--", "user",
+                          "revoke-tokens", "--username", "admin"],
+                         check=True, capture_output=True, text=True).stdout
+    assert "ended 1 browser session(s): 2 app(s) told, 0 could not be" in out, out
+    for site, title in [(site_a, "mod_auth_openidc"), (site_b, "mod_auth_openidc B")]:
+        call("POST", S + "/url", {"url": f"{site}/protected/"})
+        at = call("GET", S + "/url")
+        assert at.startswith(issuer + "/oauth2/authorize?"), f"{site} still signed in: {at}"
+        assert call("GET", S + "/title") == "Sign in to " + title
+    print("rp-check: token-admin user revoke-tokens ended the session in both relying parties through the back channel")
     call("DELETE", S)
 finally:
     driver.kill()

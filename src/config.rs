@@ -151,6 +151,69 @@ fn seconds(
     whole(src, name, default.as_secs(), max.as_secs()).map(Duration::from_secs)
 }
 
+/// `ISSUER`: an http(s) URL, without a trailing slash.
+fn issuer_url(src: &impl Source) -> Result<Option<String>, ConfigError> {
+    let Some(url) = optional(src, "ISSUER") else {
+        return Ok(None);
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(ConfigError::Invalid {
+            name: "ISSUER",
+            reason: "must be an http(s) URL".into(),
+        });
+    }
+    // `jwks_uri` is the issuer plus a path, so a trailing slash would double it.
+    Ok(Some(url.trim_end_matches('/').to_string()))
+}
+
+/// `SIGNING_KEY_SECRET_ID` or `SIGNING_KEY_FILE`, never both.
+fn signing_key(src: &impl Source) -> Result<(Option<String>, Option<PathBuf>), ConfigError> {
+    let secret = optional(src, "SIGNING_KEY_SECRET_ID");
+    let file = optional(src, "SIGNING_KEY_FILE").map(PathBuf::from);
+    if secret.is_some() && file.is_some() {
+        return Err(ConfigError::Invalid {
+            name: "SIGNING_KEY_SECRET_ID",
+            reason: "set either SIGNING_KEY_SECRET_ID or SIGNING_KEY_FILE, not both".into(),
+        });
+    }
+    Ok((secret, file))
+}
+
+/// How `token-admin` signs logout tokens as the issuer when it ends a
+/// user's sessions: the function's `ISSUER` and signing key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutSignerConfig {
+    pub issuer: String,
+    pub key: SigningKeySetting,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SigningKeySetting {
+    Secret(String),
+    File(PathBuf),
+}
+
+impl LogoutSignerConfig {
+    /// `Ok(Err(missing))` when a setting it needs is not set, naming it.
+    pub fn from_source(src: &impl Source) -> Result<Result<Self, &'static str>, ConfigError> {
+        let issuer = issuer_url(src)?;
+        let key = match signing_key(src)? {
+            (Some(id), _) => Some(SigningKeySetting::Secret(id)),
+            (None, Some(path)) => Some(SigningKeySetting::File(path)),
+            (None, None) => None,
+        };
+        Ok(match (issuer, key) {
+            (None, _) => Err("ISSUER"),
+            (_, None) => Err("SIGNING_KEY_SECRET_ID or SIGNING_KEY_FILE"),
+            (Some(issuer), Some(key)) => Ok(Self { issuer, key }),
+        })
+    }
+
+    pub fn from_env() -> Result<Result<Self, &'static str>, ConfigError> {
+        Self::from_source(&Env)
+    }
+}
+
 impl StoreConfig {
     pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -166,27 +229,8 @@ impl StoreConfig {
 
 impl Config {
     pub fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
-        let issuer = match optional(src, "ISSUER") {
-            None => None,
-            Some(url) => {
-                if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    return Err(ConfigError::Invalid {
-                        name: "ISSUER",
-                        reason: "must be an http(s) URL".into(),
-                    });
-                }
-                // `jwks_uri` is the issuer plus a path, so a trailing slash would double it.
-                Some(url.trim_end_matches('/').to_string())
-            }
-        };
-        let signing_key_secret = optional(src, "SIGNING_KEY_SECRET_ID");
-        let signing_key_file = optional(src, "SIGNING_KEY_FILE").map(PathBuf::from);
-        if signing_key_secret.is_some() && signing_key_file.is_some() {
-            return Err(ConfigError::Invalid {
-                name: "SIGNING_KEY_SECRET_ID",
-                reason: "set either SIGNING_KEY_SECRET_ID or SIGNING_KEY_FILE, not both".into(),
-            });
-        }
+        let issuer = issuer_url(src)?;
+        let (signing_key_secret, signing_key_file) = signing_key(src)?;
         let public_keys_secret = optional(src, "PUBLIC_KEYS_SECRET_ID");
         let audience = required(src, "AUDIENCE")?;
         let accepted_audiences = match optional(src, "ACCEPTED_AUDIENCES") {

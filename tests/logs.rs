@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use token_issuer::admin::{
-    client_command, user_command, ClientCommand, ClientIdArgs, UserCommand, UsernameArgs,
+    client_command, user_command, ClientCommand, ClientIdArgs, Telling, UserCommand, UsernameArgs,
 };
 use token_issuer::core::record::client::GrantType;
 use tracing_subscriber::fmt::MakeWriter;
@@ -421,7 +421,9 @@ async fn logs_are_structured_and_secret_free() {
         UserCommand::RevokeTokens(admin_args()),
         UserCommand::Delete(admin_args()),
     ] {
-        user_command(&env.store, cmd, now).await.unwrap();
+        user_command(&env.store, &Telling::Nobody("ISSUER"), cmd, now)
+            .await
+            .unwrap();
     }
     env.add_client("spare", false, &GrantType::ALL, "openid")
         .await;

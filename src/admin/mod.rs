@@ -12,6 +12,7 @@ mod clients;
 mod keys;
 mod print;
 mod tables;
+mod telling;
 mod users;
 
 pub use address::AddressCommand;
@@ -20,6 +21,7 @@ pub use clients::{
 };
 pub use keys::{KeysCommand, SecretArgs};
 pub use tables::TablesCommand;
+pub use telling::Telling;
 pub use users::{user_command, CreateUser, UserCommand, UsernameArgs};
 
 use crate::config::{ConfigError, StoreConfig};
@@ -140,7 +142,14 @@ pub async fn run(cli: Cli) -> Result<(), AdminError> {
         Command::Tables(cmd) => tables::tables_command(&connect().await?, cmd).await,
         Command::User(cmd) => {
             let store = connect().await?;
-            user_command(&store, cmd, OffsetDateTime::now_utc()).await
+            let telling = match cmd {
+                UserCommand::SetPassword(_)
+                | UserCommand::Disable(_)
+                | UserCommand::RevokeTokens(_)
+                | UserCommand::Delete(_) => Telling::from_env().await?,
+                _ => Telling::Nobody("nothing"),
+            };
+            user_command(&store, &telling, cmd, OffsetDateTime::now_utc()).await
         }
         Command::Client(cmd) => {
             let store = connect().await?;

@@ -1,7 +1,9 @@
 //! `token-admin user`: create, change and inspect users.
 
+use super::telling::Telling;
 use super::{operator, print, AdminError};
-use crate::core::audit::{self, UserChange};
+use crate::core::audit::{self, Origin, UserChange};
+use crate::core::backchannel;
 use crate::core::password::{Hasher, Password};
 use crate::core::record::throttle;
 use crate::core::record::user::{
@@ -72,14 +74,16 @@ pub struct CreateUser {
 }
 
 /// The user commands, against any store (tests use DynamoDB Local).
+/// `telling` says how the commands that end sessions tell their apps.
 pub async fn user_command<S: AdminStore>(
     store: &S,
+    telling: &Telling,
     cmd: UserCommand,
     now: OffsetDateTime,
 ) -> Result<(), AdminError> {
     match cmd {
         UserCommand::Create(args) => create(store, &args, now).await,
-        UserCommand::SetPassword(args) => set_password(store, &args, now).await,
+        UserCommand::SetPassword(args) => set_password(store, telling, &args, now).await,
         // Delete takes the flag silently, as it always has.
         UserCommand::Disable(args)
         | UserCommand::Enable(args)
@@ -94,10 +98,10 @@ pub async fn user_command<S: AdminStore>(
                 args.username
             )))
         }
-        UserCommand::Disable(args) => set_enabled(store, &args, false, now).await,
-        UserCommand::Enable(args) => set_enabled(store, &args, true, now).await,
-        UserCommand::RevokeTokens(args) => revoke_tokens(store, &args, now).await,
-        UserCommand::Delete(args) => delete(store, &args).await,
+        UserCommand::Disable(args) => set_enabled(store, telling, &args, false, now).await,
+        UserCommand::Enable(args) => set_enabled(store, telling, &args, true, now).await,
+        UserCommand::RevokeTokens(args) => revoke_tokens(store, telling, &args, now).await,
+        UserCommand::Delete(args) => delete(store, telling, &args, now).await,
         UserCommand::List => list(store).await,
         UserCommand::Show(args) => show(store, &args, now).await,
         UserCommand::Unlock(args) => unlock(store, &args).await,
@@ -171,6 +175,7 @@ async fn create<S: AdminStore>(
 
 async fn set_password<S: AdminStore>(
     store: &S,
+    telling: &Telling,
     args: &UsernameArgs,
     now: OffsetDateTime,
 ) -> Result<(), AdminError> {
@@ -182,16 +187,17 @@ async fn set_password<S: AdminStore>(
         .ok_or_else(|| no_such(&username))?;
     password.check_strength_for(&username, &existing.email, &existing.full_name)?;
     let hash = Hasher::new().hash(&password)?;
-    if store.set_password(&username, &hash, now).await?.is_none() {
+    let Some(version) = store.set_password(&username, &hash, now).await? else {
         return Err(no_such(&username));
-    }
+    };
     audited(UserChange::PasswordSet, &username, Some(existing.id));
     println!("password of {username} changed");
-    Ok(())
+    end_sessions(store, telling, existing.id, version, now).await
 }
 
 async fn set_enabled<S: AdminStore>(
     store: &S,
+    telling: &Telling,
     args: &UsernameArgs,
     enabled: bool,
     now: OffsetDateTime,
@@ -207,11 +213,15 @@ async fn set_enabled<S: AdminStore>(
     };
     audited(change, &username, None);
     println!("{done} {username}");
-    Ok(())
+    if enabled {
+        return Ok(());
+    }
+    end_sessions_after_change(store, telling, &username, now).await
 }
 
 async fn revoke_tokens<S: AdminStore>(
     store: &S,
+    telling: &Telling,
     args: &UsernameArgs,
     now: OffsetDateTime,
 ) -> Result<(), AdminError> {
@@ -219,25 +229,81 @@ async fn revoke_tokens<S: AdminStore>(
     if !store.revoke_tokens(&username, now).await? {
         return Err(no_such(&username));
     }
-    // The raised token version already refuses every session; ending them
-    // also shows it in `user sessions`.
-    for session in store.browser_sessions(&username).await? {
-        if session.is_live(now) {
-            store.end_browser_session(&session.token_hash, now).await?;
-        }
-    }
     audited(UserChange::TokensRevoked, &username, None);
     println!("ended every refresh family and session of {username}");
-    Ok(())
+    end_sessions_after_change(store, telling, &username, now).await
 }
 
-async fn delete<S: AdminStore>(store: &S, args: &UsernameArgs) -> Result<(), AdminError> {
+async fn delete<S: AdminStore>(
+    store: &S,
+    telling: &Telling,
+    args: &UsernameArgs,
+    now: OffsetDateTime,
+) -> Result<(), AdminError> {
     let username = Username::parse(&args.username)?;
+    let Some(user) = store.get_user(&username).await? else {
+        return Err(no_such(&username));
+    };
     if !store.delete_user(&username).await? {
         return Err(no_such(&username));
     }
-    audited(UserChange::Deleted, &username, None);
+    audited(UserChange::Deleted, &username, Some(user.id));
     println!("deleted {username}");
+    // Every session of a deleted user is over, whatever its version.
+    end_sessions(store, telling, user.id, u64::MAX, now).await
+}
+
+/// After a change that raised the user's token version: ends each browser
+/// session begun below the version the user is at now.
+async fn end_sessions_after_change<S: AdminStore>(
+    store: &S,
+    telling: &Telling,
+    username: &Username,
+    now: OffsetDateTime,
+) -> Result<(), AdminError> {
+    match store.get_user(username).await? {
+        Some(user) => end_sessions(store, telling, user.id, user.token_version, now).await,
+        // Deleted meanwhile: nothing of it is left to end here.
+        None => Ok(()),
+    }
+}
+
+/// Ends the user's sessions begun below token version `version`, tells
+/// their apps as `telling` allows, and says what it did. The raised version
+/// already refuses every one; marking them ended shows it in `user
+/// sessions`, and the logout tokens end them in the apps too.
+async fn end_sessions<S: AdminStore>(
+    store: &S,
+    telling: &Telling,
+    user_id: Uuid,
+    version: u64,
+    now: OffsetDateTime,
+) -> Result<(), AdminError> {
+    let operator = operator();
+    let origin = Origin {
+        request_id: &operator,
+        source_ip: None,
+        dialect: "token-admin",
+        observed: None,
+    };
+    let teller = telling.teller(now);
+    let ended =
+        backchannel::end_sessions_of(store, teller.as_ref(), user_id, version, now, &origin)
+            .await?;
+    if ended.sessions == 0 {
+        return Ok(());
+    }
+    match telling {
+        Telling::Apps { .. } => println!(
+            "ended {} browser session(s): {} app(s) told, {} could not be (see the audit events)",
+            ended.sessions, ended.told.notified, ended.told.failed
+        ),
+        Telling::Nobody(missing) => eprintln!(
+            "ended {} browser session(s); their apps were not told \
+             (back-channel logout needs {missing})",
+            ended.sessions
+        ),
+    }
     Ok(())
 }
 
@@ -276,7 +342,7 @@ async fn sessions<S: AdminStore>(
         .get_user(&username)
         .await?
         .ok_or_else(|| no_such(&username))?;
-    let sessions = store.browser_sessions(&username).await?;
+    let sessions = store.user_browser_sessions(user.id).await?;
     print::browser_sessions(&sessions, &user, now);
     Ok(())
 }

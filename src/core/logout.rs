@@ -3,29 +3,23 @@
 //! end, and what ending one does. Every refresh family issued in the
 //! session is revoked (so introspection and the authorizer refuse its
 //! access tokens within their bound), and each app that got tokens in it
-//! and registered a back-channel URI is sent a logout token, all at once,
-//! each within [`DELIVERY_BOUND`].
+//! and registered a back-channel URI is sent a logout token
+//! ([`super::backchannel`]).
 
 use super::audit::{self, Origin};
 use super::authorize::Param;
+use super::backchannel::{self, SessionsEnded, Teller, Told};
 use super::error::Fault;
-use super::notify::BackChannel;
-use super::record::browser::BrowserSession;
-use super::record::claims::{IdTokenHint, LogoutClaims, BACKCHANNEL_LOGOUT_EVENT};
+use super::record::claims::IdTokenHint;
 use super::record::client::{Client, ClientId, RedirectUri};
-use super::record::token::{self, token_hash};
-use super::sign::{self, Signer, TokenType};
+use super::record::token::token_hash;
+use super::sign::Signer;
 use super::store::{BrowserSessionStore, ClientStore, FamilyStore, StoreError};
 use super::Issuer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use std::time::Duration;
+use uuid::Uuid;
 
-/// How long an app may take to accept a logout token; the user waits no
-/// longer (the deliveries run at once).
-pub const DELIVERY_BOUND: Duration = Duration::from_secs(2);
-/// How long a logout token is good for.
-const LOGOUT_TOKEN_TTL_SECS: i64 = 120;
 /// Longest `state` echoed back, in bytes.
 pub const MAX_LOGOUT_STATE_BYTES: usize = 1024;
 
@@ -255,69 +249,45 @@ impl<S: BrowserSessionStore + ClientStore + FamilyStore, K: Signer + ?Sized> Iss
             revoked?;
         }
         audit::browser_session_ended(origin, &ended.username, &ended.id, ended.families.len());
-        let (notified, failed) = self.tell_apps(&ended, issuer_url, origin).await;
-        Ok(LogoutAnswer::Ended { notified, failed })
+        let told = match self.teller(issuer_url) {
+            Some(teller) => teller.tell_apps(&self.store, &ended, origin).await,
+            None => Told::default(),
+        };
+        Ok(LogoutAnswer::Ended {
+            notified: told.notified,
+            failed: told.failed,
+        })
     }
 
-    /// Sends each app of the session that registered a back-channel URI its
-    /// logout token, all at once, each within [`DELIVERY_BOUND`]: (told,
-    /// failed). A failure is logged and counted, never the user's error.
-    async fn tell_apps(
+    /// Ends every session of `user_id` begun below token version
+    /// `version`, and tells their apps ([`backchannel::end_sessions_of`]).
+    pub async fn end_sessions_of(
         &self,
-        session: &BrowserSession,
+        user_id: Uuid,
+        version: u64,
         issuer_url: &str,
         origin: &Origin<'_>,
-    ) -> (usize, usize) {
-        let Some(channel) = self.back_channel.as_deref() else {
-            return (0, 0);
-        };
-        let results = futures_util::future::join_all(
-            session
-                .clients
-                .iter()
-                .map(|c| async move { (c, self.tell_app(channel, session, c, issuer_url).await) }),
+    ) -> Result<SessionsEnded, Fault> {
+        let teller = self.teller(issuer_url);
+        let now = self.now();
+        Ok(backchannel::end_sessions_of(
+            &self.store,
+            teller.as_ref(),
+            user_id,
+            version,
+            now,
+            origin,
         )
-        .await;
-        let (mut told, mut failed) = (0, 0);
-        for (client, result) in results {
-            match result {
-                None => {}
-                Some(Ok(())) => {
-                    told += 1;
-                    audit::backchannel_logout(origin, client, &session.id, None);
-                }
-                Some(Err(why)) => {
-                    failed += 1;
-                    audit::backchannel_logout(origin, client, &session.id, Some(&why));
-                }
-            }
-        }
-        (told, failed)
+        .await?)
     }
 
-    /// Tells one app, if it registered a back-channel URI: `None` when it
-    /// did not, else whether it accepted the token within the bound.
-    async fn tell_app(
-        &self,
-        channel: &dyn BackChannel,
-        session: &BrowserSession,
-        client: &ClientId,
-        issuer_url: &str,
-    ) -> Option<Result<(), String>> {
-        let found = match self.store.get_client(client).await {
-            Ok(c) => c,
-            Err(e) => return Some(Err(e.to_string())),
-        };
-        let uri = found?.logout.backchannel?;
-        let token = match self.logout_token(session, client, issuer_url) {
-            Ok(t) => t,
-            Err(e) => return Some(Err(e.to_string())),
-        };
-        let sent = tokio::time::timeout(DELIVERY_BOUND, channel.deliver(uri.as_str(), &token));
-        Some(match sent.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("no answer within 2 seconds".to_string()),
+    /// What tells apps of an end now, if this issuer tells apps at all.
+    fn teller<'a>(&'a self, issuer_url: &'a str) -> Option<Teller<'a, K>> {
+        Some(Teller {
+            signer: self.signer(),
+            channel: self.back_channel.as_deref()?,
+            issuer_url,
+            now: self.now(),
         })
     }
 
@@ -356,26 +326,5 @@ impl<S: BrowserSessionStore + ClientStore + FamilyStore, K: Signer + ?Sized> Iss
             && self
                 .signer()
                 .form_mac_matches(&logout_form_input(cookie, req, expires), mac)
-    }
-
-    /// A logout token for `client` of `session`'s end.
-    fn logout_token(
-        &self,
-        session: &BrowserSession,
-        client: &ClientId,
-        issuer_url: &str,
-    ) -> Result<String, Fault> {
-        let iat = self.now().unix_timestamp();
-        let claims = LogoutClaims {
-            iss: issuer_url,
-            aud: client.as_str(),
-            iat,
-            exp: iat + LOGOUT_TOKEN_TTL_SECS,
-            jti: token::new_jti()?,
-            sub: session.user_id.to_string(),
-            sid: &session.id,
-            events: serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
-        };
-        Ok(sign::sign(self.signer(), TokenType::LogoutToken, &claims)?)
     }
 }

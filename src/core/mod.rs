@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod authorize;
+pub mod backchannel;
 pub mod clock;
 pub mod device;
 pub mod error;
@@ -99,6 +100,11 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
     /// The signing port, for the edge's keyed MACs and published keys.
     pub fn signer(&self) -> &K {
         self.keys.as_ref()
+    }
+
+    /// The signer shared, for a tool that signs as this issuer.
+    pub fn signer_handle(&self) -> Arc<K> {
+        self.keys.clone()
     }
 
     /// Now, cut to the millisecond: the precision times are stored with, so an

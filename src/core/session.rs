@@ -7,7 +7,9 @@ use super::password::Password;
 use super::record::session::Session;
 use super::record::token::SessionToken;
 use super::record::user::{Account, User};
-use super::store::{FamilyStore, SessionStore, ThrottleStore, UserStore};
+use super::store::{
+    BrowserSessionStore, ClientStore, FamilyStore, SessionStore, ThrottleStore, UserStore,
+};
 use super::Issuer;
 use crate::core::sign::Signer;
 use time::{Duration, OffsetDateTime};
@@ -83,15 +85,37 @@ impl<S: FamilyStore + SessionStore + ThrottleStore + UserStore, K: Signer + ?Siz
         }
     }
 
+    /// Ends a session at once. A token that is not a live session is refused.
+    pub async fn release(&self, presented: &str, origin: &Origin<'_>) -> Result<(), Error> {
+        let token = SessionToken::parse(presented).ok_or(Refusal::InvalidSession)?;
+        let now = self.now();
+        match self.store.end_session(&token.hash(), now).await? {
+            Some(ended) => {
+                audit::session_released(origin, ended.user_id, &ended.username);
+                Ok(())
+            }
+            None => Err(Refusal::InvalidSession.into()),
+        }
+    }
+}
+
+impl<S, K> Issuer<S, K>
+where
+    S: BrowserSessionStore + ClientStore + FamilyStore + SessionStore + ThrottleStore + UserStore,
+    K: Signer + ?Sized,
+{
     /// Changes the password of the session's user: the current password is
     /// checked like a log in (counted, throttled), the new one must pass the
-    /// password rules. Every other session and every refresh family of the
-    /// user ends; the calling session stays valid.
+    /// password rules. Every other session, browser session and refresh
+    /// family of the user ends, and the apps of the browser sessions are
+    /// told (`issuer_url` names the logout tokens' issuer); the calling
+    /// session stays valid.
     pub async fn change_password(
         &self,
         presented: &str,
         current: Password,
         new: Password,
+        issuer_url: &str,
         origin: &Origin<'_>,
     ) -> Result<(), Error> {
         let user = self.current_user(presented).await?;
@@ -122,23 +146,12 @@ impl<S: FamilyStore + SessionStore + ThrottleStore + UserStore, K: Signer + ?Siz
         // session moves to the new version, so it alone survives.
         let kept = self.store.restamp_session(&hash, version).await?;
         audit::password_changed(origin, user.id, &user.username);
+        self.end_sessions_of(user.id, version, issuer_url, origin)
+            .await?;
         if kept {
             Ok(())
         } else {
             Err(Refusal::InvalidSession.into())
-        }
-    }
-
-    /// Ends a session at once. A token that is not a live session is refused.
-    pub async fn release(&self, presented: &str, origin: &Origin<'_>) -> Result<(), Error> {
-        let token = SessionToken::parse(presented).ok_or(Refusal::InvalidSession)?;
-        let now = self.now();
-        match self.store.end_session(&token.hash(), now).await? {
-            Some(ended) => {
-                audit::session_released(origin, ended.user_id, &ended.username);
-                Ok(())
-            }
-            None => Err(Refusal::InvalidSession.into()),
         }
     }
 }

@@ -13,6 +13,7 @@ use super::record::token::FamilyId;
 use super::record::user::{Account, User, Username};
 use std::future::Future;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -265,6 +266,13 @@ pub trait BrowserSessionStore: Send + Sync {
         token_hash: &str,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<Option<BrowserSession>, StoreError>> + Send;
+
+    /// Every stored session of the user, live or not, oldest first (an
+    /// index by user: ending a user's sessions reads no other item).
+    fn user_browser_sessions(
+        &self,
+        user_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<BrowserSession>, StoreError>> + Send;
 }
 
 /// What counting an attempt found.
@@ -371,13 +379,6 @@ impl<T> Store for T where
 
 /// What only the admin tool does to users and clients.
 pub trait AdminStore: UserStore + ClientStore + BrowserSessionStore {
-    /// Every stored browser session of `username`'s, live or not (a scan:
-    /// an operator's occasional question).
-    fn browser_sessions(
-        &self,
-        username: &Username,
-    ) -> impl Future<Output = Result<Vec<BrowserSession>, StoreError>> + Send;
-
     /// Fails with [`StoreError::AlreadyExists`] when the client id is taken.
     fn create_client(&self, client: &Client)
         -> impl Future<Output = Result<(), StoreError>> + Send;

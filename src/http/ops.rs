@@ -203,6 +203,7 @@ pub async fn password_change<S: Store>(
             token,
             body.current_password,
             body.new_password,
+            &ctx.issuer_url,
             &ctx.origin(DialectName::Ops),
         )
         .await?;

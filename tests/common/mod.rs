@@ -723,3 +723,88 @@ pub fn jwt_claims(token: &str) -> Value {
         .expect("base64url claims");
     serde_json::from_slice(&raw).expect("JSON claims")
 }
+
+/// An app's back-channel logout endpoint: records each POST's body, and
+/// answers `status` (or never, for `None`).
+pub async fn backchannel_receiver(
+    status: Option<u16>,
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use front::{read_request, write_response};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!(
+        "http://127.0.0.1:{}/backchannel",
+        listener.local_addr().unwrap().port()
+    );
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let Some(req) = read_request(&mut stream).await else {
+                    return;
+                };
+                let _ = tx.send(String::from_utf8_lossy(&req.body).into_owned());
+                match status {
+                    Some(s) => write_response(&mut stream, s, &[], b"").await,
+                    // Hangs: holds the connection open for a minute.
+                    None => tokio::time::sleep(std::time::Duration::from_secs(60)).await,
+                }
+            });
+        }
+    });
+    (uri, rx)
+}
+
+impl TestEnv {
+    /// The next logout token a back-channel receiver heard, checked as
+    /// the app `client` would check it (the published keys, `typ`, `iss`,
+    /// `aud`, the event, no `nonce`): the token and its claims.
+    pub async fn heard_logout_token(
+        &self,
+        heard: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+        client: &str,
+        issuer: &str,
+    ) -> (String, Value) {
+        use jsonwebtoken::{jwk::JwkSet, DecodingKey, Validation};
+        let body = tokio::time::timeout(std::time::Duration::from_secs(5), heard.recv())
+            .await
+            .expect("a logout token")
+            .unwrap();
+        let token = body
+            .strip_prefix("logout_token=")
+            .expect("a form with logout_token");
+        assert!(!token.contains('&'));
+        let token = percent_encoding::percent_decode_str(token)
+            .decode_utf8()
+            .unwrap()
+            .into_owned();
+        let jwks: JwkSet = serde_json::from_slice(&self.call(&event("jwks")).await.body).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+        let key =
+            DecodingKey::from_jwk(jwks.find(header.kid.as_deref().unwrap()).unwrap()).unwrap();
+        let mut v = Validation::new(jsonwebtoken::Algorithm::RS256);
+        v.set_audience(&[client]);
+        v.set_issuer(&[issuer]);
+        v.validate_exp = false;
+        let claims = jsonwebtoken::decode::<Value>(&token, &key, &v)
+            .unwrap()
+            .claims;
+        assert_eq!(
+            claims["events"],
+            json!({"http://schemas.openid.net/event/backchannel-logout": {}})
+        );
+        assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
+        let (iat, exp) = (
+            claims["iat"].as_i64().unwrap(),
+            claims["exp"].as_i64().unwrap(),
+        );
+        assert!(exp > iat && exp - iat <= 300);
+        assert!(claims.get("nonce").is_none(), "never a nonce");
+        assert!(claims["sid"].as_str().is_some_and(|s| !s.is_empty()));
+        (token, claims)
+    }
+}

@@ -37,6 +37,11 @@ impl Admin {
     }
 
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        self.run_with(args, stdin, &[])
+    }
+
+    /// A run with `env` set besides the tables' settings.
+    fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
         // `tables create` is for local use (the template makes the tables in
         // AWS), so it runs outside the operators' policy.
         let identity = if args.first() == Some(&"tables") {
@@ -50,6 +55,10 @@ impl Admin {
             .env("USERS_TABLE", &self.users)
             .env("TOKENS_TABLE", &self.tokens)
             .env("AWS_ENDPOINT_URL_DYNAMODB", &self.endpoint)
+            .env_remove("ISSUER")
+            .env_remove("SIGNING_KEY_FILE")
+            .env_remove("SIGNING_KEY_SECRET_ID")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -622,7 +631,14 @@ async fn an_operator_lifts_a_spent_address_budget() {
 
 /// Where a client hears of log outs, set at creation and replaced later;
 /// a user's browser sessions listed, and ended by `revoke-tokens`.
-#[tokio::test]
+async fn alice(env: &TestEnv) -> token_issuer::core::record::user::User {
+    let name = token_issuer::core::record::user::Username::parse("alice").unwrap();
+    env.store.get_user(&name).await.unwrap().unwrap()
+}
+
+// Several threads: the app's back-channel receiver answers while the
+// test waits for the tool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_uris_and_browser_sessions_through_the_cli() {
     let admin = Admin::new();
     admin.ok(&["tables", "create"], None);
@@ -723,8 +739,93 @@ async fn logout_uris_and_browser_sessions_through_the_cli() {
         rows[1].contains("\tlive\t") && rows[1].ends_with("\tpwd\tweb"),
         "{out}"
     );
-    admin.ok(&["user", "revoke-tokens", "--username", "alice"], None);
+    // Without the issuer's settings the session ends, and the tool says
+    // its apps were not told.
+    let out = admin.run(&["user", "revoke-tokens", "--username", "alice"], None);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ended 1 browser session(s); their apps were not told")
+            && err.contains("needs ISSUER"),
+        "{err}"
+    );
     let out = admin.ok(&["user", "sessions", "--username", "alice"], None);
     assert!(out.lines().nth(1).unwrap().contains("\tended\t"), "{out}");
+
+    // With them (the function's ISSUER and signing key), each of disable
+    // and set-password ends the new session and sends the app its logout
+    // token, which verifies with the function's published keys.
+    let (uri, mut heard) = backchannel_receiver(Some(200)).await;
+    admin.ok(
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "web",
+            "--backchannel-logout-uri",
+            &uri,
+        ],
+        None,
+    );
+    let dir = std::env::temp_dir().join(unique("admin-key"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("key.pem");
+    std::fs::write(&key_file, env.key_pem.as_deref().unwrap()).unwrap();
+    let issuer = "https://abc123.execute-api.us-east-1.amazonaws.com";
+    let signer = [
+        ("ISSUER", issuer),
+        ("SIGNING_KEY_FILE", key_file.to_str().unwrap()),
+    ];
+    for (args, stdin) in [
+        (&["user", "disable", "--username", "alice"][..], None),
+        (
+            &[
+                "user",
+                "set-password",
+                "--username",
+                "alice",
+                "--password-stdin",
+            ][..],
+            Some("another long pass phrase 2031"),
+        ),
+    ] {
+        admin.ok(&["user", "enable", "--username", "alice"], None);
+        let page = env.call(&authorize_get(&request)).await;
+        let r = env
+            .call(&authorize_post(&login_form(&page, "alice", PASSWORD)))
+            .await;
+        assert_eq!(r.status, 302, "{}", r.text());
+        let out = admin.run_with(args, stdin, &signer);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("ended 1 browser session(s): 1 app(s) told, 0 could not be"),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (_, claims) = env.heard_logout_token(&mut heard, "web", issuer).await;
+        assert_eq!(claims["sub"], alice(&env).await.id.to_string());
+    }
+    // A setting that names an unreadable key stops the command, in one
+    // line, before it changes anything.
+    let before = alice(&env).await.token_version;
+    let missing = dir.join("missing.pem");
+    let out = admin.run_with(
+        &["user", "revoke-tokens", "--username", "alice"],
+        None,
+        &[
+            ("ISSUER", issuer),
+            ("SIGNING_KEY_FILE", missing.to_str().unwrap()),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("missing.pem"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(alice(&env).await.token_version, before);
     admin.assert_audited(&["admin_client_created", "admin_client_updated"]);
 }

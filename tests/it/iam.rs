@@ -197,13 +197,18 @@ fn requests(target: &str, body: &Json) -> Result<Vec<Request>, String> {
         }],
         "Scan" | "Query" => {
             let attributes = projection(body);
+            // A read of an index is a request on the index's own ARN.
+            let resource = match body["IndexName"].as_str() {
+                Some(index) => format!("{}/index/{index}", table()?),
+                None => table()?.to_string(),
+            };
             vec![Request {
                 select: body["Select"]
                     .as_str()
                     .map(str::to_string)
                     .or_else(|| read_select(&attributes)),
                 attributes,
-                ..base(&action, table()?)
+                ..base(&action, &resource)
             }]
         }
         "BatchGetItem" => {
@@ -248,8 +253,8 @@ fn requests(target: &str, body: &Json) -> Result<Vec<Request>, String> {
             }
             out
         }
-        "CreateTable" | "DescribeTable" | "UpdateTimeToLive" | "DescribeTimeToLive"
-        | "DeleteTable" => vec![base(&action, table()?)],
+        "CreateTable" | "DescribeTable" | "UpdateTable" | "UpdateTimeToLive"
+        | "DescribeTimeToLive" | "DeleteTable" => vec![base(&action, table()?)],
         other => return Err(format!("no IAM model of dynamodb:{other}: add it here")),
     })
 }
@@ -286,6 +291,16 @@ fn logical_id(v: &Value) -> String {
                 .to_string()
         }
         Value::Tagged(t) if t.tag == "Ref" => t.value.as_str().expect("!Ref X").to_string(),
+        // `!Sub ${X.Arn}/index/I`: index I of table X.
+        Value::Tagged(t) if t.tag == "Sub" => {
+            let text = t.value.as_str().expect("!Sub with a string");
+            let (table, rest) = text
+                .strip_prefix("${")
+                .and_then(|s| s.split_once(".Arn}"))
+                .unwrap_or_else(|| panic!("a !Sub resource must be ${{X.Arn}}/…: {text}"));
+            assert!(rest.starts_with("/index/"), "only an index: {text}");
+            format!("{table}{rest}")
+        }
         other => panic!("a policy resource this check cannot resolve: {other:?}"),
     }
 }

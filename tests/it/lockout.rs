@@ -7,7 +7,7 @@ use crate::common::*;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use time::Duration;
-use token_issuer::admin::{user_command, UserCommand, UsernameArgs};
+use token_issuer::admin::{user_command, Telling, UserCommand, UsernameArgs};
 use token_issuer::core::record::throttle::AttemptLimit;
 use token_issuer::core::store::{Reservation, ThrottleStore as _};
 
@@ -234,12 +234,22 @@ async fn the_admin_tool_lifts_every_lock_of_a_username() {
         status(&env, &v2_from(ATTACKER_IP, "other", "wrong password")).await;
     }
     let now = env.app.issuer().now();
-    user_command(&env.store, UserCommand::Show(args("Admin")), now)
-        .await
-        .unwrap();
-    user_command(&env.store, UserCommand::Unlock(args("Admin")), now)
-        .await
-        .unwrap();
+    user_command(
+        &env.store,
+        &Telling::Nobody("ISSUER"),
+        UserCommand::Show(args("Admin")),
+        now,
+    )
+    .await
+    .unwrap();
+    user_command(
+        &env.store,
+        &Telling::Nobody("ISSUER"),
+        UserCommand::Unlock(args("Admin")),
+        now,
+    )
+    .await
+    .unwrap();
     for ip in ["198.51.100.1", "198.51.100.2", VICTIM_IP] {
         assert_eq!(
             status(&env, &v2_from(ip, "admin", PASSWORD)).await,
@@ -549,8 +559,13 @@ async fn a_success_clears_the_counts_in_every_dialect() {
         );
         // The next dialect starts from no lock.
         let now = env.app.issuer().now();
-        user_command(&env.store, UserCommand::Unlock(args("admin")), now)
-            .await
-            .unwrap();
+        user_command(
+            &env.store,
+            &Telling::Nobody("ISSUER"),
+            UserCommand::Unlock(args("admin")),
+            now,
+        )
+        .await
+        .unwrap();
     }
 }

@@ -689,7 +689,7 @@ async fn a_family_stays_the_same_size_and_remembers_its_last_16_tokens() {
 
 #[tokio::test]
 async fn revoke_tokens_logs_a_user_out_everywhere_and_changes_nothing_else() {
-    use token_issuer::admin::{user_command, UserCommand, UsernameArgs};
+    use token_issuer::admin::{user_command, Telling, UserCommand, UsernameArgs};
     let env = TestEnv::new().await;
     let v2 = v2_refresh_token(&v2_login(&env).await);
     let user = user_refresh_token(&user_login(&env).await);
@@ -702,9 +702,14 @@ async fn revoke_tokens_logs_a_user_out_everywhere_and_changes_nothing_else() {
         password_stdin: false,
     };
     let now = env.app.issuer().now();
-    user_command(&env.store, UserCommand::RevokeTokens(args), now)
-        .await
-        .unwrap();
+    user_command(
+        &env.store,
+        &Telling::Nobody("ISSUER"),
+        UserCommand::RevokeTokens(args),
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(env.call(&v2_refresh(&v2)).await.status, 401);
     assert_eq!(env.call(&user_refresh(&user)).await.status, 401);
     let cu = with_header(

@@ -7,11 +7,12 @@
 use crate::common::*;
 use serde_json::{json, Value};
 use time::Duration;
-use token_issuer::core::password::Password;
-use token_issuer::core::store::{AdminStore as _, UserStore as _};
+use token_issuer::admin::{user_command, Telling, UserCommand, UsernameArgs};
+use token_issuer::core::store::{AdminStore as _, BrowserSessionStore as _};
 
 const ISSUER: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
 const COOKIE: &str = "__Host-session";
+const NEW_PASSWORD: &str = "a quite different passphrase";
 
 /// Two web apps of the same user's, A and B, each with its secret.
 struct Apps {
@@ -198,7 +199,7 @@ async fn a_second_app_gets_its_code_without_the_page_and_the_tokens_name_the_ses
     // The session knows both apps; the admin tool lists it.
     let sessions = apps
         .store
-        .browser_sessions(&apps.admin.username)
+        .user_browser_sessions(apps.admin.id)
         .await
         .unwrap();
     assert_eq!(sessions.len(), 1);
@@ -392,9 +393,58 @@ async fn a_session_ends_when_idle_and_at_its_absolute_limit() {
     assert_eq!(redirect_error(&r), "login_required");
 }
 
-#[tokio::test]
-async fn a_password_change_a_disable_and_revoke_tokens_end_every_session() {
+/// The `sid` of a token response's ID token.
+fn sid_of(tokens: &Value) -> String {
+    jwt_claims(tokens["id_token"].as_str().unwrap())["sid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+impl Apps {
+    /// The sessions whose logout tokens app B heard next, `n` of them, and
+    /// then no more.
+    async fn b_heard(
+        &self,
+        heard: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+        n: usize,
+    ) -> std::collections::BTreeSet<String> {
+        let mut sids = std::collections::BTreeSet::new();
+        for _ in 0..n {
+            let (_, claims) = self.heard_logout_token(heard, "app-b", ISSUER).await;
+            assert_eq!(claims["sub"], self.admin.id.to_string());
+            sids.insert(claims["sid"].as_str().unwrap().to_string());
+        }
+        let more = tokio::time::timeout(std::time::Duration::from_millis(300), heard.recv()).await;
+        assert!(more.is_err(), "one logout token per session: {more:?}");
+        sids
+    }
+
+    /// `token-admin user <cmd> --username admin`, telling apps as the
+    /// function would.
+    async fn admin_command(&self, cmd: fn(UsernameArgs) -> UserCommand) {
+        let telling = Telling::Apps {
+            issuer_url: ISSUER.into(),
+            signer: self.app.issuer().signer_handle(),
+            channel: std::sync::Arc::new(token_issuer::notify::HttpBackChannel::new()),
+        };
+        let args = UsernameArgs {
+            username: "admin".into(),
+            password_stdin: false,
+        };
+        let now = self.app.issuer().now();
+        user_command(&self.store, &telling, cmd(args), now)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_password_change_a_disable_revoke_tokens_and_a_delete_end_every_session_and_tell_its_apps(
+) {
     let apps = apps().await;
+    let (uri, mut heard) = backchannel_receiver(Some(200)).await;
+    apps.register_logout("app-b", Some(&uri)).await;
     let ended = |label: &'static str, session: String| {
         let apps = &apps;
         async move {
@@ -404,61 +454,67 @@ async fn a_password_change_a_disable_and_revoke_tokens_end_every_session() {
             assert_eq!(redirect_error(&r), "login_required", "{label}");
         }
     };
-    // Two browsers of the admin's, both ended by the change.
-    let (_, one) = apps.sign_in("app-a", "admin", PASSWORD).await;
-    let (_, two) = apps.sign_in("app-a", "admin", PASSWORD).await;
-    let hash = token_issuer::core::password::Hasher::new()
-        .hash(&Password::parse("a quite different passphrase").unwrap())
-        .unwrap();
-    let now = apps.app.issuer().now();
-    apps.store
-        .set_password(&apps.admin.username, &hash, now)
+    // Two browsers of the admin's, each signed in to both apps: the ops
+    // dialect's password change ends both, and app B hears of each.
+    let (one, _, b_one) = apps.both_signed_in().await;
+    let (two, _, b_two) = apps.both_signed_in().await;
+    let ops = apps
+        .call(&login(
+            "ops-acquire",
+            json!({"username": "admin", "password": PASSWORD}),
+        ))
         .await
-        .unwrap();
+        .json();
+    let change = with_header(
+        with_body(
+            event("ops-passwordchange"),
+            &json!({"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}).to_string(),
+        ),
+        "authorization",
+        &format!("OpsToken {}", ops["token"].as_str().unwrap()),
+    );
+    assert_eq!(apps.call(&change).await.status, 204);
     ended("password change", one).await;
     ended("password change", two).await;
+    assert_eq!(
+        apps.b_heard(&mut heard, 2).await,
+        [sid_of(&b_one), sid_of(&b_two)].into()
+    );
 
-    let (_, session) = apps
-        .sign_in("app-a", "admin", "a quite different passphrase")
-        .await;
-    apps.set_admin_enabled(false).await;
+    // token-admin's disable, revoke-tokens: each ends the session and
+    // tells app B.
+    let (session, _, b) = apps.both_signed_in_with(NEW_PASSWORD).await;
+    apps.admin_command(UserCommand::Disable).await;
     apps.set_admin_enabled(true).await;
     ended("disable", session).await;
+    assert_eq!(apps.b_heard(&mut heard, 1).await, [sid_of(&b)].into());
 
-    let (_, session) = apps
-        .sign_in("app-a", "admin", "a quite different passphrase")
-        .await;
-    let now = apps.app.issuer().now();
-    token_issuer::admin::user_command(
-        &apps.store,
-        token_issuer::admin::UserCommand::RevokeTokens(token_issuer::admin::UsernameArgs {
-            username: "admin".into(),
-            password_stdin: false,
-        }),
-        now,
-    )
-    .await
-    .unwrap();
+    let (session, _, b) = apps.both_signed_in_with(NEW_PASSWORD).await;
+    apps.admin_command(UserCommand::RevokeTokens).await;
     ended("revoke-tokens", session).await;
-    // Every one of the user's sessions is over, and shows so.
+    assert_eq!(apps.b_heard(&mut heard, 1).await, [sid_of(&b)].into());
+    // A session begun after the change is not touched by it.
+    let (spared, _, spared_b) = apps.both_signed_in_with(NEW_PASSWORD).await;
+    assert!(apps.session_lives(&spared).await);
+
+    // Every one of the user's ended sessions shows so.
     let sessions = apps
         .store
-        .browser_sessions(&apps.admin.username)
+        .user_browser_sessions(apps.admin.id)
         .await
         .unwrap();
-    assert_eq!(sessions.len(), 4);
-    let user = apps
-        .store
-        .get_user(&apps.admin.username)
-        .await
-        .unwrap()
-        .unwrap();
-    let now = apps.app.issuer().now();
-    assert!(sessions.iter().all(|s| !s.is_live(now)
-        || !user.accepts_tokens_from(s.user_id, Some(s.token_version), s.created_at)));
-    assert!(
-        sessions[3].ended_at.is_some(),
-        "revoke-tokens ends it outright"
+    assert_eq!(sessions.len(), 5);
+    let (live, ended_ones): (Vec<_>, Vec<_>) = sessions.iter().partition(|s| s.ended_at.is_none());
+    assert_eq!(ended_ones.len(), 4);
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].id, sid_of(&spared_b));
+
+    // Deleting the user ends the last one.
+    apps.admin_command(UserCommand::Delete).await;
+    ended("delete", spared).await;
+    assert_eq!(
+        apps.b_heard(&mut heard, 1).await,
+        [sid_of(&spared_b)].into()
     );
 }
 
@@ -538,7 +594,11 @@ impl Apps {
 
     /// Both apps signed in through one session: (session, A's tokens, B's tokens).
     async fn both_signed_in(&self) -> (String, Value, Value) {
-        let (code, session) = self.sign_in("app-a", "admin", PASSWORD).await;
+        self.both_signed_in_with(PASSWORD).await
+    }
+
+    async fn both_signed_in_with(&self, password: &str) -> (String, Value, Value) {
+        let (code, session) = self.sign_in("app-a", "admin", password).await;
         let a = self.redeem("app-a", &code).await;
         let code = self.silent_code("app-b", &[], &session).await;
         let b = self.redeem("app-b", &code).await;
@@ -770,43 +830,11 @@ async fn a_logout_never_redirects_where_the_app_did_not_register() {
     }
 }
 
-/// An app's back-channel logout endpoint: records each POST's body, and
-/// answers `status` (or never, for `None`).
-async fn receiver(status: Option<u16>) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
-    use crate::common::front::{read_request, write_response};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let uri = format!(
-        "http://127.0.0.1:{}/backchannel",
-        listener.local_addr().unwrap().port()
-    );
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let Some(req) = read_request(&mut stream).await else {
-                    return;
-                };
-                let _ = tx.send(String::from_utf8_lossy(&req.body).into_owned());
-                match status {
-                    Some(s) => write_response(&mut stream, s, &[], b"").await,
-                    // Hangs: holds the connection open for a minute.
-                    None => tokio::time::sleep(std::time::Duration::from_secs(60)).await,
-                }
-            });
-        }
-    });
-    (uri, rx)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_app_of_the_session_gets_a_logout_token_and_a_hanging_one_delays_nobody() {
     let apps = apps().await;
-    let (uri_a, mut heard_a) = receiver(Some(200)).await;
-    let (uri_b, mut heard_b) = receiver(None).await;
+    let (uri_a, mut heard_a) = backchannel_receiver(Some(200)).await;
+    let (uri_b, mut heard_b) = backchannel_receiver(None).await;
     apps.register_logout("app-a", Some(&uri_a)).await;
     apps.register_logout("app-b", Some(&uri_b)).await;
     let (session, a, _) = apps.both_signed_in().await;
@@ -825,49 +853,14 @@ async fn every_app_of_the_session_gets_a_logout_token_and_a_hanging_one_delays_n
     assert!(took < std::time::Duration::from_secs(4), "{took:?}");
 
     for (client, heard) in [("app-a", &mut heard_a), ("app-b", &mut heard_b)] {
-        let body = tokio::time::timeout(std::time::Duration::from_secs(5), heard.recv())
-            .await
-            .expect("a logout token")
-            .unwrap();
-        let token = body
-            .strip_prefix("logout_token=")
-            .expect("a form with logout_token");
-        assert!(!token.contains('&'));
-        let token = &*percent_encoding::percent_decode_str(token)
-            .decode_utf8()
-            .unwrap();
-        // Verified with the published keys, as the app would.
-        use jsonwebtoken::{jwk::JwkSet, DecodingKey, Validation};
-        let jwks: JwkSet = serde_json::from_slice(&apps.call(&event("jwks")).await.body).unwrap();
-        let header = jsonwebtoken::decode_header(token).unwrap();
-        assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
-        let key =
-            DecodingKey::from_jwk(jwks.find(header.kid.as_deref().unwrap()).unwrap()).unwrap();
-        let mut v = Validation::new(jsonwebtoken::Algorithm::RS256);
-        v.set_audience(&[client]);
-        v.set_issuer(&[ISSUER]);
-        v.validate_exp = false;
-        let claims = jsonwebtoken::decode::<Value>(token, &key, &v)
-            .unwrap()
-            .claims;
+        let (token, claims) = apps.heard_logout_token(heard, client, ISSUER).await;
         assert_eq!(claims["sub"], apps.admin.id.to_string());
         assert_eq!(claims["sid"], sid);
-        assert_eq!(
-            claims["events"],
-            json!({"http://schemas.openid.net/event/backchannel-logout": {}})
-        );
-        assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
-        let (iat, exp) = (
-            claims["iat"].as_i64().unwrap(),
-            claims["exp"].as_i64().unwrap(),
-        );
-        assert!(exp > iat && exp - iat <= 300);
-        assert!(claims.get("nonce").is_none(), "never a nonce");
         // Never accepted as an access token.
         let r = apps
             .call(&oauth_event(
                 "oauth-introspect",
-                &[("token", token)],
+                &[("token", &token)],
                 Some(("app-a", &apps.a)),
             ))
             .await;

@@ -5,7 +5,9 @@
 
 use serde_norway::Value;
 use token_issuer::http::routes::ROUTES;
-use token_issuer::store::dynamo::{FUNCTION_WRITES, TOKENS_KEY, TTL_ATTRIBUTE, USERS_KEY};
+use token_issuer::store::dynamo::{
+    FUNCTION_WRITES, SESSIONS_BY_USER_INDEX, SESSION_USER, TOKENS_KEY, TTL_ATTRIBUTE, USERS_KEY,
+};
 
 fn template() -> Value {
     let path = format!("{}/template.yaml", env!("CARGO_MANIFEST_DIR"));
@@ -85,6 +87,17 @@ fn the_tables_are_what_the_adapter_provisions_and_are_protected() {
         assert_eq!(p["DeletionProtectionEnabled"], Value::Bool(true), "{table}");
         assert_eq!(text(&t["Resources"][table]["DeletionPolicy"]), "Retain");
     }
+    // The index of browser sessions by user, as the adapter makes and reads it.
+    let p = &t["Resources"]["TokensTable"]["Properties"];
+    let index = &p["GlobalSecondaryIndexes"][0];
+    assert_eq!(text(&index["IndexName"]), SESSIONS_BY_USER_INDEX);
+    assert_eq!(text(&index["KeySchema"][0]["AttributeName"]), SESSION_USER);
+    assert_eq!(text(&index["Projection"]["ProjectionType"]), "KEYS_ONLY");
+    assert!(p["AttributeDefinitions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .any(|d| text(&d["AttributeName"]) == SESSION_USER && text(&d["AttributeType"]) == "S"));
 }
 
 #[test]

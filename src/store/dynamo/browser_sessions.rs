@@ -9,15 +9,20 @@ use super::{conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
 use crate::core::record::browser::{BrowserSession, SignInAgain};
 use crate::core::record::client::ClientId;
 use crate::core::record::token::FamilyId;
-use crate::core::record::user::Username;
 use crate::core::store::{BrowserSessionStore, StoreError};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 pub(super) const PREFIX: &str = "BS#";
+/// The index of browser sessions by user, and its key: the user's id, on
+/// `BS#` items only. It projects keys alone, so a session's updates
+/// (which never change its user) never write to it.
+pub const SESSIONS_BY_USER_INDEX: &str = "sessions_by_user";
+pub const SESSION_USER: &str = "session_user";
 const CLIENTS: &str = "clients";
 const FAMILIES: &str = "families";
 const ENDED_AT: &str = "ended_at";
@@ -82,6 +87,7 @@ impl BrowserSessionStore for DynamoStore {
             .item(TOKENS_KEY, session_key(&b.token_hash))
             .item("session_id", s(&b.id))
             .item("user_id", s(&b.user_id.to_string()))
+            .item(SESSION_USER, s(&b.user_id.to_string()))
             .item("username", s(b.username.as_str()))
             .item("token_version", n(b.token_version as i64))
             .item("auth_time", millis(b.auth_time))
@@ -180,6 +186,21 @@ impl BrowserSessionStore for DynamoStore {
             .return_values(ReturnValue::AllOld);
         self.written(token_hash, req.send().await)
     }
+
+    async fn user_browser_sessions(
+        &self,
+        user_id: Uuid,
+    ) -> Result<Vec<BrowserSession>, StoreError> {
+        let hashes = self.session_hashes_of(user_id).await?;
+        let reads = hashes.iter().map(|h| self.get_browser_session(h));
+        let mut sessions = Vec::with_capacity(hashes.len());
+        for read in futures_util::future::join_all(reads).await {
+            // One gone since the query (its TTL passed) is simply not listed.
+            sessions.extend(read?.filter(|s| s.user_id == user_id));
+        }
+        sessions.sort_by_key(|s| s.created_at);
+        Ok(sessions)
+    }
 }
 
 /// A string set of one value (`#c` and `#f` grow by `ADD`).
@@ -235,41 +256,34 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    /// Every stored browser session of `username`'s (a scan: the admin
-    /// tool's occasional question, never a request's).
-    pub(super) async fn scan_browser_sessions(
-        &self,
-        username: &Username,
-    ) -> Result<Vec<BrowserSession>, StoreError> {
-        let mut sessions = Vec::new();
+    /// The keys of every stored browser session of `user_id`, from the
+    /// sparse index of sessions by user (only `BS#` items carry its key).
+    async fn session_hashes_of(&self, user_id: Uuid) -> Result<Vec<String>, StoreError> {
+        let mut hashes = Vec::new();
         let mut start: Option<Item> = None;
         loop {
             let out = self
                 .client
-                .scan()
+                .query()
                 .table_name(&self.tokens)
-                .consistent_read(true)
-                .filter_expression("begins_with(#k, :prefix) AND username = :u")
-                .expression_attribute_names("#k", TOKENS_KEY)
-                .expression_attribute_values(":prefix", s(PREFIX))
-                .expression_attribute_values(":u", s(username.as_str()))
+                .index_name(SESSIONS_BY_USER_INDEX)
+                .key_condition_expression("#u = :u")
+                .expression_attribute_names("#u", SESSION_USER)
+                .expression_attribute_values(":u", s(&user_id.to_string()))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(|e| super::classify(&self.tokens, e))?;
             for item in out.items() {
-                let hash = get_s(item, TOKENS_KEY)?
-                    .strip_prefix(PREFIX)
-                    .unwrap_or_default()
-                    .to_string();
-                sessions.push(from_item(&hash, item)?);
+                if let Some(hash) = get_s(item, TOKENS_KEY)?.strip_prefix(PREFIX) {
+                    hashes.push(hash.to_string());
+                }
             }
             match out.last_evaluated_key() {
                 Some(k) if !k.is_empty() => start = Some(k.clone()),
                 _ => break,
             }
         }
-        sessions.sort_by_key(|s| s.created_at);
-        Ok(sessions)
+        Ok(hashes)
     }
 }

@@ -21,6 +21,7 @@ mod state;
 mod throttle;
 mod users;
 
+pub use browser_sessions::{SESSIONS_BY_USER_INDEX, SESSION_USER};
 pub use state::TOKEN_STATE_ATTRIBUTES;
 pub use users::ACCOUNT_ATTRIBUTES;
 

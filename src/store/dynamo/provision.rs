@@ -1,12 +1,14 @@
 //! Creating the tables, with the keys and TTL setting of `template.yaml`
 //! (for `token-admin tables create` and the tests).
 
+use super::browser_sessions::{SESSIONS_BY_USER_INDEX, SESSION_USER};
 use super::{backend, classify, error_code, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE, USERS_KEY};
 use crate::core::store::StoreError;
 use aws_sdk_dynamodb::client::Waiters as _;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use std::time::Duration;
 
@@ -27,39 +29,111 @@ impl DynamoStore {
                 .await
                 .map_err(backend)?;
             let ttl = self.enable_ttl(table).await?;
-            report.push(format!(
+            let mut line = format!(
                 "{table}: {}, TTL on `{TTL_ATTRIBUTE}` {}",
                 if created { "created" } else { "already exists" },
                 if ttl { "enabled" } else { "already enabled" }
-            ));
+            );
+            if key == TOKENS_KEY {
+                let added = self.add_sessions_index(table).await?;
+                line.push_str(&format!(
+                    ", index `{SESSIONS_BY_USER_INDEX}` {}",
+                    if added { "added" } else { "present" }
+                ));
+            }
+            report.push(line);
         }
         Ok(report)
     }
 
     async fn create_table(&self, table: &str, key: &str) -> Result<bool, StoreError> {
-        let def = AttributeDefinition::builder()
-            .attribute_name(key)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(backend)?;
-        let schema = KeySchemaElement::builder()
-            .attribute_name(key)
-            .key_type(KeyType::Hash)
-            .build()
-            .map_err(backend)?;
-        let res = self
+        let mut req = self
             .client
             .create_table()
             .table_name(table)
-            .attribute_definitions(def)
-            .key_schema(schema)
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await;
+            .attribute_definitions(string_attribute(key)?)
+            .key_schema(hash_key(key)?)
+            .billing_mode(BillingMode::PayPerRequest);
+        if key == TOKENS_KEY {
+            req = req
+                .attribute_definitions(string_attribute(SESSION_USER)?)
+                .global_secondary_indexes(
+                    GlobalSecondaryIndex::builder()
+                        .index_name(SESSIONS_BY_USER_INDEX)
+                        .key_schema(hash_key(SESSION_USER)?)
+                        .projection(keys_only())
+                        .build()
+                        .map_err(backend)?,
+                );
+        }
+        let res = req.send().await;
         match res {
             Ok(_) => Ok(true),
             Err(e) if error_code(&e) == Some("ResourceInUseException") => Ok(false),
             Err(e) => Err(classify(table, e)),
+        }
+    }
+
+    /// Adds the index of browser sessions by user to a tokens table made
+    /// before it existed, and waits until it is usable; `false` when present.
+    async fn add_sessions_index(&self, table: &str) -> Result<bool, StoreError> {
+        if self.sessions_index_status(table).await?.is_some() {
+            self.wait_for_sessions_index(table).await?;
+            return Ok(false);
+        }
+        self.client
+            .update_table()
+            .table_name(table)
+            .attribute_definitions(string_attribute(SESSION_USER)?)
+            .global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder()
+                    .create(
+                        CreateGlobalSecondaryIndexAction::builder()
+                            .index_name(SESSIONS_BY_USER_INDEX)
+                            .key_schema(hash_key(SESSION_USER)?)
+                            .projection(keys_only())
+                            .build()
+                            .map_err(backend)?,
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify(table, e))?;
+        self.wait_for_sessions_index(table).await?;
+        Ok(true)
+    }
+
+    async fn sessions_index_status(&self, table: &str) -> Result<Option<IndexStatus>, StoreError> {
+        let out = self
+            .client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| classify(table, e))?;
+        Ok(out
+            .table()
+            .map(|t| t.global_secondary_indexes())
+            .unwrap_or_default()
+            .iter()
+            .find(|i| i.index_name() == Some(SESSIONS_BY_USER_INDEX))
+            .map(|i| i.index_status().cloned().unwrap_or(IndexStatus::Active)))
+    }
+
+    async fn wait_for_sessions_index(&self, table: &str) -> Result<(), StoreError> {
+        let deadline = tokio::time::Instant::now() + TABLE_READY;
+        loop {
+            match self.sessions_index_status(table).await? {
+                Some(IndexStatus::Active) => return Ok(()),
+                _ if tokio::time::Instant::now() >= deadline => {
+                    return Err(backend(format!(
+                        "{table}: index {SESSIONS_BY_USER_INDEX} not active after {} s",
+                        TABLE_READY.as_secs()
+                    )))
+                }
+                _ => tokio::time::sleep(Duration::from_secs(2)).await,
+            }
         }
     }
 
@@ -94,4 +168,26 @@ impl DynamoStore {
             .map_err(|e| classify(table, e))?;
         Ok(true)
     }
+}
+
+fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(backend)
+}
+
+fn hash_key(name: &str) -> Result<KeySchemaElement, StoreError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(KeyType::Hash)
+        .build()
+        .map_err(backend)
+}
+
+fn keys_only() -> Projection {
+    Projection::builder()
+        .projection_type(ProjectionType::KeysOnly)
+        .build()
 }

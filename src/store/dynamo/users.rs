@@ -4,7 +4,6 @@ use super::codec::{
     get_n, get_n_opt, get_s, get_time, get_time_opt, get_username, get_uuid, millis, n, s, Item,
 };
 use super::{classify, conditional, DynamoStore, USERS_KEY};
-use crate::core::record::browser::BrowserSession;
 use crate::core::record::client::{Client, ClientId, LogoutUris};
 use crate::core::record::throttle::Throttle;
 use crate::core::record::user::{Account, User, Username};
@@ -228,13 +227,6 @@ impl UserStore for DynamoStore {
 }
 
 impl AdminStore for DynamoStore {
-    async fn browser_sessions(
-        &self,
-        username: &Username,
-    ) -> Result<Vec<BrowserSession>, StoreError> {
-        self.scan_browser_sessions(username).await
-    }
-
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
         self.create_client_item(client).await
     }
