@@ -932,3 +932,75 @@ async fn signing_in_again_stays_in_the_session_and_another_user_ends_it() {
     assert_eq!(apps.introspect(access).await["active"], false);
     assert!(!apps.session_lives(&admins).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn logouts_and_silent_authorizations_at_once_end_the_session_once_and_leave_no_token_alive() {
+    let apps = apps().await;
+    let (uri, mut heard) = backchannel_receiver(Some(200)).await;
+    apps.register_logout("app-b", Some(&uri)).await;
+    let (session, a, b) = apps.both_signed_in().await;
+    let hint = a["id_token"].as_str().unwrap();
+    // Sixteen silent authorizations in the session, one every 2 ms, and
+    // four log outs of it at once a little after the first: some codes
+    // come before the end, some while it happens, the rest after.
+    let logout = logout_get(&[("id_token_hint", hint)], Some(&session));
+    let silent = authorize("app-b", &[("prompt", "none")], Some(&session));
+    let after = |ms: u64| tokio::time::sleep(std::time::Duration::from_millis(ms));
+    let env = &apps;
+    let (logouts, silents) = tokio::join!(
+        futures_util::future::join_all((0..4).map(|_| async {
+            after(LOGOUT_AT_MS).await;
+            env.call(&logout).await
+        })),
+        futures_util::future::join_all((0..16).map(|i| {
+            let silent = &silent;
+            async move {
+                after(2 * i).await;
+                env.call(silent).await
+            }
+        })),
+    );
+    for r in &logouts {
+        assert_logout_page(r);
+        assert_cleared(r);
+    }
+    // A code given out in the race dies with the session: its tokens are
+    // refused, or never issued.
+    let mut codes = 0;
+    for r in &silents {
+        let q = redirect_query(r);
+        let Some(code) = query_param(&q, "code") else {
+            assert_eq!(query_param(&q, "error"), Some("login_required"), "{q:?}");
+            continue;
+        };
+        codes += 1;
+        let r = apps
+            .call(&oauth_event(
+                "oauth-token-authorization-code",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", REDIRECT_URI),
+                    ("code_verifier", VERIFIER),
+                ],
+                Some(("app-b", &apps.b)),
+            ))
+            .await;
+        if r.status == 200 {
+            let tokens = r.json();
+            let access = tokens["access_token"].as_str().unwrap();
+            assert_eq!(apps.introspect(access).await["active"], false);
+            assert_ne!(apps.refresh_status("app-b", &tokens).await, 200);
+        } else {
+            assert_eq!(r.status, 400, "{}", r.text());
+        }
+    }
+    assert!(!apps.session_lives(&session).await);
+    assert_ne!(apps.refresh_status("app-b", &b).await, 200);
+    // One end, so one logout token for B, however many asked.
+    assert_eq!(apps.b_heard(&mut heard, 1).await, [sid_of(&b)].into());
+    eprintln!("codes given out in the race: {codes} of 16");
+}
+
+/// When the log outs start, against the silent authorizations' 0 to 30 ms.
+const LOGOUT_AT_MS: u64 = 10;

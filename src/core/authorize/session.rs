@@ -169,8 +169,13 @@ impl<S: BrowserSessionStore + CodeStore + FamilyStore + UserStore, K: Signer + ?
         let (family, first) = self.new_family(&user, Some(binding), Some(link), origin, now)?;
         let idle_until =
             BrowserSession::next_idle(&self.settings.sessions, now, session.expires_at);
-        // The use is recorded first: a session ended meanwhile (log out)
-        // issues nothing.
+        // The family is written before the session records it, so a log out
+        // that ends the session after the record finds the family to revoke;
+        // the code goes out only once the record held.
+        let (code, ()) = tokio::try_join!(self.store_code(req, &family, &first, now), async {
+            let put: Result<(), Fault> = Ok(self.store.put_refresh_family(&family).await?);
+            put
+        })?;
         let used = self
             .store
             .use_browser_session(
@@ -182,15 +187,14 @@ impl<S: BrowserSessionStore + CodeStore + FamilyStore + UserStore, K: Signer + ?
             )
             .await?;
         if used.is_none() {
+            // Ended meanwhile: the code was never given out; its family
+            // ends so nothing of it can be used.
+            self.store.revoke_family(&family.id, None, now).await?;
             return match req.prompt {
                 Prompt::None => refuse(AuthorizeRefusal::LoginRequired),
                 Prompt::Default | Prompt::Login => Ok(SessionAnswer::SignIn),
             };
         }
-        let (code, ()) = tokio::try_join!(self.store_code(req, &family, &first, now), async {
-            let put: Result<(), Fault> = Ok(self.store.put_refresh_family(&family).await?);
-            put
-        })?;
         audit::browser_session_used(origin, &user.username, &session.id, req.client.id.as_str());
         Ok(SessionAnswer::Code(code))
     }
