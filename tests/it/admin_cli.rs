@@ -126,6 +126,74 @@ async fn tables_create_is_idempotent() {
         .unwrap();
     let ttl = desc.time_to_live_description().unwrap();
     assert_eq!(ttl.attribute_name(), Some("ttl"));
+    assert!(
+        second.contains("index `sessions_by_user` present"),
+        "{second}"
+    );
+}
+
+#[tokio::test]
+async fn tables_create_adds_the_sessions_index_to_a_table_made_before_it() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let admin = Admin::new();
+    // A tokens table as `tables create` made it before the index existed.
+    client()
+        .await
+        .create_table()
+        .table_name(&admin.tokens)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let out = admin.ok(&["tables", "create"], None);
+    assert!(
+        out.contains(&format!("{}: already exists", admin.tokens))
+            && out.contains("index `sessions_by_user` added"),
+        "{out}"
+    );
+    // A session's user is found through it: the admin lists the session.
+    admin.ok(
+        &["user", "create", "--username", "bob", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    admin.ok(
+        &[
+            "client",
+            "create",
+            "--client-id",
+            "web",
+            "--grant-types",
+            "authorization_code",
+            "--redirect-uri",
+            REDIRECT_URI,
+        ],
+        None,
+    );
+    let env = admin.app().await;
+    let request = set(authorization("web"), "scope", Some("openid"));
+    let page = env.call(&authorize_get(&request)).await;
+    let r = env
+        .call(&authorize_post(&login_form(&page, "bob", PASSWORD)))
+        .await;
+    assert_eq!(r.status, 302, "{}", r.text());
+    let out = admin.ok(&["user", "sessions", "--username", "bob"], None);
+    assert_eq!(out.lines().count(), 2, "{out}");
 }
 
 #[tokio::test]
