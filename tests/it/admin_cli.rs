@@ -132,7 +132,11 @@ async fn tables_create_is_idempotent() {
     );
 }
 
+// DynamoDB Local left a new index CREATING for over five minutes while the
+// whole suite loaded it (alone it is ACTIVE within a second), so
+// scripts/test.sh runs this after the suite.
 #[tokio::test]
+#[ignore = "adds an index to a live table: scripts/test.sh runs it after the suite"]
 async fn tables_create_adds_the_sessions_index_to_a_table_made_before_it() {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
