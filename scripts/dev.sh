@@ -29,8 +29,12 @@ export ISSUER="${ISSUER:-http://127.0.0.1:$port}"
 # One key file for every restart of the watcher, so tokens outlive a reload.
 export SIGNING_KEY_FILE="${SIGNING_KEY_FILE:-$root/.local/signing-key.pem}"
 
+# Likewise the key that seals second factors, so enrolments outlive a reload.
+export FACTOR_KEY_FILE="${FACTOR_KEY_FILE:-$root/.local/factor-key}"
+
 admin() { cargo run --quiet --bin token-admin -- "$@"; }
 [ -f "$SIGNING_KEY_FILE" ] || admin keys generate --out "$SIGNING_KEY_FILE"
+[ -f "$FACTOR_KEY_FILE" ] || (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$FACTOR_KEY_FILE")
 admin tables create
 
 user="${DEMO_USERNAME:-admin}"
@@ -45,7 +49,7 @@ env_file=.local/dev.env
 {
   for v in AWS_ENDPOINT_URL_DYNAMODB AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION \
     AWS_EC2_METADATA_DISABLED USERS_TABLE TOKENS_TABLE AUDIENCE RUST_LOG SIGNING_KEY_FILE \
-    ISSUER ACCESS_TOKEN_TTL_SECONDS REFRESH_TOKEN_TTL_SECONDS; do
+    FACTOR_KEY_FILE ISSUER ACCESS_TOKEN_TTL_SECONDS REFRESH_TOKEN_TTL_SECONDS; do
     [ -n "${!v:-}" ] && echo "$v=${!v}"
   done
 } >"$env_file"

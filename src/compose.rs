@@ -10,6 +10,7 @@ use crate::core::record::throttle::ThrottleSettings;
 use crate::core::store::Store;
 use crate::core::{Issuer, Settings};
 use crate::http::{App, EdgeSettings};
+use crate::keys::seal::{FactorKey, FactorKeySource};
 use crate::keys::{KeyError, KeySource, Keys};
 use crate::store::dynamo::{DynamoStore, Tables};
 use std::sync::Arc;
@@ -81,6 +82,23 @@ pub async fn keys(config: &Config, sdk: &aws_config::SdkConfig) -> Result<Keys, 
     crate::keys::load_live(&key_source(config), sdk, config.key_refresh).await
 }
 
+/// Where the key that seals second factors comes from.
+pub fn factor_key_source(config: &Config) -> FactorKeySource {
+    match (&config.factor_key_secret, &config.factor_key_file) {
+        (Some(id), _) => FactorKeySource::SecretsManager(id.clone()),
+        (None, Some(path)) => FactorKeySource::File(path.clone()),
+        (None, None) => FactorKeySource::Ephemeral,
+    }
+}
+
+/// The key that seals second factors, read at cold start.
+pub async fn factor_key(
+    config: &Config,
+    sdk: &aws_config::SdkConfig,
+) -> Result<FactorKey, KeyError> {
+    FactorKey::load(&factor_key_source(config), sdk).await
+}
+
 /// The DynamoDB store over the configured tables.
 pub fn store(client: aws_sdk_dynamodb::Client, config: &StoreConfig) -> DynamoStore {
     DynamoStore::new(
@@ -127,12 +145,14 @@ pub fn app<S: Store>(
     config: &Config,
     store: S,
     keys: impl Into<Keys>,
+    factor_key: FactorKey,
     clock: Arc<dyn Clock>,
 ) -> App<S, Keys> {
     let keys = Arc::new(keys.into());
     let signer: Arc<dyn crate::core::sign::Signer> = keys.clone();
     let issuer = Issuer::new(store, signer, clock, settings(config))
-        .with_back_channel(Arc::new(crate::notify::HttpBackChannel::new()));
+        .with_back_channel(Arc::new(crate::notify::HttpBackChannel::new()))
+        .with_sealer(Arc::new(factor_key));
     App::new(issuer, keys, edge(config))
 }
 

@@ -34,6 +34,12 @@ pub struct Config {
     /// The authorizer: the secret holding the ring's public keys alone
     /// (`PUBLIC_KEYS_SECRET_ID`), so it holds no private key.
     pub public_keys_secret: Option<String>,
+    /// The secret that seals second factors' secrets (`FACTOR_KEY_SECRET_ID`):
+    /// only the function's role may read it.
+    pub factor_key_secret: Option<String>,
+    /// The same key from a file, for local use (`FACTOR_KEY_FILE`); with
+    /// neither, a key that dies with the process.
+    pub factor_key_file: Option<PathBuf>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     /// Consecutive failed log ins of one username from one address before
@@ -232,6 +238,14 @@ impl Config {
         let issuer = issuer_url(src)?;
         let (signing_key_secret, signing_key_file) = signing_key(src)?;
         let public_keys_secret = optional(src, "PUBLIC_KEYS_SECRET_ID");
+        let factor_key_secret = optional(src, "FACTOR_KEY_SECRET_ID");
+        let factor_key_file = optional(src, "FACTOR_KEY_FILE").map(PathBuf::from);
+        if factor_key_secret.is_some() && factor_key_file.is_some() {
+            return Err(ConfigError::Invalid {
+                name: "FACTOR_KEY_SECRET_ID",
+                reason: "set either FACTOR_KEY_SECRET_ID or FACTOR_KEY_FILE, not both".into(),
+            });
+        }
         let audience = required(src, "AUDIENCE")?;
         let accepted_audiences = match optional(src, "ACCEPTED_AUDIENCES") {
             None => vec![audience.clone()],
@@ -276,6 +290,8 @@ impl Config {
             signing_key_secret,
             signing_key_file,
             public_keys_secret,
+            factor_key_secret,
+            factor_key_file,
             access_token_ttl: seconds(
                 src,
                 "ACCESS_TOKEN_TTL_SECONDS",

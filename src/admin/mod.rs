@@ -22,7 +22,9 @@ pub use clients::{
 pub use keys::{KeysCommand, SecretArgs};
 pub use tables::TablesCommand;
 pub use telling::Telling;
-pub use users::{user_command, CreateUser, UserCommand, UsernameArgs};
+pub use users::{
+    user_command, CreateUser, FactorPolicyArgs, MfaCommand, UserCommand, UsernameArgs,
+};
 
 use crate::config::{ConfigError, StoreConfig};
 use crate::core::password::PasswordError;

@@ -194,3 +194,22 @@ pub(super) fn browser_sessions(sessions: &[BrowserSession], user: &User, now: Of
         );
     }
 }
+
+/// A user's second factors and policy, one `name<TAB>value` line each;
+/// never a secret or a code.
+pub(super) fn factors(user: &User) {
+    let f = &user.factors;
+    println!("username\t{}", user.username);
+    println!(
+        "one_time_codes\t{}",
+        if f.totp_sealed.is_some() {
+            "enrolled"
+        } else {
+            "none"
+        }
+    );
+    println!("enrolled_at\t{}", when(f.enrolled_at));
+    println!("recovery_codes_left\t{}", f.recovery.len());
+    println!("mfa_required\t{}", user.mfa_required);
+    println!("password_only_allowed\t{}", user.password_only);
+}

@@ -38,6 +38,35 @@ pub enum UserCommand {
     Unlock(UsernameArgs),
     /// Print a user's browser sessions (single sign-on), live or not.
     Sessions(UsernameArgs),
+    /// A user's second factors (one-time codes, recovery codes) and policy.
+    #[command(subcommand)]
+    Mfa(MfaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MfaCommand {
+    /// Print what the user has enrolled and what is required of them.
+    Show(UsernameArgs),
+    /// Remove every second factor of the user (a lost phone): the next
+    /// sign-in that needs one enrols again.
+    Reset(UsernameArgs),
+    /// Require a second factor of the user at the login page, or allow the
+    /// user a password alone on the password-only routes (a service
+    /// account); what is not given stays as it is.
+    Policy(FactorPolicyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FactorPolicyArgs {
+    #[arg(long)]
+    pub username: String,
+    /// Whether a second factor is required of the user.
+    #[arg(long)]
+    pub require_mfa: Option<bool>,
+    /// Whether the vendor dialects and the password grant take the user's
+    /// password alone, factor or not.
+    #[arg(long)]
+    pub allow_password_only: Option<bool>,
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +135,17 @@ pub async fn user_command<S: AdminStore>(
         UserCommand::Show(args) => show(store, &args, now).await,
         UserCommand::Unlock(args) => unlock(store, &args).await,
         UserCommand::Sessions(args) => sessions(store, &args, now).await,
+        UserCommand::Mfa(MfaCommand::Show(args) | MfaCommand::Reset(args))
+            if args.password_stdin =>
+        {
+            Err(AdminError::Invalid(format!(
+                "--password-stdin does not apply to {}",
+                args.username
+            )))
+        }
+        UserCommand::Mfa(MfaCommand::Show(args)) => mfa_show(store, &args).await,
+        UserCommand::Mfa(MfaCommand::Reset(args)) => mfa_reset(store, &args).await,
+        UserCommand::Mfa(MfaCommand::Policy(args)) => mfa_policy(store, &args).await,
     }
 }
 
@@ -344,6 +384,43 @@ async fn sessions<S: AdminStore>(
         .ok_or_else(|| no_such(&username))?;
     let sessions = store.user_browser_sessions(user.id).await?;
     print::browser_sessions(&sessions, &user, now);
+    Ok(())
+}
+
+async fn mfa_show<S: AdminStore>(store: &S, args: &UsernameArgs) -> Result<(), AdminError> {
+    let username = Username::parse(&args.username)?;
+    let user = store
+        .get_user(&username)
+        .await?
+        .ok_or_else(|| no_such(&username))?;
+    print::factors(&user);
+    Ok(())
+}
+
+async fn mfa_reset<S: AdminStore>(store: &S, args: &UsernameArgs) -> Result<(), AdminError> {
+    let username = Username::parse(&args.username)?;
+    if !store.reset_factors(&username).await? {
+        return Err(no_such(&username));
+    }
+    audited(UserChange::FactorsReset, &username, None);
+    println!("removed every second factor of {username}");
+    Ok(())
+}
+
+async fn mfa_policy<S: AdminStore>(store: &S, args: &FactorPolicyArgs) -> Result<(), AdminError> {
+    let username = Username::parse(&args.username)?;
+    if !store
+        .set_factor_policy(&username, args.require_mfa, args.allow_password_only)
+        .await?
+    {
+        return Err(no_such(&username));
+    }
+    audited(UserChange::FactorPolicySet, &username, None);
+    let user = store
+        .get_user(&username)
+        .await?
+        .ok_or_else(|| no_such(&username))?;
+    print::factors(&user);
     Ok(())
 }
 

@@ -394,6 +394,10 @@ pub enum UserChange {
     TokensRevoked,
     Deleted,
     Unlocked,
+    /// Its second factors removed (API §13).
+    FactorsReset,
+    /// Its second-factor policy changed.
+    FactorPolicySet,
 }
 
 impl UserChange {
@@ -406,6 +410,8 @@ impl UserChange {
             Self::TokensRevoked => "admin_tokens_revoked",
             Self::Deleted => "admin_user_deleted",
             Self::Unlocked => "admin_user_unlocked",
+            Self::FactorsReset => "admin_mfa_reset",
+            Self::FactorPolicySet => "admin_mfa_policy_set",
         }
     }
 }

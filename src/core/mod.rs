@@ -16,6 +16,7 @@ pub mod notify;
 pub mod oauth;
 pub mod password;
 pub mod record;
+pub mod seal;
 pub mod session;
 pub mod sign;
 pub mod store;
@@ -72,6 +73,9 @@ pub struct Issuer<S, K: ?Sized = dyn Signer> {
     settings: Settings,
     /// Where logout tokens go; `None`: no app is told (the authorizer).
     back_channel: Option<Arc<dyn notify::BackChannel>>,
+    /// What seals second factors' secrets; `None`: nobody enrols here (the
+    /// authorizer).
+    sealer: Option<Arc<dyn seal::Sealer>>,
 }
 
 impl<S, K: Signer + ?Sized> Issuer<S, K> {
@@ -83,7 +87,14 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
             clock,
             settings,
             back_channel: None,
+            sealer: None,
         }
+    }
+
+    /// Seals second factors' secrets with `sealer` (API §13).
+    pub fn with_sealer(mut self, sealer: Arc<dyn seal::Sealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
     }
 
     /// Tells apps of ended sessions through `channel` (back-channel logout).

@@ -81,6 +81,50 @@ pub trait UserStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// A first one-time-code enrolment, as stored (API §13).
+#[derive(Debug, Clone, Copy)]
+pub struct TotpEnrolment<'a> {
+    /// The secret, sealed for the user.
+    pub sealed: &'a [u8],
+    /// The time step whose code confirmed it (so that code is spent).
+    pub step: u64,
+    /// Hashes of the recovery codes shown once.
+    pub recovery: &'a [String],
+    pub at: OffsetDateTime,
+}
+
+/// A user's second factors. Each write holds only while the user is still
+/// `user_id` (not deleted and made again) and is one conditional update,
+/// so concurrent uses of one code cannot both pass.
+pub trait FactorStore: Send + Sync {
+    /// Stores the user's first one-time-code secret and recovery codes;
+    /// `false` when the user has one already or is gone.
+    fn enrol_totp(
+        &self,
+        username: &Username,
+        user_id: Uuid,
+        enrolment: &TotpEnrolment<'_>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Spends the code of time step `step`: `false` when it or a later
+    /// step's code was accepted already (a replay).
+    fn use_totp_step(
+        &self,
+        username: &Username,
+        user_id: Uuid,
+        step: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Spends the recovery code of hash `hash`: `false` when it is not one
+    /// of the user's unused codes.
+    fn use_recovery_code(
+        &self,
+        username: &Username,
+        user_id: Uuid,
+        hash: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Refresh-token families.
 pub trait FamilyStore: Send + Sync {
     /// Fails with [`StoreError::AlreadyExists`] when the id is taken by
@@ -353,6 +397,7 @@ pub trait ThrottleStore: Send + Sync {
 /// Everything the issuer reads and writes.
 pub trait Store:
     UserStore
+    + FactorStore
     + FamilyStore
     + SessionStore
     + BrowserSessionStore
@@ -366,6 +411,7 @@ pub trait Store:
 
 impl<T> Store for T where
     T: UserStore
+        + FactorStore
         + FamilyStore
         + SessionStore
         + BrowserSessionStore
@@ -379,6 +425,22 @@ impl<T> Store for T where
 
 /// What only the admin tool does to users and clients.
 pub trait AdminStore: UserStore + ClientStore + BrowserSessionStore {
+    /// Removes every second factor of the user (the recovery codes too);
+    /// `false` when there is no such user.
+    fn reset_factors(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Sets what is given of the user's second-factor policy; `false` when
+    /// there is no such user.
+    fn set_factor_policy(
+        &self,
+        username: &Username,
+        mfa_required: Option<bool>,
+        password_only: Option<bool>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Fails with [`StoreError::AlreadyExists`] when the client id is taken.
     fn create_client(&self, client: &Client)
         -> impl Future<Output = Result<(), StoreError>> + Send;

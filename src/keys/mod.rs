@@ -6,6 +6,7 @@
 
 pub mod live;
 pub mod ring;
+pub mod seal;
 pub mod secret;
 
 pub use live::Keys;
@@ -30,7 +31,7 @@ pub const MIN_RSA_BITS: usize = 2048;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("cannot read the signing key file {path}")]
+    #[error("cannot read the key file {path}")]
     Read {
         path: PathBuf,
         #[source]
@@ -48,7 +49,7 @@ pub enum KeyError {
     Claims(#[source] serde_json::Error),
     #[error("signing the token failed")]
     Sign(#[source] aws_lc_rs::error::Unspecified),
-    #[error("cannot read the signing key secret {id}")]
+    #[error("cannot read the secret {id}")]
     SecretRead {
         id: String,
         #[source]

@@ -30,7 +30,7 @@ pub async fn save_public(client: &Client, secret_id: &str, ring: &KeyRing) -> Re
     write(client, secret_id, text).await
 }
 
-async fn read(client: &Client, secret_id: &str) -> Result<String, KeyError> {
+pub(crate) async fn read(client: &Client, secret_id: &str) -> Result<String, KeyError> {
     let out = client
         .get_secret_value()
         .secret_id(secret_id)

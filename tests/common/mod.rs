@@ -88,6 +88,8 @@ pub fn test_config() -> Config {
         signing_key_secret: None,
         signing_key_file: None,
         public_keys_secret: None,
+        factor_key_secret: None,
+        factor_key_file: None,
         access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
         refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
         lockout_threshold: 10,
@@ -193,7 +195,8 @@ impl TestEnv {
         seed: bool,
     ) -> Self {
         let clock = Arc::new(ManualClock::new(START));
-        let app = compose::app(&config, function, keys, clock.clone());
+        let factor_key = token_issuer::keys::seal::FactorKey::ephemeral().expect("a factor key");
+        let app = compose::app(&config, function, keys, factor_key, clock.clone());
         let authorizer_store = compose::store(client_as(AUTHORIZER_IDENTITY).await, &config.store);
         let admin = make_user("Admin", PASSWORD, |u| {
             u.full_name = "Admin".into();
@@ -354,7 +357,10 @@ pub fn make_user(name: &str, password: &str, change: impl FnOnce(&mut User)) -> 
             password_changed_at: START - time::Duration::days(1),
             tokens_revoked_at: None,
             token_version: 0,
+            mfa_required: false,
+            password_only: false,
         },
+        factors: Default::default(),
     };
     change(&mut user);
     user

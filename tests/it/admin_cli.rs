@@ -901,3 +901,98 @@ async fn logout_uris_and_browser_sessions_through_the_cli() {
     assert_eq!(alice(&env).await.token_version, before);
     admin.assert_audited(&["admin_client_created", "admin_client_updated"]);
 }
+
+#[tokio::test]
+async fn an_operator_shows_resets_and_sets_a_users_second_factors() {
+    use token_issuer::core::record::factor::RecoveryCode;
+    use token_issuer::core::store::{FactorStore as _, TotpEnrolment};
+    let admin = Admin::new();
+    admin.ok(&["tables", "create"], None);
+    admin.ok(
+        &["user", "create", "--username", "Dana", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let out = admin.ok(&["user", "mfa", "show", "--username", "dana"], None);
+    assert!(
+        out.contains("one_time_codes\tnone")
+            && out.contains("recovery_codes_left\t0")
+            && out.contains("mfa_required\tfalse")
+            && out.contains("password_only_allowed\tfalse"),
+        "{out}"
+    );
+    // Enrolled (as the login page enrols): the tool shows it, never a secret.
+    let env = admin.app().await;
+    let name = token_issuer::core::record::user::Username::parse("dana").unwrap();
+    let user = env.store.get_user(&name).await.unwrap().unwrap();
+    let hashes: Vec<String> = RecoveryCode::generate_set()
+        .unwrap()
+        .iter()
+        .map(|c| c.hash())
+        .collect();
+    let enrolment = TotpEnrolment {
+        sealed: b"sealed-secret-bytes",
+        step: 1,
+        recovery: &hashes,
+        at: env.app.issuer().now(),
+    };
+    assert!(env
+        .store
+        .enrol_totp(&name, user.id, &enrolment)
+        .await
+        .unwrap());
+    let out = admin.ok(&["user", "mfa", "show", "--username", "dana"], None);
+    assert!(
+        out.contains("one_time_codes\tenrolled") && out.contains("recovery_codes_left\t10"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("sealed") && !out.contains(&hashes[0]),
+        "{out}"
+    );
+
+    let out = admin.ok(
+        &[
+            "user",
+            "mfa",
+            "policy",
+            "--username",
+            "dana",
+            "--require-mfa",
+            "true",
+            "--allow-password-only",
+            "true",
+        ],
+        None,
+    );
+    assert!(
+        out.contains("mfa_required\ttrue") && out.contains("password_only_allowed\ttrue"),
+        "{out}"
+    );
+    let out = admin.ok(&["user", "mfa", "reset", "--username", "dana"], None);
+    assert!(out.contains("removed every second factor of dana"), "{out}");
+    let out = admin.ok(&["user", "mfa", "show", "--username", "dana"], None);
+    assert!(
+        out.contains("one_time_codes\tnone") && out.contains("mfa_required\ttrue"),
+        "a reset keeps the policy: {out}"
+    );
+    admin.fails(
+        &["user", "mfa", "reset", "--username", "nobody"],
+        None,
+        "no user nobody",
+    );
+    let out = admin.run(
+        &[
+            "user",
+            "mfa",
+            "policy",
+            "--username",
+            "dana",
+            "--require-mfa",
+            "maybe",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--require-mfa"));
+    admin.assert_audited(&["admin_mfa_reset", "admin_mfa_policy_set"]);
+}

@@ -45,7 +45,8 @@ struct Request {
 }
 
 /// Which template resource a test's table or secret stands for: the tests
-/// name them `users-…`, `tokens-…`, `signing-keys-…` and `public-keys-…`.
+/// name them `users-…`, `tokens-…`, `signing-keys-…`, `public-keys-…` and
+/// `factor-key-…`.
 fn resource_of(name: &str) -> Result<&'static str, String> {
     // An ARN names the secret after its last colon.
     let short = name.rsplit(':').next().unwrap_or(name);
@@ -54,6 +55,7 @@ fn resource_of(name: &str) -> Result<&'static str, String> {
         ("tokens-", "TokensTable"),
         ("signing-keys-", "SigningKeySecret"),
         ("public-keys-", "SigningPublicKeysSecret"),
+        ("factor-key-", "FactorKeySecret"),
     ] {
         if short.starts_with(prefix) {
             return Ok(resource);

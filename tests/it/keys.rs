@@ -287,6 +287,7 @@ async fn the_authorizer_verifies_with_the_public_keys_alone() {
         &env.config,
         token_issuer::compose::store(client_as(ISSUER_IDENTITY).await, &env.config.store),
         cold_start_keys(&secret).await.unwrap(),
+        token_issuer::keys::seal::FactorKey::ephemeral().unwrap(),
         env.clock.clone(),
     );
     let token2 = login_token(&env).await;
@@ -325,4 +326,51 @@ async fn authorizer_from_public_keys(
         env.clock.clone(),
     )
     .expect("an authorizer")
+}
+
+/// The factor key as template.yaml makes it (64 random letters and digits),
+/// read at cold start as the function reads it: a secret sealed with it
+/// opens after a restart, and only for its owner.
+#[tokio::test]
+async fn the_factor_key_is_read_from_its_own_secret_at_cold_start() {
+    use token_issuer::core::seal::Sealer as _;
+    let name = unique("factor-key");
+    let material: String = (0..64)
+        .map(|i| {
+            char::from(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[(i * 7 + 3) % 62],
+            )
+        })
+        .collect();
+    secrets()
+        .await
+        .create_secret()
+        .name(&name)
+        .secret_string(&material)
+        .send()
+        .await
+        .expect("create the secret in moto");
+    let mut config = test_config();
+    config.factor_key_secret = Some(name.clone());
+    let sdk = sdk_as(ISSUER_IDENTITY).await;
+    let first = token_issuer::compose::factor_key(&config, &sdk)
+        .await
+        .unwrap();
+    let sealed = first.seal(b"0123456789abcdefghij", b"user").unwrap();
+    let again = token_issuer::compose::factor_key(&config, &sdk)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.open(&sealed, b"user").unwrap(),
+        b"0123456789abcdefghij"
+    );
+    assert!(again.open(&sealed, b"another user").is_err());
+
+    // A missing secret stops the cold start, naming it.
+    config.factor_key_secret = Some(unique("factor-key"));
+    let err = match token_issuer::compose::factor_key(&config, &sdk).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a missing secret is an error"),
+    };
+    assert!(err.contains("factor-key"), "{err}");
 }

@@ -10,6 +10,7 @@ mod authcode;
 mod authorizer;
 mod browser;
 mod events;
+mod factors;
 mod faults;
 mod hostile;
 mod iam;

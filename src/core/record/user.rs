@@ -1,5 +1,6 @@
 //! Users and the newtypes that parse what identifies them.
 
+use super::factor::Factors;
 use std::fmt;
 use time::OffsetDateTime;
 use unicode_normalization::UnicodeNormalization;
@@ -175,23 +176,39 @@ pub struct Account {
     /// is still the user's. A counter, so no clocks of different machines are
     /// compared.
     pub token_version: u64,
+    /// An operator requires a second factor of this user (API §13).
+    pub mfa_required: bool,
+    /// An operator lets this user sign in with a password alone on the
+    /// password-only routes, factor or not (a service account).
+    pub password_only: bool,
 }
 
-/// A user as stored: the account and its password.
+/// A user as stored: the account, its password and its second factors.
 #[derive(Clone, PartialEq)]
 pub struct User {
     pub account: Account,
     /// Argon2id PHC string.
     pub password_hash: String,
+    pub factors: Factors,
 }
 
-/// The hash never shows in a `{:?}`, at any log level.
+/// The hash and the factors never show in a `{:?}`, at any log level.
 impl std::fmt::Debug for User {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("User")
             .field("account", &self.account)
             .field("password_hash", &"[redacted]")
+            .field("factors", &self.factors.has_any())
             .finish()
+    }
+}
+
+impl User {
+    /// Whether a password alone may not sign this user in on a route that
+    /// cannot ask for more (API §13): a factor enrolled or required, and
+    /// no operator's leave.
+    pub fn needs_more_than_a_password(&self) -> bool {
+        (self.factors.has_any() || self.mfa_required) && !self.password_only
     }
 }
 
@@ -202,6 +219,7 @@ impl User {
     pub fn new(new: NewUser, password_hash: String, now: OffsetDateTime) -> Self {
         Self {
             password_hash,
+            factors: Factors::default(),
             account: Account {
                 id: Uuid::new_v4(),
                 username: new.username,
@@ -217,6 +235,8 @@ impl User {
                 password_changed_at: now,
                 tokens_revoked_at: None,
                 token_version: 0,
+                mfa_required: false,
+                password_only: false,
             },
         }
     }
@@ -270,6 +290,7 @@ mod tests {
     fn a_users_debug_never_shows_its_hash() {
         let user = User {
             password_hash: "$argon2id$v=19$secret-hash".into(),
+            factors: Factors::default(),
             account: Account {
                 id: uuid::Uuid::nil(),
                 username: Username::parse("a").unwrap(),
@@ -285,6 +306,8 @@ mod tests {
                 password_changed_at: OffsetDateTime::UNIX_EPOCH,
                 tokens_revoked_at: None,
                 token_version: 0,
+                mfa_required: false,
+                password_only: false,
             },
         };
         let shown = format!("{user:?}");

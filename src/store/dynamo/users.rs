@@ -5,11 +5,13 @@ use super::codec::{
 };
 use super::{classify, conditional, DynamoStore, USERS_KEY};
 use crate::core::record::client::{Client, ClientId, LogoutUris};
+use crate::core::record::factor::Factors;
 use crate::core::record::throttle::Throttle;
 use crate::core::record::user::{Account, User, Username};
-use crate::core::store::{AdminStore, StoreError, UserStore};
+use crate::core::store::{AdminStore, FactorStore, StoreError, TotpEnrolment, UserStore};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 pub(super) fn user_key(username: &Username) -> AttributeValue {
     s(username.as_str())
@@ -18,7 +20,7 @@ pub(super) fn user_key(username: &Username) -> AttributeValue {
 /// Every attribute of a user item but the password hash: what
 /// [`UserStore::get_account`] and token checks read. The authorizer's role in
 /// template.yaml may read these and no others.
-pub const ACCOUNT_ATTRIBUTES: [&str; 14] = [
+pub const ACCOUNT_ATTRIBUTES: [&str; 16] = [
     USERS_KEY,
     "id",
     "full_name",
@@ -33,7 +35,16 @@ pub const ACCOUNT_ATTRIBUTES: [&str; 14] = [
     "password_changed_at",
     "tokens_revoked_at",
     "token_version",
+    "mfa_required",
+    "password_only",
 ];
+
+/// The attributes of a user's second factors (API §13): never in
+/// [`ACCOUNT_ATTRIBUTES`], so only the function's log in reads them.
+const TOTP_SEALED: &str = "totp_sealed";
+const TOTP_LAST_STEP: &str = "totp_last_step";
+const RECOVERY: &str = "recovery_codes";
+const FACTORS_AT: &str = "factors_enrolled_at";
 
 /// `ProjectionExpression` and its names for [`ACCOUNT_ATTRIBUTES`], made
 /// once per process.
@@ -67,13 +78,55 @@ fn user_to_item(u: &User) -> Item {
         item.insert("tokens_revoked_at".into(), millis(t));
     }
     item.insert("token_version".into(), n(u.token_version as i64));
+    // Policy flags only when set, as the update that sets them writes them.
+    for (name, set) in [
+        ("mfa_required", u.mfa_required),
+        ("password_only", u.password_only),
+    ] {
+        if set {
+            item.insert(name.into(), AttributeValue::Bool(true));
+        }
+    }
+    let f = &u.factors;
+    if let Some(sealed) = &f.totp_sealed {
+        item.insert(TOTP_SEALED.into(), AttributeValue::B(sealed.clone().into()));
+    }
+    if let Some(step) = f.totp_last_step {
+        item.insert(TOTP_LAST_STEP.into(), n(step as i64));
+    }
+    if !f.recovery.is_empty() {
+        item.insert(RECOVERY.into(), AttributeValue::Ss(f.recovery.clone()));
+    }
+    if let Some(at) = f.enrolled_at {
+        item.insert(FACTORS_AT.into(), millis(at));
+    }
     item
 }
 
 pub(super) fn user_from_item(item: &Item) -> Result<User, StoreError> {
+    let totp_sealed = match item.get(TOTP_SEALED) {
+        None => None,
+        Some(AttributeValue::B(b)) => Some(b.clone().into_inner()),
+        Some(_) => return Err(StoreError::Corrupt(format!("`{TOTP_SEALED}` is not bytes"))),
+    };
+    let recovery = match item.get(RECOVERY) {
+        None => Vec::new(),
+        Some(AttributeValue::Ss(set)) => set.clone(),
+        Some(_) => {
+            return Err(StoreError::Corrupt(format!(
+                "`{RECOVERY}` is not a string set"
+            )))
+        }
+    };
     Ok(User {
         account: account_from_item(item)?,
         password_hash: get_s(item, "password_hash")?.to_string(),
+        factors: Factors {
+            totp_sealed,
+            totp_last_step: get_n_opt(item, TOTP_LAST_STEP)?.map(|s| s as u64),
+            recovery,
+            enrolled_at: get_time_opt(item, FACTORS_AT)?,
+        },
     })
 }
 
@@ -104,6 +157,8 @@ pub(super) fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         password_changed_at: get_time(item, "password_changed_at")?,
         tokens_revoked_at: get_time_opt(item, "tokens_revoked_at")?,
         token_version: get_n_opt(item, "token_version")?.unwrap_or(0) as u64,
+        mfa_required: matches!(item.get("mfa_required"), Some(AttributeValue::Bool(true))),
+        password_only: matches!(item.get("password_only"), Some(AttributeValue::Bool(true))),
     })
 }
 
@@ -226,7 +281,134 @@ impl UserStore for DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// A conditional update of the user `username` that holds only while it
+    /// is still the user `user_id` (not deleted and made again) and
+    /// `condition` holds; whether it was made.
+    async fn update_factors(
+        &self,
+        username: &Username,
+        user_id: Uuid,
+        update: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, StoreError> {
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.users)
+            .key(USERS_KEY, user_key(username))
+            .update_expression(update)
+            .condition_expression(format!("id = :id AND {condition}"))
+            .expression_attribute_values(":id", s(&user_id.to_string()));
+        for (name, value) in values {
+            req = req.expression_attribute_values(name, value);
+        }
+        Ok(conditional(&self.users, req.send().await)?.is_some())
+    }
+}
+
+impl FactorStore for DynamoStore {
+    async fn enrol_totp(
+        &self,
+        username: &Username,
+        user_id: Uuid,
+        enrolment: &TotpEnrolment<'_>,
+    ) -> Result<bool, StoreError> {
+        self.update_factors(
+            username,
+            user_id,
+            &format!(
+                "SET {TOTP_SEALED} = :t, {TOTP_LAST_STEP} = :s, {RECOVERY} = :r, {FACTORS_AT} = :at"
+            ),
+            &format!("attribute_not_exists({TOTP_SEALED})"),
+            vec![
+                (":t", AttributeValue::B(enrolment.sealed.to_vec().into())),
+                (":s", n(enrolment.step as i64)),
+                (":r", AttributeValue::Ss(enrolment.recovery.to_vec())),
+                (":at", millis(enrolment.at)),
+            ],
+        )
+        .await
+    }
+
+    async fn use_totp_step(
+        &self,
+        username: &Username,
+        user_id: Uuid,
+        step: u64,
+    ) -> Result<bool, StoreError> {
+        self.update_factors(
+            username,
+            user_id,
+            &format!("SET {TOTP_LAST_STEP} = :s"),
+            &format!(
+                "attribute_exists({TOTP_SEALED}) AND \
+                 (attribute_not_exists({TOTP_LAST_STEP}) OR {TOTP_LAST_STEP} < :s)"
+            ),
+            vec![(":s", n(step as i64))],
+        )
+        .await
+    }
+
+    async fn use_recovery_code(
+        &self,
+        username: &Username,
+        user_id: Uuid,
+        hash: &str,
+    ) -> Result<bool, StoreError> {
+        self.update_factors(
+            username,
+            user_id,
+            &format!("DELETE {RECOVERY} :set"),
+            &format!("contains({RECOVERY}, :h)"),
+            vec![
+                (":set", AttributeValue::Ss(vec![hash.to_string()])),
+                (":h", s(hash)),
+            ],
+        )
+        .await
+    }
+}
+
 impl AdminStore for DynamoStore {
+    async fn reset_factors(&self, username: &Username) -> Result<bool, StoreError> {
+        Ok(self
+            .update_existing_user(
+                username,
+                &format!("REMOVE {TOTP_SEALED}, {TOTP_LAST_STEP}, {RECOVERY}, {FACTORS_AT}"),
+                vec![],
+            )
+            .await?
+            .is_some())
+    }
+
+    async fn set_factor_policy(
+        &self,
+        username: &Username,
+        mfa_required: Option<bool>,
+        password_only: Option<bool>,
+    ) -> Result<bool, StoreError> {
+        let mut set = Vec::new();
+        let mut values = Vec::new();
+        for (name, value, placeholder) in [
+            ("mfa_required", mfa_required, ":m"),
+            ("password_only", password_only, ":p"),
+        ] {
+            if let Some(v) = value {
+                set.push(format!("{name} = {placeholder}"));
+                values.push((placeholder, AttributeValue::Bool(v)));
+            }
+        }
+        if set.is_empty() {
+            return Ok(self.get_account(username).await?.is_some());
+        }
+        Ok(self
+            .update_existing_user(username, &format!("SET {}", set.join(", ")), values)
+            .await?
+            .is_some())
+    }
+
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
         self.create_client_item(client).await
     }

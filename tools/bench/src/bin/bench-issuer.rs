@@ -14,11 +14,14 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = token_issuer_bench::sdk_config()
         .await
         .inspect_err(|e| tracing::error!("{e}"))?;
-    let keys = compose::keys(&config, &sdk)
-        .await
-        .inspect_err(|e| tracing::error!("{e}"))?;
+    let (keys, factor_key) = tokio::join!(
+        compose::keys(&config, &sdk),
+        compose::factor_key(&config, &sdk)
+    );
+    let keys = keys.inspect_err(|e| tracing::error!("{e}"))?;
+    let factor_key = factor_key.inspect_err(|e| tracing::error!("{e}"))?;
     let store = compose::store(aws_sdk_dynamodb::Client::new(&sdk), &config.store);
-    let app = compose::app(&config, store, keys, Arc::new(SystemClock));
+    let app = compose::app(&config, store, keys, factor_key, Arc::new(SystemClock));
     if config.warm_up {
         let warm = app.issuer().warm_up().await;
         tracing::debug!(?warm, "warmed up");
