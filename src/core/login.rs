@@ -27,6 +27,17 @@ pub struct Credentials {
     pub device: Option<SecretString>,
 }
 
+/// Where a password is checked (API §13): at the login page, which can ask
+/// for a second factor next, or on a route that takes a password alone (the
+/// vendor dialects, the password grant). The latter refuses a user who has
+/// or needs a second factor, unless an operator allowed that user a
+/// password alone, with the very answer of a wrong password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PasswordRoute {
+    Page,
+    PasswordOnly,
+}
+
 /// One scope's count for an attempt in flight.
 struct Counted {
     scope: Scope,
@@ -63,6 +74,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
     pub(super) async fn authenticate(
         &self,
         creds: Credentials,
+        route: PasswordRoute,
         origin: &Origin<'_>,
     ) -> Result<Authenticated, Error> {
         let now = self.now();
@@ -138,7 +150,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
             .collect();
         let user_id = user.as_ref().map(|u| u.id);
         let logged = self.logged_name(&name, user.is_some());
-        match self.check_password(creds, user).await {
+        match self.check_password(creds, user, route).await {
             Ok(user) => {
                 if passed_lock {
                     audit::known_device_passed_lock(origin, &user);
@@ -338,7 +350,12 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         Ok(())
     }
 
-    async fn check_password(&self, creds: Credentials, user: Option<User>) -> Result<User, Error> {
+    async fn check_password(
+        &self,
+        creds: Credentials,
+        user: Option<User>,
+        route: PasswordRoute,
+    ) -> Result<User, Error> {
         let hasher = self.hasher.clone();
         let phc = user.as_ref().map(|u| u.password_hash.clone());
         let password = creds.password;
@@ -356,6 +373,11 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
             .as_deref()
             .is_none_or(|s| user.has_auth_source(s));
         if !(matches && user.enabled && source_ok) {
+            return Err(Refusal::InvalidCredentials.into());
+        }
+        // A right password is not enough here: refused, and counted, as a
+        // wrong one, so nothing tells that the user has a second factor.
+        if route == PasswordRoute::PasswordOnly && user.needs_more_than_a_password() {
             return Err(Refusal::InvalidCredentials.into());
         }
         if self.hasher.needs_rehash(&user.password_hash) {
@@ -393,7 +415,9 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         origin: &Origin<'_>,
         issuer_url: &str,
     ) -> Result<TokenGrant, Error> {
-        let checked = self.authenticate(creds, origin).await?;
+        let checked = self
+            .authenticate(creds, PasswordRoute::PasswordOnly, origin)
+            .await?;
         let now = self.now();
         let (user, family, refresh) = self.start_family(checked, None, None, origin, now).await?;
         self.grant(

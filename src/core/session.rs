@@ -2,7 +2,7 @@
 
 use super::audit::{self, Origin};
 use super::error::{Error, Refusal};
-use super::login::{Authenticated, Credentials};
+use super::login::{Authenticated, Credentials, PasswordRoute};
 use super::password::Password;
 use super::record::session::Session;
 use super::record::token::SessionToken;
@@ -32,7 +32,9 @@ impl<S: FamilyStore + SessionStore + ThrottleStore + UserStore, K: Signer + ?Siz
         creds: Credentials,
         origin: &Origin<'_>,
     ) -> Result<SessionGrant, Error> {
-        let Authenticated { user, settlement } = self.authenticate(creds, origin).await?;
+        let Authenticated { user, settlement } = self
+            .authenticate(creds, PasswordRoute::PasswordOnly, origin)
+            .await?;
         let now = self.now();
         let token = SessionToken::generate()?;
         let session = Session {
@@ -128,7 +130,9 @@ where
             auth_source: None,
             device: None,
         };
-        let Authenticated { user, settlement } = self.authenticate(creds, origin).await?;
+        let Authenticated { user, settlement } = self
+            .authenticate(creds, PasswordRoute::PasswordOnly, origin)
+            .await?;
         self.settle(settlement).await?;
         new.check_strength_for(&user.username, &user.email, &user.full_name)
             .map_err(|e| Refusal::PasswordNotAllowed(e.to_string()))?;

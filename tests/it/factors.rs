@@ -137,3 +137,96 @@ async fn the_factor_policy_is_set_per_user_and_read_with_the_account() {
         .await
         .unwrap());
 }
+
+/// Each password-only route's request for the admin with `password`.
+fn password_only_routes(
+    password: &str,
+    app_secret: &str,
+) -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        (
+            "v2",
+            login(
+                "v2-login",
+                json!({"username": "Admin", "password": password}),
+            ),
+        ),
+        (
+            "user",
+            login(
+                "user-authenticate",
+                json!({"userName": "Admin", "password": password}),
+            ),
+        ),
+        (
+            "ops",
+            login(
+                "ops-acquire",
+                json!({"username": "Admin", "password": password, "authSource": "local"}),
+            ),
+        ),
+        (
+            "oauth password grant",
+            oauth_event(
+                "oauth-token-password",
+                &[
+                    ("grant_type", "password"),
+                    ("username", "Admin"),
+                    ("password", password),
+                ],
+                Some(("app", app_secret)),
+            ),
+        ),
+    ]
+}
+
+/// Each route's status and body for the admin with `password`.
+async fn statuses(env: &TestEnv, secret: &str, password: &str) -> Vec<(&'static str, u16, String)> {
+    let mut out = Vec::new();
+    for (route, request) in password_only_routes(password, secret) {
+        let r = env.call(&request).await;
+        out.push((route, r.status, r.text()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_password_only_routes_refuse_a_user_with_a_second_factor_as_a_wrong_password() {
+    use token_issuer::core::record::client::GrantType;
+    let env = TestEnv::new().await;
+    let secret = env
+        .add_client("app", false, &GrantType::ALL, "openid")
+        .await
+        .unwrap();
+    let (store, name, id) = (&env.store, &env.admin.username, env.admin.id);
+    let wrong = statuses(&env, &secret, "a wrong password entirely").await;
+    for (route, status, _) in &wrong {
+        assert!(*status == 400 || *status == 401, "{route}: {status}");
+    }
+    // Enrolled: the right password gets the wrong password's answer, byte
+    // for byte, on every route.
+    let enrolment = TotpEnrolment {
+        sealed: b"sealed",
+        step: 1,
+        recovery: &[],
+        at: env.app.issuer().now(),
+    };
+    assert!(store.enrol_totp(name, id, &enrolment).await.unwrap());
+    assert_eq!(statuses(&env, &secret, PASSWORD).await, wrong);
+    // An operator's leave (a service account): the password alone works.
+    assert!(store
+        .set_factor_policy(name, None, Some(true))
+        .await
+        .unwrap());
+    for (route, status, body) in statuses(&env, &secret, PASSWORD).await {
+        assert_eq!(status, 200, "{route}: {body}");
+    }
+    // Required but not enrolled is refused the same way, until allowed.
+    assert!(store.reset_factors(name).await.unwrap());
+    assert!(store
+        .set_factor_policy(name, Some(true), Some(false))
+        .await
+        .unwrap());
+    assert_eq!(statuses(&env, &secret, PASSWORD).await, wrong);
+}

@@ -8,7 +8,7 @@
 
 use super::audit::{self, Origin};
 use super::error::{Error, Fault};
-use super::login::Credentials;
+use super::login::{Credentials, PasswordRoute};
 use super::oauth::grant_scope;
 use super::record::browser::{BrowserSession, SessionLink, SignInAgain, AMR_PASSWORD};
 use super::record::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
@@ -388,7 +388,9 @@ impl<
         issuer_url: &str,
         origin: &Origin<'_>,
     ) -> Result<SignedIn, Error> {
-        let checked = self.authenticate(creds, origin).await?;
+        let checked = self
+            .authenticate(creds, PasswordRoute::Page, origin)
+            .await?;
         let now = self.now();
         let current = match cookie.filter(|c| !c.is_empty() && c.len() <= 128) {
             Some(c) => self

@@ -4,7 +4,7 @@ use super::mint::UserTokens;
 use super::{grant_scope, OAuthGrant};
 use crate::core::audit::Origin;
 use crate::core::error::Error;
-use crate::core::login::Credentials;
+use crate::core::login::{Credentials, PasswordRoute};
 use crate::core::record::client::{Client, GrantType};
 use crate::core::record::family::ClientBinding;
 use crate::core::sign::Signer;
@@ -23,7 +23,9 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
     ) -> Result<OAuthGrant, Error> {
         Self::require_grant(client, GrantType::Password)?;
         let scope = grant_scope(client, scope, true)?;
-        let checked = self.authenticate(creds, origin).await?;
+        let checked = self
+            .authenticate(creds, PasswordRoute::PasswordOnly, origin)
+            .await?;
         let now = self.now();
         let binding = ClientBinding {
             client_id: client.id.clone(),

@@ -315,19 +315,24 @@ impl FactorStore for DynamoStore {
         user_id: Uuid,
         enrolment: &TotpEnrolment<'_>,
     ) -> Result<bool, StoreError> {
+        let mut values = vec![
+            (":t", AttributeValue::B(enrolment.sealed.to_vec().into())),
+            (":s", n(enrolment.step as i64)),
+            (":at", millis(enrolment.at)),
+        ];
+        // DynamoDB stores no empty set: no codes is no attribute.
+        let recovery = if enrolment.recovery.is_empty() {
+            format!(" REMOVE {RECOVERY}")
+        } else {
+            values.push((":r", AttributeValue::Ss(enrolment.recovery.to_vec())));
+            format!(", {RECOVERY} = :r")
+        };
         self.update_factors(
             username,
             user_id,
-            &format!(
-                "SET {TOTP_SEALED} = :t, {TOTP_LAST_STEP} = :s, {RECOVERY} = :r, {FACTORS_AT} = :at"
-            ),
+            &format!("SET {TOTP_SEALED} = :t, {TOTP_LAST_STEP} = :s, {FACTORS_AT} = :at{recovery}"),
             &format!("attribute_not_exists({TOTP_SEALED})"),
-            vec![
-                (":t", AttributeValue::B(enrolment.sealed.to_vec().into())),
-                (":s", n(enrolment.step as i64)),
-                (":r", AttributeValue::Ss(enrolment.recovery.to_vec())),
-                (":at", millis(enrolment.at)),
-            ],
+            values,
         )
         .await
     }
