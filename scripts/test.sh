@@ -67,9 +67,6 @@ else
   cargo test --all-targets
   # The outside fuzzer against the handler (bounded: SCHEMATHESIS_SECONDS).
   cargo test --test it -- --ignored schemathesis::
-  # An index added to a live table: DynamoDB Local activates it only when
-  # not loaded by the whole suite at once.
-  cargo test --test it -- --ignored --exact admin_cli::tables_create_adds_the_sessions_index_to_a_table_made_before_it
   # Last: the calls of the whole run, the fuzzer's included.
   cargo test --test it -- --ignored iam::
 fi

@@ -185,6 +185,32 @@ pub fn browser_session_ended(
     );
 }
 
+/// A user enrolled a one-time-code app at the login page (API §13).
+pub fn factor_enrolled(o: &Origin<'_>, user: &User) {
+    tracing::info!(
+        target: "audit",
+        event = "mfa_enrolled",
+        username = user.username.as_str(),
+        user_id = %user.id,
+        method = "totp",
+        source_ip = o.ip(),
+        request_id = o.request_id,
+    );
+}
+
+/// A user signed in with a recovery code; `left` remain.
+pub fn recovery_code_used(o: &Origin<'_>, user: &User, left: usize) {
+    tracing::warn!(
+        target: "audit",
+        event = "recovery_code_used",
+        username = user.username.as_str(),
+        user_id = %user.id,
+        recovery_codes_left = left,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+    );
+}
+
 /// An app was told of a session's end (back-channel logout), or could not be.
 pub fn backchannel_logout(
     o: &Origin<'_>,

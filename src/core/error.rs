@@ -60,6 +60,8 @@ pub enum Fault {
     Hash(#[from] HashError),
     #[error("a worker task failed")]
     Task(#[from] tokio::task::JoinError),
+    #[error("sealing a second factor failed")]
+    Seal(#[from] crate::core::seal::SealError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,5 +86,6 @@ fault_from!(
     SignError,
     RandomError,
     HashError,
-    tokio::task::JoinError
+    tokio::task::JoinError,
+    crate::core::seal::SealError
 );

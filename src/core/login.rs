@@ -77,15 +77,40 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         route: PasswordRoute,
         origin: &Origin<'_>,
     ) -> Result<Authenticated, Error> {
+        let Credentials {
+            username,
+            password,
+            auth_source,
+            device,
+        } = creds;
+        self.authenticate_with(&username, device.as_ref(), origin, |user| {
+            self.check_password(password, auth_source, user, route)
+        })
+        .await
+    }
+
+    /// Counts an attempt for `username` in the three scopes, then runs
+    /// `check` on the user read meanwhile (`None`: no such user): a
+    /// password, or a second factor (API §13), under the same rules. A
+    /// check that fails with [`Refusal::InvalidCredentials`] is a counted
+    /// failure; a success leaves its counts to [`Issuer::settle`].
+    pub(super) async fn authenticate_with<F, Fut>(
+        &self,
+        username: &str,
+        device: Option<&SecretString>,
+        origin: &Origin<'_>,
+        check: F,
+    ) -> Result<Authenticated, Error>
+    where
+        F: FnOnce(Option<User>) -> Fut,
+        Fut: std::future::Future<Output = Result<User, Error>>,
+    {
         let now = self.now();
-        let name = LoginName::parse(&creds.username);
+        let name = LoginName::parse(username);
         let user_key = throttle::key(&name);
         let pair_key = throttle::pair_key(&name, origin.source_ip);
         let address_key = throttle::address_key(origin.source_ip);
-        let known_device = creds
-            .device
-            .as_ref()
-            .is_some_and(|c| self.knows_device(c.expose_secret(), &name, now));
+        let known_device = device.is_some_and(|c| self.knows_device(c.expose_secret(), &name, now));
         let owner = (&name, user_key.as_str());
         let (user, pair, whole, address) = tokio::join!(
             async {
@@ -150,7 +175,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
             .collect();
         let user_id = user.as_ref().map(|u| u.id);
         let logged = self.logged_name(&name, user.is_some());
-        match self.check_password(creds, user, route).await {
+        match check(user).await {
             Ok(user) => {
                 if passed_lock {
                     audit::known_device_passed_lock(origin, &user);
@@ -352,13 +377,13 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
 
     async fn check_password(
         &self,
-        creds: Credentials,
+        password: Password,
+        auth_source: Option<String>,
         user: Option<User>,
         route: PasswordRoute,
     ) -> Result<User, Error> {
         let hasher = self.hasher.clone();
         let phc = user.as_ref().map(|u| u.password_hash.clone());
-        let password = creds.password;
         // Argon2 is CPU-bound for tens of milliseconds: keep it off the async workers.
         let (matches, password) = tokio::task::spawn_blocking(move || {
             let ok = hasher.verify(&password, phc.as_deref());
@@ -368,8 +393,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         let Some(mut user) = user else {
             return Err(Refusal::InvalidCredentials.into());
         };
-        let source_ok = creds
-            .auth_source
+        let source_ok = auth_source
             .as_deref()
             .is_none_or(|s| user.has_auth_source(s));
         if !(matches && user.enabled && source_ok) {

@@ -10,6 +10,8 @@ pub enum SealError {
     Random,
     #[error("the sealed value does not open with this key and context")]
     Open,
+    #[error("no key seals second factors here")]
+    NoKey,
 }
 
 pub trait Sealer: Send + Sync {

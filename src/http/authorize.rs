@@ -9,8 +9,8 @@ use super::request::{FormBody, RequestError};
 use super::routes::DialectName;
 use super::{Answer, ApiError, Context, Dialect};
 use crate::core::authorize::{
-    AuthorizationRequest, AuthorizeError, AuthorizeParams, AuthorizeRefusal, NoRedirect, Param,
-    Prompt, RedirectError, Repeated, SessionAnswer, SignedIn,
+    AuthorizationRequest, AuthorizeError, AuthorizeParams, AuthorizeRefusal, CodeSubmission,
+    NoRedirect, Param, PasswordStep, Prompt, RedirectError, Repeated, SessionAnswer, SignedIn,
 };
 use crate::core::device::{DEVICE_COOKIE, DEVICE_TTL};
 use crate::core::record::browser::SESSION_COOKIE;
@@ -130,6 +130,11 @@ pub async fn submit<S: Store>(
     let now = issuer.now().unix_timestamp();
     let fresh = issuer.form_token(&request, now);
     let username = form.optional("username").ok().flatten().unwrap_or("");
+    // The second step's form carries its own token instead (API §13).
+    if let Ok(Some(token)) = form.optional("factor_token") {
+        let second = second_step(issuer, ctx, req, &request, &form, token, &fresh);
+        return Box::pin(second).await;
+    }
     let presented = form.optional("form_token").ok().flatten();
     if !presented.is_some_and(|t| issuer.form_token_valid(&request, t, now)) {
         return Ok(page::login(
@@ -170,31 +175,12 @@ pub async fn submit<S: Store>(
         &origin,
     );
     match Box::pin(signed_in).await {
-        Ok(SignedIn {
-            code,
-            username,
-            cookie,
-        }) => {
-            let mut resp = code_redirect(&request, code.expose(), ctx);
-            // This browser is now known for the username (API §2).
-            let device = format!(
-                "{DEVICE_COOKIE}={}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Strict",
-                issuer.device_cookie(&username),
-                DEVICE_TTL.whole_seconds()
-            );
-            // The browser session (API §12): Lax, so another app's redirect
-            // here carries it. It lasts as long as the session may.
-            let session = format!(
-                "{SESSION_COOKIE}={}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Lax",
-                cookie.expose(),
-                issuer.session_limits().absolute.whole_seconds()
-            );
-            for c in [device, session] {
-                if let Ok(v) = HeaderValue::from_str(&c) {
-                    resp.headers_mut().append(SET_COOKIE, v);
-                }
-            }
-            Ok(resp.into())
+        Ok(PasswordStep::SignedIn(s)) => Ok(signed_in_response(issuer, &request, s, ctx).into()),
+        Ok(PasswordStep::Code { token, username }) => {
+            Ok(page::code(StatusCode::OK, &request, &token, &username, None).into())
+        }
+        Ok(PasswordStep::Enrol(enrolment)) => {
+            Ok(page::enrol(StatusCode::OK, &request, &enrolment, None).into())
         }
         // One message for every failed check, so the page tells nobody
         // whether a username exists.
@@ -209,17 +195,12 @@ pub async fn submit<S: Store>(
             refused: Some(refusal),
         }),
         Err(Error::Refused(refusal @ Refusal::TooManyAttempts { retry_after_secs })) => {
-            let minutes = retry_after_secs.div_ceil(60).max(1);
-            let message = format!(
-                "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            );
             let mut resp = page::login(
                 StatusCode::TOO_MANY_REQUESTS,
                 &request,
                 &fresh,
                 username,
-                Some(&message),
+                Some(&wait_message(retry_after_secs)),
             );
             resp.headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
@@ -230,6 +211,111 @@ pub async fn submit<S: Store>(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+fn wait_message(retry_after_secs: u64) -> String {
+    let minutes = retry_after_secs.div_ceil(60).max(1);
+    format!(
+        "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    )
+}
+
+/// The code or enrolment form's post (API §13): a wrong code shows the same
+/// step again with one message, a lock its wait, and a form that is no
+/// longer good the login page.
+async fn second_step<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+    req: &Request,
+    request: &AuthorizationRequest,
+    form: &FormBody,
+    token: &str,
+    fresh: &str,
+) -> Result<Answer, ApiError> {
+    let username = form.optional("username").ok().flatten().unwrap_or("");
+    let code = form.optional("code").ok().flatten().unwrap_or("");
+    let origin = ctx.origin(DialectName::OAuthPage);
+    let session = request_cookie(req, SESSION_COOKIE);
+    let enrolment = issuer.enrolment_again(request, username, token, &ctx.issuer_url);
+    let submitted = CodeSubmission {
+        username,
+        token,
+        code,
+    };
+    let done = issuer.sign_in_with_code(
+        request,
+        submitted,
+        session.as_deref(),
+        &ctx.issuer_url,
+        &origin,
+    );
+    let again = |status, message: &str| match &enrolment {
+        Some(e) => page::enrol(status, request, e, Some(message)),
+        None => page::code(status, request, token, username, Some(message)),
+    };
+    match Box::pin(done).await {
+        Ok(s) => Ok(signed_in_response(issuer, request, s, ctx).into()),
+        Err(Error::Refused(Refusal::InvalidSession)) => Ok(page::login(
+            StatusCode::BAD_REQUEST,
+            request,
+            fresh,
+            username,
+            Some("This sign-in page has expired. Please sign in again."),
+        )
+        .into()),
+        Err(Error::Refused(refusal @ Refusal::InvalidCredentials)) => Ok(Answer {
+            response: again(StatusCode::OK, "That code is not right. Try again."),
+            refused: Some(refusal),
+        }),
+        Err(Error::Refused(refusal @ Refusal::TooManyAttempts { retry_after_secs })) => {
+            let mut resp = again(
+                StatusCode::TOO_MANY_REQUESTS,
+                &wait_message(retry_after_secs),
+            );
+            resp.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+            Ok(Answer {
+                response: resp,
+                refused: Some(refusal),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The redirect with the code, and the cookies of a finished sign-in: the
+/// known browser's and the browser session's.
+fn signed_in_response<S: Store>(
+    issuer: &Issuer<S>,
+    request: &AuthorizationRequest,
+    SignedIn {
+        code,
+        username,
+        cookie,
+    }: SignedIn,
+    ctx: &Context,
+) -> Response<Body> {
+    let mut resp = code_redirect(request, code.expose(), ctx);
+    // This browser is now known for the username (API §2).
+    let device = format!(
+        "{DEVICE_COOKIE}={}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Strict",
+        issuer.device_cookie(&username),
+        DEVICE_TTL.whole_seconds()
+    );
+    // The browser session (API §12): Lax, so another app's redirect here
+    // carries it. It lasts as long as the session may.
+    let session = format!(
+        "{SESSION_COOKIE}={}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Lax",
+        cookie.expose(),
+        issuer.session_limits().absolute.whole_seconds()
+    );
+    for c in [device, session] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            resp.headers_mut().append(SET_COOKIE, v);
+        }
+    }
+    resp
 }
 
 /// `302` to the client with its code, the state and the issuer (RFC 9207).
@@ -276,6 +362,7 @@ fn params(form: &FormBody) -> AuthorizeParams<'_> {
         id_token_hint: param(form, "id_token_hint"),
         request: param(form, "request"),
         request_uri: param(form, "request_uri"),
+        acr_values: param(form, "acr_values"),
     }
 }
 

@@ -7,6 +7,7 @@ use super::routes::DialectName;
 use super::{response, ApiError, Context, Dialect};
 use crate::core::authorize::AuthorizeRefusal;
 use crate::core::oauth::{ClientAuth, Introspected, OAuthGrant};
+use crate::core::record::claims::acr_of;
 use crate::core::record::claims::{EMAIL, PROFILE};
 use crate::core::store::Store;
 use crate::core::{Credentials, Issuer, Refusal};
@@ -83,6 +84,9 @@ pub fn authorize_refusal(refusal: AuthorizeRefusal) -> (&'static str, &'static s
             "invalid_request",
             "max_age must be a whole number of seconds",
         ),
+        AuthorizeRefusal::MalformedAcrValues => {
+            ("invalid_request", "acr_values is too long or malformed")
+        }
         AuthorizeRefusal::InvalidIdTokenHint => (
             "invalid_request",
             "id_token_hint is not an ID token of this issuer",
@@ -356,6 +360,10 @@ struct IntrospectionResponse<'a> {
     aud: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     jti: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amr: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'a str>,
 }
 
 /// `POST /oauth2/introspect` (RFC 7662): confidential clients only.
@@ -394,6 +402,8 @@ pub async fn introspect<S: Store>(
                 iss: Some(&c.iss),
                 aud: Some(&c.aud),
                 jti: Some(&c.jti),
+                amr: c.amr.as_deref(),
+                acr: c.acr.as_deref(),
             }
         }
         Some(Introspected::Refresh { family, user }) => {
@@ -411,6 +421,8 @@ pub async fn introspect<S: Store>(
                 iss: Some(&ctx.issuer_url),
                 aud: None,
                 jti: None,
+                amr: family.session.as_ref().map(|l| l.amr.as_slice()),
+                acr: family.session.as_ref().map(|l| acr_of(&l.amr)),
             }
         }
     };

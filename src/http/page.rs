@@ -8,7 +8,7 @@
 //! and allowed by its hash, so the `Content-Security-Policy` can refuse
 //! everything else.
 
-use crate::core::authorize::AuthorizationRequest;
+use crate::core::authorize::{AuthorizationRequest, Enrolment};
 use askama::Template;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -70,6 +70,29 @@ struct LoginPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "code.html")]
+struct CodePage<'a> {
+    app: &'a str,
+    message: Option<&'a str>,
+    hidden: Vec<(&'static str, &'a str)>,
+    username: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "enrol.html")]
+struct EnrolPage<'a> {
+    app: &'a str,
+    message: Option<&'a str>,
+    hidden: Vec<(&'static str, &'a str)>,
+    username: &'a str,
+    /// The QR code of `otpauth`, as inline SVG this module drew.
+    qr: String,
+    secret: String,
+    otpauth: &'a str,
+    recovery: Vec<&'a str>,
+}
+
+#[derive(Template)]
 #[template(path = "logout.html")]
 struct LogoutPage<'a> {
     app: Option<&'a str>,
@@ -93,14 +116,12 @@ struct ErrorPage<'a> {
 
 /// The login page for `request`, with the form `token`, the `username` to
 /// fill in and a `message` above the form.
-pub fn login(
-    status: StatusCode,
-    request: &AuthorizationRequest,
-    token: &str,
-    username: &str,
-    message: Option<&str>,
-) -> Response<Body> {
-    let hidden = [
+/// The authorization request as hidden fields, and `extra` after them.
+fn hidden<'a>(
+    request: &'a AuthorizationRequest,
+    extra: &[(&'static str, &'a str)],
+) -> Vec<(&'static str, &'a str)> {
+    let mut fields: Vec<(&'static str, &'a str)> = [
         ("response_type", Some("code")),
         ("client_id", Some(request.client.id.as_str())),
         ("redirect_uri", Some(request.redirect_uri.as_str())),
@@ -109,11 +130,23 @@ pub fn login(
         ("nonce", request.nonce.as_deref()),
         ("code_challenge", Some(request.code_challenge.as_str())),
         ("code_challenge_method", Some("S256")),
-        ("form_token", Some(token)),
+        ("acr_values", request.acr_values.as_deref()),
     ]
     .into_iter()
     .filter_map(|(name, value)| value.map(|v| (name, v)))
     .collect();
+    fields.extend_from_slice(extra);
+    fields
+}
+
+pub fn login(
+    status: StatusCode,
+    request: &AuthorizationRequest,
+    token: &str,
+    username: &str,
+    message: Option<&str>,
+) -> Response<Body> {
+    let hidden = hidden(request, &[("form_token", token)]);
     let html = LoginPage {
         app: request.client.display_name(),
         message,
@@ -125,6 +158,80 @@ pub fn login(
     // Browsers apply `form-action` to the redirect that follows a post.
     let form_action = format!("'self' {}", request.redirect_uri.origin());
     page(status, html, &form_action)
+}
+
+/// The second step (API §13): the code of the pending sign-in `token` of
+/// `username`.
+pub fn code(
+    status: StatusCode,
+    request: &AuthorizationRequest,
+    token: &str,
+    username: &str,
+    message: Option<&str>,
+) -> Response<Body> {
+    let html = CodePage {
+        app: request.client.display_name(),
+        message,
+        hidden: hidden(request, &[("username", username), ("factor_token", token)]),
+        username,
+    }
+    .render();
+    let form_action = format!("'self' {}", request.redirect_uri.origin());
+    page(status, html, &form_action)
+}
+
+/// The enrolment step: the secret as a QR code and as text, the recovery
+/// codes, and the form that confirms with a first code.
+pub fn enrol(
+    status: StatusCode,
+    request: &AuthorizationRequest,
+    enrolment: &Enrolment,
+    message: Option<&str>,
+) -> Response<Body> {
+    let username = enrolment.username.as_str();
+    let html = EnrolPage {
+        app: request.client.display_name(),
+        message,
+        hidden: hidden(
+            request,
+            &[("username", username), ("factor_token", &enrolment.token)],
+        ),
+        username,
+        qr: qr_svg(&enrolment.otpauth),
+        secret: enrolment.secret.base32(),
+        otpauth: &enrolment.otpauth,
+        recovery: enrolment.recovery.iter().map(|c| c.expose()).collect(),
+    }
+    .render();
+    let form_action = format!("'self' {}", request.redirect_uri.origin());
+    page(status, html, &form_action)
+}
+
+/// `text` as a QR code in inline SVG: one path of unit squares, with the
+/// quiet zone the standard asks for (four modules). No style, so the
+/// page's policy needs nothing more.
+fn qr_svg(text: &str) -> String {
+    use qrcodegen::{QrCode, QrCodeEcc};
+    let Ok(qr) = QrCode::encode_text(text, QrCodeEcc::Medium) else {
+        return String::new();
+    };
+    const BORDER: i32 = 4;
+    let size = qr.size();
+    let mut path = String::new();
+    for y in 0..size {
+        for x in 0..size {
+            if qr.get_module(x, y) {
+                let _ = write!(path, "M{},{}h1v1h-1z", x + BORDER, y + BORDER);
+            }
+        }
+    }
+    let side = size + 2 * BORDER;
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" \
+         role=\"img\" aria-label=\"QR code for your authenticator app\" \
+         shape-rendering=\"crispEdges\"><rect width=\"{side}\" height=\"{side}\" \
+         fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
+    )
 }
 
 /// The log out confirmation for `app`, its form carrying `hidden` back

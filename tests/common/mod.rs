@@ -603,7 +603,11 @@ pub const HIDDEN: &[&str] = &[
     "nonce",
     "code_challenge",
     "code_challenge_method",
+    "acr_values",
     "form_token",
+    // The second step's (API §13).
+    "username",
+    "factor_token",
 ];
 
 /// The parameters of an authorization request, or of the login form.

@@ -634,3 +634,146 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
         .unwrap();
     assert!(again.contains("code="), "{again}");
 }
+
+/// Two-step sign-in in the browser (API §13): an app asks for a second
+/// factor, the user enrols by reading the key off the page into an
+/// "authenticator" (the test's own RFC 6238 code), then signs in again with
+/// a code. Screenshots of both pages: docs/enrol-page.png and
+/// docs/code-page.png when `UPDATE_SCREENSHOT=1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_enrols_a_one_time_code_app_and_signs_in_with_a_code() {
+    use token_issuer::core::record::factor::{step_of, TotpSecret};
+    let issuer_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!(
+        "http://127.0.0.1:{}",
+        issuer_listener.local_addr().unwrap().port()
+    );
+    let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirect = format!(
+        "http://127.0.0.1:{}/callback",
+        app_listener.local_addr().unwrap().port()
+    );
+    let fixed = issuer.clone();
+    let env = Arc::new(TestEnv::with_config(|c| c.issuer = Some(fixed)).await);
+    let secret = token_issuer::core::record::client::ClientSecret::generate().unwrap();
+    env.store
+        .create_client(&token_issuer::core::record::client::Client {
+            id: ClientId::parse("demo-web").unwrap(),
+            secret_hash: Some(secret.hash()),
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: Scopes::parse("openid").unwrap(),
+            audience: None,
+            redirect_uris: vec![RedirectUri::parse(&redirect).unwrap()],
+            name: Some("Acme Projects".into()),
+            enabled: true,
+            created_at: START,
+            logout: Default::default(),
+        })
+        .await
+        .unwrap();
+    tokio::spawn(serve_issuer(env.clone(), issuer_listener));
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(serve_app(app_listener, seen_tx));
+
+    let challenge = token_issuer::core::authorize::s256(VERIFIER);
+    let url = format!(
+        "{issuer}/oauth2/authorize?response_type=code&client_id=demo-web&scope=openid\
+         &redirect_uri={}&state=s1&code_challenge={challenge}&code_challenge_method=S256\
+         &acr_values=mfa",
+        percent_encoding::utf8_percent_encode(&redirect, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let code_at = {
+        let env = env.clone();
+        move |secret: &TotpSecret| {
+            let step = step_of(env.app.issuer().now()).unwrap();
+            secret.code_at(step)
+        }
+    };
+    let profile = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("chromium"));
+    let prefix = redirect.clone();
+    let clock = env.clock.clone();
+    let shots = tokio::task::spawn_blocking(move || {
+        let driver = Driver::start(&profile);
+        let arrive = |driver: &Driver| {
+            let started = Instant::now();
+            loop {
+                let at = driver.session("GET", "/url", None);
+                if at.as_str().is_some_and(|u| u.starts_with(&prefix)) {
+                    return;
+                }
+                assert!(started.elapsed() < Duration::from_secs(30), "still at {at}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        };
+        let sign_in = |driver: &Driver| {
+            driver.session("POST", "/url", Some(json!({"url": url})));
+            driver.type_into("#username", "Admin");
+            driver.type_into("#password", PASSWORD);
+            driver.click("button[type=submit]");
+        };
+        sign_in(&driver);
+        driver.wait_text("h1", "Set up two-step sign-in");
+        // The key as the page shows it, typed into the "app".
+        let key = driver.text("#secret");
+        let secret = TotpSecret::from_bytes(&base32_decode(&key)).expect("a 20-byte key");
+        assert!(driver.text("#recovery").split_whitespace().count() == 10);
+        let enrol_shot = driver.screenshot();
+        driver.type_into("#code", &code_at(&secret));
+        driver.click("button[type=submit]");
+        arrive(&driver);
+
+        // Later, in a fresh browser session (the app asks again), a code.
+        driver.session("DELETE", "/cookie", None);
+        clock.advance(time::Duration::seconds(60));
+        sign_in(&driver);
+        driver.wait_text("h1", "Enter your code");
+        driver.type_into("#code", "000000");
+        driver.click("button[type=submit]");
+        driver.wait_text(".alert", "That code is not right. Try again.");
+        let code_shot = driver.screenshot();
+        driver.type_into("#code", &code_at(&secret));
+        driver.click("button[type=submit]");
+        arrive(&driver);
+        (enrol_shot, code_shot)
+    })
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        let target = tokio::time::timeout(Duration::from_secs(10), seen.recv())
+            .await
+            .expect("a callback")
+            .unwrap();
+        assert!(
+            target.contains("code=") && target.contains("state=s1"),
+            "{target}"
+        );
+    }
+    let (enrol_shot, code_shot) = shots;
+    for (png, name) in [(enrol_shot, "enrol-page.png"), (code_shot, "code-page.png")] {
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+        if std::env::var_os("UPDATE_SCREENSHOT").is_some() {
+            let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("docs")
+                .join(name);
+            std::fs::write(docs, &png).unwrap();
+        }
+    }
+}
+
+/// RFC 4648 base32, as an authenticator app reads a typed key.
+fn base32_decode(text: &str) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut buffer, mut out) = (0u32, 0u64, Vec::new());
+    for c in text.trim().bytes() {
+        let Some(v) = alphabet.iter().position(|a| *a == c) else {
+            continue;
+        };
+        buffer = (buffer << 5) | v as u64;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    out
+}

@@ -230,3 +230,230 @@ async fn the_password_only_routes_refuse_a_user_with_a_second_factor_as_a_wrong_
         .unwrap());
     assert_eq!(statuses(&env, &secret, PASSWORD).await, wrong);
 }
+
+/// The login page of `request`, signed in with the admin's password: the
+/// next page (the code step, the enrolment, or a redirect).
+async fn password_step(env: &TestEnv, request: &[(&'static str, String)]) -> Reply {
+    let page = env.call(&authorize_get(request)).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    env.call(&authorize_post(&login_form(&page, "Admin", PASSWORD)))
+        .await
+}
+
+/// The second step's form on `page` with `code`.
+fn code_form(page: &Reply, code: &str) -> Vec<(&'static str, String)> {
+    let mut fields = hidden_fields(&page.text());
+    fields.push(("code", code.into()));
+    fields
+}
+
+/// The text of the element with id `id` on `page`.
+fn element_text(page: &Reply, id: &str) -> String {
+    let html = page.text();
+    let start = html.find(&format!("id=\"{id}\"")).expect(id);
+    let rest = &html[start..];
+    let open = rest.find('>').unwrap() + 1;
+    rest[open..open + rest[open..].find('<').unwrap()].to_string()
+}
+
+/// The recovery codes an enrolment page shows.
+fn recovery_codes(page: &Reply) -> Vec<String> {
+    let html = page.text();
+    let list = &html[html.find("id=\"recovery\"").unwrap()..];
+    let list = &list[..list.find("</ul>").unwrap()];
+    list.split("<code>")
+        .skip(1)
+        .map(|s| s[..s.find("</code>").unwrap()].to_string())
+        .collect()
+}
+
+fn secret_of(page: &Reply) -> TotpSecret {
+    let text = element_text(page, "secret");
+    // Base32 back to bytes, the way an app reads the typed key.
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut buffer, mut out) = (0u32, 0u64, Vec::new());
+    for c in text.bytes() {
+        buffer = (buffer << 5) | alphabet.iter().position(|a| *a == c).unwrap() as u64;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    TotpSecret::from_bytes(&out).unwrap()
+}
+
+fn code_now(env: &TestEnv, secret: &TotpSecret, steps: i64) -> String {
+    let now = env.app.issuer().now();
+    let step = token_issuer::core::record::factor::step_of(now).unwrap();
+    secret.code_at(step.checked_add_signed(steps).unwrap())
+}
+
+/// The code on a redirect to the client, and the tokens it redeems to.
+async fn redeem(env: &TestEnv, r: &Reply, secret: &str) -> serde_json::Value {
+    assert_eq!(r.status, 302, "{}", r.text());
+    let q = redirect_query(r);
+    let code = query_param(&q, "code").expect("a code");
+    let r = env
+        .call(&oauth_event(
+            "oauth-token-authorization-code",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", VERIFIER),
+            ],
+            Some(("web", secret)),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+#[tokio::test]
+async fn a_user_enrols_at_the_page_then_signs_in_with_a_code_and_the_tokens_say_so() {
+    let env = TestEnv::new().await;
+    let secret = env
+        .add_client("web", false, CODE_FLOW, "openid profile")
+        .await
+        .unwrap();
+    // An app that asks for a second factor: the admin has none, so enrols.
+    let request = set(authorization("web"), "acr_values", Some("mfa"));
+    let enrol = password_step(&env, &request).await;
+    assert_eq!(enrol.status, 200, "{}", enrol.text());
+    let html = enrol.text();
+    assert!(
+        html.contains("<svg") && html.contains("otpauth://totp/"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"));
+    let totp = secret_of(&enrol);
+    let codes = recovery_codes(&enrol);
+    assert_eq!(codes.len(), 10);
+    // Nothing is stored until a code confirms it.
+    let stored = env
+        .store
+        .get_user(&env.admin.username)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.factors.has_any());
+
+    // A wrong code shows the same secret and codes again.
+    let wrong = env
+        .call(&authorize_post(&code_form(&enrol, "000000")))
+        .await;
+    assert_eq!(wrong.status, 200);
+    assert!(wrong.text().contains("That code is not right"));
+    assert_eq!(secret_of(&wrong), totp);
+    assert_eq!(recovery_codes(&wrong), codes);
+
+    let done = env
+        .call(&authorize_post(&code_form(
+            &enrol,
+            &code_now(&env, &totp, 0),
+        )))
+        .await;
+    let tokens = redeem(&env, &done, &secret).await;
+    let id = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    assert_eq!(id["acr"], "mfa");
+    let access = jwt_claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["acr"], "mfa");
+    let stored = env
+        .store
+        .get_user(&env.admin.username)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.factors.has_any());
+    assert_eq!(stored.factors.recovery.len(), 10);
+
+    // From now on every page sign-in asks for a code, whatever the app.
+    env.clock.advance(time::Duration::seconds(60));
+    let request = authorization("web");
+    let step = password_step(&env, &request).await;
+    assert_eq!(step.status, 200, "{}", step.text());
+    assert!(step.text().contains("Enter your code"));
+    // The code of the step just used is refused (a replay); one step
+    // early or late is taken; then that step's code is spent.
+    let early = code_now(&env, &totp, -1);
+    let r = env.call(&authorize_post(&code_form(&step, &early))).await;
+    redeem(&env, &r, &secret).await;
+    let r = env.call(&authorize_post(&code_form(&step, &early))).await;
+    assert!(r.text().contains("That code is not right"), "a replay");
+    let late = code_now(&env, &totp, 1);
+    let r = env.call(&authorize_post(&code_form(&step, &late))).await;
+    redeem(&env, &r, &secret).await;
+    let two_late = code_now(&env, &totp, 2);
+    let r = env
+        .call(&authorize_post(&code_form(&step, &two_late)))
+        .await;
+    assert!(r.text().contains("That code is not right"), "two steps off");
+
+    // A recovery code works once, typed in any case.
+    let r = env
+        .call(&authorize_post(&code_form(&step, &codes[3].to_lowercase())))
+        .await;
+    let tokens = redeem(&env, &r, &secret).await;
+    assert_eq!(
+        jwt_claims(tokens["id_token"].as_str().unwrap())["acr"],
+        "mfa"
+    );
+    let r = env
+        .call(&authorize_post(&code_form(&step, &codes[3])))
+        .await;
+    assert!(r.text().contains("That code is not right"), "used once");
+
+    // A password-only sign-in elsewhere is refused now.
+    let r = env
+        .call(&login(
+            "v2-login",
+            serde_json::json!({"username": "Admin", "password": PASSWORD}),
+        ))
+        .await;
+    assert_eq!(r.status, 401);
+}
+
+#[tokio::test]
+async fn wrong_codes_count_under_the_lockout_and_a_forged_step_is_refused() {
+    let env = TestEnv::new().await;
+    env.add_client("web", false, CODE_FLOW, "openid")
+        .await
+        .unwrap();
+    assert!(env
+        .store
+        .set_factor_policy(&env.admin.username, Some(true), None)
+        .await
+        .unwrap());
+    let request = set(authorization("web"), "scope", Some("openid"));
+    let enrol = password_step(&env, &request).await;
+    assert!(
+        enrol.text().contains("Set up two-step sign-in"),
+        "{}",
+        enrol.text()
+    );
+    // Thirty wrong codes at once: at most the pair's ten are checked, the
+    // rest are refused as locked.
+    let post = authorize_post(&code_form(&enrol, "123456"));
+    let tries = (0..30).map(|_| env.call(&post));
+    let replies = futures_util::future::join_all(tries).await;
+    let wrong = replies.iter().filter(|r| r.status == 200).count();
+    let locked = replies.iter().filter(|r| r.status == 429).count();
+    assert!(wrong <= 10, "{wrong} codes checked");
+    assert_eq!(wrong + locked, 30);
+    assert!(replies
+        .iter()
+        .filter(|r| r.status == 429)
+        .all(|r| r.header("retry-after").is_some()));
+    // A token altered, or for another user, starts the sign-in over.
+    let mut forged = code_form(&enrol, "123456");
+    for (k, v) in forged.iter_mut() {
+        if *k == "username" {
+            *v = "someone-else".into();
+        }
+    }
+    let r = env.call(&authorize_post(&forged)).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("expired"), "{}", r.text());
+}

@@ -14,7 +14,7 @@ pub const FORM_TTL_SECS: i64 = 15 * 60;
 
 /// What the form token authenticates: the request exactly as the hidden
 /// fields carry it, each field ended by a NUL (no field can hold one).
-fn token_input(request: &AuthorizationRequest, expires: i64) -> Vec<u8> {
+pub(super) fn token_input(request: &AuthorizationRequest, expires: i64) -> Vec<u8> {
     let mut data = expires.to_be_bytes().to_vec();
     for field in [
         request.client.id.as_str(),
@@ -23,6 +23,7 @@ fn token_input(request: &AuthorizationRequest, expires: i64) -> Vec<u8> {
         request.state.as_deref().unwrap_or(""),
         request.nonce.as_deref().unwrap_or(""),
         &request.code_challenge,
+        request.acr_values.as_deref().unwrap_or(""),
     ] {
         data.extend_from_slice(field.as_bytes());
         data.push(0);

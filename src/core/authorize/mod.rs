@@ -8,9 +8,9 @@
 
 use super::audit::{self, Origin};
 use super::error::{Error, Fault};
-use super::login::{Credentials, PasswordRoute};
+use super::login::Authenticated;
 use super::oauth::grant_scope;
-use super::record::browser::{BrowserSession, SessionLink, SignInAgain, AMR_PASSWORD};
+use super::record::browser::{BrowserSession, SessionLink, SignInAgain};
 use super::record::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
 use super::record::code::StoredCode;
 use super::record::family::{ClientBinding, RefreshFamily};
@@ -26,9 +26,11 @@ use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use time::{Duration, OffsetDateTime};
 
+pub mod factor;
 pub mod form_token;
 pub mod session;
 
+pub use factor::{CodeSubmission, Enrolment, PasswordStep};
 pub use session::{SessionAnswer, SessionCookie};
 
 /// How long a code may be redeemed (RFC 6749 §4.1.2 recommends at most ten
@@ -38,6 +40,8 @@ pub const CODE_TTL: Duration = Duration::seconds(60);
 pub const MAX_STATE_BYTES: usize = 1024;
 /// Longest `nonce` put in an ID token, in bytes.
 pub const MAX_NONCE_BYTES: usize = 512;
+/// Longest `acr_values` accepted, in bytes.
+pub const MAX_ACR_VALUES_BYTES: usize = 256;
 /// Longest `login_hint` used to fill in the username, in bytes.
 pub const MAX_LOGIN_HINT_BYTES: usize = 256;
 
@@ -67,6 +71,7 @@ pub struct AuthorizeParams<'a> {
     pub id_token_hint: Param<'a>,
     pub request: Param<'a>,
     pub request_uri: Param<'a>,
+    pub acr_values: Param<'a>,
 }
 
 /// A request that passed every check: the page may be shown and a code issued.
@@ -89,6 +94,11 @@ pub struct AuthorizationRequest {
     /// `id_token_hint`, unverified: the session's decision checks it. A
     /// token, so a `{:?}` of the request never shows it.
     pub id_token_hint: Option<SecretString>,
+    /// `acr_values` as the client sent them (the page's form carries them
+    /// back unchanged).
+    pub acr_values: Option<String>,
+    /// `acr_values` names `mfa`: this sign-in needs a second factor.
+    pub wants_mfa: bool,
 }
 
 /// The `prompt` values this issuer acts on (OpenID Connect Core §3.1.2.1).
@@ -150,6 +160,8 @@ pub enum AuthorizeRefusal {
     InvalidPrompt,
     /// `max_age` is not a whole number of seconds.
     MalformedMaxAge,
+    /// `acr_values` too long or not printable.
+    MalformedAcrValues,
     /// `id_token_hint` is not an ID token this issuer signed.
     InvalidIdTokenHint,
     /// `prompt=none`, but the user must sign in.
@@ -303,6 +315,7 @@ impl<
             ("id_token_hint", p.id_token_hint),
             ("request", p.request),
             ("request_uri", p.request_uri),
+            ("acr_values", p.acr_values),
         ]
         .into_iter()
         .any(|(_, v)| v.is_err());
@@ -356,6 +369,10 @@ impl<
                 Err(_) => return fail(AuthorizeRefusal::MalformedMaxAge),
             },
         };
+        let acr_values = get(p.acr_values);
+        if acr_values.is_some_and(|a| a.len() > MAX_ACR_VALUES_BYTES || !is_printable(a)) {
+            return fail(AuthorizeRefusal::MalformedAcrValues);
+        }
         let login_hint = get(p.login_hint)
             .filter(|h| h.len() <= MAX_LOGIN_HINT_BYTES && is_printable(h))
             .map(str::to_string);
@@ -370,27 +387,27 @@ impl<
             prompt,
             max_age,
             id_token_hint: get(p.id_token_hint).map(|h| SecretString::from(h.to_string())),
+            acr_values: acr_values.map(str::to_string),
+            wants_mfa: acr_values.is_some_and(|a| a.split(' ').any(|v| v == "mfa")),
             client,
         })
     }
 
-    /// The login page's post: checks the password with every rule of a log
-    /// in, starts the family, and stores a code for it. The sign-in joins
+    /// A sign-in at the login page whose every step passed (`checked`, by
+    /// the methods `amr`): starts the family and stores a code for it. The sign-in joins
     /// the browser's live session when it is the same user's (`prompt=login`,
     /// `max_age`: its `auth_time` moves), so one log out still ends
     /// everything signed in here; another user's session is ended first.
     /// Otherwise a new session starts (API §12). The cookie is the session's.
-    pub async fn sign_in_for_code(
+    pub(super) async fn complete_sign_in(
         &self,
         req: &AuthorizationRequest,
-        creds: Credentials,
+        checked: Authenticated,
+        amr: Vec<String>,
         cookie: Option<&str>,
         issuer_url: &str,
         origin: &Origin<'_>,
     ) -> Result<SignedIn, Error> {
-        let checked = self
-            .authenticate(creds, PasswordRoute::Page, origin)
-            .await?;
         let now = self.now();
         let current = match cookie.filter(|c| !c.is_empty() && c.len() <= 128) {
             Some(c) => self
@@ -417,7 +434,7 @@ impl<
         // A new session; when joining, the one that carries the joined
         // session's id on should that end meanwhile.
         let (mut spare, spare_cookie) = self.new_browser_session(user, &req.client.id, now)?;
-        let amr = vec![AMR_PASSWORD.to_string()];
+        spare.amr = amr.clone();
         let link = match &joined {
             Some((s, _)) => {
                 spare.id = s.id.clone();

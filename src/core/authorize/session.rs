@@ -154,6 +154,10 @@ impl<S: BrowserSessionStore + CodeStore + FamilyStore + UserStore, K: Signer + ?
                 && hinted
                     .as_deref()
                     .is_none_or(|sub| sub == l.user.id.to_string())
+                // A sign-in that needs a second factor takes a session
+                // only if its sign-in had one (API §13).
+                && (!self.wants_second_factor(req, &l.user)
+                    || l.session.amr.iter().any(|m| m == super::factor::AMR_MFA))
         });
         let Some(LiveSession { session, user }) = usable else {
             return match req.prompt {

@@ -38,6 +38,8 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
             fid: None,
             username: None,
             roles: None,
+            amr: None,
+            acr: None,
         };
         let access_token = sign::sign(self.signer(), TokenType::AccessToken, &claims)?;
         Ok(OAuthGrant {

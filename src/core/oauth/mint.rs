@@ -3,7 +3,7 @@
 
 use super::OAuthGrant;
 use crate::core::error::Error;
-use crate::core::record::claims::{IdTokenClaims, TokenClaims, EMAIL, PROFILE};
+use crate::core::record::claims::{acr_of, IdTokenClaims, TokenClaims, EMAIL, PROFILE};
 use crate::core::record::client::{Client, Scopes, OPENID};
 use crate::core::record::family::RefreshFamily;
 use crate::core::record::token::{self, RefreshToken};
@@ -60,6 +60,8 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
             fid: family.session.as_ref().map(|_| family.id.to_string()),
             username: Some(user.username.to_string()),
             roles: Some(user.roles.clone()),
+            amr: family.session.as_ref().map(|l| l.amr.clone()),
+            acr: family.session.as_ref().map(|l| acr_of(&l.amr).to_string()),
         };
         let access_token = sign::sign(self.signer(), TokenType::AccessToken, &claims)?;
         let id_token = if scope.contains(OPENID) {
@@ -77,6 +79,7 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
                     .map_or(family.created_at, |l| l.auth_time)
                     .unix_timestamp(),
                 amr: family.session.as_ref().map_or(&[], |l| l.amr.as_slice()),
+                acr: family.session.as_ref().map(|l| acr_of(&l.amr)),
                 sid: family.session.as_ref().map(|l| l.id.as_str()),
                 nonce,
                 preferred_username: scope.contains(PROFILE).then_some(user.username.as_str()),

@@ -52,6 +52,21 @@ pub struct TokenClaims {
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    /// How the user signed in (RFC 8176), in a browser session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    /// `mfa` when that sign-in had a second factor, else `pwd` (API §13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+}
+
+/// The `acr` of a sign-in by the methods `amr`: `mfa` with a second factor.
+pub fn acr_of(amr: &[String]) -> &'static str {
+    if amr.iter().any(|m| m == "mfa") {
+        "mfa"
+    } else {
+        "pwd"
+    }
 }
 
 impl TokenClaims {
@@ -77,6 +92,9 @@ pub struct IdTokenClaims<'a> {
     /// How the user signed in (RFC 8176), with a browser session.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub amr: &'a [String],
+    /// `mfa` or `pwd`, with a browser session (API §13).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr: Option<&'static str>,
     /// The browser session (back-channel logout's `sid`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<&'a str>,

@@ -164,6 +164,17 @@ impl RecoveryCode {
         &self.0
     }
 
+    /// A code as [`RecoveryCode::expose`] showed it; `None` for anything else.
+    pub fn from_shown(shown: &str) -> Option<Self> {
+        let ok = shown.len() == 11
+            && shown.as_bytes()[5] == b'-'
+            && shown
+                .bytes()
+                .enumerate()
+                .all(|(i, b)| i == 5 || BASE32.contains(&b));
+        ok.then(|| Self(shown.to_string()))
+    }
+
     /// What is stored of it.
     pub fn hash(&self) -> String {
         recovery_hash(&self.0).unwrap_or_default()

@@ -35,11 +35,8 @@ impl DynamoStore {
                 if ttl { "enabled" } else { "already enabled" }
             );
             if key == TOKENS_KEY {
-                let added = self.add_sessions_index(table).await?;
-                line.push_str(&format!(
-                    ", index `{SESSIONS_BY_USER_INDEX}` {}",
-                    if added { "added" } else { "present" }
-                ));
+                let index = self.add_sessions_index(table).await?;
+                line.push_str(&format!(", index `{SESSIONS_BY_USER_INDEX}` {index}"));
             }
             report.push(line);
         }
@@ -75,11 +72,14 @@ impl DynamoStore {
     }
 
     /// Adds the index of browser sessions by user to a tokens table made
-    /// before it existed, and waits until it is usable; `false` when present.
-    async fn add_sessions_index(&self, table: &str) -> Result<bool, StoreError> {
-        if self.sessions_index_status(table).await?.is_some() {
-            self.wait_for_sessions_index(table).await?;
-            return Ok(false);
+    /// before it existed. It does not wait for the index to be built (in
+    /// AWS that takes minutes, and DynamoDB Local may leave it building for
+    /// long): the line says where it stands.
+    async fn add_sessions_index(&self, table: &str) -> Result<&'static str, StoreError> {
+        match self.sessions_index_status(table).await? {
+            Some(IndexStatus::Active) => return Ok("present"),
+            Some(_) => return Ok("being built"),
+            None => {}
         }
         self.client
             .update_table()
@@ -100,8 +100,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| classify(table, e))?;
-        self.wait_for_sessions_index(table).await?;
-        Ok(true)
+        Ok("added (being built; run this again to see it done)")
     }
 
     async fn sessions_index_status(&self, table: &str) -> Result<Option<IndexStatus>, StoreError> {
@@ -119,22 +118,6 @@ impl DynamoStore {
             .iter()
             .find(|i| i.index_name() == Some(SESSIONS_BY_USER_INDEX))
             .map(|i| i.index_status().cloned().unwrap_or(IndexStatus::Active)))
-    }
-
-    async fn wait_for_sessions_index(&self, table: &str) -> Result<(), StoreError> {
-        let deadline = tokio::time::Instant::now() + TABLE_READY;
-        loop {
-            match self.sessions_index_status(table).await? {
-                Some(IndexStatus::Active) => return Ok(()),
-                _ if tokio::time::Instant::now() >= deadline => {
-                    return Err(backend(format!(
-                        "{table}: index {SESSIONS_BY_USER_INDEX} not active after {} s",
-                        TABLE_READY.as_secs()
-                    )))
-                }
-                _ => tokio::time::sleep(Duration::from_secs(2)).await,
-            }
-        }
     }
 
     async fn enable_ttl(&self, table: &str) -> Result<bool, StoreError> {
