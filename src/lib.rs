@@ -31,7 +31,21 @@ pub async fn run<S: core::store::Store + 'static, K: core::sign::Refresh + 'stat
 ) -> Result<(), lambda_http::Error> {
     let app = &app;
     lambda_http::run(lambda_http::service_fn(move |req| async move {
-        Ok::<_, std::convert::Infallible>(handle(app, req).await)
+        Ok::<_, std::convert::Infallible>(Finished(handle(app, req).await))
     }))
     .await
+}
+
+/// A response whose body is final: the runtime sends it as it is. The
+/// runtime's own conversion of a `Response<Body>` collects every body and
+/// decodes text again by its charset, which costs each request a copy and
+/// the binary the text decoders of every charset (158 KiB).
+struct Finished(lambda_http::Response<lambda_http::Body>);
+
+impl lambda_http::IntoResponse for Finished {
+    fn into_response(
+        self,
+    ) -> lambda_http::BoxFuture<'static, lambda_http::Response<lambda_http::Body>> {
+        Box::pin(std::future::ready(self.0))
+    }
 }
