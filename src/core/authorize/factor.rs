@@ -194,12 +194,6 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
             recovery,
         })
     }
-
-    /// Whether `token` is a pending enrolment (else a code step).
-    pub fn is_enrolment(&self, req: &AuthorizationRequest, username: &str, token: &str) -> bool {
-        self.pending(req, username, token)
-            .is_some_and(|p| p.sealed.is_some())
-    }
 }
 
 /// The name an authenticator app shows for this issuer: its host.
@@ -373,7 +367,8 @@ where
                 .use_recovery_code(&user.username, user.id, &hash)
                 .await?
             {
-                audit::recovery_code_used(origin, &user, user.factors.recovery.len() - 1);
+                let left = user.factors.recovery.len().saturating_sub(1);
+                audit::recovery_code_used(origin, &user, left);
                 return Ok(user);
             }
         }
