@@ -54,6 +54,11 @@ pub struct UpdateClient {
     pub client_id: String,
     #[command(flatten)]
     pub logout: LogoutArgs,
+    /// Every sign-in for this client needs a second factor (a one-time
+    /// code); its password grant is refused to users without an operator's
+    /// leave. Left out, it is off.
+    #[arg(long)]
+    pub require_mfa: bool,
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +96,11 @@ pub struct CreateClient {
     pub audience: Option<String>,
     #[command(flatten)]
     pub logout: LogoutArgs,
+    /// Every sign-in for this client needs a second factor (a one-time
+    /// code); its password grant is refused to users without an operator's
+    /// leave.
+    #[arg(long)]
+    pub require_mfa: bool,
 }
 
 /// The client commands, against any store (tests use DynamoDB Local).
@@ -184,6 +194,7 @@ async fn create<S: AdminStore>(
         audience: args.audience.as_deref(),
         post_logout_redirect_uris: &args.logout.post_logout_redirect_uris,
         backchannel_logout_uri: args.logout.backchannel_logout_uri.as_deref(),
+        require_mfa: args.require_mfa,
     })
     .map_err(refusal)?;
     let (client, secret) = Client::new(new, now).map_err(secret_failed)?;
@@ -219,7 +230,9 @@ async fn update<S: AdminStore>(store: &S, args: &UpdateClient) -> Result<(), Adm
     if !logout.is_empty() && !client.allows(GrantType::AuthorizationCode) {
         return Err(refusal(NewClientError::UnusedLogoutUri));
     }
-    if !store.set_client_logout(&id, &logout).await? {
+    if !store.set_client_logout(&id, &logout).await?
+        || !store.set_client_require_mfa(&id, args.require_mfa).await?
+    {
         return Err(no_such(&id));
     }
     audited(ClientChange::Updated, &id);

@@ -144,6 +144,9 @@ pub(super) fn client(c: &Client) {
     for uri in &c.logout.post_logout_redirect_uris {
         println!("post_logout_redirect_uri\t{uri}");
     }
+    if c.require_mfa {
+        println!("require_mfa\ttrue");
+    }
     if let Some(uri) = &c.logout.backchannel {
         println!("backchannel_logout_uri\t{uri}");
     }

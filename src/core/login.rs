@@ -35,7 +35,11 @@ pub struct Credentials {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum PasswordRoute {
     Page,
-    PasswordOnly,
+    /// `client_requires_mfa`: the password grant of a client that requires
+    /// a second factor of every sign-in.
+    PasswordOnly {
+        client_requires_mfa: bool,
+    },
 }
 
 /// One scope's count for an attempt in flight.
@@ -401,8 +405,14 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         }
         // A right password is not enough here: refused, and counted, as a
         // wrong one, so nothing tells that the user has a second factor.
-        if route == PasswordRoute::PasswordOnly && user.needs_more_than_a_password() {
-            return Err(Refusal::InvalidCredentials.into());
+        if let PasswordRoute::PasswordOnly {
+            client_requires_mfa,
+        } = route
+        {
+            let needs = user.needs_more_than_a_password() || client_requires_mfa;
+            if needs && !user.password_only {
+                return Err(Refusal::InvalidCredentials.into());
+            }
         }
         if self.hasher.needs_rehash(&user.password_hash) {
             // Upgrade a hash made with weaker parameters, now that the password is known.
@@ -440,7 +450,13 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         issuer_url: &str,
     ) -> Result<TokenGrant, Error> {
         let checked = self
-            .authenticate(creds, PasswordRoute::PasswordOnly, origin)
+            .authenticate(
+                creds,
+                PasswordRoute::PasswordOnly {
+                    client_requires_mfa: false,
+                },
+                origin,
+            )
             .await?;
         let now = self.now();
         let (user, family, refresh) = self.start_family(checked, None, None, origin, now).await?;

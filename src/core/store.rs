@@ -454,6 +454,14 @@ pub trait AdminStore: UserStore + ClientStore + BrowserSessionStore {
         logout: &LogoutUris,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Sets whether every sign-in for the client needs a second factor;
+    /// `false` when there is no such client.
+    fn set_client_require_mfa(
+        &self,
+        id: &ClientId,
+        require_mfa: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Replaces the secret's hash of a confidential client; `false` when
     /// there is no such client or it is public.
     fn set_client_secret(

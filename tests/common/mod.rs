@@ -253,6 +253,7 @@ impl TestEnv {
             enabled: true,
             created_at: START,
             logout: Default::default(),
+            require_mfa: false,
         };
         self.store
             .create_client(&client)

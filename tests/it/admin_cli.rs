@@ -987,4 +987,28 @@ async fn an_operator_shows_resets_and_sets_a_users_second_factors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--require-mfa"));
     admin.assert_audited(&["admin_mfa_reset", "admin_mfa_policy_set"]);
+
+    // A client's requirement: set at creation, replaced by an update.
+    let out = admin.ok(
+        &[
+            "client",
+            "create",
+            "--client-id",
+            "strict",
+            "--grant-types",
+            "authorization_code",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--require-mfa",
+        ],
+        None,
+    );
+    assert!(out.contains("require_mfa\ttrue"), "{out}");
+    let out = admin.ok(&["client", "update", "--client-id", "strict"], None);
+    assert!(!out.contains("require_mfa"), "{out}");
+    let out = admin.ok(
+        &["client", "update", "--client-id", "strict", "--require-mfa"],
+        None,
+    );
+    assert!(out.contains("require_mfa\ttrue"), "{out}");
 }

@@ -204,6 +204,7 @@ async fn every_authorizer_event_answers_as_its_name_says() {
         enabled: true,
         created_at: START,
         logout: Default::default(),
+        require_mfa: false,
     };
     let other_secret = token_issuer::core::record::client::ClientSecret::generate().unwrap();
     other.secret_hash = Some(other_secret.hash());

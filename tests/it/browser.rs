@@ -330,6 +330,7 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
                 None,
             )
             .unwrap(),
+            require_mfa: false,
         })
         .await
         .unwrap();
@@ -490,6 +491,7 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
             enabled: true,
             created_at: START,
             logout: Default::default(),
+            require_mfa: false,
         })
         .await
         .unwrap();
@@ -668,6 +670,7 @@ async fn a_browser_enrols_a_one_time_code_app_and_signs_in_with_a_code() {
             enabled: true,
             created_at: START,
             logout: Default::default(),
+            require_mfa: false,
         })
         .await
         .unwrap();

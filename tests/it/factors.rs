@@ -457,3 +457,60 @@ async fn wrong_codes_count_under_the_lockout_and_a_forged_step_is_refused() {
     assert_eq!(r.status, 400);
     assert!(r.text().contains("expired"), "{}", r.text());
 }
+
+#[tokio::test]
+async fn a_client_that_requires_a_second_factor_gets_one_at_the_page_and_no_password_grant() {
+    use token_issuer::core::record::client::{ClientId, GrantType};
+    let env = TestEnv::new().await;
+    let secret = env
+        .add_client("web", false, &GrantType::ALL, "openid")
+        .await
+        .unwrap();
+    let id = ClientId::parse("web").unwrap();
+    let grant = || {
+        oauth_event(
+            "oauth-token-password",
+            &[
+                ("grant_type", "password"),
+                ("username", "Admin"),
+                ("password", PASSWORD),
+            ],
+            Some(("web", &secret)),
+        )
+    };
+    let before = env.call(&grant()).await;
+    assert_eq!(before.status, 200, "{}", before.text());
+    assert!(env.store.set_client_require_mfa(&id, true).await.unwrap());
+    // The page enrols the admin, though neither user nor request asks.
+    let request = set(authorization("web"), "scope", Some("openid"));
+    let step = password_step(&env, &request).await;
+    assert!(
+        step.text().contains("Set up two-step sign-in"),
+        "{}",
+        step.text()
+    );
+    // The password grant cannot ask for a code: a wrong password's answer.
+    let wrong = env
+        .call(&oauth_event(
+            "oauth-token-password",
+            &[
+                ("grant_type", "password"),
+                ("username", "Admin"),
+                ("password", "not the password at all"),
+            ],
+            Some(("web", &secret)),
+        ))
+        .await;
+    let refused = env.call(&grant()).await;
+    assert_eq!(
+        (refused.status, refused.text()),
+        (wrong.status, wrong.text())
+    );
+    // Unless an operator allows the user a password alone.
+    assert!(env
+        .store
+        .set_factor_policy(&env.admin.username, None, Some(true))
+        .await
+        .unwrap());
+    assert_eq!(env.call(&grant()).await.status, 200);
+}

@@ -1174,6 +1174,7 @@ async fn a_client_introspects_only_its_own_tokens_and_its_audiences() {
             enabled: true,
             created_at: START,
             logout: Default::default(),
+            require_mfa: false,
         })
         .await
         .unwrap();

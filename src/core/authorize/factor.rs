@@ -139,10 +139,11 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
         self.sealer.as_deref().ok_or(SealError::NoKey)
     }
 
-    /// Whether this sign-in needs a second factor: the user has one or an
-    /// operator requires one, or the request asks (`acr_values=mfa`).
+    /// Whether this sign-in needs a second factor: the user has one, an
+    /// operator requires one of the user or of the client, or the request
+    /// asks (`acr_values=mfa`).
     pub(super) fn wants_second_factor(&self, req: &AuthorizationRequest, user: &User) -> bool {
-        user.factors.has_any() || user.mfa_required || req.wants_mfa
+        user.factors.has_any() || user.mfa_required || req.client.require_mfa || req.wants_mfa
     }
 
     fn factor_token(&self, req: &AuthorizationRequest, username: &str, p: &Pending) -> String {

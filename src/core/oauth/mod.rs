@@ -126,6 +126,7 @@ mod tests {
             enabled: true,
             created_at: datetime!(2037-01-01 0:00 UTC),
             logout: Default::default(),
+            require_mfa: false,
         }
     }
 

@@ -24,7 +24,13 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         Self::require_grant(client, GrantType::Password)?;
         let scope = grant_scope(client, scope, true)?;
         let checked = self
-            .authenticate(creds, PasswordRoute::PasswordOnly, origin)
+            .authenticate(
+                creds,
+                PasswordRoute::PasswordOnly {
+                    client_requires_mfa: client.require_mfa,
+                },
+                origin,
+            )
             .await?;
         let now = self.now();
         let binding = ClientBinding {

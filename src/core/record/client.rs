@@ -311,6 +311,8 @@ pub struct ClientFields<'a> {
     pub post_logout_redirect_uris: &'a [String],
     /// Where the issuer posts a logout token when a session ends.
     pub backchannel_logout_uri: Option<&'a str>,
+    /// Every sign-in for it needs a second factor (API §13).
+    pub require_mfa: bool,
 }
 
 /// Why a client cannot be registered as described, in the order
@@ -366,6 +368,7 @@ pub struct NewClient {
     scopes: Scopes,
     audience: Option<String>,
     logout: LogoutUris,
+    require_mfa: bool,
 }
 
 impl NewClient {
@@ -414,6 +417,7 @@ impl NewClient {
             scopes,
             audience,
             logout,
+            require_mfa: f.require_mfa,
         })
     }
 
@@ -501,6 +505,8 @@ pub struct Client {
     pub created_at: OffsetDateTime,
     /// Where it hears of log outs.
     pub logout: LogoutUris,
+    /// Every sign-in for it needs a second factor (API §13).
+    pub require_mfa: bool,
 }
 
 impl Client {
@@ -527,6 +533,7 @@ impl Client {
             enabled: true,
             created_at: now,
             logout: new.logout,
+            require_mfa: new.require_mfa,
         };
         Ok((client, secret))
     }
@@ -666,6 +673,7 @@ mod tests {
             audience: None,
             post_logout_redirect_uris: &[],
             backchannel_logout_uri: None,
+            require_mfa: false,
         }
     }
 
@@ -807,6 +815,7 @@ mod tests {
             enabled: true,
             created_at: OffsetDateTime::UNIX_EPOCH,
             logout: LogoutUris::default(),
+            require_mfa: false,
         };
         for g in GrantType::ALL {
             assert_eq!(client.allows(g), !g.needs_secret(), "{g:?}");

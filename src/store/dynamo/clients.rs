@@ -94,6 +94,7 @@ pub(super) fn client_from_item(item: &Item) -> Result<Client, StoreError> {
             post_logout_redirect_uris,
             backchannel,
         },
+        require_mfa: matches!(item.get("require_mfa"), Some(AttributeValue::Bool(true))),
         redirect_uris,
         name: match item.get("name") {
             None => None,
@@ -149,6 +150,9 @@ fn client_to_item(c: &Client) -> Item {
     }
     item.insert("enabled".into(), AttributeValue::Bool(c.enabled));
     item.insert("created_at".into(), millis(c.created_at));
+    if c.require_mfa {
+        item.insert("require_mfa".into(), AttributeValue::Bool(true));
+    }
     item
 }
 
@@ -301,7 +305,7 @@ impl DynamoStore {
     }
 
     /// Updates an existing client only, so no update makes a partial one.
-    async fn update_client(
+    pub(super) async fn update_client(
         &self,
         id: &ClientId,
         set: &str,

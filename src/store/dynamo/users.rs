@@ -430,6 +430,20 @@ impl AdminStore for DynamoStore {
         self.set_client_logout_item(id, logout).await
     }
 
+    async fn set_client_require_mfa(
+        &self,
+        id: &ClientId,
+        require: bool,
+    ) -> Result<bool, StoreError> {
+        self.update_client(
+            id,
+            "SET require_mfa = :m",
+            "",
+            &[(":m", AttributeValue::Bool(require))],
+        )
+        .await
+    }
+
     async fn set_client_secret(&self, id: &ClientId, hash: &str) -> Result<bool, StoreError> {
         self.set_client_secret_item(id, hash).await
     }
