@@ -388,11 +388,14 @@ async fn sessions<S: AdminStore>(
 }
 
 async fn mfa_show<S: AdminStore>(store: &S, args: &UsernameArgs) -> Result<(), AdminError> {
-    let username = Username::parse(&args.username)?;
+    print_factors(store, &Username::parse(&args.username)?).await
+}
+
+async fn print_factors<S: AdminStore>(store: &S, username: &Username) -> Result<(), AdminError> {
     let user = store
-        .get_user(&username)
+        .get_user(username)
         .await?
-        .ok_or_else(|| no_such(&username))?;
+        .ok_or_else(|| no_such(username))?;
     print::factors(&user);
     Ok(())
 }
@@ -416,12 +419,7 @@ async fn mfa_policy<S: AdminStore>(store: &S, args: &FactorPolicyArgs) -> Result
         return Err(no_such(&username));
     }
     audited(UserChange::FactorPolicySet, &username, None);
-    let user = store
-        .get_user(&username)
-        .await?
-        .ok_or_else(|| no_such(&username))?;
-    print::factors(&user);
-    Ok(())
+    print_factors(store, &username).await
 }
 
 async fn unlock<S: AdminStore>(store: &S, args: &UsernameArgs) -> Result<(), AdminError> {

@@ -42,6 +42,13 @@ pub(super) enum PasswordRoute {
     },
 }
 
+impl PasswordRoute {
+    /// The vendor dialects' log ins: no client to ask of.
+    pub(super) const VENDOR: Self = Self::PasswordOnly {
+        client_requires_mfa: false,
+    };
+}
+
 /// One scope's count for an attempt in flight.
 struct Counted {
     scope: Scope,
@@ -450,13 +457,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         issuer_url: &str,
     ) -> Result<TokenGrant, Error> {
         let checked = self
-            .authenticate(
-                creds,
-                PasswordRoute::PasswordOnly {
-                    client_requires_mfa: false,
-                },
-                origin,
-            )
+            .authenticate(creds, PasswordRoute::VENDOR, origin)
             .await?;
         let now = self.now();
         let (user, family, refresh) = self.start_family(checked, None, None, origin, now).await?;

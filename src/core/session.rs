@@ -33,13 +33,7 @@ impl<S: FamilyStore + SessionStore + ThrottleStore + UserStore, K: Signer + ?Siz
         origin: &Origin<'_>,
     ) -> Result<SessionGrant, Error> {
         let Authenticated { user, settlement } = self
-            .authenticate(
-                creds,
-                PasswordRoute::PasswordOnly {
-                    client_requires_mfa: false,
-                },
-                origin,
-            )
+            .authenticate(creds, PasswordRoute::VENDOR, origin)
             .await?;
         let now = self.now();
         let token = SessionToken::generate()?;
@@ -137,13 +131,7 @@ where
             device: None,
         };
         let Authenticated { user, settlement } = self
-            .authenticate(
-                creds,
-                PasswordRoute::PasswordOnly {
-                    client_requires_mfa: false,
-                },
-                origin,
-            )
+            .authenticate(creds, PasswordRoute::VENDOR, origin)
             .await?;
         self.settle(settlement).await?;
         new.check_strength_for(&user.username, &user.email, &user.full_name)

@@ -155,9 +155,7 @@ pub fn login(
         destination: request.redirect_uri.origin(),
     }
     .render();
-    // Browsers apply `form-action` to the redirect that follows a post.
-    let form_action = format!("'self' {}", request.redirect_uri.origin());
-    page(status, html, &form_action)
+    sign_in_page(status, request, html)
 }
 
 /// The second step (API §13): the code of the pending sign-in `token` of
@@ -176,8 +174,7 @@ pub fn code(
         username,
     }
     .render();
-    let form_action = format!("'self' {}", request.redirect_uri.origin());
-    page(status, html, &form_action)
+    sign_in_page(status, request, html)
 }
 
 /// The enrolment step: the secret as a QR code and as text, the recovery
@@ -203,8 +200,7 @@ pub fn enrol(
         recovery: enrolment.recovery.iter().map(|c| c.expose()).collect(),
     }
     .render();
-    let form_action = format!("'self' {}", request.redirect_uri.origin());
-    page(status, html, &form_action)
+    sign_in_page(status, request, html)
 }
 
 /// `text` as a QR code in inline SVG: one path of unit squares, with the
@@ -232,6 +228,18 @@ fn qr_svg(text: &str) -> String {
          shape-rendering=\"crispEdges\"><rect width=\"{side}\" height=\"{side}\" \
          fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
     )
+}
+
+/// A page of the sign-in for `request`: its form posts here, and the
+/// redirect that follows the post goes to the client (browsers apply
+/// `form-action` to it too).
+fn sign_in_page(
+    status: StatusCode,
+    request: &AuthorizationRequest,
+    html: Result<String, askama::Error>,
+) -> Response<Body> {
+    let form_action = format!("'self' {}", request.redirect_uri.origin());
+    page(status, html, &form_action)
 }
 
 /// The log out confirmation for `app`, its form carrying `hidden` back

@@ -54,8 +54,8 @@ pub struct Enrolment {
 }
 
 /// The second step's post: the pending sign-in's username and token, and
-/// the code typed.
-#[derive(Debug, Clone, Copy)]
+/// the code typed. No `Debug`: a `{:?}` would print the code.
+#[derive(Clone, Copy)]
 pub struct CodeSubmission<'a> {
     pub username: &'a str,
     pub token: &'a str,
