@@ -45,6 +45,7 @@ pub const METRICS: &[(&str, &str)] = &[
     (STORAGE_FAULT, "Count"),
     (LOGOUTS_DELIVERED, "Count"),
     (LOGOUTS_FAILED, "Count"),
+    (SECOND_FACTOR_FAILURES, "Count"),
 ];
 
 pub const REQUESTS: &str = "Requests";
@@ -77,6 +78,8 @@ pub const STORAGE_FAULT: &str = "StorageFault";
 pub const LOGOUTS_DELIVERED: &str = "BackChannelLogouts";
 /// Logout tokens that did not reach their app within the bound.
 pub const LOGOUTS_FAILED: &str = "BackChannelLogoutFailures";
+/// Codes and passkeys that did not sign anyone in.
+pub const SECOND_FACTOR_FAILURES: &str = "SecondFactorFailures";
 
 fn unit(name: &str) -> &'static str {
     METRICS

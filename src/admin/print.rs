@@ -213,6 +213,25 @@ pub(super) fn factors(user: &User) {
     );
     println!("enrolled_at\t{}", when(f.enrolled_at));
     println!("recovery_codes_left\t{}", f.recovery.len());
+    println!("passkeys\t{}", f.passkeys.len());
+    for p in &f.passkeys {
+        // The credential id (public), and what an operator asks of a lost
+        // device: when it was made and last used, and whether it syncs.
+        println!(
+            "passkey\t{}\talg={}\tcreated={}\tlast_used={}\tsynced={}",
+            p.id_text(),
+            p.alg,
+            when(Some(p.created_at)),
+            when(p.last_used_at),
+            if p.backed_up {
+                "yes"
+            } else if p.backup_eligible {
+                "eligible"
+            } else {
+                "no"
+            }
+        );
+    }
     println!("mfa_required\t{}", user.mfa_required);
     println!("password_only_allowed\t{}", user.password_only);
 }

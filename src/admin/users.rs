@@ -38,7 +38,8 @@ pub enum UserCommand {
     Unlock(UsernameArgs),
     /// Print a user's browser sessions (single sign-on), live or not.
     Sessions(UsernameArgs),
-    /// A user's second factors (one-time codes, recovery codes) and policy.
+    /// A user's second factors (one-time codes, recovery codes, passkeys)
+    /// and policy.
     #[command(subcommand)]
     Mfa(MfaCommand),
 }
@@ -47,8 +48,9 @@ pub enum UserCommand {
 pub enum MfaCommand {
     /// Print what the user has enrolled and what is required of them.
     Show(UsernameArgs),
-    /// Remove every second factor of the user (a lost phone): the next
-    /// sign-in that needs one enrols again.
+    /// Remove every second factor of the user (a lost phone): one-time
+    /// codes, recovery codes and passkeys; the next sign-in that needs one
+    /// enrols again.
     Reset(UsernameArgs),
     /// Require a second factor of the user at the login page, or allow the
     /// user a password alone on the password-only routes (a service

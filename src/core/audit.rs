@@ -32,6 +32,7 @@ pub struct Observations {
     known_device_passes: AtomicU32,
     logouts_delivered: AtomicU32,
     logouts_failed: AtomicU32,
+    second_factor_failures: AtomicU32,
 }
 
 impl Observations {
@@ -66,7 +67,12 @@ impl Observations {
         self.known_device_passes.load(Ordering::Relaxed)
     }
 
-    fn all(&self) -> [u32; 6] {
+    /// Second factors (a code, a passkey) that did not sign anyone in.
+    pub fn second_factor_failures(&self) -> u32 {
+        self.second_factor_failures.load(Ordering::Relaxed)
+    }
+
+    fn all(&self) -> [u32; 7] {
         [
             self.reuse_detected(),
             self.lock_starts(),
@@ -74,13 +80,14 @@ impl Observations {
             self.known_device_passes(),
             self.logouts_delivered(),
             self.logouts_failed(),
+            self.second_factor_failures(),
         ]
     }
 }
 
 impl Clone for Observations {
     fn clone(&self) -> Self {
-        let [a, b, c, d, e, f] = self.all();
+        let [a, b, c, d, e, f, g] = self.all();
         Self {
             reuse_detected: AtomicU32::new(a),
             lock_starts: AtomicU32::new(b),
@@ -88,6 +95,7 @@ impl Clone for Observations {
             known_device_passes: AtomicU32::new(d),
             logouts_delivered: AtomicU32::new(e),
             logouts_failed: AtomicU32::new(f),
+            second_factor_failures: AtomicU32::new(g),
         }
     }
 }
@@ -193,6 +201,51 @@ pub fn factor_enrolled(o: &Origin<'_>, user: &User) {
         username = user.username.as_str(),
         user_id = %user.id,
         method = "totp",
+        source_ip = o.ip(),
+        request_id = o.request_id,
+    );
+}
+
+/// A second factor failed: a wrong or replayed code (`method` `otp`), or a
+/// passkey that did not verify (`hwk`/`swk`, or `passkey` while its user is
+/// unknown), for `why`.
+pub fn second_factor_failed(o: &Origin<'_>, username: Option<&str>, method: &str, why: &str) {
+    if let Some(seen) = o.observed {
+        seen.second_factor_failures.fetch_add(1, Ordering::Relaxed);
+    }
+    tracing::warn!(
+        target: "audit",
+        event = "second_factor_failed",
+        username,
+        method,
+        reason = why,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+    );
+}
+
+/// A signed-in user registered a passkey (API §13).
+pub fn passkey_registered(o: &Origin<'_>, user: &User, credential: &str, backup_eligible: bool) {
+    tracing::info!(
+        target: "audit",
+        event = "passkey_registered",
+        username = user.username.as_str(),
+        user_id = %user.id,
+        credential_id = credential,
+        backup_eligible,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+    );
+}
+
+/// A signed-in user's new passkey was not registered, for `why`.
+pub fn passkey_refused(o: &Origin<'_>, user: &User, why: &str) {
+    tracing::warn!(
+        target: "audit",
+        event = "passkey_refused",
+        username = user.username.as_str(),
+        user_id = %user.id,
+        reason = why,
         source_ip = o.ip(),
         request_id = o.request_id,
     );

@@ -6,6 +6,7 @@ use super::record::browser::{BrowserSession, SignInAgain};
 use super::record::client::{Client, ClientId, LogoutUris};
 use super::record::code::{CodeRedemption, Redemption, StoredCode};
 use super::record::family::{RefreshFamily, Rotation};
+use super::record::passkey::{Passkey, Used};
 use super::record::session::Session;
 use super::record::state::{ClientState, FamilyState};
 use super::record::throttle::{AttemptLimit, Throttle};
@@ -124,6 +125,49 @@ pub trait FactorStore: Send + Sync {
         hash: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
+
+/// Passkeys (API §13): kept with the user, and each credential id once
+/// more on its own, so a sign-in that names only its credential finds the
+/// user. Writes to the user hold only while it is still `user_id`.
+pub trait PasskeyStore: Send + Sync {
+    /// Registers `passkey` for the user: `false` when its credential id is
+    /// anyone's already, the user has [`MAX_PASSKEYS`], or is gone.
+    fn add_passkey(
+        &self,
+        username: &Username,
+        user_id: Uuid,
+        passkey: &Passkey,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Whose the credential `id` is, if it was registered.
+    fn passkey_owner(
+        &self,
+        id: &[u8],
+    ) -> impl Future<Output = Result<Option<Username>, StoreError>> + Send;
+
+    /// Records a sign-in with the credential `id`, whose counter was
+    /// `from`: `false` when it moved meanwhile (the same assertion twice).
+    fn use_passkey(
+        &self,
+        username: &Username,
+        user_id: Uuid,
+        id: &[u8],
+        from: u32,
+        used: Used,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Spends a sign-in challenge (by its hash) that is good until
+    /// `expires`: `false` when it was spent already.
+    fn spend_challenge(
+        &self,
+        hash: &str,
+        expires: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// How many passkeys one user may register.
+pub const MAX_PASSKEYS: usize = 20;
 
 /// Refresh-token families.
 pub trait FamilyStore: Send + Sync {
@@ -398,6 +442,7 @@ pub trait ThrottleStore: Send + Sync {
 pub trait Store:
     UserStore
     + FactorStore
+    + PasskeyStore
     + FamilyStore
     + SessionStore
     + BrowserSessionStore
@@ -412,6 +457,7 @@ pub trait Store:
 impl<T> Store for T where
     T: UserStore
         + FactorStore
+        + PasskeyStore
         + FamilyStore
         + SessionStore
         + BrowserSessionStore

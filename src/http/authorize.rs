@@ -4,16 +4,18 @@
 //! token, which binds them.
 
 use super::oauth::authorize_refusal;
-use super::page;
+use super::page::{self, LoginTokens};
 use super::request::{FormBody, RequestError};
 use super::routes::DialectName;
 use super::{Answer, ApiError, Context, Dialect};
 use crate::core::authorize::{
-    AuthorizationRequest, AuthorizeError, AuthorizeParams, AuthorizeRefusal, CodeSubmission,
-    NoRedirect, Param, PasswordStep, Prompt, RedirectError, Repeated, SessionAnswer, SignedIn,
+    AfterSignIn, AuthorizationRequest, AuthorizeError, AuthorizeParams, AuthorizeRefusal,
+    CodeSubmission, NoRedirect, Param, PasskeySubmission, PasswordStep, Prompt, RedirectError,
+    Registered, RegistrationSubmission, Repeated, SessionAnswer, SignedIn,
 };
 use crate::core::device::{DEVICE_COOKIE, DEVICE_TTL};
 use crate::core::record::browser::SESSION_COOKIE;
+use crate::core::record::passkey::relying_party;
 use crate::core::store::Store;
 use crate::core::{Credentials, Error, Issuer, Refusal};
 use lambda_http::http::header::{HeaderValue, COOKIE, RETRY_AFTER, SET_COOKIE};
@@ -91,18 +93,43 @@ pub async fn show<S: Store>(
     let origin = ctx.origin(DialectName::OAuthPage);
     match Box::pin(issuer.authorize_in_session(&request, live?, &ctx.issuer_url, &origin)).await {
         Ok(SessionAnswer::Code(code)) => return Ok(code_redirect(&request, code.expose(), ctx)),
+        Ok(SessionAnswer::RegisterPasskey(offer)) => {
+            return Ok(page::register_passkey(
+                StatusCode::OK,
+                &request,
+                &offer,
+                None,
+            ))
+        }
         Ok(SessionAnswer::SignIn) => {}
         Err(e) => return authorize_error(e, ctx),
     }
-    let token = issuer.form_token(&request, issuer.now().unix_timestamp());
+    let tokens = login_tokens(issuer, &request, ctx)?;
     let username = request.login_hint.clone().unwrap_or_default();
     Ok(page::login(
         StatusCode::OK,
         &request,
-        &token,
+        &tokens,
         &username,
         None,
     ))
+}
+
+/// A login page's tokens for `request`: its form's, and its passkey
+/// challenge.
+fn login_tokens<S: Store>(
+    issuer: &Issuer<S>,
+    request: &AuthorizationRequest,
+    ctx: &Context,
+) -> Result<LoginTokens, ApiError> {
+    let now = issuer.now().unix_timestamp();
+    Ok(LoginTokens {
+        form: issuer.form_token(request, now),
+        passkey: issuer
+            .passkey_challenge(request)
+            .map_err(crate::core::Error::from)?,
+        rp_id: relying_party(&ctx.issuer_url).1,
+    })
 }
 
 /// `POST /oauth2/authorize`: the login form's post. A wrong password or a
@@ -128,12 +155,21 @@ pub async fn submit<S: Store>(
         return authorize_error(refused, ctx).map(Answer::from);
     }
     let now = issuer.now().unix_timestamp();
-    let fresh = issuer.form_token(&request, now);
+    let fresh = login_tokens(issuer, &request, ctx)?;
     let username = form.optional("username").ok().flatten().unwrap_or("");
-    // The second step's form carries its own token instead (API §13).
+    // The second step's form and the passkey forms carry their own tokens
+    // instead (API §13).
     if let Ok(Some(token)) = form.optional("factor_token") {
         let second = second_step(issuer, ctx, req, &request, &form, token, &fresh);
         return Box::pin(second).await;
+    }
+    if let Ok(Some(token)) = form.optional("passkey_token") {
+        let step = passkey_step(issuer, ctx, req, &request, &form, token, &fresh);
+        return Box::pin(step).await;
+    }
+    if let Ok(Some(token)) = form.optional("register_token") {
+        let step = registration_step(issuer, ctx, req, &request, &form, token, &fresh);
+        return Box::pin(step).await;
     }
     let presented = form.optional("form_token").ok().flatten();
     if !presented.is_some_and(|t| issuer.form_token_valid(&request, t, now)) {
@@ -231,7 +267,7 @@ async fn second_step<S: Store>(
     request: &AuthorizationRequest,
     form: &FormBody,
     token: &str,
-    fresh: &str,
+    fresh: &LoginTokens,
 ) -> Result<Answer, ApiError> {
     let username = form.optional("username").ok().flatten().unwrap_or("");
     let code = form.optional("code").ok().flatten().unwrap_or("");
@@ -284,19 +320,143 @@ async fn second_step<S: Store>(
     }
 }
 
-/// The redirect with the code, and the cookies of a finished sign-in: the
-/// known browser's and the browser session's.
+/// A refusal's page with the wait of a lock.
+fn locked(mut resp: Response<Body>, refusal: Refusal, retry_after_secs: u64) -> Answer {
+    resp.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+    Answer {
+        response: resp,
+        refused: Some(refusal),
+    }
+}
+
+/// The login page's passkey post (API §13): a good passkey signs in; any
+/// other is the login page again with one message (a lock: its wait), and
+/// a challenge no longer good the page afresh.
+async fn passkey_step<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+    req: &Request,
+    request: &AuthorizationRequest,
+    form: &FormBody,
+    token: &str,
+    fresh: &LoginTokens,
+) -> Result<Answer, ApiError> {
+    let field = |name| form.optional(name).ok().flatten().unwrap_or("");
+    let submitted = PasskeySubmission {
+        token,
+        credential_id: field("credential_id"),
+        client_data: field("client_data"),
+        authenticator_data: field("authenticator_data"),
+        signature: field("signature"),
+        user_handle: field("user_handle"),
+    };
+    let origin = ctx.origin(DialectName::OAuthPage);
+    let session = request_cookie(req, SESSION_COOKIE);
+    let device = request_cookie(req, DEVICE_COOKIE);
+    let done = issuer.sign_in_with_passkey(
+        request,
+        submitted,
+        device.as_deref(),
+        session.as_deref(),
+        &ctx.issuer_url,
+        &origin,
+    );
+    let again = |status, message: &str| page::login(status, request, fresh, "", Some(message));
+    match Box::pin(done).await {
+        Ok(s) => Ok(signed_in_response(issuer, request, s, ctx).into()),
+        Err(Error::Refused(Refusal::InvalidSession)) => Ok(again(
+            StatusCode::BAD_REQUEST,
+            "This sign-in page has expired. Please sign in again.",
+        )
+        .into()),
+        Err(Error::Refused(refusal @ Refusal::InvalidCredentials)) => Ok(Answer {
+            response: again(
+                StatusCode::OK,
+                "That passkey could not sign you in. Try again, or sign in with your password.",
+            ),
+            refused: Some(refusal),
+        }),
+        Err(Error::Refused(refusal @ Refusal::TooManyAttempts { retry_after_secs })) => {
+            let resp = again(
+                StatusCode::TOO_MANY_REQUESTS,
+                &wait_message(retry_after_secs),
+            );
+            Ok(locked(resp, refusal, retry_after_secs))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The passkey registration's post: stored (or declined), the client gets
+/// its code; a passkey that was not stored shows the offer again, and a
+/// token or session no longer good the login page.
+async fn registration_step<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+    req: &Request,
+    request: &AuthorizationRequest,
+    form: &FormBody,
+    token: &str,
+    fresh: &LoginTokens,
+) -> Result<Answer, ApiError> {
+    let field = |name| form.optional(name).ok().flatten().unwrap_or("");
+    let declined = form.optional("skip").ok().flatten().is_some();
+    let submitted = RegistrationSubmission {
+        token,
+        response: (!declined).then(|| (field("client_data"), field("attestation_object"))),
+    };
+    let origin = ctx.origin(DialectName::OAuthPage);
+    let session = request_cookie(req, SESSION_COOKIE);
+    let done = issuer.finish_registration(
+        request,
+        submitted,
+        session.as_deref(),
+        &ctx.issuer_url,
+        &origin,
+    );
+    match Box::pin(done).await {
+        Ok(Registered::Code(code)) => Ok(code_redirect(request, code.expose(), ctx).into()),
+        Ok(Registered::Again(offer)) => Ok(Answer {
+            response: page::register_passkey(
+                StatusCode::OK,
+                request,
+                &offer,
+                Some("That passkey could not be added. Try again, or continue without one."),
+            ),
+            refused: Some(Refusal::InvalidCredentials),
+        }),
+        Err(Error::Refused(Refusal::InvalidSession)) => Ok(page::login(
+            StatusCode::BAD_REQUEST,
+            request,
+            fresh,
+            "",
+            Some("This sign-in page has expired. Please sign in again."),
+        )
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The redirect with the code (or the passkey registration the request
+/// asked for), and the cookies of a finished sign-in: the known browser's
+/// and the browser session's.
 fn signed_in_response<S: Store>(
     issuer: &Issuer<S>,
     request: &AuthorizationRequest,
     SignedIn {
-        code,
+        next,
         username,
         cookie,
     }: SignedIn,
     ctx: &Context,
 ) -> Response<Body> {
-    let mut resp = code_redirect(request, code.expose(), ctx);
+    let mut resp = match next {
+        AfterSignIn::Code(code) => code_redirect(request, code.expose(), ctx),
+        AfterSignIn::RegisterPasskey(offer) => {
+            page::register_passkey(StatusCode::OK, request, &offer, None)
+        }
+    };
     // This browser is now known for the username (API §2).
     let device = format!(
         "{DEVICE_COOKIE}={}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Strict",
@@ -363,6 +523,7 @@ fn params(form: &FormBody) -> AuthorizeParams<'_> {
         request: param(form, "request"),
         request_uri: param(form, "request_uri"),
         acr_values: param(form, "acr_values"),
+        action: param(form, "action"),
     }
 }
 

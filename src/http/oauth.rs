@@ -87,6 +87,10 @@ pub fn authorize_refusal(refusal: AuthorizeRefusal) -> (&'static str, &'static s
         AuthorizeRefusal::MalformedAcrValues => {
             ("invalid_request", "acr_values is too long or malformed")
         }
+        AuthorizeRefusal::InvalidAction => (
+            "invalid_request",
+            "action must be register-passkey, and cannot come with prompt=none",
+        ),
         AuthorizeRefusal::InvalidIdTokenHint => (
             "invalid_request",
             "id_token_hint is not an ID token of this issuer",

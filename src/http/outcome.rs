@@ -100,6 +100,10 @@ impl Outcome for Served<'_> {
             (metrics::KNOWN_DEVICE_PASSES, seen.known_device_passes()),
             (metrics::LOGOUTS_DELIVERED, seen.logouts_delivered()),
             (metrics::LOGOUTS_FAILED, seen.logouts_failed()),
+            (
+                metrics::SECOND_FACTOR_FAILURES,
+                seen.second_factor_failures(),
+            ),
         ]
     }
 

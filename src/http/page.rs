@@ -4,11 +4,12 @@
 //! every value, and the headers every page and front-channel redirect
 //! carries, in one place.
 //!
-//! A page needs no JavaScript and loads nothing: its one stylesheet is inline
-//! and allowed by its hash, so the `Content-Security-Policy` can refuse
-//! everything else.
+//! A page needs no JavaScript and loads nothing: its one stylesheet and its
+//! one script (the passkey ceremonies, API §13) are inline and allowed by
+//! their hashes, so the `Content-Security-Policy` can refuse everything
+//! else. Without the script, the password path works as before.
 
-use crate::core::authorize::{AuthorizationRequest, Enrolment};
+use crate::core::authorize::{AuthorizationRequest, Enrolment, PasskeyRegistration};
 use askama::Template;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -27,11 +28,26 @@ pub const STYLE: &str = include_str!("../../templates/login.css");
 /// The shield above every page's headline, inline.
 pub const LOGO: &str = include_str!("../../templates/logo.svg");
 
-/// `'sha256-…'` of [`STYLE`], the one style the pages' policy allows.
-static STYLE_HASH: LazyLock<String> = LazyLock::new(|| {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, STYLE.as_bytes());
+/// The pages' one script, inline: the passkey sign-in and registration.
+pub const SCRIPT: &str = include_str!("../../templates/passkey.js");
+
+fn csp_hash(text: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
     format!("'sha256-{}'", STANDARD.encode(digest.as_ref()))
-});
+}
+
+/// `'sha256-…'` of [`STYLE`], the one style the pages' policy allows.
+static STYLE_HASH: LazyLock<String> = LazyLock::new(|| csp_hash(STYLE));
+/// `'sha256-…'` of [`SCRIPT`], the one script the pages' policy allows.
+static SCRIPT_HASH: LazyLock<String> = LazyLock::new(|| csp_hash(SCRIPT));
+
+/// What a login page carries besides the request: the password form's
+/// token, and the passkey sign-in's challenge and relying-party id.
+pub struct LoginTokens {
+    pub form: String,
+    pub passkey: String,
+    pub rp_id: String,
+}
 
 /// Escapes text for an HTML element or a quoted attribute with the named
 /// entities (askama's own escaper writes numeric ones); `askama.toml` makes
@@ -67,6 +83,24 @@ struct LoginPage<'a> {
     username: &'a str,
     /// Where the user returns after signing in.
     destination: &'a str,
+    /// The passkey form's hidden fields, its challenge and relying party.
+    passkey_hidden: Vec<(&'static str, &'a str)>,
+    passkey_token: &'a str,
+    rp_id: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "passkey.html")]
+struct PasskeyPage<'a> {
+    app: &'a str,
+    message: Option<&'a str>,
+    hidden: Vec<(&'static str, &'a str)>,
+    token: &'a str,
+    rp_id: &'a str,
+    user_handle: &'a str,
+    username: &'a str,
+    /// The credential ids registered already, space-separated.
+    exclude: String,
 }
 
 #[derive(Template)]
@@ -131,6 +165,12 @@ fn hidden<'a>(
         ("code_challenge", Some(request.code_challenge.as_str())),
         ("code_challenge_method", Some("S256")),
         ("acr_values", request.acr_values.as_deref()),
+        (
+            "action",
+            request
+                .register_passkey
+                .then_some(crate::core::authorize::REGISTER_PASSKEY),
+        ),
     ]
     .into_iter()
     .filter_map(|(name, value)| value.map(|v| (name, v)))
@@ -142,17 +182,41 @@ fn hidden<'a>(
 pub fn login(
     status: StatusCode,
     request: &AuthorizationRequest,
-    token: &str,
+    tokens: &LoginTokens,
     username: &str,
     message: Option<&str>,
 ) -> Response<Body> {
-    let hidden = hidden(request, &[("form_token", token)]);
     let html = LoginPage {
         app: request.client.display_name(),
         message,
-        hidden,
+        hidden: hidden(request, &[("form_token", &tokens.form)]),
         username,
         destination: request.redirect_uri.origin(),
+        passkey_hidden: hidden(request, &[("passkey_token", &tokens.passkey)]),
+        passkey_token: &tokens.passkey,
+        rp_id: &tokens.rp_id,
+    }
+    .render();
+    sign_in_page(status, request, html)
+}
+
+/// The offer to register a passkey (`action=register-passkey`): the
+/// browser's ceremony, or no passkey this time; both post `offer`'s token.
+pub fn register_passkey(
+    status: StatusCode,
+    request: &AuthorizationRequest,
+    offer: &PasskeyRegistration,
+    message: Option<&str>,
+) -> Response<Body> {
+    let html = PasskeyPage {
+        app: request.client.display_name(),
+        message,
+        hidden: hidden(request, &[("register_token", &offer.token)]),
+        token: &offer.token,
+        rp_id: &offer.rp_id,
+        user_handle: &offer.user_handle,
+        username: &offer.username,
+        exclude: offer.exclude.join(" "),
     }
     .render();
     sign_in_page(status, request, html)
@@ -271,7 +335,8 @@ fn private(h: &mut HeaderMap) {
 }
 
 /// A page's headers: private, not framed, not sniffed, and a policy that
-/// allows the inline style, posts to `form_action`, and nothing else.
+/// allows the inline style and script, posts to `form_action`, and nothing
+/// else.
 fn page(
     status: StatusCode,
     html: Result<String, askama::Error>,
@@ -288,9 +353,9 @@ fn page(
     let mut resp = Response::new(Body::Text(html));
     *resp.status_mut() = status;
     let csp = format!(
-        "default-src 'none'; style-src {}; img-src data:; form-action {form_action}; \
-         frame-ancestors 'none'; base-uri 'none'",
-        *STYLE_HASH
+        "default-src 'none'; style-src {}; script-src {}; img-src data:; \
+         form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
+        *STYLE_HASH, *SCRIPT_HASH
     );
     let h = resp.headers_mut();
     h.insert(

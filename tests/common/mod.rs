@@ -606,9 +606,11 @@ pub const HIDDEN: &[&str] = &[
     "code_challenge_method",
     "acr_values",
     "form_token",
-    // The second step's (API §13).
+    // The second step's and the passkey registration's (API §13).
     "username",
     "factor_token",
+    "action",
+    "register_token",
 ];
 
 /// The parameters of an authorization request, or of the login form.

@@ -24,6 +24,7 @@ mod oauth_client;
 mod openapi;
 mod ops;
 mod ops_client;
+mod passkeys;
 mod refresh;
 mod routing;
 mod schemathesis;

@@ -302,12 +302,17 @@ where
         code: &str,
         origin: &Origin<'_>,
     ) -> Result<User, Error> {
-        let wrong = || Err(Error::Refused(Refusal::InvalidCredentials));
+        let failed = |user: Option<&User>, why: &str| {
+            let name = user.map(|u| u.username.as_str());
+            audit::second_factor_failed(origin, name, AMR_OTP, why);
+            Err(Error::Refused(Refusal::InvalidCredentials))
+        };
         let Some(user) = user.filter(|u| {
             u.id == pending.user_id && u.token_version == pending.token_version && u.enabled
         }) else {
-            return wrong();
+            return failed(None, "not the pending sign-in's user");
         };
+        let wrong = |why: &str| failed(Some(&user), why);
         let now = self.now();
         let sealer = self.sealer()?;
         let context = user.id.as_bytes();
@@ -318,10 +323,10 @@ where
                 .ok()
                 .and_then(|blob| parse_blob(&blob))
             else {
-                return wrong();
+                return wrong("the enrolment cannot be opened");
             };
             let Some(step) = secret.matching_step(code, now, None) else {
-                return wrong();
+                return wrong("wrong code");
             };
             let stored = sealer.seal(secret.expose(), context)?;
             let hashes: Vec<String> = recovery.iter().map(RecoveryCode::hash).collect();
@@ -337,7 +342,7 @@ where
                 .await?
             {
                 // Enrolled meanwhile (another tab): that secret stands.
-                return wrong();
+                return wrong("enrolled meanwhile");
             }
             audit::factor_enrolled(origin, &user);
             return Ok(user);
@@ -360,7 +365,7 @@ where
                 return Ok(user);
             }
             // Spent meanwhile: a replay.
-            return wrong();
+            return wrong("code already used");
         }
         if let Some(hash) = recovery_hash(code) {
             if self
@@ -373,7 +378,7 @@ where
                 return Ok(user);
             }
         }
-        wrong()
+        wrong("wrong code")
     }
 }
 

@@ -24,6 +24,11 @@ pub(super) fn token_input(request: &AuthorizationRequest, expires: i64) -> Vec<u
         request.nonce.as_deref().unwrap_or(""),
         &request.code_challenge,
         request.acr_values.as_deref().unwrap_or(""),
+        if request.register_passkey {
+            super::REGISTER_PASSKEY
+        } else {
+            ""
+        },
     ] {
         data.extend_from_slice(field.as_bytes());
         data.push(0);

@@ -28,9 +28,11 @@ use time::{Duration, OffsetDateTime};
 
 pub mod factor;
 pub mod form_token;
+pub mod passkey;
 pub mod session;
 
 pub use factor::{CodeSubmission, Enrolment, PasswordStep};
+pub use passkey::{PasskeyRegistration, PasskeySubmission, Registered, RegistrationSubmission};
 pub use session::{SessionAnswer, SessionCookie};
 
 /// How long a code may be redeemed (RFC 6749 §4.1.2 recommends at most ten
@@ -72,6 +74,8 @@ pub struct AuthorizeParams<'a> {
     pub request: Param<'a>,
     pub request_uri: Param<'a>,
     pub acr_values: Param<'a>,
+    /// `action=register-passkey`: add a passkey to the account (API §13).
+    pub action: Param<'a>,
 }
 
 /// A request that passed every check: the page may be shown and a code issued.
@@ -99,7 +103,13 @@ pub struct AuthorizationRequest {
     pub acr_values: Option<String>,
     /// `acr_values` names `mfa`: this sign-in needs a second factor.
     pub wants_mfa: bool,
+    /// `action=register-passkey`: once signed in, the user is offered to
+    /// register a passkey before returning to the client (API §13).
+    pub register_passkey: bool,
 }
+
+/// The one `action` value: register a passkey after signing in.
+pub const REGISTER_PASSKEY: &str = "register-passkey";
 
 /// The `prompt` values this issuer acts on (OpenID Connect Core §3.1.2.1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -162,6 +172,9 @@ pub enum AuthorizeRefusal {
     MalformedMaxAge,
     /// `acr_values` too long or not printable.
     MalformedAcrValues,
+    /// `action` is not `register-passkey`, or comes with `prompt=none`,
+    /// which shows no page to register on.
+    InvalidAction,
     /// `id_token_hint` is not an ID token this issuer signed.
     InvalidIdTokenHint,
     /// `prompt=none`, but the user must sign in.
@@ -316,6 +329,7 @@ impl<
             ("request", p.request),
             ("request_uri", p.request_uri),
             ("acr_values", p.acr_values),
+            ("action", p.action),
         ]
         .into_iter()
         .any(|(_, v)| v.is_err());
@@ -373,6 +387,11 @@ impl<
         if acr_values.is_some_and(|a| a.len() > MAX_ACR_VALUES_BYTES || !is_printable(a)) {
             return fail(AuthorizeRefusal::MalformedAcrValues);
         }
+        let register_passkey = match get(p.action) {
+            None => false,
+            Some(REGISTER_PASSKEY) if prompt != Prompt::None => true,
+            Some(_) => return fail(AuthorizeRefusal::InvalidAction),
+        };
         let login_hint = get(p.login_hint)
             .filter(|h| h.len() <= MAX_LOGIN_HINT_BYTES && is_printable(h))
             .map(str::to_string);
@@ -389,6 +408,7 @@ impl<
             id_token_hint: get(p.id_token_hint).map(|h| SecretString::from(h.to_string())),
             acr_values: acr_values.map(str::to_string),
             wants_mfa: acr_values.is_some_and(|a| a.split(' ').any(|v| v == "mfa")),
+            register_passkey,
             client,
         })
     }
@@ -452,12 +472,20 @@ impl<
             client_id: req.client.id.clone(),
             scope: req.scope.clone(),
         };
-        let (_, family, first) = self
+        let (user, family, first) = self
             .start_family(checked, Some(binding), Some(link), origin, now)
             .await?;
         spare.families = vec![family.id];
         let fresh = joined.is_none();
-        let (code, cookie) = tokio::try_join!(self.store_code(req, &family, &first, now), async {
+        // A sign-in that goes on to register a passkey gets its code after
+        // that page, from the session; its family is the session's.
+        let code = async {
+            if req.register_passkey {
+                return Ok(None);
+            }
+            self.store_code(req, &family, &first, now).await.map(Some)
+        };
+        let (code, cookie) = tokio::try_join!(code, async {
             if let Some((s, c)) = joined {
                 let again = SignInAgain {
                     token_version,
@@ -485,8 +513,17 @@ impl<
         if fresh {
             audit::browser_session_started(origin, &username, &spare.id);
         }
+        let next = match code {
+            Some(code) => AfterSignIn::Code(code),
+            None => AfterSignIn::RegisterPasskey(self.registration_offer(
+                req,
+                &token_hash(cookie.expose()),
+                &user,
+                issuer_url,
+            )?),
+        };
         Ok(SignedIn {
-            code,
+            next,
             username,
             cookie,
         })
@@ -521,10 +558,17 @@ impl<S: CodeStore, K: Signer + ?Sized> Issuer<S, K> {
     }
 }
 
-/// A sign-in at the login page: the code for the client, who signed in, and
-/// the browser session's cookie value.
+/// Where a finished sign-in goes: back to the client with its code, or on
+/// to the passkey registration the request asked for.
+pub enum AfterSignIn {
+    Code(AuthCode),
+    RegisterPasskey(PasskeyRegistration),
+}
+
+/// A sign-in at the login page: what comes next, who signed in, and the
+/// browser session's cookie value.
 pub struct SignedIn {
-    pub code: AuthCode,
+    pub next: AfterSignIn,
     pub username: Username,
     pub cookie: SessionCookie,
 }

@@ -42,8 +42,8 @@ impl SessionCookie {
 
 /// A live browser session the request's cookie names, and its user.
 pub struct LiveSession {
-    session: BrowserSession,
-    user: User,
+    pub(super) session: BrowserSession,
+    pub(super) user: User,
 }
 
 /// What an authorization request gets from the browser's session.
@@ -52,6 +52,8 @@ pub enum SessionAnswer {
     Code(AuthCode),
     /// The login page.
     SignIn,
+    /// The page that offers to register a passkey (`action=register-passkey`).
+    RegisterPasskey(super::passkey::PasskeyRegistration),
 }
 
 impl<S: BrowserSessionStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
@@ -159,12 +161,35 @@ impl<S: BrowserSessionStore + CodeStore + FamilyStore + UserStore, K: Signer + ?
                 && (!self.wants_second_factor(req, &l.user)
                     || l.session.amr.iter().any(|m| m == super::factor::AMR_MFA))
         });
-        let Some(LiveSession { session, user }) = usable else {
+        let Some(live) = usable else {
             return match req.prompt {
                 Prompt::None => refuse(AuthorizeRefusal::LoginRequired),
                 Prompt::Default | Prompt::Login => Ok(SessionAnswer::SignIn),
             };
         };
+        if req.register_passkey {
+            let offer =
+                self.registration_offer(req, &live.session.token_hash, &live.user, issuer_url)?;
+            return Ok(SessionAnswer::RegisterPasskey(offer));
+        }
+        match self.session_code(req, live, origin).await? {
+            Some(code) => Ok(SessionAnswer::Code(code)),
+            None => match req.prompt {
+                Prompt::None => refuse(AuthorizeRefusal::LoginRequired),
+                Prompt::Default | Prompt::Login => Ok(SessionAnswer::SignIn),
+            },
+        }
+    }
+
+    /// A code for `req` from the live session: a family joins the session
+    /// and the code names it. `None` when the session ended meanwhile.
+    pub(super) async fn session_code(
+        &self,
+        req: &AuthorizationRequest,
+        LiveSession { session, user }: LiveSession,
+        origin: &Origin<'_>,
+    ) -> Result<Option<AuthCode>, Fault> {
+        let now = self.now();
         let link = SessionLink::from(&session);
         let binding = ClientBinding {
             client_id: req.client.id.clone(),
@@ -194,12 +219,9 @@ impl<S: BrowserSessionStore + CodeStore + FamilyStore + UserStore, K: Signer + ?
             // Ended meanwhile: the code was never given out; its family
             // ends so nothing of it can be used.
             self.store.revoke_family(&family.id, None, now).await?;
-            return match req.prompt {
-                Prompt::None => refuse(AuthorizeRefusal::LoginRequired),
-                Prompt::Default | Prompt::Login => Ok(SessionAnswer::SignIn),
-            };
+            return Ok(None);
         }
         audit::browser_session_used(origin, &user.username, &session.id, req.client.id.as_str());
-        Ok(SessionAnswer::Code(code))
+        Ok(Some(code))
     }
 }

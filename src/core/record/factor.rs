@@ -202,11 +202,17 @@ pub struct Factors {
     /// Hashes of the recovery codes not used yet.
     pub recovery: Vec<String>,
     pub enrolled_at: Option<OffsetDateTime>,
+    /// The passkeys registered, oldest first.
+    pub passkeys: Vec<super::passkey::Passkey>,
 }
 
 impl Factors {
     pub fn has_any(&self) -> bool {
-        self.totp_sealed.is_some()
+        self.totp_sealed.is_some() || !self.passkeys.is_empty()
+    }
+
+    pub fn passkey(&self, id: &[u8]) -> Option<&super::passkey::Passkey> {
+        self.passkeys.iter().find(|p| p.id == id)
     }
 }
 

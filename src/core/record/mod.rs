@@ -9,6 +9,7 @@ pub mod client;
 pub mod code;
 pub mod factor;
 pub mod family;
+pub mod passkey;
 pub mod session;
 pub mod state;
 pub mod throttle;

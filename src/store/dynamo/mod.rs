@@ -15,6 +15,7 @@ mod clients;
 pub mod codec;
 mod codes;
 mod families;
+mod passkeys;
 pub mod provision;
 mod sessions;
 mod state;
@@ -34,13 +35,15 @@ pub const TOKENS_KEY: &str = "pk";
 pub const TTL_ATTRIBUTE: &str = "ttl";
 /// The key prefixes of the tokens table's items the function writes; it
 /// only reads the OAuth clients (`CL#`), so its role may write nothing else.
-pub const FUNCTION_WRITES: [&str; 6] = [
+pub const FUNCTION_WRITES: [&str; 8] = [
     families::PREFIX,
     browser_sessions::PREFIX,
     sessions::PREFIX,
     throttle::PREFIX,
     clients::REVOKED_PREFIX,
     codes::PREFIX,
+    passkeys::OWNER_PREFIX,
+    passkeys::CHALLENGE_PREFIX,
 ];
 
 /// The two tables' names.

@@ -100,6 +100,9 @@ fn user_to_item(u: &User) -> Item {
     if let Some(at) = f.enrolled_at {
         item.insert(FACTORS_AT.into(), millis(at));
     }
+    if let Some(keys) = super::passkeys::passkeys_value(&f.passkeys) {
+        item.insert(super::passkeys::PASSKEYS.into(), keys);
+    }
     item
 }
 
@@ -126,6 +129,7 @@ pub(super) fn user_from_item(item: &Item) -> Result<User, StoreError> {
             totp_last_step: get_n_opt(item, TOTP_LAST_STEP)?.map(|s| s as u64),
             recovery,
             enrolled_at: get_time_opt(item, FACTORS_AT)?,
+            passkeys: super::passkeys::passkeys_from_item(item)?,
         },
     })
 }
@@ -381,7 +385,10 @@ impl AdminStore for DynamoStore {
         Ok(self
             .update_existing_user(
                 username,
-                &format!("REMOVE {TOTP_SEALED}, {TOTP_LAST_STEP}, {RECOVERY}, {FACTORS_AT}"),
+                &format!(
+                    "REMOVE {TOTP_SEALED}, {TOTP_LAST_STEP}, {RECOVERY}, {FACTORS_AT}, {}",
+                    super::passkeys::PASSKEYS
+                ),
                 vec![],
             )
             .await?
