@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use token_issuer::core::record::client::{ClientId, GrantType, RedirectUri, Scopes};
-use token_issuer::core::store::AdminStore as _;
+use token_issuer::core::store::{AdminStore as _, UserStore as _};
 use tokio::net::TcpListener;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -779,4 +779,157 @@ fn base32_decode(text: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Passkeys in the browser (API §13): Chromium's virtual authenticator,
+/// added over WebDriver, stands in for a platform authenticator with user
+/// verification. An app asks for a passkey to be registered; the user signs
+/// in with the password and the page's script makes the passkey. Later, in
+/// a fresh browser session, the passkey alone signs in, and satisfies an
+/// app's request for a second factor. The issuer is at `localhost` (a
+/// secure context, and a relying-party id an IP address cannot be).
+/// Screenshot: docs/passkey-page.png when `UPDATE_SCREENSHOT=1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_registers_a_passkey_and_signs_in_with_it_alone() {
+    let issuer_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!(
+        "http://localhost:{}",
+        issuer_listener.local_addr().unwrap().port()
+    );
+    let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirect = format!(
+        "http://127.0.0.1:{}/callback",
+        app_listener.local_addr().unwrap().port()
+    );
+    let fixed = issuer.clone();
+    let env = Arc::new(TestEnv::with_config(|c| c.issuer = Some(fixed)).await);
+    let secret = token_issuer::core::record::client::ClientSecret::generate().unwrap();
+    env.store
+        .create_client(&token_issuer::core::record::client::Client {
+            id: ClientId::parse("demo-web").unwrap(),
+            secret_hash: Some(secret.hash()),
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: Scopes::parse("openid").unwrap(),
+            audience: None,
+            redirect_uris: vec![RedirectUri::parse(&redirect).unwrap()],
+            name: Some("Acme Projects".into()),
+            enabled: true,
+            created_at: START,
+            logout: Default::default(),
+            require_mfa: false,
+        })
+        .await
+        .unwrap();
+    tokio::spawn(serve_issuer(env.clone(), issuer_listener));
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(serve_app(app_listener, seen_tx));
+
+    let challenge = token_issuer::core::authorize::s256(VERIFIER);
+    let url = |extra: &str| {
+        format!(
+            "{issuer}/oauth2/authorize?response_type=code&client_id=demo-web&scope=openid\
+             &redirect_uri={}&state=s1&code_challenge={challenge}&code_challenge_method=S256{extra}",
+            percent_encoding::utf8_percent_encode(&redirect, percent_encoding::NON_ALPHANUMERIC)
+        )
+    };
+    let (register, mfa) = (url("&action=register-passkey"), url("&acr_values=mfa"));
+    let profile = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("chromium"));
+    let prefix = redirect.clone();
+    let (shot, credentials) = tokio::task::spawn_blocking(move || {
+        let driver = Driver::start(&profile);
+        let authenticator = driver.session(
+            "POST",
+            "/webauthn/authenticator",
+            Some(json!({
+                "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+                "hasUserVerification": true, "isUserConsenting": true, "isUserVerified": true
+            })),
+        );
+        let authenticator = authenticator
+            .as_str()
+            .expect("an authenticator id")
+            .to_string();
+        let arrive = |driver: &Driver| {
+            let started = Instant::now();
+            loop {
+                let at = driver.session("GET", "/url", None);
+                if at.as_str().is_some_and(|u| u.starts_with(&prefix)) {
+                    return;
+                }
+                assert!(started.elapsed() < Duration::from_secs(30), "still at {at}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        };
+        driver.session("POST", "/url", Some(json!({"url": register})));
+        driver.type_into("#username", "Admin");
+        driver.type_into("#password", PASSWORD);
+        driver.click("button[type=submit]");
+        driver.wait_text("h1", "Add a passkey");
+        let shot = driver.screenshot();
+        driver.click("#passkey-button");
+        arrive(&driver);
+        let credentials = driver.session(
+            "GET",
+            &format!("/webauthn/authenticator/{authenticator}/credentials"),
+            None,
+        );
+
+        // A fresh browser session: no password, the passkey alone.
+        driver.session("DELETE", "/cookie", None);
+        driver.session("POST", "/url", Some(json!({"url": mfa})));
+        driver.wait_text("#passkey-button", "Sign in with a passkey");
+        driver.click("#passkey-button");
+        arrive(&driver);
+        (shot, credentials)
+    })
+    .await
+    .unwrap();
+    let credentials = credentials.as_array().expect("credentials").clone();
+    assert_eq!(credentials.len(), 1, "{credentials:?}");
+    assert_eq!(credentials[0]["isResidentCredential"], true);
+    let mut targets = Vec::new();
+    for _ in 0..2 {
+        let target = tokio::time::timeout(Duration::from_secs(10), seen.recv())
+            .await
+            .expect("a callback")
+            .unwrap();
+        targets.push(target);
+    }
+    // The second sign-in's code: the tokens say a passkey signed in.
+    let query = targets[1].split_once('?').unwrap().1.to_string();
+    let code = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("code="))
+        .expect("a code")
+        .to_string();
+    let r = env
+        .call(&oauth_event(
+            "oauth-token-authorization-code",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &redirect),
+                ("code_verifier", VERIFIER),
+            ],
+            Some(("demo-web", secret.expose())),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id = jwt_claims(r.json()["id_token"].as_str().unwrap());
+    assert_eq!(id["amr"], json!(["hwk", "user", "mfa"]));
+    assert_eq!(id["acr"], "mfa");
+    let user = env
+        .store
+        .get_user(&env.admin.username)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.factors.passkeys.len(), 1);
+    assert!(user.factors.passkeys[0].sign_count > 0);
+    assert!(user.factors.passkeys[0].last_used_at.is_some());
+    assert!(shot.starts_with(b"\x89PNG"), "a PNG screenshot");
+    if std::env::var_os("UPDATE_SCREENSHOT").is_some() {
+        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/passkey-page.png");
+        std::fs::write(docs, &shot).unwrap();
+    }
 }
