@@ -259,6 +259,24 @@ async fn logs_are_structured_and_secret_free() {
     let page = alt_call(authorize_get(&authorization("web")), "192.0.2.50", None).await;
     assert_eq!(page.status, 200, "{}", page.text());
     secrets.push(hidden_field(&page.text(), "form_token").expect("a form token"));
+    // A passkey nobody registered: a second factor's failure.
+    let mut passkey: Vec<(&'static str, String)> = hidden_fields(&page.text())
+        .into_iter()
+        .filter(|(k, _)| *k != "form_token")
+        .collect();
+    let challenge = hidden_field(&page.text(), "passkey_token").expect("a passkey form");
+    passkey.push(("passkey_token", challenge));
+    for k in [
+        "credential_id",
+        "client_data",
+        "authenticator_data",
+        "signature",
+        "user_handle",
+    ] {
+        passkey.push((k, "AAAA".into()));
+    }
+    let r = alt_call(authorize_post(&passkey), "192.0.2.51", None).await;
+    assert!(r.text().contains("That passkey could not sign you in"));
     let signed_in = alt_call(
         authorize_post(&login_form(&page, "carol", carol_pw)),
         "192.0.2.50",

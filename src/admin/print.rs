@@ -214,7 +214,9 @@ pub(super) fn factors(user: &User) {
     println!("enrolled_at\t{}", when(f.enrolled_at));
     println!("recovery_codes_left\t{}", f.recovery.len());
     println!("passkeys\t{}", f.passkeys.len());
-    for p in &f.passkeys {
+    let mut keys: Vec<_> = f.passkeys.iter().collect();
+    keys.sort_by_key(|p| p.created_at);
+    for p in keys {
         // The credential id (public), and what an operator asks of a lost
         // device: when it was made and last used, and whether it syncs.
         println!(

@@ -12,6 +12,7 @@ use super::store::{FamilyStore, Reservation, ThrottleStore, UserStore};
 use super::{Issuer, TokenGrant};
 use crate::core::sign::Signer;
 use secrecy::{ExposeSecret, SecretString};
+use std::pin::Pin;
 use time::OffsetDateTime;
 
 /// What a caller presents to log in.
@@ -73,6 +74,15 @@ pub(super) struct Authenticated {
 /// The counts a successful log in clears.
 pub(super) struct Settlement(Vec<Counted>);
 
+/// An attempt counted and not yet settled.
+struct Attempt {
+    user_id: Option<uuid::Uuid>,
+    name: LoginName,
+    counted: Vec<Counted>,
+    passed_lock: bool,
+    now: OffsetDateTime,
+}
+
 impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// Checks a username and password. The attempt is counted in three
     /// scopes (the username and address pair, the username, the address)
@@ -116,6 +126,24 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         F: FnOnce(Option<User>) -> Fut,
         Fut: std::future::Future<Output = Result<User, Error>>,
     {
+        // The counting and its settling are one body each, behind a
+        // pointer, whatever the check: each check's copy of them cost the
+        // function 13 KB.
+        type Step<'f, T> = Pin<Box<dyn std::future::Future<Output = Result<T, Error>> + Send + 'f>>;
+        let begin: Step<'_, _> = Box::pin(self.begin_attempt(username, device, origin));
+        let (user, attempt) = begin.await?;
+        let result = check(user).await;
+        let finish: Step<'_, _> = Box::pin(self.finish_attempt(attempt, result, origin));
+        finish.await
+    }
+
+    /// An attempt's counting: the user read, and the counts made.
+    async fn begin_attempt(
+        &self,
+        username: &str,
+        device: Option<&SecretString>,
+        origin: &Origin<'_>,
+    ) -> Result<(Option<User>, Attempt), Error> {
         let now = self.now();
         let name = LoginName::parse(username);
         let user_key = throttle::key(&name);
@@ -184,9 +212,32 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
             .into_iter()
             .filter_map(|o| o.ok().flatten())
             .collect();
-        let user_id = user.as_ref().map(|u| u.id);
-        let logged = self.logged_name(&name, user.is_some());
-        match check(user).await {
+        let attempt = Attempt {
+            user_id: user.as_ref().map(|u| u.id),
+            name,
+            counted,
+            passed_lock,
+            now,
+        };
+        Ok((user, attempt))
+    }
+
+    /// An attempt's end: a success's counts left to [`Issuer::settle`], a
+    /// wrong one's locks, a fault's counts taken back.
+    async fn finish_attempt(
+        &self,
+        Attempt {
+            user_id,
+            name,
+            counted,
+            passed_lock,
+            now,
+        }: Attempt,
+        result: Result<User, Error>,
+        origin: &Origin<'_>,
+    ) -> Result<Authenticated, Error> {
+        let logged = self.logged_name(&name, user_id.is_some());
+        match result {
             Ok(user) => {
                 if passed_lock {
                     audit::known_device_passed_lock(origin, &user);

@@ -84,6 +84,7 @@ const CLAIMS: &[&str] = &[
     "jti",
     "auth_time",
     "amr",
+    "acr",
     "nonce",
     "sid",
     "client_id",

@@ -202,7 +202,7 @@ pub struct Factors {
     /// Hashes of the recovery codes not used yet.
     pub recovery: Vec<String>,
     pub enrolled_at: Option<OffsetDateTime>,
-    /// The passkeys registered, oldest first.
+    /// The passkeys registered, in no order.
     pub passkeys: Vec<super::passkey::Passkey>,
 }
 

@@ -86,18 +86,13 @@ fn passkey_from(id: &str, value: &AttributeValue) -> Result<Passkey, StoreError>
     })
 }
 
-/// A user item's passkeys, oldest first.
+/// A user item's passkeys, in no order.
 pub(super) fn passkeys_from_item(item: &Item) -> Result<Vec<Passkey>, StoreError> {
     let Some(value) = item.get(PASSKEYS) else {
         return Ok(Vec::new());
     };
     let m = value.as_m().map_err(|_| corrupt("not a map"))?;
-    let mut keys = m
-        .iter()
-        .map(|(id, v)| passkey_from(id, v))
-        .collect::<Result<Vec<_>, _>>()?;
-    keys.sort_by_key(|p| p.created_at);
-    Ok(keys)
+    m.iter().map(|(id, v)| passkey_from(id, v)).collect()
 }
 
 /// The user item's passkeys as one map, for a whole-item put.
