@@ -321,6 +321,13 @@ async fn a_user_registers_passkeys_and_signs_in_with_one_alone() {
     assert_eq!(page.status, 200, "{}", page.text());
     let html = page.text();
     assert!(html.contains("id=\"passkey-form\"") && html.contains("<script>"));
+    // Without the script the passkey form stays hidden: the password form
+    // is the page.
+    let form = &html[html.find("id=\"passkey-form\"").unwrap()..];
+    assert!(
+        form[..form.find('>').unwrap()].ends_with(" hidden"),
+        "{form}"
+    );
     let csp = page.header("content-security-policy").unwrap().to_string();
     assert!(csp.contains("script-src 'sha256-"), "{csp}");
     let offer = env

@@ -85,18 +85,20 @@ pub fn relying_party(issuer_url: &str) -> (String, String) {
         .split_once("://")
         .unwrap_or(("https", issuer_url));
     let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    let host = match authority.rsplit_once(':') {
-        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => authority,
+    let scheme = scheme.to_ascii_lowercase();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => (h, Some(port)),
+        _ => (authority, None),
     };
-    (
-        format!(
-            "{}://{}",
-            scheme.to_ascii_lowercase(),
-            authority.to_ascii_lowercase()
-        ),
-        host.to_ascii_lowercase(),
-    )
+    let host = host.to_ascii_lowercase();
+    // A browser names an origin without its scheme's default port.
+    let origin = match port {
+        Some("443") if scheme == "https" => format!("{scheme}://{host}"),
+        Some("80") if scheme == "http" => format!("{scheme}://{host}"),
+        Some(p) => format!("{scheme}://{host}:{p}"),
+        None => format!("{scheme}://{host}"),
+    };
+    (origin, host)
 }
 
 /// Why a ceremony failed: logged and counted, never shown.
@@ -389,6 +391,10 @@ mod tests {
         assert_eq!(
             relying_party("http://localhost:9000"),
             ("http://localhost:9000".into(), "localhost".into())
+        );
+        assert_eq!(
+            relying_party("https://id.example.com:443/prod"),
+            ("https://id.example.com".into(), "id.example.com".into())
         );
     }
 }
