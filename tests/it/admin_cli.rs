@@ -941,6 +941,31 @@ async fn an_operator_shows_resets_and_sets_a_users_second_factors() {
         !out.contains("sealed") && !out.contains(&hashes[0]),
         "{out}"
     );
+    // A passkey (as the login page registers one): listed by its public
+    // credential id, never its key.
+    use token_issuer::core::store::PasskeyStore as _;
+    let passkey = token_issuer::core::record::passkey::Passkey {
+        id: b"credential-1".to_vec(),
+        alg: token_issuer::core::record::passkey::ES256,
+        public_key: vec![4; 65],
+        sign_count: 0,
+        backup_eligible: true,
+        backed_up: true,
+        created_at: env.app.issuer().now(),
+        last_used_at: None,
+    };
+    assert!(env
+        .store
+        .add_passkey(&name, user.id, &passkey)
+        .await
+        .unwrap());
+    let out = admin.ok(&["user", "mfa", "show", "--username", "dana"], None);
+    assert!(out.contains("passkeys\t1"), "{out}");
+    assert!(
+        out.contains(&format!("passkey\t{}\talg=-7", passkey.id_text()))
+            && out.contains("synced=yes"),
+        "{out}"
+    );
 
     let out = admin.ok(
         &[
@@ -964,7 +989,9 @@ async fn an_operator_shows_resets_and_sets_a_users_second_factors() {
     assert!(out.contains("removed every second factor of dana"), "{out}");
     let out = admin.ok(&["user", "mfa", "show", "--username", "dana"], None);
     assert!(
-        out.contains("one_time_codes\tnone") && out.contains("mfa_required\ttrue"),
+        out.contains("one_time_codes\tnone")
+            && out.contains("passkeys\t0")
+            && out.contains("mfa_required\ttrue"),
         "a reset keeps the policy: {out}"
     );
     admin.fails(

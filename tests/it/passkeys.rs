@@ -371,6 +371,16 @@ async fn a_user_registers_passkeys_and_signs_in_with_one_alone() {
         .call(&with_session(authorize_get(&register), Some(&session)))
         .await;
     assert!(page.text().contains("name=\"password\""), "{}", page.text());
+    // A password alone is no longer enough: with no code app yet, the
+    // user enrols one (never a code step they could not pass).
+    let enrol = env
+        .call(&authorize_post(&login_form(&page, "Admin", PASSWORD)))
+        .await;
+    assert!(
+        enrol.text().contains("Set up two-step sign-in"),
+        "{}",
+        enrol.text()
+    );
     let offer = env.call(&authorize_post(&es.assert(&page, HONEST))).await;
     assert!(offer.text().contains("Add a passkey"), "{}", offer.text());
     let session = offer.cookie(SESSION_COOKIE).expect("a session");
@@ -439,6 +449,15 @@ async fn a_user_registers_passkeys_and_signs_in_with_one_alone() {
         .unwrap();
     assert_eq!(user.factors.passkey(&es.id).unwrap().sign_count, es.count);
     assert!(user.factors.passkey(&es.id).unwrap().last_used_at.is_some());
+
+    // A session whose sign-in is older than five minutes is not offered a
+    // passkey: the page asks to sign in again first.
+    env.clock.advance(time::Duration::minutes(6));
+    let page = env
+        .call(&with_session(authorize_get(&register), Some(&session)))
+        .await;
+    assert!(page.text().contains("name=\"password\""), "{}", page.text());
+    assert!(!page.text().contains("Add a passkey"));
 
     // The vendor dialects refuse the user now, as a wrong password.
     let r = env

@@ -242,7 +242,9 @@ where
             sealed: None,
         };
         let username = user.username.as_str();
-        if user.factors.has_any() {
+        // A code app asks for its code; without one (none yet, or passkeys
+        // only) the user enrols one, since a password needs a second step.
+        if user.factors.totp_sealed.is_some() {
             return Ok(PasswordStep::Code {
                 token: self.factor_token(req, username, &pending),
                 username: username.to_string(),

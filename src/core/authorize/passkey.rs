@@ -32,6 +32,10 @@ use uuid::Uuid;
 /// How long a passkey page may be used.
 pub const PASSKEY_FORM_TTL_SECS: i64 = 10 * 60;
 
+/// How recent a session's sign-in must be for its user to be offered a
+/// passkey without signing in again.
+pub const REGISTRATION_MAX_AGE: time::Duration = time::Duration::minutes(5);
+
 /// The RFC 8176 method of the user verification a passkey requires.
 pub const AMR_USER: &str = "user";
 
@@ -362,6 +366,8 @@ where
             }
             audit::passkey_registered(origin, &user, &passkey.id_text(), passkey.backup_eligible);
         }
+        // The session's checks against this request (`max_age`, the hint)
+        // were made when the offer was shown, at most the token's life ago.
         match self
             .session_code(req, LiveSession { session, user }, origin)
             .await?

@@ -167,6 +167,15 @@ impl<S: BrowserSessionStore + CodeStore + FamilyStore + UserStore, K: Signer + ?
                 Prompt::Default | Prompt::Login => Ok(SessionAnswer::SignIn),
             };
         };
+        // A new passkey signs in on its own and outlives a password
+        // change: only a sign-in of the last few minutes may add one.
+        if req.register_passkey
+            && live
+                .session
+                .older_than(super::passkey::REGISTRATION_MAX_AGE, now)
+        {
+            return Ok(SessionAnswer::SignIn);
+        }
         if req.register_passkey {
             let offer =
                 self.registration_offer(req, &live.session.token_hash, &live.user, issuer_url)?;
