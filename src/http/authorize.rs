@@ -173,14 +173,7 @@ pub async fn submit<S: Store>(
     }
     let presented = form.optional("form_token").ok().flatten();
     if !presented.is_some_and(|t| issuer.form_token_valid(&request, t, now)) {
-        return Ok(page::login(
-            StatusCode::BAD_REQUEST,
-            &request,
-            &fresh,
-            username,
-            Some("This sign-in page has expired. Please sign in again."),
-        )
-        .into());
+        return Ok(expired(&request, &fresh, username).into());
     }
     let password = match (form.optional("username"), form.password("password")) {
         (Ok(Some(_)), Ok(p)) => p,
@@ -249,6 +242,17 @@ pub async fn submit<S: Store>(
     }
 }
 
+/// The login page afresh, for a form that is no longer good.
+fn expired(request: &AuthorizationRequest, fresh: &LoginTokens, username: &str) -> Response<Body> {
+    page::login(
+        StatusCode::BAD_REQUEST,
+        request,
+        fresh,
+        username,
+        Some("This sign-in page has expired. Please sign in again."),
+    )
+}
+
 fn wait_message(retry_after_secs: u64) -> String {
     let minutes = retry_after_secs.div_ceil(60).max(1);
     format!(
@@ -292,14 +296,9 @@ async fn second_step<S: Store>(
     };
     match Box::pin(done).await {
         Ok(s) => Ok(signed_in_response(issuer, request, s, ctx).into()),
-        Err(Error::Refused(Refusal::InvalidSession)) => Ok(page::login(
-            StatusCode::BAD_REQUEST,
-            request,
-            fresh,
-            username,
-            Some("This sign-in page has expired. Please sign in again."),
-        )
-        .into()),
+        Err(Error::Refused(Refusal::InvalidSession)) => {
+            Ok(expired(request, fresh, username).into())
+        }
         Err(Error::Refused(refusal @ Refusal::InvalidCredentials)) => Ok(Answer {
             response: again(StatusCode::OK, "That code is not right. Try again."),
             refused: Some(refusal),
@@ -365,11 +364,7 @@ async fn passkey_step<S: Store>(
     let again = |status, message: &str| page::login(status, request, fresh, "", Some(message));
     match Box::pin(done).await {
         Ok(s) => Ok(signed_in_response(issuer, request, s, ctx).into()),
-        Err(Error::Refused(Refusal::InvalidSession)) => Ok(again(
-            StatusCode::BAD_REQUEST,
-            "This sign-in page has expired. Please sign in again.",
-        )
-        .into()),
+        Err(Error::Refused(Refusal::InvalidSession)) => Ok(expired(request, fresh, "").into()),
         Err(Error::Refused(refusal @ Refusal::InvalidCredentials)) => Ok(Answer {
             response: again(
                 StatusCode::OK,
@@ -426,14 +421,7 @@ async fn registration_step<S: Store>(
             ),
             refused: Some(Refusal::InvalidCredentials),
         }),
-        Err(Error::Refused(Refusal::InvalidSession)) => Ok(page::login(
-            StatusCode::BAD_REQUEST,
-            request,
-            fresh,
-            "",
-            Some("This sign-in page has expired. Please sign in again."),
-        )
-        .into()),
+        Err(Error::Refused(Refusal::InvalidSession)) => Ok(expired(request, fresh, "").into()),
         Err(e) => Err(e.into()),
     }
 }

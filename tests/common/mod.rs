@@ -821,3 +821,25 @@ impl TestEnv {
         (token, claims)
     }
 }
+
+/// The code on a redirect to the client `web` (secret `secret`), and the
+/// tokens it redeems to.
+pub async fn redeem_web(env: &TestEnv, r: &Reply, secret: &str) -> Value {
+    assert_eq!(r.status, 302, "{}", r.text());
+    let q = redirect_query(r);
+    let code = query_param(&q, "code").expect("a code");
+    let r = env
+        .call(&oauth_event(
+            "oauth-token-authorization-code",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", VERIFIER),
+            ],
+            Some(("web", secret)),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}

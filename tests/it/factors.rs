@@ -289,27 +289,6 @@ fn code_now(env: &TestEnv, secret: &TotpSecret, steps: i64) -> String {
     secret.code_at(step.checked_add_signed(steps).unwrap())
 }
 
-/// The code on a redirect to the client, and the tokens it redeems to.
-async fn redeem(env: &TestEnv, r: &Reply, secret: &str) -> serde_json::Value {
-    assert_eq!(r.status, 302, "{}", r.text());
-    let q = redirect_query(r);
-    let code = query_param(&q, "code").expect("a code");
-    let r = env
-        .call(&oauth_event(
-            "oauth-token-authorization-code",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", REDIRECT_URI),
-                ("code_verifier", VERIFIER),
-            ],
-            Some(("web", secret)),
-        ))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
-}
-
 #[tokio::test]
 async fn a_user_enrols_at_the_page_then_signs_in_with_a_code_and_the_tokens_say_so() {
     let env = TestEnv::new().await;
@@ -354,7 +333,7 @@ async fn a_user_enrols_at_the_page_then_signs_in_with_a_code_and_the_tokens_say_
             &code_now(&env, &totp, 0),
         )))
         .await;
-    let tokens = redeem(&env, &done, &secret).await;
+    let tokens = redeem_web(&env, &done, &secret).await;
     let id = jwt_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(id["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
     assert_eq!(id["acr"], "mfa");
@@ -379,12 +358,12 @@ async fn a_user_enrols_at_the_page_then_signs_in_with_a_code_and_the_tokens_say_
     // early or late is taken; then that step's code is spent.
     let early = code_now(&env, &totp, -1);
     let r = env.call(&authorize_post(&code_form(&step, &early))).await;
-    redeem(&env, &r, &secret).await;
+    redeem_web(&env, &r, &secret).await;
     let r = env.call(&authorize_post(&code_form(&step, &early))).await;
     assert!(r.text().contains("That code is not right"), "a replay");
     let late = code_now(&env, &totp, 1);
     let r = env.call(&authorize_post(&code_form(&step, &late))).await;
-    redeem(&env, &r, &secret).await;
+    redeem_web(&env, &r, &secret).await;
     let two_late = code_now(&env, &totp, 2);
     let r = env
         .call(&authorize_post(&code_form(&step, &two_late)))
@@ -395,7 +374,7 @@ async fn a_user_enrols_at_the_page_then_signs_in_with_a_code_and_the_tokens_say_
     let r = env
         .call(&authorize_post(&code_form(&step, &codes[3].to_lowercase())))
         .await;
-    let tokens = redeem(&env, &r, &secret).await;
+    let tokens = redeem_web(&env, &r, &secret).await;
     assert_eq!(
         jwt_claims(tokens["id_token"].as_str().unwrap())["acr"],
         "mfa"

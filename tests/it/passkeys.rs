@@ -284,23 +284,11 @@ fn with_session(mut ev: Value, session: Option<&str>) -> Value {
 
 /// The code on a redirect to the client, redeemed: the ID token's claims.
 async fn id_claims(env: &TestEnv, r: &Reply, secret: &str) -> Value {
-    assert_eq!(r.status, 302, "{}", r.text());
-    let q = redirect_query(r);
-    let code = query_param(&q, "code").expect("a code");
-    let r = env
-        .call(&oauth_event(
-            "oauth-token-authorization-code",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", REDIRECT_URI),
-                ("code_verifier", VERIFIER),
-            ],
-            Some(("web", secret)),
-        ))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    jwt_claims(r.json()["id_token"].as_str().unwrap())
+    jwt_claims(
+        redeem_web(env, r, secret).await["id_token"]
+            .as_str()
+            .unwrap(),
+    )
 }
 
 const REFUSED: &str = "That passkey could not sign you in.";

@@ -32,7 +32,7 @@ pub mod passkey;
 pub mod session;
 
 pub use factor::{CodeSubmission, Enrolment, PasswordStep};
-pub use passkey::{PasskeyRegistration, PasskeySubmission, Registered, RegistrationSubmission};
+pub use passkey::{PasskeySubmission, Registered, RegistrationSubmission};
 pub use session::{SessionAnswer, SessionCookie};
 
 /// How long a code may be redeemed (RFC 6749 §4.1.2 recommends at most ten
@@ -557,6 +557,23 @@ impl<S: CodeStore, K: Signer + ?Sized> Issuer<S, K> {
         Ok(code)
     }
 }
+
+/// What the page needs to offer a registration.
+pub struct PasskeyRegistration {
+    /// The challenge, which is also the form's token (base64url).
+    pub token: String,
+    /// The WebAuthn user handle: the user's id, never their name.
+    pub user_handle: String,
+    pub username: String,
+    pub rp_id: String,
+    /// The user's passkeys already registered (base64url), which the
+    /// authenticator need not make again.
+    pub exclude: Vec<String>,
+}
+
+/// How recent a session's sign-in must be for its user to be offered a
+/// passkey without signing in again.
+pub const REGISTRATION_MAX_AGE: Duration = Duration::minutes(5);
 
 /// Where a finished sign-in goes: back to the client with its code, or on
 /// to the passkey registration the request asked for.

@@ -9,7 +9,7 @@
 
 use super::form_token::token_input;
 use super::session::LiveSession;
-use super::{AuthCode, AuthorizationRequest, SignedIn};
+use super::{AuthCode, AuthorizationRequest, PasskeyRegistration, SignedIn};
 use crate::core::audit::{self, Origin};
 use crate::core::error::{Error, Fault, Refusal};
 use crate::core::record::passkey::{
@@ -32,25 +32,8 @@ use uuid::Uuid;
 /// How long a passkey page may be used.
 pub const PASSKEY_FORM_TTL_SECS: i64 = 10 * 60;
 
-/// How recent a session's sign-in must be for its user to be offered a
-/// passkey without signing in again.
-pub const REGISTRATION_MAX_AGE: time::Duration = time::Duration::minutes(5);
-
 /// The RFC 8176 method of the user verification a passkey requires.
 pub const AMR_USER: &str = "user";
-
-/// What the page needs to offer a registration.
-pub struct PasskeyRegistration {
-    /// The challenge, which is also the form's token (base64url).
-    pub token: String,
-    /// The WebAuthn user handle: the user's id, never their name.
-    pub user_handle: String,
-    pub username: String,
-    pub rp_id: String,
-    /// The user's passkeys already registered (base64url), which the
-    /// authenticator need not make again.
-    pub exclude: Vec<String>,
-}
 
 /// A passkey sign-in as the page posts it: the challenge token and the
 /// assertion's parts, each base64url. No `Debug`: it holds a signature.

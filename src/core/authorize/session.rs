@@ -53,7 +53,7 @@ pub enum SessionAnswer {
     /// The login page.
     SignIn,
     /// The page that offers to register a passkey (`action=register-passkey`).
-    RegisterPasskey(super::passkey::PasskeyRegistration),
+    RegisterPasskey(super::PasskeyRegistration),
 }
 
 impl<S: BrowserSessionStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
@@ -169,11 +169,7 @@ impl<S: BrowserSessionStore + CodeStore + FamilyStore + UserStore, K: Signer + ?
         };
         // A new passkey signs in on its own and outlives a password
         // change: only a sign-in of the last few minutes may add one.
-        if req.register_passkey
-            && live
-                .session
-                .older_than(super::passkey::REGISTRATION_MAX_AGE, now)
-        {
+        if req.register_passkey && live.session.older_than(super::REGISTRATION_MAX_AGE, now) {
             return Ok(SessionAnswer::SignIn);
         }
         if req.register_passkey {

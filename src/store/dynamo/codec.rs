@@ -92,3 +92,8 @@ pub fn projection(attributes: &[&str]) -> Projection {
         .join(", ");
     (expr, names)
 }
+
+/// A user item's key: the normalised username.
+pub fn user_key(username: &crate::core::record::user::Username) -> AttributeValue {
+    s(username.as_str())
+}

@@ -7,8 +7,8 @@
 //! A credential item outlives a reset or a deleted user; it then names a
 //! user without that passkey, and a sign-in with it fails at the user.
 
+use super::codec::user_key;
 use super::codec::{get_username, millis, n, s, ttl, Item};
-use super::users::user_key;
 use super::{classify, conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE, USERS_KEY};
 use crate::core::record::passkey::{Passkey, Used};
 use crate::core::record::user::Username;

@@ -2,9 +2,10 @@
 //! tables for its family, user, client and revocation record.
 
 use super::clients::{client_key, client_state_from_item, revoked_key};
+use super::codec::user_key;
 use super::codec::{self, get_s, Item};
 use super::families::{family_key, family_state_from_item};
-use super::users::{account_from_item, account_projection, user_key};
+use super::users::{account_from_item, account_projection};
 use super::{backend, classify, DynamoStore, TOKENS_KEY, USERS_KEY};
 use crate::core::store::{StoreError, TokenState, TokenStateQuery, TokenStateStore};
 use aws_sdk_dynamodb::types::KeysAndAttributes;

@@ -1,7 +1,8 @@
 //! User items in the users table, keyed by the normalised username.
 
 use super::codec::{
-    get_n, get_n_opt, get_s, get_time, get_time_opt, get_username, get_uuid, millis, n, s, Item,
+    get_n, get_n_opt, get_s, get_time, get_time_opt, get_username, get_uuid, millis, n, s,
+    user_key, Item,
 };
 use super::{classify, conditional, DynamoStore, USERS_KEY};
 use crate::core::record::client::{Client, ClientId, LogoutUris};
@@ -12,10 +13,6 @@ use crate::core::store::{AdminStore, FactorStore, StoreError, TotpEnrolment, Use
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-pub(super) fn user_key(username: &Username) -> AttributeValue {
-    s(username.as_str())
-}
 
 /// Every attribute of a user item but the password hash: what
 /// [`UserStore::get_account`] and token checks read. The authorizer's role in
