@@ -5,7 +5,9 @@
 use crate::authorizer::{Authorizer, AuthorizerSettings};
 use crate::config::{Config, ConfigError, StoreConfig};
 use crate::core::clock::Clock;
+use crate::core::oauth::register::RegistrationSettings;
 use crate::core::record::browser::SessionLimits;
+use crate::core::record::client::Scopes;
 use crate::core::record::throttle::ThrottleSettings;
 use crate::core::store::Store;
 use crate::core::{Issuer, Settings};
@@ -36,6 +38,13 @@ pub fn settings(config: &Config) -> Settings {
         sessions: SessionLimits {
             idle: duration(config.session_idle),
             absolute: duration(config.session_max),
+        },
+        registration: RegistrationSettings {
+            policy: config.registration.policy,
+            // Checked when the configuration was read.
+            scopes: Scopes::parse(&config.registration.scopes).unwrap_or_default(),
+            unused: time::Duration::days(config.registration.unused_days as i64),
+            per_address_hourly: config.registration.per_address_hourly,
         },
     }
 }

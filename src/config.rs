@@ -1,5 +1,7 @@
 //! Configuration, read once at cold start from the environment.
 
+use crate::core::record::client::Scopes;
+use crate::core::record::registration::RegistrationPolicy;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -71,6 +73,50 @@ pub struct Config {
     /// Open storage connections and touch the password hash's memory at
     /// cold start (`WARM_UP`, default on), so the first request does not.
     pub warm_up: bool,
+    /// Who may register clients at `/oauth2/register` (API §14).
+    pub registration: RegistrationConfig,
+}
+
+/// Dynamic client registration's settings (`REGISTRATION_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationConfig {
+    /// `REGISTRATION_POLICY`: `off` (default), `public` or `token`.
+    pub policy: RegistrationPolicy,
+    /// `REGISTRATION_SCOPES`: the scopes a registered client may have
+    /// (space-separated; default `openid profile email`).
+    pub scopes: String,
+    /// `REGISTRATION_UNUSED_DAYS`: a registered client lapses after this
+    /// many days unused (default 30).
+    pub unused_days: u64,
+    /// `REGISTRATION_PER_ADDRESS_HOURLY`: registrations one address may
+    /// make per hour (default 20).
+    pub per_address_hourly: u32,
+}
+
+impl RegistrationConfig {
+    fn from_source(src: &impl Source) -> Result<Self, ConfigError> {
+        let policy = match optional(src, "REGISTRATION_POLICY") {
+            None => RegistrationPolicy::Off,
+            Some(raw) => RegistrationPolicy::parse(&raw).ok_or_else(|| ConfigError::Invalid {
+                name: "REGISTRATION_POLICY",
+                reason: format!("expected off, public or token, got {raw:?}"),
+            })?,
+        };
+        let scopes = optional(src, "REGISTRATION_SCOPES")
+            .unwrap_or_else(|| "openid profile email".to_string());
+        if Scopes::parse(&scopes).is_err() {
+            return Err(ConfigError::Invalid {
+                name: "REGISTRATION_SCOPES",
+                reason: "a scope may hold only printable ASCII other than '\"' and '\\'".into(),
+            });
+        }
+        Ok(Self {
+            policy,
+            scopes,
+            unused_days: whole(src, "REGISTRATION_UNUSED_DAYS", 30, 3650)?,
+            per_address_hourly: whole(src, "REGISTRATION_PER_ADDRESS_HOURLY", 20, 100_000)? as u32,
+        })
+    }
 }
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(3600);
@@ -282,6 +328,7 @@ impl Config {
         };
         Ok(Self {
             warm_up,
+            registration: RegistrationConfig::from_source(src)?,
             store: StoreConfig::from_source(src)?,
             issuer,
             audience,
@@ -392,6 +439,28 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(3600));
         assert_eq!(c.refresh_token_ttl, Duration::from_secs(2_592_000));
         assert_eq!((c.lockout_threshold, c.lockout_user_threshold), (10, 100));
+    }
+
+    #[test]
+    fn registration_is_off_unless_set_and_bad_settings_are_named() {
+        let c = Config::from_source(&src(BASE)).unwrap();
+        assert_eq!(c.registration.policy, RegistrationPolicy::Off);
+        assert_eq!(c.registration.unused_days, 30);
+        let mut pairs = BASE.to_vec();
+        pairs.push(("REGISTRATION_POLICY", "token"));
+        let c = Config::from_source(&src(&pairs)).unwrap();
+        assert_eq!(c.registration.policy, RegistrationPolicy::Token);
+        for (name, bad) in [
+            ("REGISTRATION_POLICY", "open"),
+            ("REGISTRATION_SCOPES", "a\\b"),
+            ("REGISTRATION_UNUSED_DAYS", "0"),
+            ("REGISTRATION_PER_ADDRESS_HOURLY", "many"),
+        ] {
+            let mut pairs = BASE.to_vec();
+            pairs.push((name, bad));
+            let err = Config::from_source(&src(&pairs)).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::{operator, print, AdminError};
 use crate::core::audit::{self, ClientChange};
 use crate::core::record::client::{
     Client, ClientFields, ClientId, ClientSecret, GrantType, LogoutUris, NewClient, NewClientError,
-    MAX_CLIENT_NAME_CHARS,
+    MAX_CLIENT_NAME_CHARS, REGISTERED_ID_PREFIX,
 };
 use crate::core::store::{AdminStore, StoreError};
 use clap::{Args, Subcommand};
@@ -184,6 +184,12 @@ async fn create<S: AdminStore>(
     args: &CreateClient,
     now: OffsetDateTime,
 ) -> Result<(), AdminError> {
+    // The function may write these clients: an operator's must be apart.
+    if args.client_id.starts_with(REGISTERED_ID_PREFIX) {
+        return Err(AdminError::Invalid(format!(
+            "--client-id: ids starting {REGISTERED_ID_PREFIX} are for clients that register themselves"
+        )));
+    }
     let new = NewClient::parse(ClientFields {
         id: &args.client_id,
         public: args.public,

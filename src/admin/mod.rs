@@ -11,6 +11,7 @@ mod address;
 mod clients;
 mod keys;
 mod print;
+mod registration;
 mod tables;
 mod telling;
 mod users;
@@ -20,6 +21,7 @@ pub use clients::{
     client_command, ClientCommand, ClientIdArgs, CreateClient, LogoutArgs, UpdateClient,
 };
 pub use keys::{KeysCommand, SecretArgs};
+pub use registration::{registration_command, RegistrationCommand};
 pub use tables::TablesCommand;
 pub use telling::Telling;
 pub use users::{
@@ -64,6 +66,9 @@ pub enum Command {
     /// Source addresses.
     #[command(subcommand)]
     Address(AddressCommand),
+    /// Clients that register themselves: initial access tokens.
+    #[command(subcommand)]
+    Registration(RegistrationCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +163,10 @@ pub async fn run(cli: Cli) -> Result<(), AdminError> {
             client_command(&store, cmd, OffsetDateTime::now_utc()).await
         }
         Command::Address(cmd) => address::address_command(&connect().await?, cmd).await,
+        Command::Registration(cmd) => {
+            let store = connect().await?;
+            registration::registration_command(&store, cmd, OffsetDateTime::now_utc()).await
+        }
     }
 }
 

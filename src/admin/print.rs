@@ -4,6 +4,7 @@
 
 use crate::core::record::browser::BrowserSession;
 use crate::core::record::client::{Client, ClientSecret};
+use crate::core::record::registration::InitialAccessToken;
 use crate::core::record::throttle::Throttle;
 use crate::core::record::user::User;
 use crate::keys::ring::KeyRing;
@@ -112,18 +113,30 @@ fn grant_list(c: &Client) -> String {
 
 /// Printed before the clients are read, as [`user_header`].
 pub(super) fn client_header() {
-    println!("client_id\ttype\tenabled\tgrant_types\tscopes\taudience");
+    println!("client_id\ttype\tenabled\tgrant_types\tscopes\taudience\tregistered_by\tlapses");
+}
+
+/// Who registered the client: an operator, or the client itself (a third
+/// party, API §14).
+fn registered_by(c: &Client) -> &'static str {
+    if c.third_party {
+        "self (third party)"
+    } else {
+        "operator"
+    }
 }
 
 pub(super) fn client_row(c: &Client) {
     println!(
-        "{}\t{}\t{}\t{}\t{}\t{}",
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
         c.id,
         client_type(c),
         c.enabled,
         grant_list(c),
         c.scopes,
-        c.audience.as_deref().unwrap_or("-")
+        c.audience.as_deref().unwrap_or("-"),
+        registered_by(c),
+        when(c.expires_at)
     );
 }
 
@@ -155,6 +168,25 @@ pub(super) fn client(c: &Client) {
         c.audience.as_deref().unwrap_or("- (AUDIENCE)")
     );
     println!("created\t{}", when(Some(c.created_at)));
+    println!("registered_by\t{}", registered_by(c));
+    if c.expires_at.is_some() {
+        println!("lapses_unless_used_by\t{}", when(c.expires_at));
+    }
+}
+
+/// The initial access tokens for registration (API §14), never the tokens.
+pub(super) fn initial_access_tokens(tokens: &[InitialAccessToken], now: OffsetDateTime) {
+    println!("id\tcreated\texpires\tstate\tnote");
+    for t in tokens {
+        println!(
+            "{}\t{}\t{}\t{}\t{}",
+            t.id(),
+            when(Some(t.created_at)),
+            when(Some(t.expires_at)),
+            if t.is_live(now) { "live" } else { "expired" },
+            t.note.as_deref().unwrap_or("-")
+        );
+    }
 }
 
 /// A secret just made: the one time it is shown. `note` (on standard

@@ -251,6 +251,30 @@ pub fn passkey_refused(o: &Origin<'_>, user: &User, why: &str) {
     );
 }
 
+/// A client registered itself (API §14) under `policy`.
+pub fn client_registered(o: &Origin<'_>, client: &ClientId, policy: &str, public: bool) {
+    tracing::info!(
+        target: "audit",
+        event = "client_registered",
+        client_id = client.as_str(),
+        policy,
+        public,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+    );
+}
+
+/// A registration was refused, for `why` (never the metadata itself).
+pub fn client_registration_refused(o: &Origin<'_>, why: &str) {
+    tracing::warn!(
+        target: "audit",
+        event = "client_registration_refused",
+        reason = why,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+    );
+}
+
 /// A user signed in with a recovery code; `left` remain.
 pub fn recovery_code_used(o: &Origin<'_>, user: &User, left: usize) {
     tracing::warn!(

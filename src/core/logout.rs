@@ -156,7 +156,7 @@ impl<S: BrowserSessionStore + ClientStore + FamilyStore, K: Signer + ?Sized> Iss
                     Ok(id) => self.store.get_client(&id).await?,
                     Err(_) => None,
                 };
-                match found.filter(|c| c.enabled) {
+                match found.filter(|c| c.is_active(self.now())) {
                     Some(c) => Some(c),
                     None => return refuse(LogoutRefusal::UnknownClient),
                 }

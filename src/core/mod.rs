@@ -46,6 +46,8 @@ pub struct Settings {
     pub throttle: ThrottleSettings,
     /// How long browser sessions last (API §12).
     pub sessions: SessionLimits,
+    /// Who may register clients, and on what terms (API §14).
+    pub registration: oauth::register::RegistrationSettings,
 }
 
 /// An access token and the refresh token of a (new or continued) family.

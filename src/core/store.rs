@@ -7,6 +7,7 @@ use super::record::client::{Client, ClientId, LogoutUris};
 use super::record::code::{CodeRedemption, Redemption, StoredCode};
 use super::record::family::{RefreshFamily, Rotation};
 use super::record::passkey::{Passkey, Used};
+use super::record::registration::InitialAccessToken;
 use super::record::session::Session;
 use super::record::state::{ClientState, FamilyState};
 use super::record::throttle::{AttemptLimit, Throttle};
@@ -213,6 +214,31 @@ pub trait ClientStore: Send + Sync {
         &self,
         id: &ClientId,
     ) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send;
+}
+
+/// Clients that register themselves (API §14), and the initial access
+/// tokens an operator hands out for that.
+pub trait RegistrationStore: Send + Sync {
+    /// Fails with [`StoreError::AlreadyExists`] when the client id is taken.
+    fn register_client(
+        &self,
+        client: &Client,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Moves a self-registered client's lapse to `until`; `false` when it
+    /// is gone (or not self-registered).
+    fn keep_client(
+        &self,
+        id: &ClientId,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The initial access token whose hash is `hash`, if it was issued and
+    /// not withdrawn (its expiry is the caller's to check).
+    fn initial_access_token(
+        &self,
+        hash: &str,
+    ) -> impl Future<Output = Result<Option<InitialAccessToken>, StoreError>> + Send;
 }
 
 /// Authorization codes, by the hash of the code.
@@ -451,6 +477,7 @@ pub trait Store:
     + AccessTokenStore
     + TokenStateStore
     + CodeStore
+    + RegistrationStore
 {
 }
 
@@ -466,6 +493,7 @@ impl<T> Store for T where
         + AccessTokenStore
         + TokenStateStore
         + CodeStore
+        + RegistrationStore
 {
 }
 
@@ -563,4 +591,21 @@ pub trait AdminStore: UserStore + ClientStore + BrowserSessionStore {
     ) -> impl Future<Output = Result<Vec<(String, Throttle)>, StoreError>> + Send;
 
     fn delete_throttle(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Fails with [`StoreError::AlreadyExists`] when the hash is taken.
+    fn create_initial_access_token(
+        &self,
+        token: &InitialAccessToken,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every initial access token not yet deleted, oldest first.
+    fn list_initial_access_tokens(
+        &self,
+    ) -> impl Future<Output = Result<Vec<InitialAccessToken>, StoreError>> + Send;
+
+    /// `false` when there is no such token.
+    fn delete_initial_access_token(
+        &self,
+        hash: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

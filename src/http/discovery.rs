@@ -3,6 +3,7 @@
 use super::request::RequestError;
 use super::{message, response, ApiError, Context, Dialect};
 use crate::core::authorize::PROMPT_VALUES;
+use crate::core::record::registration::RegistrationPolicy;
 use crate::core::store::Store;
 use crate::core::{Issuer, Refusal};
 use lambda_http::http::StatusCode;
@@ -72,6 +73,9 @@ struct Metadata<'a> {
     backchannel_logout_supported: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     backchannel_logout_session_supported: Option<bool>,
+    /// Only where clients may register themselves (API §14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration_endpoint: Option<String>,
 }
 
 const CLAIMS: &[&str] = &[
@@ -104,7 +108,7 @@ const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "no
 /// Introspection is for confidential clients only.
 const SECRET_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
 
-fn metadata(issuer: &str, openid: bool) -> Metadata<'_> {
+fn metadata(issuer: &str, openid: bool, registration: bool) -> Metadata<'_> {
     Metadata {
         issuer,
         authorization_endpoint: format!("{issuer}/oauth2/authorize"),
@@ -134,17 +138,36 @@ fn metadata(issuer: &str, openid: bool) -> Metadata<'_> {
         end_session_endpoint: openid.then(|| format!("{issuer}/oauth2/logout")),
         backchannel_logout_supported: openid.then_some(true),
         backchannel_logout_session_supported: openid.then_some(true),
+        registration_endpoint: registration.then(|| format!("{issuer}/oauth2/register")),
     }
 }
 
+fn registers<S: Store>(issuer: &Issuer<S>) -> bool {
+    issuer.registration_policy() != RegistrationPolicy::Off
+}
+
 /// `GET /.well-known/openid-configuration`
-pub fn openid_configuration(ctx: &Context) -> Result<Response<Body>, ApiError> {
-    Ok(response::public_json(&metadata(&ctx.issuer_url, true)))
+pub fn openid_configuration<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+) -> Result<Response<Body>, ApiError> {
+    Ok(response::public_json(&metadata(
+        &ctx.issuer_url,
+        true,
+        registers(issuer),
+    )))
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414)
-pub fn authorization_server(ctx: &Context) -> Result<Response<Body>, ApiError> {
-    Ok(response::public_json(&metadata(&ctx.issuer_url, false)))
+pub fn authorization_server<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+) -> Result<Response<Body>, ApiError> {
+    Ok(response::public_json(&metadata(
+        &ctx.issuer_url,
+        false,
+        registers(issuer),
+    )))
 }
 
 /// `GET /.well-known/jwks.json`: serialised once at cold start.

@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod ops;
 mod outcome;
 pub mod page;
+mod register;
 pub mod request;
 pub mod response;
 pub mod routes;
@@ -252,8 +253,9 @@ async fn dispatch<S: Store, K: Refresh>(
         Route::OAuthRevoke => oauth::revoke(issuer, ctx, req).await?.into(),
         Route::OAuthIntrospect => oauth::introspect(issuer, ctx, req).await?.into(),
         Route::OAuthUserInfo => oauth::userinfo(issuer, ctx, req).await?.into(),
-        Route::AuthorizationServerMetadata => discovery::authorization_server(ctx)?.into(),
-        Route::OpenIdConfiguration => discovery::openid_configuration(ctx)?.into(),
+        Route::OAuthRegister => register::register(issuer, ctx, req).await?.into(),
+        Route::AuthorizationServerMetadata => discovery::authorization_server(issuer, ctx)?.into(),
+        Route::OpenIdConfiguration => discovery::openid_configuration(issuer, ctx)?.into(),
         Route::Jwks => discovery::jwks(issuer)?.into(),
     })
 }

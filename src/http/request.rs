@@ -94,6 +94,25 @@ impl JsonBody {
         }
     }
 
+    /// An optional array of strings: absent and `null` are `None`.
+    pub fn optional_str_list(
+        &self,
+        key: &'static str,
+    ) -> Result<Option<Vec<String>>, RequestError> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s.clone()),
+                    _ => Err(RequestError::WrongType(key)),
+                })
+                .collect::<Result<_, _>>()
+                .map(Some),
+            Some(_) => Err(RequestError::WrongType(key)),
+        }
+    }
+
     /// A mandatory password: over 1024 bytes as received is refused unhashed.
     pub fn password(&self, key: &'static str) -> Result<Password, RequestError> {
         Password::parse(self.required_str(key)?).map_err(|e| match e {

@@ -51,6 +51,7 @@ pub enum Route {
     OAuthRevoke,
     OAuthIntrospect,
     OAuthUserInfo,
+    OAuthRegister,
     AuthorizationServerMetadata,
     OpenIdConfiguration,
     Jwks,
@@ -248,6 +249,13 @@ pub const ROUTES: &[RouteSpec] = &[
         OAuth,
         "oauth.userinfo",
         Route::OAuthUserInfo,
+    ),
+    spec(
+        Method::POST,
+        "/oauth2/register",
+        OAuth,
+        "oauth.register",
+        Route::OAuthRegister,
     ),
     spec(
         Method::GET,

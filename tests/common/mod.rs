@@ -10,14 +10,15 @@ use time::macros::datetime;
 use time::OffsetDateTime;
 use token_issuer::compose;
 use token_issuer::config::{
-    Config, StoreConfig, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_KEY_REFRESH, DEFAULT_REFRESH_TOKEN_TTL,
-    DEFAULT_REQUEST_DEADLINE,
+    Config, RegistrationConfig, StoreConfig, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_KEY_REFRESH,
+    DEFAULT_REFRESH_TOKEN_TTL, DEFAULT_REQUEST_DEADLINE,
 };
 use token_issuer::core::clock::ManualClock;
 use token_issuer::core::password::{Hasher, Password};
 use token_issuer::core::record::client::{
     Client, ClientId, ClientSecret, GrantType, RedirectUri, Scopes,
 };
+use token_issuer::core::record::registration::RegistrationPolicy;
 use token_issuer::core::record::user::{Account, User, Username};
 use token_issuer::core::store::AdminStore;
 use token_issuer::keys::{KeySet, Keys};
@@ -104,6 +105,12 @@ pub fn test_config() -> Config {
         revocation_cache: std::time::Duration::ZERO,
         accepted_audiences: vec!["test-audience".into()],
         warm_up: true,
+        registration: RegistrationConfig {
+            policy: RegistrationPolicy::Off,
+            scopes: "openid profile email".into(),
+            unused_days: 30,
+            per_address_hourly: 20,
+        },
     }
 }
 
@@ -178,7 +185,13 @@ impl TestEnv {
 
     /// An app whose tables were never created: every storage call fails.
     pub async fn without_tables() -> Self {
-        let config = test_config();
+        Self::without_tables_with(|_| {}).await
+    }
+
+    /// [`TestEnv::without_tables`] with `change` made to its settings.
+    pub async fn without_tables_with(change: impl FnOnce(&mut Config)) -> Self {
+        let mut config = test_config();
+        change(&mut config);
         let store = compose::store(client().await, &config.store);
         let function = compose::store(client_as(ISSUER_IDENTITY).await, &config.store);
         let keys = KeySet::ephemeral().expect("generate a key");
@@ -254,6 +267,8 @@ impl TestEnv {
             created_at: START,
             logout: Default::default(),
             require_mfa: false,
+            third_party: false,
+            expires_at: None,
         };
         self.store
             .create_client(&client)

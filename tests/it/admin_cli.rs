@@ -1039,3 +1039,79 @@ async fn an_operator_shows_resets_and_sets_a_users_second_factors() {
     );
     assert!(out.contains("require_mfa\ttrue"), "{out}");
 }
+
+#[tokio::test]
+async fn initial_access_tokens_are_made_listed_and_revoked_and_self_registered_clients_shown() {
+    use token_issuer::core::record::registration::RegistrationPolicy;
+    let admin = Admin::new();
+    admin.ok(&["tables", "create"], None);
+    let out = admin.ok(
+        &[
+            "registration",
+            "create-token",
+            "--days",
+            "2",
+            "--note",
+            "partner X",
+        ],
+        None,
+    );
+    let field = |out: &str, key: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}\t")))
+            .unwrap_or_else(|| panic!("{key} in {out}"))
+            .to_string()
+    };
+    let (id, token) = (field(&out, "id"), field(&out, "initial_access_token"));
+    assert_eq!(token.len(), 43);
+    let listing = admin.ok(&["registration", "list-tokens"], None);
+    assert!(listing.contains(&id) && listing.contains("partner X") && listing.contains("live"));
+    assert!(
+        !listing.contains(&token),
+        "never the token again: {listing}"
+    );
+
+    // The function takes it under the `token` policy.
+    let (u, t) = (admin.users.clone(), admin.tokens.clone());
+    let env = TestEnv::with_config(move |c| {
+        c.store.users_table = u;
+        c.store.tokens_table = t;
+        c.registration.policy = RegistrationPolicy::Token;
+    })
+    .await;
+    // The tool stamps its token with the real time.
+    env.clock.set(time::OffsetDateTime::now_utc());
+    let register = || {
+        with_header(
+            event("oauth-register"),
+            "authorization",
+            &format!("Bearer {token}"),
+        )
+    };
+    let r = env.call(&register()).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let client = r.json()["client_id"].as_str().unwrap().to_string();
+    let list = admin.ok(&["client", "list"], None);
+    let row = list
+        .lines()
+        .find(|l| l.starts_with(&client))
+        .expect("listed");
+    assert!(row.contains("self (third party)"), "{row}");
+    let show = admin.ok(&["client", "show", "--client-id", &client], None);
+    assert!(show.contains("registered_by\tself (third party)"), "{show}");
+    assert!(show.contains("lapses_unless_used_by\t"), "{show}");
+
+    admin.ok(&["registration", "revoke-token", "--id", &id], None);
+    assert_eq!(env.call(&register()).await.status, 401);
+    admin.fails(
+        &["registration", "revoke-token", "--id", &id],
+        None,
+        "no initial access token",
+    );
+    // An operator's client may not take the self-registered prefix.
+    admin.fails(
+        &["client", "create", "--client-id", "dyn-mine", "--public"],
+        None,
+        "register themselves",
+    );
+}

@@ -205,6 +205,8 @@ async fn every_authorizer_event_answers_as_its_name_says() {
         created_at: START,
         logout: Default::default(),
         require_mfa: false,
+        third_party: false,
+        expires_at: None,
     };
     let other_secret = token_issuer::core::record::client::ClientSecret::generate().unwrap();
     other.secret_hash = Some(other_secret.hash());

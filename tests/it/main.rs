@@ -26,6 +26,7 @@ mod ops;
 mod ops_client;
 mod passkeys;
 mod refresh;
+mod registration;
 mod routing;
 mod schemathesis;
 mod sso;

@@ -1175,6 +1175,8 @@ async fn a_client_introspects_only_its_own_tokens_and_its_audiences() {
             created_at: START,
             logout: Default::default(),
             require_mfa: false,
+            third_party: false,
+            expires_at: None,
         })
         .await
         .unwrap();

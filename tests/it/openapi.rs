@@ -2878,10 +2878,110 @@ async fn server_errors(doc: &mut Doc) {
     }
 }
 
+/// Dynamic registration under each policy that has the endpoint.
+async fn oauth_register(doc: &mut Doc) {
+    use token_issuer::core::record::registration::{InitialAccessToken, RegistrationPolicy};
+    let env = TestEnv::with_config(|c| {
+        c.registration.policy = RegistrationPolicy::Public;
+        c.registration.per_address_hourly = 3;
+    })
+    .await;
+    let body = |b: serde_json::Value| with_body(event("oauth-register"), &b.to_string());
+    let r = expect(
+        doc,
+        &env,
+        "events/oauth-register.json, public",
+        &event("oauth-register"),
+        201,
+    )
+    .await;
+    assert!(r.json()["client_id"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("dyn-")));
+    let bad_uri = body(json!({"redirect_uris": ["http://app.example/cb"]}));
+    expect_error(
+        doc,
+        &env,
+        "a registration with an http redirect URI",
+        &bad_uri,
+        400,
+        "invalid_redirect_uri",
+    )
+    .await;
+    let bad_grant = body(json!({"redirect_uris": [REDIRECT_URI], "grant_types": ["password"]}));
+    expect_error(
+        doc,
+        &env,
+        "a registration asking for the password grant",
+        &bad_grant,
+        400,
+        "invalid_client_metadata",
+    )
+    .await;
+    let r = expect_error(
+        doc,
+        &env,
+        "a fourth registration in the hour",
+        &event("oauth-register"),
+        429,
+        "too_many_requests",
+    )
+    .await;
+    assert!(r.header("retry-after").is_some());
+
+    let env = TestEnv::with_config(|c| c.registration.policy = RegistrationPolicy::Token).await;
+    let now = env.app.issuer().now();
+    let (record, token) =
+        InitialAccessToken::issue(None, now, now + time::Duration::days(1)).unwrap();
+    env.store
+        .create_initial_access_token(&record)
+        .await
+        .unwrap();
+    expect_error(
+        doc,
+        &env,
+        "a registration without an initial access token",
+        &event("oauth-register"),
+        401,
+        "invalid_token",
+    )
+    .await;
+    let machine = with_header(
+        body(json!({"grant_types": ["client_credentials"], "scope": "profile"})),
+        "authorization",
+        &format!("Bearer {}", secrecy::ExposeSecret::expose_secret(&token)),
+    );
+    let r = expect(
+        doc,
+        &env,
+        "a confidential client registered with a token",
+        &machine,
+        201,
+    )
+    .await;
+    assert!(r.json()["client_secret"].is_string());
+
+    let broken =
+        TestEnv::without_tables_with(|c| c.registration.policy = RegistrationPolicy::Public).await;
+    let r = doc
+        .send(
+            &broken,
+            "events/oauth-register.json without tables",
+            &event("oauth-register"),
+        )
+        .await;
+    assert_eq!(r.status, 500, "{}", r.text());
+}
+
 /// Every documented route answers, in every framing; other methods get 405
 /// and other paths 404.
 async fn routes(doc: &mut Doc) {
-    let env = TestEnv::new().await;
+    // With the registration endpoint there: `off` answers 404 by design.
+    let env = TestEnv::with_config(|c| {
+        c.registration.policy =
+            token_issuer::core::record::registration::RegistrationPolicy::Public;
+    })
+    .await;
     let ops = doc.operations();
     assert!(!ops.is_empty(), "openapi.yaml has operations");
     for (method, path) in &ops {
@@ -2983,6 +3083,7 @@ async fn openapi_yaml_matches_the_handler() {
     // Boxed: its future beside the others overflowed the test thread in a debug build.
     Box::pin(oauth_logout(&mut doc)).await;
     server_errors(&mut doc).await;
+    oauth_register(&mut doc).await;
     routes(&mut doc).await;
 
     // Every documented answer was seen at least once.

@@ -17,7 +17,8 @@ use super::record::family::{ClientBinding, RefreshFamily};
 use super::record::token::{random, token_hash, RefreshToken};
 use super::record::user::Username;
 use super::store::{
-    BrowserSessionStore, ClientStore, CodeStore, FamilyStore, StoreError, ThrottleStore, UserStore,
+    BrowserSessionStore, ClientStore, CodeStore, FamilyStore, RegistrationStore, StoreError,
+    ThrottleStore, UserStore,
 };
 use super::Issuer;
 use crate::core::sign::Signer;
@@ -262,11 +263,7 @@ fn is_printable(s: &str) -> bool {
     s.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
-impl<
-        S: BrowserSessionStore + ClientStore + CodeStore + FamilyStore + ThrottleStore + UserStore,
-        K: Signer + ?Sized,
-    > Issuer<S, K>
-{
+impl<S: ClientStore + RegistrationStore, K: Signer + ?Sized> Issuer<S, K> {
     /// Checks an authorization request in the order RFC 6749 §4.1.2.1 needs:
     /// client and redirect URI first (never redirect elsewhere), then
     /// everything else, reported on the redirect URI.
@@ -284,9 +281,16 @@ impl<
             Ok(id) => self.store.get_client(&id).await?,
             Err(_) => None,
         };
-        let Some(client) = client.filter(|c| c.enabled) else {
+        let now = self.now();
+        let Some(client) = client.filter(|c| c.is_active(now)) else {
             return no_redirect(NoRedirect::UnknownClient);
         };
+        if let Err(e) = self.keep_client(&client, now).await {
+            return match e {
+                Error::Refused(_) => no_redirect(NoRedirect::UnknownClient),
+                Error::Fault(f) => Err(f.into()),
+            };
+        }
         let redirect_uri = match p.redirect_uri {
             Err(Repeated) => return no_redirect(NoRedirect::RepeatedRedirectUri),
             Ok(None) => return no_redirect(NoRedirect::MissingRedirectUri),
@@ -412,7 +416,13 @@ impl<
             client,
         })
     }
+}
 
+impl<
+        S: BrowserSessionStore + ClientStore + CodeStore + FamilyStore + ThrottleStore + UserStore,
+        K: Signer + ?Sized,
+    > Issuer<S, K>
+{
     /// A sign-in at the login page whose every step passed (`checked`, by
     /// the methods `amr`): starts the family and stores a code for it. The sign-in joins
     /// the browser's live session when it is the same user's (`prompt=login`,

@@ -5,14 +5,15 @@ use super::ClientAuth;
 use crate::core::error::{Error, Refusal};
 use crate::core::record::client::{secret_matches, Client, ClientId};
 use crate::core::sign::Signer;
-use crate::core::store::ClientStore;
+use crate::core::store::{ClientStore, RegistrationStore};
 use crate::core::Issuer;
 use secrecy::ExposeSecret;
 
-impl<S: ClientStore, K: Signer + ?Sized> Issuer<S, K> {
+impl<S: ClientStore + RegistrationStore, K: Signer + ?Sized> Issuer<S, K> {
     /// Authenticates a client. Unknown client, wrong secret, disabled client
     /// and a missing or surplus secret are one refusal, and an unknown client
-    /// still pays for a secret comparison.
+    /// still pays for a secret comparison. A self-registered client's use
+    /// keeps it from lapsing.
     pub async fn authenticate_client(&self, auth: &ClientAuth) -> Result<Client, Error> {
         let raw_id = match auth {
             ClientAuth::Secret { id, .. } | ClientAuth::Public { id } => id,
@@ -28,8 +29,12 @@ impl<S: ClientStore, K: Signer + ?Sized> Issuer<S, K> {
             ),
             ClientAuth::Public { .. } => client.as_ref().is_some_and(Client::is_public),
         };
+        let now = self.now();
         match client {
-            Some(c) if ok && c.enabled => Ok(c),
+            Some(c) if ok && c.is_active(now) => {
+                self.keep_client(&c, now).await?;
+                Ok(c)
+            }
             _ => Err(Refusal::InvalidClient.into()),
         }
     }

@@ -11,6 +11,7 @@ mod introspect;
 mod mint;
 mod password;
 mod refresh;
+pub mod register;
 mod revoke;
 mod userinfo;
 mod verify;
@@ -127,6 +128,8 @@ mod tests {
             created_at: datetime!(2037-01-01 0:00 UTC),
             logout: Default::default(),
             require_mfa: false,
+            third_party: false,
+            expires_at: None,
         }
     }
 

@@ -79,7 +79,7 @@ impl<S: TokenStateStore, K: Signer + ?Sized> Issuer<S, K> {
                 .await?;
             let live = state
                 .client
-                .is_some_and(|c| c.enabled && self.serves(&c, &claims.aud))
+                .is_some_and(|c| c.is_active(self.now()) && self.serves(&c, &claims.aud))
                 && !state.jti_revoked;
             return Ok(live.then_some(Liveness {
                 user: None,
@@ -107,7 +107,7 @@ impl<S: TokenStateStore, K: Signer + ?Sized> Issuer<S, K> {
         let client_live = match &client_id {
             Some(_) => state
                 .client
-                .is_some_and(|c| c.enabled && self.serves(&c, &claims.aud)),
+                .is_some_and(|c| c.is_active(self.now()) && self.serves(&c, &claims.aud)),
             None => true,
         };
         let same_client =

@@ -507,7 +507,16 @@ pub struct Client {
     pub logout: LogoutUris,
     /// Every sign-in for it needs a second factor (API §13).
     pub require_mfa: bool,
+    /// Registered by itself (API §14), not by an operator: its users are
+    /// asked to consent, and it lapses when unused.
+    pub third_party: bool,
+    /// When it lapses unless used again (a self-registered client only).
+    pub expires_at: Option<OffsetDateTime>,
 }
+
+/// The prefix of every self-registered client's id, which no operator's
+/// client may use: the function may write only these clients.
+pub const REGISTERED_ID_PREFIX: &str = "dyn-";
 
 impl Client {
     /// An enabled client made of `new`, with a new secret unless it is
@@ -534,12 +543,20 @@ impl Client {
             created_at: now,
             logout: new.logout,
             require_mfa: new.require_mfa,
+            third_party: false,
+            expires_at: None,
         };
         Ok((client, secret))
     }
 
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none()
+    }
+
+    /// Whether the client may be used at `now`: enabled and not lapsed
+    /// (storage deletes a lapsed client only some time after).
+    pub fn is_active(&self, now: OffsetDateTime) -> bool {
+        self.enabled && self.expires_at.is_none_or(|e| e > now)
     }
 
     /// Whether the client may use `grant`: registered for it, and holding a
@@ -816,6 +833,8 @@ mod tests {
             created_at: OffsetDateTime::UNIX_EPOCH,
             logout: LogoutUris::default(),
             require_mfa: false,
+            third_party: false,
+            expires_at: None,
         };
         for g in GrantType::ALL {
             assert_eq!(client.allows(g), !g.needs_secret(), "{g:?}");

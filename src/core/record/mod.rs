@@ -10,6 +10,7 @@ pub mod code;
 pub mod factor;
 pub mod family;
 pub mod passkey;
+pub mod registration;
 pub mod session;
 pub mod state;
 pub mod throttle;

@@ -31,4 +31,13 @@ pub struct ClientState {
     pub enabled: bool,
     /// The `aud` of its access tokens; `None`: the issuer's.
     pub audience: Option<String>,
+    /// When a self-registered client lapses unless used.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl ClientState {
+    /// As [`super::client::Client::is_active`].
+    pub fn is_active(&self, now: OffsetDateTime) -> bool {
+        self.enabled && self.expires_at.is_none_or(|e| e > now)
+    }
 }

@@ -214,6 +214,12 @@ pub fn address_key(source: Option<&str>) -> String {
     digest(&[b"throttle-address", source.unwrap_or("").as_bytes()])
 }
 
+/// The storage key of a source address's hourly budget of client
+/// registrations (API §14).
+pub fn registration_key(source: Option<&str>) -> String {
+    digest(&[b"registration", source.unwrap_or("").as_bytes()])
+}
+
 /// SHA-256 of the parts, each preceded by its length, so no two lists of
 /// parts hash alike.
 fn digest(parts: &[&[u8]]) -> String {

@@ -10,7 +10,7 @@ use crate::core::store::{AccessTokenStore, ClientStore, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 
-const CLIENT_PREFIX: &str = "CL#";
+pub(super) const CLIENT_PREFIX: &str = "CL#";
 pub(super) const REVOKED_PREFIX: &str = "AT#";
 const SECRET_HASH: &str = "secret_hash";
 
@@ -27,7 +27,17 @@ fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
 }
 
 /// The attributes of a client a token check reads (not its secret's hash).
-pub(super) const STATE_ATTRIBUTES: [&str; 2] = ["enabled", "audience"];
+pub(super) const STATE_ATTRIBUTES: [&str; 3] = ["enabled", "audience", EXPIRES_AT];
+
+/// When a self-registered client lapses unless used (and its `ttl`).
+const EXPIRES_AT: &str = "expires_at";
+
+fn expires_at(item: &Item) -> Result<Option<OffsetDateTime>, StoreError> {
+    match item.get(EXPIRES_AT) {
+        None => Ok(None),
+        Some(_) => get_time(item, EXPIRES_AT).map(Some),
+    }
+}
 
 /// A client as a token check reads it.
 pub(super) fn client_state_from_item(item: &Item) -> Result<ClientState, StoreError> {
@@ -37,6 +47,7 @@ pub(super) fn client_state_from_item(item: &Item) -> Result<ClientState, StoreEr
             None => None,
             Some(_) => Some(get_s(item, "audience")?.to_string()),
         },
+        expires_at: expires_at(item)?,
     })
 }
 
@@ -113,6 +124,8 @@ pub(super) fn client_from_item(item: &Item) -> Result<Client, StoreError> {
         },
         enabled: matches!(item.get("enabled"), Some(AttributeValue::Bool(true))),
         created_at: get_time(item, "created_at")?,
+        third_party: matches!(item.get("third_party"), Some(AttributeValue::Bool(true))),
+        expires_at: expires_at(item)?,
     })
 }
 
@@ -152,6 +165,13 @@ fn client_to_item(c: &Client) -> Item {
     item.insert("created_at".into(), millis(c.created_at));
     if c.require_mfa {
         item.insert("require_mfa".into(), AttributeValue::Bool(true));
+    }
+    if c.third_party {
+        item.insert("third_party".into(), AttributeValue::Bool(true));
+    }
+    if let Some(at) = c.expires_at {
+        item.insert(EXPIRES_AT.into(), millis(at));
+        item.insert(TTL_ATTRIBUTE.into(), ttl(at));
     }
     item
 }

@@ -5,7 +5,8 @@
 //! `OS#<hash>` ops sessions ([`sessions`]), `TH#<key>` failure records
 //! ([`throttle`]), `CL#<client id>` OAuth clients and `AT#<jti>` revoked
 //! access tokens ([`clients`]), `AC#<hash>` authorization codes ([`codes`]), `BS#<hash>` browser sessions
-//! ([`browser_sessions`]). Every expirable item carries `ttl` (epoch seconds) for
+//! ([`browser_sessions`]), `IT#<hash>` initial access tokens
+//! ([`registration`]), `PK#`/`PC#` passkeys ([`passkeys`]). Every expirable item carries `ttl` (epoch seconds) for
 //! DynamoDB's TTL deletion, which is late, so reads check `expires_at`
 //! themselves. [`codec`] turns values into attributes and back; [`provision`]
 //! creates the tables.
@@ -17,6 +18,7 @@ mod codes;
 mod families;
 mod passkeys;
 pub mod provision;
+mod registration;
 mod sessions;
 mod state;
 mod throttle;
@@ -33,9 +35,10 @@ use aws_sdk_dynamodb::Client;
 pub const USERS_KEY: &str = "username";
 pub const TOKENS_KEY: &str = "pk";
 pub const TTL_ATTRIBUTE: &str = "ttl";
-/// The key prefixes of the tokens table's items the function writes; it
-/// only reads the OAuth clients (`CL#`), so its role may write nothing else.
-pub const FUNCTION_WRITES: [&str; 8] = [
+/// The key prefixes of the tokens table's items the function writes; of
+/// the OAuth clients (`CL#`) it writes only the self-registered ones
+/// (`CL#dyn-`), so its role may write nothing else.
+pub const FUNCTION_WRITES: [&str; 9] = [
     families::PREFIX,
     browser_sessions::PREFIX,
     sessions::PREFIX,
@@ -44,6 +47,7 @@ pub const FUNCTION_WRITES: [&str; 8] = [
     codes::PREFIX,
     passkeys::OWNER_PREFIX,
     passkeys::CHALLENGE_PREFIX,
+    registration::CLIENT_PREFIX,
 ];
 
 /// The two tables' names.

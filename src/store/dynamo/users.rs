@@ -7,6 +7,7 @@ use super::codec::{
 use super::{classify, conditional, DynamoStore, USERS_KEY};
 use crate::core::record::client::{Client, ClientId, LogoutUris};
 use crate::core::record::factor::Factors;
+use crate::core::record::registration::InitialAccessToken;
 use crate::core::record::throttle::Throttle;
 use crate::core::record::user::{Account, User, Username};
 use crate::core::store::{AdminStore, FactorStore, StoreError, TotpEnrolment, UserStore};
@@ -557,5 +558,20 @@ impl AdminStore for DynamoStore {
 
     async fn delete_throttle(&self, key: &str) -> Result<(), StoreError> {
         self.delete_throttle_record(key).await
+    }
+
+    async fn create_initial_access_token(
+        &self,
+        token: &InitialAccessToken,
+    ) -> Result<(), StoreError> {
+        self.put_initial_access_token(token).await
+    }
+
+    async fn list_initial_access_tokens(&self) -> Result<Vec<InitialAccessToken>, StoreError> {
+        self.scan_initial_access_tokens().await
+    }
+
+    async fn delete_initial_access_token(&self, hash: &str) -> Result<bool, StoreError> {
+        self.delete_initial_access_token_item(hash).await
     }
 }

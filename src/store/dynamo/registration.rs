@@ -1,0 +1,156 @@
+//! Self-registration (API §14): the initial access tokens an operator hands
+//! out, `IT#<hash>` in the tokens table with `ttl` at their expiry; and the
+//! writes the function makes to the clients that register themselves, whose
+//! ids all start `dyn-`, so its role may write those clients and no other.
+
+use super::clients::client_key;
+use super::codec::{get_s, get_time, millis, s, ttl, Item};
+use super::{classify, conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
+use crate::core::record::client::{Client, ClientId};
+use crate::core::record::registration::InitialAccessToken;
+use crate::core::store::{RegistrationStore, StoreError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use time::OffsetDateTime;
+
+pub(super) const PREFIX: &str = "IT#";
+/// `CL#` and the self-registered clients' id prefix.
+pub(super) const CLIENT_PREFIX: &str = "CL#dyn-";
+
+fn key(hash: &str) -> AttributeValue {
+    s(&format!("{PREFIX}{hash}"))
+}
+
+fn from_item(item: &Item) -> Result<InitialAccessToken, StoreError> {
+    let hash = get_s(item, TOKENS_KEY)?
+        .strip_prefix(PREFIX)
+        .ok_or_else(|| StoreError::Corrupt("not an initial access token".into()))?;
+    Ok(InitialAccessToken {
+        hash: hash.to_string(),
+        note: match item.get("note") {
+            None => None,
+            Some(_) => Some(get_s(item, "note")?.to_string()),
+        },
+        created_at: get_time(item, "created_at")?,
+        expires_at: get_time(item, "expires_at")?,
+    })
+}
+
+impl RegistrationStore for DynamoStore {
+    async fn register_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.create_client_item(client).await
+    }
+
+    async fn keep_client(&self, id: &ClientId, until: OffsetDateTime) -> Result<bool, StoreError> {
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, client_key(id))
+            .update_expression("SET expires_at = :e, #t = :t")
+            .condition_expression("attribute_exists(expires_at)")
+            .expression_attribute_names("#t", TTL_ATTRIBUTE)
+            .expression_attribute_values(":e", millis(until))
+            .expression_attribute_values(":t", ttl(until));
+        Ok(conditional(&self.tokens, req.send().await)?.is_some())
+    }
+
+    async fn initial_access_token(
+        &self,
+        hash: &str,
+    ) -> Result<Option<InitialAccessToken>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, key(hash))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify(&self.tokens, e))?;
+        out.item().map(from_item).transpose()
+    }
+}
+
+impl DynamoStore {
+    pub(super) async fn put_initial_access_token(
+        &self,
+        t: &InitialAccessToken,
+    ) -> Result<(), StoreError> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.tokens)
+            .item(TOKENS_KEY, key(&t.hash))
+            .item("created_at", millis(t.created_at))
+            .item("expires_at", millis(t.expires_at))
+            .item(TTL_ATTRIBUTE, ttl(t.expires_at));
+        if let Some(note) = &t.note {
+            req = req.item("note", s(note));
+        }
+        put_once(&self.tokens, req, |old| {
+            get_time(old, "created_at").is_ok_and(|c| c == t.created_at)
+        })
+        .await
+    }
+
+    pub(super) async fn scan_initial_access_tokens(
+        &self,
+    ) -> Result<Vec<InitialAccessToken>, StoreError> {
+        let mut found = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.tokens)
+                .filter_expression("begins_with(#k, :p)")
+                .expression_attribute_names("#k", TOKENS_KEY)
+                .expression_attribute_values(":p", s(PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify(&self.tokens, e))?;
+            for item in out.items() {
+                found.push(from_item(item)?);
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        found.sort_by_key(|t| t.created_at);
+        Ok(found)
+    }
+
+    pub(super) async fn delete_initial_access_token_item(
+        &self,
+        hash: &str,
+    ) -> Result<bool, StoreError> {
+        let req = self
+            .client
+            .delete_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, key(hash))
+            .condition_expression("attribute_exists(#k)")
+            .expression_attribute_names("#k", TOKENS_KEY);
+        Ok(conditional(&self.tokens, req.send().await)?.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::record::client::REGISTERED_ID_PREFIX;
+
+    #[test]
+    fn the_writable_client_prefix_is_the_registered_ids() {
+        assert_eq!(
+            CLIENT_PREFIX,
+            format!(
+                "{}{REGISTERED_ID_PREFIX}",
+                super::super::clients::CLIENT_PREFIX
+            )
+        );
+    }
+}
