@@ -1,5 +1,6 @@
 //! The AWS SDK configuration shared by every client (DynamoDB, Secrets Manager).
 
+use crate::sdk_http::{Http1Client, TlsSetupError};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use aws_types::SdkConfig;
@@ -20,6 +21,8 @@ pub enum SdkConfigError {
          file; the function does not run SSO, credential processes or role assumption"
     )]
     NoCredentials,
+    #[error("the HTTPS client cannot be made: {0}")]
+    Tls(#[from] TlsSetupError),
 }
 
 /// The function's SDK configuration: the region and credentials from the
@@ -69,10 +72,10 @@ pub async fn lambda_sdk_config_trusting(
         .time_source(aws_smithy_async::time::SystemTimeSource::new())
         .service_config(EnvEndpoints);
     builder.set_sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep());
-    if let Some(client) = amazon_roots_client(extra_ca_pem) {
-        builder = builder.http_client(client);
-    }
-    Ok(builder.build())
+    let client = Http1Client::trusting(AMAZON_ROOTS, extra_ca_pem)
+        .map_err(SdkConfigError::Tls)?
+        .shared();
+    Ok(builder.http_client(client).build())
 }
 
 /// The region of the selected profile (`AWS_PROFILE`, else `default`) of
@@ -165,36 +168,17 @@ fn retries() -> aws_config::retry::RetryConfig {
 /// trusted, as a person's network (a TLS-inspecting proxy) may need. The
 /// functions trust Amazon's roots alone, with no setting to change that.
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .timeout_config(timeouts())
-        .retry_config(retries())
-        .load()
-        .await
-}
-
-/// An HTTPS client trusting Amazon's roots and the CAs in `extra_ca_pem`.
-fn amazon_roots_client(
-    extra_ca_pem: Option<&[u8]>,
-) -> Option<aws_sdk_dynamodb::config::SharedHttpClient> {
-    use aws_smithy_http_client::tls;
-    let mut trust = tls::TrustStore::empty()
-        .with_native_roots(false)
-        .with_pem_certificate(AMAZON_ROOTS);
-    if let Some(pem) = extra_ca_pem {
-        trust = trust.with_pem_certificate(pem);
+        .retry_config(retries());
+    // Without the system's CA store (none installed) the SDK's calls fail
+    // on their own, each saying so.
+    match Http1Client::trusting_system() {
+        Ok(client) => loader.http_client(client.shared()),
+        Err(_) => loader,
     }
-    let context = tls::TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        .ok()?;
-    Some(
-        aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::AwsLc,
-            ))
-            .tls_context(context)
-            .build_https(),
-    )
+    .load()
+    .await
 }
 
 #[cfg(test)]
@@ -218,6 +202,6 @@ mod tests {
                 .unwrap();
             assert_eq!(der[0], 0x30, "an ASN.1 SEQUENCE");
         }
-        assert!(amazon_roots_client(None).is_some());
+        assert!(Http1Client::trusting(AMAZON_ROOTS, None).is_ok());
     }
 }

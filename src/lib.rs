@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod notify;
 pub mod observe;
 pub mod scheme;
+pub mod sdk_http;
 pub mod store;
 pub mod telemetry;
 

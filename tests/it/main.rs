@@ -34,3 +34,4 @@ mod startup;
 mod structure;
 mod template;
 mod throttle;
+mod tls;

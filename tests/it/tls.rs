@@ -1,0 +1,200 @@
+//! The functions' HTTP client as AWS meets it: HTTPS with certificate
+//! verification, to DynamoDB Local behind a TLS terminator whose CA this
+//! test makes (`openssl`). Every other test talks plain HTTP to the
+//! emulator; this one checks the TLS, the connection reuse under
+//! concurrency, and that an unknown CA is refused.
+
+use crate::common::*;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use token_issuer::core::store::AdminStore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::rustls;
+
+/// A CA, and a certificate for `localhost` it signed, in `dir`.
+fn make_certificates(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=token-issuer-test-ca",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+    ]);
+}
+
+/// TLS in front of `upstream`; its URL, and a count of the connections it
+/// accepted.
+async fn terminator(dir: &Path, upstream: String) -> (String, Arc<AtomicUsize>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(sock).await else {
+                    return;
+                };
+                let Ok(mut up) = TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+            });
+        }
+    });
+    (format!("https://localhost:{port}"), accepted)
+}
+
+async fn dynamodb_over(url: &str, ca: Option<&[u8]>) -> aws_sdk_dynamodb::Client {
+    let sdk = token_issuer::aws::lambda_sdk_config_trusting(ca)
+        .await
+        .unwrap();
+    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .endpoint_url(url)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+#[tokio::test]
+async fn the_functions_reach_storage_over_verified_tls_and_reuse_connections() {
+    let dir = std::env::temp_dir().join(unique("tls"));
+    std::fs::create_dir_all(&dir).unwrap();
+    make_certificates(&dir);
+    let upstream = endpoint().trim_start_matches("http://").to_string();
+    let (url, accepted) = terminator(&dir, upstream).await;
+    let ca = std::fs::read(dir.join("ca.pem")).unwrap();
+
+    // The shipped client: Amazon's roots and the test's CA.
+    let client = dynamodb_over(&url, Some(&ca)).await;
+    let config = test_config();
+    let store = token_issuer::compose::store(client.clone(), &config.store);
+    store.create_tables().await.expect("tables over TLS");
+    let env = TestEnv::on_store(config, store).await;
+    env.store
+        .create_user(&env.admin)
+        .await
+        .expect("a user over TLS");
+    let before = accepted.load(Ordering::SeqCst);
+    for _ in 0..10 {
+        client.list_tables().send().await.unwrap();
+    }
+    let sequential = accepted.load(Ordering::SeqCst) - before;
+    assert!(
+        sequential <= 1,
+        "one connection for calls in turn: {sequential}"
+    );
+    // Eight log ins at once (several calls each, some in parallel; eight,
+    // below the lockout's ten attempts in flight), four times: later rounds
+    // find the first's connections.
+    let ev = login(
+        "v2-login",
+        serde_json::json!({"username": "Admin", "password": PASSWORD}),
+    );
+    let mut opened = Vec::new();
+    for _ in 0..4 {
+        let before = accepted.load(Ordering::SeqCst);
+        let replies = futures_util::future::join_all((0..8).map(|_| env.call(&ev))).await;
+        for r in replies {
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+        opened.push(accepted.load(Ordering::SeqCst) - before);
+    }
+    println!("tls: connections opened per round of 8 log ins: {opened:?}");
+    let later: usize = opened[1..].iter().sum();
+    assert!(later < 24, "later rounds reuse connections: {opened:?}");
+
+    // Amazon's roots alone do not trust the test's CA: nothing is sent.
+    let untrusting = dynamodb_over(&url, None).await;
+    let err = untrusting
+        .list_tables()
+        .send()
+        .await
+        .expect_err("an unknown CA is refused");
+    let text = format!(
+        "{:?}",
+        aws_smithy_types::error::display::DisplayErrorContext(&err)
+    );
+    assert!(
+        text.contains("certificate") || text.contains("Certificate"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
