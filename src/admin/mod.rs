@@ -12,6 +12,7 @@ mod clients;
 mod keys;
 mod print;
 mod registration;
+mod resources;
 mod tables;
 mod telling;
 mod users;
@@ -22,6 +23,7 @@ pub use clients::{
 };
 pub use keys::{KeysCommand, SecretArgs};
 pub use registration::{registration_command, RegistrationCommand};
+pub use resources::{resource_command, ResourceCommand};
 pub use tables::TablesCommand;
 pub use telling::Telling;
 pub use users::{
@@ -69,6 +71,9 @@ pub enum Command {
     /// Clients that register themselves: initial access tokens.
     #[command(subcommand)]
     Registration(RegistrationCommand),
+    /// The APIs tokens may be for (RFC 8707 resource indicators).
+    #[command(subcommand)]
+    Resource(ResourceCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +171,10 @@ pub async fn run(cli: Cli) -> Result<(), AdminError> {
         Command::Registration(cmd) => {
             let store = connect().await?;
             registration::registration_command(&store, cmd, OffsetDateTime::now_utc()).await
+        }
+        Command::Resource(cmd) => {
+            let store = connect().await?;
+            resources::resource_command(&store, cmd, OffsetDateTime::now_utc()).await
         }
     }
 }

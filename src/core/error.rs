@@ -45,6 +45,10 @@ pub enum Refusal {
     /// An active bearer token without the scope the route needs (RFC 6750).
     #[error("the access token lacks the scope {0}")]
     InsufficientScope(&'static str),
+    /// A `resource` that is not registered, or that the grant's family was
+    /// not issued for (RFC 8707 §2: `invalid_target`).
+    #[error("the requested resource is unknown or not allowed")]
+    InvalidTarget,
 }
 
 /// The service failed; the caller gets a server error and the log the chain.

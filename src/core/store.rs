@@ -8,6 +8,7 @@ use super::record::code::{CodeRedemption, Redemption, StoredCode};
 use super::record::family::{RefreshFamily, Rotation};
 use super::record::passkey::{Passkey, Used};
 use super::record::registration::InitialAccessToken;
+use super::record::resource::{Resource, ResourceUri};
 use super::record::session::Session;
 use super::record::state::{ClientState, FamilyState};
 use super::record::throttle::{AttemptLimit, Throttle};
@@ -241,6 +242,14 @@ pub trait RegistrationStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<InitialAccessToken>, StoreError>> + Send;
 }
 
+/// Protected resources (RFC 8707), as grants read them.
+pub trait ResourceStore: Send + Sync {
+    fn get_resource(
+        &self,
+        uri: &ResourceUri,
+    ) -> impl Future<Output = Result<Option<Resource>, StoreError>> + Send;
+}
+
 /// Authorization codes, by the hash of the code.
 pub trait CodeStore: Send + Sync {
     /// Fails with [`StoreError::AlreadyExists`] when the hash is taken.
@@ -278,6 +287,8 @@ pub struct TokenStateQuery<'a> {
     pub user: Option<&'a Username>,
     pub client: Option<&'a ClientId>,
     pub revoked_jti: Option<&'a str>,
+    /// The token's audience, when it may name a resource (RFC 8707).
+    pub resource: Option<&'a str>,
 }
 
 /// What [`TokenStateStore::token_state`] found; `None` where nothing is
@@ -289,6 +300,8 @@ pub struct TokenState {
     pub user: Option<Account>,
     pub client: Option<ClientState>,
     pub jti_revoked: bool,
+    /// [`TokenStateQuery::resource`] is a registered resource.
+    pub resource_registered: bool,
 }
 
 /// Reads everything a token check needs in one storage request, so
@@ -478,6 +491,7 @@ pub trait Store:
     + TokenStateStore
     + CodeStore
     + RegistrationStore
+    + ResourceStore
 {
 }
 
@@ -494,6 +508,7 @@ impl<T> Store for T where
         + TokenStateStore
         + CodeStore
         + RegistrationStore
+        + ResourceStore
 {
 }
 
@@ -607,5 +622,19 @@ pub trait AdminStore: UserStore + ClientStore + BrowserSessionStore {
     fn delete_initial_access_token(
         &self,
         hash: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Fails with [`StoreError::AlreadyExists`] when the URI is registered.
+    fn create_resource(
+        &self,
+        resource: &Resource,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn list_resources(&self) -> impl Future<Output = Result<Vec<Resource>, StoreError>> + Send;
+
+    /// `false` when there is no such resource.
+    fn delete_resource(
+        &self,
+        uri: &ResourceUri,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

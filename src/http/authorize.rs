@@ -50,7 +50,8 @@ impl Dialect for Page {
             | Refusal::InvalidCode
             | Refusal::InvalidScope
             | Refusal::InvalidToken
-            | Refusal::InsufficientScope(_) => page::error(
+            | Refusal::InsufficientScope(_)
+            | Refusal::InvalidTarget => page::error(
                 StatusCode::BAD_REQUEST,
                 "This sign-in request cannot be completed.",
                 None,
@@ -512,6 +513,7 @@ fn params(form: &FormBody) -> AuthorizeParams<'_> {
         request_uri: param(form, "request_uri"),
         acr_values: param(form, "acr_values"),
         action: param(form, "action"),
+        resource: param(form, "resource"),
     }
 }
 

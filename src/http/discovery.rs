@@ -31,7 +31,8 @@ impl Dialect for Discovery {
             | Refusal::InvalidCode
             | Refusal::InvalidScope
             | Refusal::InvalidToken
-            | Refusal::InsufficientScope(_) => message(StatusCode::FORBIDDEN, "Forbidden"),
+            | Refusal::InsufficientScope(_)
+            | Refusal::InvalidTarget => message(StatusCode::FORBIDDEN, "Forbidden"),
         }
     }
 

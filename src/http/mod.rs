@@ -119,7 +119,8 @@ fn error_response<D: Dialect>(err: &ApiError) -> Response<Body> {
                 | Refusal::InvalidCode
                 | Refusal::InvalidScope
                 | Refusal::InvalidToken
-                | Refusal::InsufficientScope(_) => resp,
+                | Refusal::InsufficientScope(_)
+                | Refusal::InvalidTarget => resp,
             }
         }
         ApiError::Fault(_) | ApiError::Deadline(_) => D::server_error(),

@@ -6,7 +6,7 @@ use super::request::{basic_credentials, bearer_token, FormBody, RequestError};
 use super::routes::DialectName;
 use super::{response, ApiError, Context, Dialect};
 use crate::core::authorize::AuthorizeRefusal;
-use crate::core::oauth::{ClientAuth, Introspected, OAuthGrant};
+use crate::core::oauth::{ClientAuth, CodeExchange, Introspected, OAuthGrant};
 use crate::core::record::claims::acr_of;
 use crate::core::record::claims::{EMAIL, PROFILE};
 use crate::core::store::Store;
@@ -96,6 +96,9 @@ pub fn authorize_refusal(refusal: AuthorizeRefusal) -> (&'static str, &'static s
             "id_token_hint is not an ID token of this issuer",
         ),
         AuthorizeRefusal::LoginRequired => ("login_required", "The user must sign in"),
+        AuthorizeRefusal::InvalidTarget => {
+            ("invalid_target", "The resource is not a registered one")
+        }
     }
 }
 
@@ -185,6 +188,11 @@ impl Dialect for OAuth {
                 ),
                 &format!("Bearer realm=\"{REALM}\", error=\"invalid_token\""),
             ),
+            Refusal::InvalidTarget => error(
+                bad,
+                "invalid_target",
+                "The resource is not registered, or not one this grant may have",
+            ),
             Refusal::InsufficientScope(scope) => with_challenge(
                 error(
                     StatusCode::FORBIDDEN,
@@ -272,6 +280,8 @@ pub async fn token<S: Store>(
     let auth = client_auth(req, &form)?;
     let grant_type = form.required("grant_type")?;
     let scope = form.optional("scope")?;
+    // RFC 8707: the API the access token is for; one per request here.
+    let resource = form.optional("resource")?;
     let origin = ctx.origin(DialectName::OAuth);
     // The request is checked whole before the client is looked up.
     let grant = match grant_type {
@@ -284,14 +294,21 @@ pub async fn token<S: Store>(
             };
             let client = issuer.authenticate_client(&auth).await?;
             issuer
-                .password_grant(&client, creds, scope, &origin, &ctx.issuer_url)
+                .password_grant(&client, creds, scope, resource, &origin, &ctx.issuer_url)
                 .await?
         }
         "refresh_token" => {
             let presented = form.required("refresh_token")?;
             let client = issuer.authenticate_client(&auth).await?;
             issuer
-                .refresh_grant(&client, presented, scope, &origin, &ctx.issuer_url)
+                .refresh_grant(
+                    &client,
+                    presented,
+                    scope,
+                    resource,
+                    &origin,
+                    &ctx.issuer_url,
+                )
                 .await?
         }
         "authorization_code" => {
@@ -302,9 +319,12 @@ pub async fn token<S: Store>(
             issuer
                 .code_grant(
                     &client,
-                    code,
-                    redirect_uri,
-                    verifier,
+                    CodeExchange {
+                        code,
+                        redirect_uri,
+                        verifier,
+                        resource,
+                    },
                     &origin,
                     &ctx.issuer_url,
                 )
@@ -313,7 +333,7 @@ pub async fn token<S: Store>(
         "client_credentials" => {
             let client = issuer.authenticate_client(&auth).await?;
             issuer
-                .client_credentials_grant(&client, scope, &ctx.issuer_url)
+                .client_credentials_grant(&client, scope, resource, &ctx.issuer_url)
                 .await?
         }
         _ => return Err(RequestError::UnsupportedGrantType.into()),

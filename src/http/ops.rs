@@ -125,7 +125,8 @@ impl Dialect for Ops {
             Refusal::UnauthorizedClient(_)
             | Refusal::InvalidCode
             | Refusal::InvalidScope
-            | Refusal::InsufficientScope(_) => failure(StatusCode::BAD_REQUEST, "Invalid request"),
+            | Refusal::InsufficientScope(_)
+            | Refusal::InvalidTarget => failure(StatusCode::BAD_REQUEST, "Invalid request"),
         }
     }
 

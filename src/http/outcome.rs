@@ -127,6 +127,7 @@ fn refusal_metric(r: &Refusal) -> &'static str {
         | Refusal::UnauthorizedClient(_)
         | Refusal::InvalidCode
         | Refusal::InvalidScope
-        | Refusal::InsufficientScope(_) => metrics::OTHER_REFUSAL,
+        | Refusal::InsufficientScope(_)
+        | Refusal::InvalidTarget => metrics::OTHER_REFUSAL,
     }
 }

@@ -166,6 +166,10 @@ fn hidden<'a>(
         ("code_challenge_method", Some("S256")),
         ("acr_values", request.acr_values.as_deref()),
         (
+            "resource",
+            request.resource.as_ref().map(|r| r.uri.as_str()),
+        ),
+        (
             "action",
             request
                 .register_passkey

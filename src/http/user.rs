@@ -83,7 +83,8 @@ impl Dialect for User {
             | Refusal::InvalidCode
             | Refusal::InvalidScope
             | Refusal::InvalidToken
-            | Refusal::InsufficientScope(_) => failure(
+            | Refusal::InsufficientScope(_)
+            | Refusal::InvalidTarget => failure(
                 StatusCode::BAD_REQUEST,
                 "INVALID_REQUEST",
                 "Invalid HTTP request",

@@ -81,7 +81,8 @@ impl Dialect for V2 {
             | Refusal::InvalidCode
             | Refusal::InvalidScope
             | Refusal::InvalidToken
-            | Refusal::InsufficientScope(_) => {
+            | Refusal::InsufficientScope(_)
+            | Refusal::InvalidTarget => {
                 failure(StatusCode::BAD_REQUEST, "GEN_1001", "Invalid request")
             }
         }

@@ -620,6 +620,7 @@ pub const HIDDEN: &[&str] = &[
     "code_challenge",
     "code_challenge_method",
     "acr_values",
+    "resource",
     "form_token",
     // The second step's and the passkey registration's (API §13).
     "username",

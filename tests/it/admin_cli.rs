@@ -1115,3 +1115,82 @@ async fn initial_access_tokens_are_made_listed_and_revoked_and_self_registered_c
         "register themselves",
     );
 }
+
+#[tokio::test]
+async fn resources_are_registered_listed_and_withdrawn_with_the_cli() {
+    let admin = Admin::new();
+    admin.ok(&["tables", "create"], None);
+    let uri = "https://mcp.example.com/mcp";
+    admin.ok(
+        &[
+            "resource",
+            "create",
+            "--uri",
+            uri,
+            "--scopes",
+            "mcp:tools mcp:read",
+        ],
+        None,
+    );
+    admin.fails(
+        &["resource", "create", "--uri", uri, "--scopes", "x"],
+        None,
+        "already exists",
+    );
+    admin.fails(
+        &[
+            "resource",
+            "create",
+            "--uri",
+            "http://mcp.example.com/",
+            "--scopes",
+            "x",
+        ],
+        None,
+        "--uri",
+    );
+    admin.fails(
+        &[
+            "resource",
+            "create",
+            "--uri",
+            "https://a.example/",
+            "--scopes",
+            " ",
+        ],
+        None,
+        "--scopes",
+    );
+    let list = admin.ok(&["resource", "list"], None);
+    assert!(
+        list.contains(&format!("{uri}\tmcp:tools mcp:read")),
+        "{list}"
+    );
+
+    // The function issues tokens for it.
+    let env = admin.app().await;
+    let secret = env
+        .add_client(
+            "svc",
+            false,
+            &[token_issuer::core::record::client::GrantType::ClientCredentials],
+            "mcp:tools",
+        )
+        .await
+        .unwrap();
+    let cc = oauth_event(
+        "oauth-token-client-credentials",
+        &[("grant_type", "client_credentials"), ("resource", uri)],
+        Some(("svc", &secret)),
+    );
+    let r = env.call(&cc).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        jwt_claims(r.json()["access_token"].as_str().unwrap())["aud"],
+        uri
+    );
+
+    admin.ok(&["resource", "delete", "--uri", uri], None);
+    assert_eq!(env.call(&cc).await.json()["error"], "invalid_target");
+    admin.fails(&["resource", "delete", "--uri", uri], None, "no resource");
+}

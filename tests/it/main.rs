@@ -27,6 +27,7 @@ mod ops_client;
 mod passkeys;
 mod refresh;
 mod registration;
+mod resources;
 mod routing;
 mod schemathesis;
 mod sso;

@@ -2973,6 +2973,61 @@ async fn oauth_register(doc: &mut Doc) {
     assert_eq!(r.status, 500, "{}", r.text());
 }
 
+/// `resource` (RFC 8707) at the token endpoint and at authorize.
+async fn resource_indicators(doc: &mut Doc) {
+    use token_issuer::core::record::client::Scopes;
+    use token_issuer::core::record::resource::{Resource, ResourceUri};
+    let env = TestEnv::new().await;
+    let uri = "https://mcp.example.com/mcp";
+    env.store
+        .create_resource(&Resource {
+            uri: ResourceUri::parse(uri).unwrap(),
+            scopes: Scopes::parse("mcp:tools").unwrap(),
+            created_at: START,
+        })
+        .await
+        .unwrap();
+    let secret = env
+        .add_client("svc", false, &[GrantType::ClientCredentials], "mcp:tools")
+        .await
+        .unwrap();
+    let cc = |resource: &str| {
+        oauth_event(
+            "oauth-token-client-credentials",
+            &[("grant_type", "client_credentials"), ("resource", resource)],
+            Some(("svc", &secret)),
+        )
+    };
+    expect(doc, &env, "a token for a resource", &cc(uri), 200).await;
+    expect_error(
+        doc,
+        &env,
+        "a token for an unknown resource",
+        &cc("https://unknown.example/"),
+        400,
+        "invalid_target",
+    )
+    .await;
+    env.add_client("web", false, CODE_FLOW, "openid profile mcp:tools")
+        .await;
+    let r = expect(
+        doc,
+        &env,
+        "an authorization for an unknown resource",
+        &authorize_get(&set(
+            authorization("web"),
+            "resource",
+            Some("https://unknown.example/"),
+        )),
+        302,
+    )
+    .await;
+    assert_eq!(
+        redirect_param(&r, "error").as_deref(),
+        Some("invalid_target")
+    );
+}
+
 /// Every documented route answers, in every framing; other methods get 405
 /// and other paths 404.
 async fn routes(doc: &mut Doc) {
@@ -3084,6 +3139,7 @@ async fn openapi_yaml_matches_the_handler() {
     Box::pin(oauth_logout(&mut doc)).await;
     server_errors(&mut doc).await;
     oauth_register(&mut doc).await;
+    resource_indicators(&mut doc).await;
     routes(&mut doc).await;
 
     // Every documented answer was seen at least once.

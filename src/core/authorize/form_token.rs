@@ -24,6 +24,7 @@ pub(super) fn token_input(request: &AuthorizationRequest, expires: i64) -> Vec<u
         request.nonce.as_deref().unwrap_or(""),
         &request.code_challenge,
         request.acr_values.as_deref().unwrap_or(""),
+        request.resource.as_ref().map_or("", |r| r.uri.as_str()),
         if request.register_passkey {
             super::REGISTER_PASSKEY
         } else {

@@ -14,11 +14,12 @@ use super::record::browser::{BrowserSession, SessionLink, SignInAgain};
 use super::record::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
 use super::record::code::StoredCode;
 use super::record::family::{ClientBinding, RefreshFamily};
+use super::record::resource::{Resource, ResourceUri};
 use super::record::token::{random, token_hash, RefreshToken};
 use super::record::user::Username;
 use super::store::{
-    BrowserSessionStore, ClientStore, CodeStore, FamilyStore, RegistrationStore, StoreError,
-    ThrottleStore, UserStore,
+    BrowserSessionStore, ClientStore, CodeStore, FamilyStore, RegistrationStore, ResourceStore,
+    StoreError, ThrottleStore, UserStore,
 };
 use super::Issuer;
 use crate::core::sign::Signer;
@@ -77,6 +78,8 @@ pub struct AuthorizeParams<'a> {
     pub acr_values: Param<'a>,
     /// `action=register-passkey`: add a passkey to the account (API §13).
     pub action: Param<'a>,
+    /// RFC 8707: the API the tokens are for (one per request here).
+    pub resource: Param<'a>,
 }
 
 /// A request that passed every check: the page may be shown and a code issued.
@@ -107,6 +110,8 @@ pub struct AuthorizationRequest {
     /// `action=register-passkey`: once signed in, the user is offered to
     /// register a passkey before returning to the client (API §13).
     pub register_passkey: bool,
+    /// The registered resource the tokens are for (RFC 8707).
+    pub resource: Option<Resource>,
 }
 
 /// The one `action` value: register a passkey after signing in.
@@ -178,6 +183,8 @@ pub enum AuthorizeRefusal {
     InvalidAction,
     /// `id_token_hint` is not an ID token this issuer signed.
     InvalidIdTokenHint,
+    /// `resource` is not a registered resource (RFC 8707 `invalid_target`).
+    InvalidTarget,
     /// `prompt=none`, but the user must sign in.
     LoginRequired,
 }
@@ -263,7 +270,7 @@ fn is_printable(s: &str) -> bool {
     s.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
-impl<S: ClientStore + RegistrationStore, K: Signer + ?Sized> Issuer<S, K> {
+impl<S: ClientStore + RegistrationStore + ResourceStore, K: Signer + ?Sized> Issuer<S, K> {
     /// Checks an authorization request in the order RFC 6749 §4.1.2.1 needs:
     /// client and redirect URI first (never redirect elsewhere), then
     /// everything else, reported on the redirect URI.
@@ -334,6 +341,7 @@ impl<S: ClientStore + RegistrationStore, K: Signer + ?Sized> Issuer<S, K> {
             ("request_uri", p.request_uri),
             ("acr_values", p.acr_values),
             ("action", p.action),
+            ("resource", p.resource),
         ]
         .into_iter()
         .any(|(_, v)| v.is_err());
@@ -396,6 +404,19 @@ impl<S: ClientStore + RegistrationStore, K: Signer + ?Sized> Issuer<S, K> {
             Some(REGISTER_PASSKEY) if prompt != Prompt::None => true,
             Some(_) => return fail(AuthorizeRefusal::InvalidAction),
         };
+        let resource = match get(p.resource) {
+            None => None,
+            Some(raw) => {
+                let found = match ResourceUri::parse(raw) {
+                    Ok(uri) => self.store.get_resource(&uri).await?,
+                    Err(_) => None,
+                };
+                match found {
+                    Some(r) => Some(r),
+                    None => return fail(AuthorizeRefusal::InvalidTarget),
+                }
+            }
+        };
         let login_hint = get(p.login_hint)
             .filter(|h| h.len() <= MAX_LOGIN_HINT_BYTES && is_printable(h))
             .map(str::to_string);
@@ -413,6 +434,7 @@ impl<S: ClientStore + RegistrationStore, K: Signer + ?Sized> Issuer<S, K> {
             acr_values: acr_values.map(str::to_string),
             wants_mfa: acr_values.is_some_and(|a| a.split(' ').any(|v| v == "mfa")),
             register_passkey,
+            resource,
             client,
         })
     }
@@ -481,6 +503,7 @@ impl<
         let binding = ClientBinding {
             client_id: req.client.id.clone(),
             scope: req.scope.clone(),
+            resource: req.resource.as_ref().map(|r| r.uri.clone()),
         };
         let (user, family, first) = self
             .start_family(checked, Some(binding), Some(link), origin, now)

@@ -199,6 +199,7 @@ impl<S: BrowserSessionStore + CodeStore + FamilyStore + UserStore, K: Signer + ?
         let binding = ClientBinding {
             client_id: req.client.id.clone(),
             scope: req.scope.clone(),
+            resource: req.resource.as_ref().map(|r| r.uri.clone()),
         };
         let (family, first) = self.new_family(&user, Some(binding), Some(link), origin, now)?;
         let idle_until =

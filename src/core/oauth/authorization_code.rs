@@ -4,32 +4,51 @@
 //! again revokes the family, whoever holds its tokens by then (§4.1.2).
 
 use super::mint::UserTokens;
-use super::OAuthGrant;
+use super::{Granted, OAuthGrant};
 use crate::core::audit::{self, Origin};
 use crate::core::authorize::{is_pkce_string, s256};
 use crate::core::error::{Error, Refusal};
 use crate::core::record::client::{Client, GrantType};
 use crate::core::record::code::{CodeRedemption, Redemption};
 use crate::core::record::family::RefreshFamily;
+use crate::core::record::resource::ResourceUri;
 use crate::core::record::token::{self, token_hash};
 use crate::core::sign::Signer;
-use crate::core::store::{CodeStore, FamilyStore, UserStore};
+use crate::core::store::{CodeStore, FamilyStore, ResourceStore, UserStore};
 use crate::core::Issuer;
 
-impl<S: CodeStore + FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
+/// What a client presents to exchange a code (RFC 6749 §4.1.3, RFC 7636
+/// §4.5, RFC 8707 §2.2).
+#[derive(Debug, Clone, Copy)]
+pub struct CodeExchange<'a> {
+    pub code: &'a str,
+    pub redirect_uri: &'a str,
+    pub verifier: &'a str,
+    pub resource: Option<&'a str>,
+}
+
+impl<S: CodeStore + FamilyStore + ResourceStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
     pub async fn code_grant(
         &self,
         client: &Client,
-        code: &str,
-        redirect_uri: &str,
-        verifier: &str,
+        exchange: CodeExchange<'_>,
         origin: &Origin<'_>,
         issuer_url: &str,
     ) -> Result<OAuthGrant, Error> {
         Self::require_grant(client, GrantType::AuthorizationCode)?;
+        let CodeExchange {
+            code,
+            redirect_uri,
+            verifier,
+            resource,
+        } = exchange;
         if !is_pkce_string(verifier) {
             return Err(Refusal::InvalidCode.into());
+        }
+        // A resource that cannot be one is refused before the code is spent.
+        if resource.is_some_and(|r| ResourceUri::parse(r).is_err()) {
+            return Err(Refusal::InvalidTarget.into());
         }
         let now = self.now();
         let attempt = token::new_jti()?;
@@ -72,6 +91,10 @@ impl<S: CodeStore + FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
             Err(Error::Refused(_)) => return Err(Refusal::InvalidCode.into()),
             other => other?,
         };
+        let granted = r.family.client.as_ref().and_then(|b| b.resource.as_ref());
+        let resource = self
+            .token_resource(resource, Granted::Family(granted))
+            .await?;
         let refresh = client.allows(GrantType::RefreshToken).then_some(r.next);
         let tokens = UserTokens {
             client,
@@ -80,6 +103,7 @@ impl<S: CodeStore + FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
             refresh_token: refresh,
             scope: stored.scope,
             nonce: stored.nonce.as_deref(),
+            resource: resource.as_ref(),
         };
         self.mint_for_user(tokens, issuer_url, now)
     }

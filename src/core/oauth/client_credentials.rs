@@ -1,16 +1,17 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4).
 
-use super::{grant_scope, OAuthGrant};
+use super::{grant_scope, Granted, OAuthGrant};
 use crate::core::error::Error;
 use crate::core::record::claims::TokenClaims;
 use crate::core::record::client::{Client, GrantType};
 use crate::core::record::token;
 use crate::core::sign::Signer;
 use crate::core::sign::{self, TokenType};
+use crate::core::store::ResourceStore;
 use crate::core::Issuer;
 use secrecy::SecretString;
 
-impl<S, K: Signer + ?Sized> Issuer<S, K> {
+impl<S: ResourceStore, K: Signer + ?Sized> Issuer<S, K> {
     /// `grant_type=client_credentials` (RFC 6749 §4.4): confidential clients
     /// only (`Client::allows` refuses it to a public one), no refresh token,
     /// `sub` is the client.
@@ -18,16 +19,22 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
         &self,
         client: &Client,
         scope: Option<&str>,
+        resource: Option<&str>,
         issuer_url: &str,
     ) -> Result<OAuthGrant, Error> {
         Self::require_grant(client, GrantType::ClientCredentials)?;
         let scope = grant_scope(client, scope, false)?;
+        let resource = self.token_resource(resource, Granted::New).await?;
+        let (aud, scope) = match &resource {
+            Some(r) => (r.uri.as_str(), r.narrow(&scope)),
+            None => (self.audience_of(client), scope),
+        };
         let now = self.now();
         let (iat, exp) = self.access_times(now);
         let claims = TokenClaims {
             iss: issuer_url.to_string(),
             sub: client.id.to_string(),
-            aud: self.audience_of(client).to_string(),
+            aud: aud.to_string(),
             iat,
             nbf: iat,
             exp,

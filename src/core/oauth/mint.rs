@@ -6,6 +6,7 @@ use crate::core::error::Error;
 use crate::core::record::claims::{acr_of, IdTokenClaims, TokenClaims, EMAIL, PROFILE};
 use crate::core::record::client::{Client, Scopes, OPENID};
 use crate::core::record::family::RefreshFamily;
+use crate::core::record::resource::Resource;
 use crate::core::record::token::{self, RefreshToken};
 use crate::core::record::user::User;
 use crate::core::sign::Signer;
@@ -24,6 +25,9 @@ pub(super) struct UserTokens<'a> {
     pub refresh_token: Option<RefreshToken>,
     pub scope: Scopes,
     pub nonce: Option<&'a str>,
+    /// The resource the access token is for: its `aud`, and only its
+    /// scopes (RFC 8707). The ID token keeps the granted scope.
+    pub resource: Option<&'a Resource>,
 }
 
 impl<S, K: Signer + ?Sized> Issuer<S, K> {
@@ -41,18 +45,23 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
             refresh_token,
             scope,
             nonce,
+            resource,
         } = grant;
         let (iat, exp) = self.access_times(now);
+        let (aud, access_scope) = match resource {
+            Some(r) => (r.uri.as_str(), r.narrow(&scope)),
+            None => (self.audience_of(client), scope.clone()),
+        };
         let claims = TokenClaims {
             iss: issuer_url.to_string(),
             sub: user.id.to_string(),
-            aud: self.audience_of(client).to_string(),
+            aud: aud.to_string(),
             iat,
             nbf: iat,
             exp,
             jti: token::new_jti()?,
             client_id: Some(client.id.to_string()),
-            scope: Some(scope.to_string()),
+            scope: Some(access_scope.to_string()),
             sid: Some(match &family.session {
                 Some(link) => link.id.clone(),
                 None => family.id.to_string(),
@@ -98,7 +107,7 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
             access_token: SecretString::from(access_token),
             expires_in: exp - iat,
             refresh_token,
-            scope,
+            scope: access_scope,
             id_token,
         })
     }

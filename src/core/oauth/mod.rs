@@ -16,13 +16,16 @@ mod revoke;
 mod userinfo;
 mod verify;
 
+pub use authorization_code::CodeExchange;
 pub use introspect::Introspected;
 pub use verify::{ActiveToken, Liveness};
 
-use super::error::Refusal;
+use super::error::{Error, Refusal};
 use super::record::client::{Client, GrantType, Scopes, OPENID};
+use super::record::resource::{Resource, ResourceUri};
 use super::record::state::ClientState;
 use super::record::token::RefreshToken;
+use super::store::ResourceStore;
 use super::Issuer;
 use crate::core::sign::Signer;
 use secrecy::SecretString;
@@ -73,6 +76,44 @@ pub(super) fn grant_scope(
         Ok(requested)
     } else {
         Err(Refusal::InvalidScope)
+    }
+}
+
+/// What a token request may be for (RFC 8707): anything registered when
+/// the grant starts a family, else only what its family was issued for.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Granted<'a> {
+    New,
+    Family(Option<&'a ResourceUri>),
+}
+
+impl<S: ResourceStore, K: Signer + ?Sized> Issuer<S, K> {
+    /// The resource a token is for: the requested one (`resource`), which a
+    /// family's tokens may name only if the family was issued for it (a
+    /// refresh may narrow, never widen); else the family's. An unknown,
+    /// withdrawn or malformed resource is `invalid_target`.
+    pub(super) async fn token_resource(
+        &self,
+        requested: Option<&str>,
+        granted: Granted<'_>,
+    ) -> Result<Option<Resource>, Error> {
+        let uri = match (requested, granted) {
+            (None, Granted::New | Granted::Family(None)) => return Ok(None),
+            (None, Granted::Family(Some(uri))) => uri.clone(),
+            (Some(raw), granted) => {
+                let uri = ResourceUri::parse(raw).map_err(|_| Refusal::InvalidTarget)?;
+                match granted {
+                    Granted::New => {}
+                    Granted::Family(Some(family)) if *family == uri => {}
+                    Granted::Family(_) => return Err(Refusal::InvalidTarget.into()),
+                }
+                uri
+            }
+        };
+        match self.store.get_resource(&uri).await? {
+            Some(r) => Ok(Some(r)),
+            None => Err(Refusal::InvalidTarget.into()),
+        }
     }
 }
 

@@ -1,28 +1,31 @@
 //! `grant_type=password` (RFC 6749 §4.3).
 
 use super::mint::UserTokens;
-use super::{grant_scope, OAuthGrant};
+use super::{grant_scope, Granted, OAuthGrant};
 use crate::core::audit::Origin;
 use crate::core::error::Error;
 use crate::core::login::{Credentials, PasswordRoute};
 use crate::core::record::client::{Client, GrantType};
 use crate::core::record::family::ClientBinding;
 use crate::core::sign::Signer;
-use crate::core::store::{FamilyStore, ThrottleStore, UserStore};
+use crate::core::store::{FamilyStore, ResourceStore, ThrottleStore, UserStore};
 use crate::core::Issuer;
 
-impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
+impl<S: FamilyStore + ResourceStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// `grant_type=password` (RFC 6749 §4.3), with every rule of a log in.
     pub async fn password_grant(
         &self,
         client: &Client,
         creds: Credentials,
         scope: Option<&str>,
+        resource: Option<&str>,
         origin: &Origin<'_>,
         issuer_url: &str,
     ) -> Result<OAuthGrant, Error> {
         Self::require_grant(client, GrantType::Password)?;
         let scope = grant_scope(client, scope, true)?;
+        // Before the password is checked: an unknown resource costs no attempt.
+        let resource = self.token_resource(resource, Granted::New).await?;
         let checked = self
             .authenticate(
                 creds,
@@ -36,6 +39,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         let binding = ClientBinding {
             client_id: client.id.clone(),
             scope: scope.clone(),
+            resource: resource.as_ref().map(|r| r.uri.clone()),
         };
         let (user, family, refresh) = self
             .start_family(checked, Some(binding), None, origin, now)
@@ -48,6 +52,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
             refresh_token: refresh,
             scope,
             nonce: None,
+            resource: resource.as_ref(),
         };
         self.mint_for_user(tokens, issuer_url, now)
     }

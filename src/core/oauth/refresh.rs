@@ -1,28 +1,35 @@
 //! `grant_type=refresh_token` (RFC 6749 §6).
 
 use super::mint::UserTokens;
-use super::OAuthGrant;
+use super::{Granted, OAuthGrant};
 use crate::core::audit::Origin;
 use crate::core::error::{Error, Refusal};
 use crate::core::record::client::{Client, GrantType, Scopes};
 use crate::core::record::family::RefreshFamily;
+use crate::core::record::resource::ResourceUri;
 use crate::core::sign::Signer;
-use crate::core::store::{FamilyStore, UserStore};
+use crate::core::store::{FamilyStore, ResourceStore, UserStore};
 use crate::core::Issuer;
 
-impl<S: FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
+impl<S: FamilyStore + ResourceStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// `grant_type=refresh_token` (RFC 6749 §6): rotation with reuse
     /// detection; the token works only for the client it was issued to, and
-    /// a narrower scope may be asked for, never a wider one.
+    /// a narrower scope may be asked for, never a wider one; likewise the
+    /// resource (RFC 8707): the family's, or none named.
     pub async fn refresh_grant(
         &self,
         client: &Client,
         presented: &str,
         scope: Option<&str>,
+        resource: Option<&str>,
         origin: &Origin<'_>,
         issuer_url: &str,
     ) -> Result<OAuthGrant, Error> {
         Self::require_grant(client, GrantType::RefreshToken)?;
+        let asked = match resource {
+            Some(raw) => Some(ResourceUri::parse(raw).map_err(|_| Refusal::InvalidTarget)?),
+            None => None,
+        };
         let requested = match scope {
             Some(raw) => Some(Scopes::parse(raw).map_err(|_| Refusal::InvalidScope)?),
             None => None,
@@ -42,12 +49,21 @@ impl<S: FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
                 }
                 _ => binding.scope.clone(),
             };
+            // Checked before the rotation, so a refused widening costs the
+            // client nothing.
+            if asked.is_some() && asked.as_ref() != binding.resource.as_ref() {
+                return Err(Refusal::InvalidTarget);
+            }
             granted = Some(scope);
             Ok(())
         };
         let now = self.now();
         let r = self.rotate(presented, admit, origin, now).await?;
         let scope = granted.unwrap_or_default();
+        let family_resource = r.family.client.as_ref().and_then(|b| b.resource.as_ref());
+        let resource = self
+            .token_resource(resource, Granted::Family(family_resource))
+            .await?;
         let tokens = UserTokens {
             client,
             user: &r.user,
@@ -55,6 +71,7 @@ impl<S: FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
             refresh_token: Some(r.next),
             scope,
             nonce: None,
+            resource: resource.as_ref(),
         };
         self.mint_for_user(tokens, issuer_url, now)
     }

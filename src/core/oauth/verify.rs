@@ -57,6 +57,9 @@ impl<S: TokenStateStore, K: Signer + ?Sized> Issuer<S, K> {
     /// token of no family (`client_credentials`), the client enabled and the
     /// token not revoked.
     pub async fn liveness(&self, claims: &TokenClaims) -> Result<Option<Liveness>, Error> {
+        // A token for another audience than the issuer's may be for a
+        // registered resource (RFC 8707): read that in the same request.
+        let resource = (claims.aud != self.settings.audience).then_some(claims.aud.as_str());
         let client_id = match claims.client_id.as_deref().map(ClientId::parse) {
             None => None,
             Some(Ok(id)) => Some(id),
@@ -74,13 +77,14 @@ impl<S: TokenStateStore, K: Signer + ?Sized> Issuer<S, K> {
                 .token_state(TokenStateQuery {
                     client: Some(id),
                     revoked_jti: Some(&claims.jti),
+                    resource,
                     ..TokenStateQuery::default()
                 })
                 .await?;
-            let live = state
-                .client
-                .is_some_and(|c| c.is_active(self.now()) && self.serves(&c, &claims.aud))
-                && !state.jti_revoked;
+            let live = state.client.as_ref().is_some_and(|c| {
+                c.is_active(self.now())
+                    && (self.serves(c, &claims.aud) || state.resource_registered)
+            }) && !state.jti_revoked;
             return Ok(live.then_some(Liveness {
                 user: None,
                 issued_via: Some("oauth".into()),
@@ -99,15 +103,17 @@ impl<S: TokenStateStore, K: Signer + ?Sized> Issuer<S, K> {
                 user: Some(&username),
                 client: client_id.as_ref(),
                 revoked_jti: None,
+                resource,
             })
             .await?;
         let (Some(family), Some(user)) = (state.family, state.user) else {
             return Ok(None);
         };
         let client_live = match &client_id {
-            Some(_) => state
-                .client
-                .is_some_and(|c| c.is_active(self.now()) && self.serves(&c, &claims.aud)),
+            Some(_) => state.client.as_ref().is_some_and(|c| {
+                c.is_active(self.now())
+                    && (self.serves(c, &claims.aud) || state.resource_registered)
+            }),
             None => true,
         };
         let same_client =

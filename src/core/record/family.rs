@@ -2,6 +2,7 @@
 
 use super::browser::SessionLink;
 use super::client::{ClientId, Scopes};
+use super::resource::ResourceUri;
 use super::token::FamilyId;
 use super::user::Username;
 use time::OffsetDateTime;
@@ -37,6 +38,9 @@ pub struct RefreshFamily {
 pub struct ClientBinding {
     pub client_id: ClientId,
     pub scope: Scopes,
+    /// The resource its access tokens are for (RFC 8707); `None`: the
+    /// client's audience.
+    pub resource: Option<ResourceUri>,
 }
 
 impl RefreshFamily {
@@ -51,7 +55,7 @@ impl RefreshFamily {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rotation {
     /// The presented token was the live one; the family now holds the new hash.
-    Rotated(RefreshFamily),
+    Rotated(Box<RefreshFamily>),
     /// The condition failed. The family as the write found it, or `None` when
     /// there is no such family.
     Refused(Option<FamilyAtRefusal>),

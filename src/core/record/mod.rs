@@ -11,6 +11,7 @@ pub mod factor;
 pub mod family;
 pub mod passkey;
 pub mod registration;
+pub mod resource;
 pub mod session;
 pub mod state;
 pub mod throttle;

@@ -14,6 +14,7 @@ use super::{
 use crate::core::record::browser::SessionLink;
 use crate::core::record::client::{ClientId, Scopes};
 use crate::core::record::family::{ClientBinding, FamilyAtRefusal, RefreshFamily, Rotation};
+use crate::core::record::resource::ResourceUri;
 use crate::core::record::state::FamilyState;
 use crate::core::record::token::FamilyId;
 use crate::core::store::{FamilyStore, StoreError};
@@ -30,6 +31,8 @@ const GENERATION: &str = "generation";
 /// The OAuth client of the family and its granted scope (absent: a vendor dialect's).
 const CLIENT_ID: &str = "client_id";
 const SCOPE: &str = "scope";
+/// The resource its access tokens are for (RFC 8707).
+const RESOURCE: &str = "resource";
 const ISSUED_VIA: &str = "issued_via";
 /// The browser session it was issued in: its id, `auth_time` and `amr`.
 const SESSION_ID: &str = "session_id";
@@ -112,6 +115,13 @@ pub(super) fn family_from_item(id: &FamilyId, item: &Item) -> Result<RefreshFami
                     .map_err(|e| StoreError::Corrupt(format!("`{CLIENT_ID}`: {e}")))?,
                 scope: Scopes::parse(get_s(item, SCOPE)?)
                     .map_err(|e| StoreError::Corrupt(format!("`{SCOPE}`: {e}")))?,
+                resource: match item.get(RESOURCE) {
+                    None => None,
+                    Some(_) => Some(
+                        ResourceUri::parse(get_s(item, RESOURCE)?)
+                            .map_err(|e| StoreError::Corrupt(format!("`{RESOURCE}`: {e}")))?,
+                    ),
+                },
             }),
         },
     })
@@ -184,6 +194,9 @@ impl FamilyStore for DynamoStore {
             req = req
                 .item(CLIENT_ID, s(c.client_id.as_str()))
                 .item(SCOPE, s(&c.scope.to_string()));
+            if let Some(r) = &c.resource {
+                req = req.item(RESOURCE, s(r.as_str()));
+            }
         }
         if let Some(link) = &f.session {
             req = req
@@ -260,7 +273,7 @@ impl FamilyStore for DynamoStore {
                     // What the rotation cost, for the soak (scripts/soak.sh).
                     let units = out.consumed_capacity().and_then(|c| c.capacity_units());
                     tracing::debug!(write_units = units, generation = generation + 1, "rotated");
-                    Ok(Rotation::Rotated(family_from_item(id, item)?))
+                    Ok(Rotation::Rotated(Box::new(family_from_item(id, item)?)))
                 }
                 None => Err(StoreError::Corrupt("rotation returned nothing".into())),
             },

@@ -6,7 +6,8 @@
 //! ([`throttle`]), `CL#<client id>` OAuth clients and `AT#<jti>` revoked
 //! access tokens ([`clients`]), `AC#<hash>` authorization codes ([`codes`]), `BS#<hash>` browser sessions
 //! ([`browser_sessions`]), `IT#<hash>` initial access tokens
-//! ([`registration`]), `PK#`/`PC#` passkeys ([`passkeys`]). Every expirable item carries `ttl` (epoch seconds) for
+//! ([`registration`]), `PK#`/`PC#` passkeys ([`passkeys`]), `RS#<uri>`
+//! protected resources ([`resources`]). Every expirable item carries `ttl` (epoch seconds) for
 //! DynamoDB's TTL deletion, which is late, so reads check `expires_at`
 //! themselves. [`codec`] turns values into attributes and back; [`provision`]
 //! creates the tables.
@@ -19,6 +20,7 @@ mod families;
 mod passkeys;
 pub mod provision;
 mod registration;
+mod resources;
 mod sessions;
 mod state;
 mod throttle;

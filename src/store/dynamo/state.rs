@@ -5,6 +5,7 @@ use super::clients::{client_key, client_state_from_item, revoked_key};
 use super::codec::user_key;
 use super::codec::{self, get_s, Item};
 use super::families::{family_key, family_state_from_item};
+use super::resources::resource_key;
 use super::users::{account_from_item, account_projection};
 use super::{backend, classify, DynamoStore, TOKENS_KEY, USERS_KEY};
 use crate::core::store::{StoreError, TokenState, TokenStateQuery, TokenStateStore};
@@ -49,6 +50,9 @@ impl TokenStateStore for DynamoStore {
         }
         if let Some(j) = q.revoked_jti {
             token_keys.push(HashMap::from([(TOKENS_KEY.to_string(), revoked_key(j))]));
+        }
+        if let Some(r) = q.resource {
+            token_keys.push(HashMap::from([(TOKENS_KEY.to_string(), resource_key(r))]));
         }
         let mut request: HashMap<String, KeysAndAttributes> = HashMap::new();
         if !token_keys.is_empty() {
@@ -98,6 +102,8 @@ impl TokenStateStore for DynamoStore {
                         }
                     } else if key.starts_with(super::clients::REVOKED_PREFIX) {
                         state.jti_revoked = true;
+                    } else if key.starts_with(super::resources::PREFIX) {
+                        state.resource_registered = true;
                     } else {
                         state.client = Some(client_state_from_item(item)?);
                     }

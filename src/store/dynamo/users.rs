@@ -8,6 +8,7 @@ use super::{classify, conditional, DynamoStore, USERS_KEY};
 use crate::core::record::client::{Client, ClientId, LogoutUris};
 use crate::core::record::factor::Factors;
 use crate::core::record::registration::InitialAccessToken;
+use crate::core::record::resource::{Resource, ResourceUri};
 use crate::core::record::throttle::Throttle;
 use crate::core::record::user::{Account, User, Username};
 use crate::core::store::{AdminStore, FactorStore, StoreError, TotpEnrolment, UserStore};
@@ -573,5 +574,17 @@ impl AdminStore for DynamoStore {
 
     async fn delete_initial_access_token(&self, hash: &str) -> Result<bool, StoreError> {
         self.delete_initial_access_token_item(hash).await
+    }
+
+    async fn create_resource(&self, resource: &Resource) -> Result<(), StoreError> {
+        self.put_resource(resource).await
+    }
+
+    async fn list_resources(&self) -> Result<Vec<Resource>, StoreError> {
+        self.scan_resources().await
+    }
+
+    async fn delete_resource(&self, uri: &ResourceUri) -> Result<bool, StoreError> {
+        self.delete_resource_item(uri).await
     }
 }
