@@ -27,7 +27,7 @@ pub use resources::{resource_command, ResourceCommand};
 pub use tables::TablesCommand;
 pub use telling::Telling;
 pub use users::{
-    user_command, CreateUser, FactorPolicyArgs, MfaCommand, UserCommand, UsernameArgs,
+    user_command, ConsentArgs, CreateUser, FactorPolicyArgs, MfaCommand, UserCommand, UsernameArgs,
 };
 
 use crate::config::{ConfigError, StoreConfig};

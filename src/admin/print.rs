@@ -12,6 +12,10 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// RFC 3339, or `-` for no time (or one that cannot be written).
+pub(super) fn time(t: OffsetDateTime) -> String {
+    when(Some(t))
+}
+
 fn when(t: Option<OffsetDateTime>) -> String {
     t.and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_else(|| "-".into())

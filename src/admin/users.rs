@@ -5,6 +5,7 @@ use super::{operator, print, AdminError};
 use crate::core::audit::{self, Origin, UserChange};
 use crate::core::backchannel;
 use crate::core::password::{Hasher, Password};
+use crate::core::record::client::ClientId;
 use crate::core::record::throttle;
 use crate::core::record::user::{
     LoginName, NewUser, NewUserError, User, UserFields, Username, DEFAULT_AUTH_SOURCE,
@@ -38,6 +39,9 @@ pub enum UserCommand {
     Unlock(UsernameArgs),
     /// Print a user's browser sessions (single sign-on), live or not.
     Sessions(UsernameArgs),
+    /// Print what the user allowed third-party clients, or withdraw it
+    /// for one client (`--withdraw CLIENT_ID`): its next sign-in asks again.
+    Consents(ConsentArgs),
     /// A user's second factors (one-time codes, recovery codes, passkeys)
     /// and policy.
     #[command(subcommand)]
@@ -78,6 +82,15 @@ pub struct UsernameArgs {
     /// Read the password from standard input (required: passwords never go on the command line).
     #[arg(long)]
     pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsentArgs {
+    #[arg(long)]
+    pub username: String,
+    /// The client whose consent to withdraw.
+    #[arg(long)]
+    pub withdraw: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +150,7 @@ pub async fn user_command<S: AdminStore>(
         UserCommand::Show(args) => show(store, &args, now).await,
         UserCommand::Unlock(args) => unlock(store, &args).await,
         UserCommand::Sessions(args) => sessions(store, &args, now).await,
+        UserCommand::Consents(args) => consents(store, &args).await,
         UserCommand::Mfa(MfaCommand::Show(args) | MfaCommand::Reset(args))
             if args.password_stdin =>
         {
@@ -386,6 +400,35 @@ async fn sessions<S: AdminStore>(
         .ok_or_else(|| no_such(&username))?;
     let sessions = store.user_browser_sessions(user.id).await?;
     print::browser_sessions(&sessions, &user, now);
+    Ok(())
+}
+
+async fn consents<S: AdminStore>(store: &S, args: &ConsentArgs) -> Result<(), AdminError> {
+    let username = Username::parse(&args.username)?;
+    let user = store
+        .get_user(&username)
+        .await?
+        .ok_or_else(|| no_such(&username))?;
+    if let Some(raw) = &args.withdraw {
+        let client =
+            ClientId::parse(raw).map_err(|e| AdminError::Invalid(format!("--withdraw: {e}")))?;
+        if !store.withdraw_consent(user.id, &client).await? {
+            return Err(AdminError::Invalid(format!(
+                "{username} gave {client} no consent"
+            )));
+        }
+        println!("withdrew the consent of {username} to {client}");
+        return Ok(());
+    }
+    println!("client_id\tscopes\tgranted");
+    for c in store.list_consents(user.id).await? {
+        println!(
+            "{}\t{}\t{}",
+            c.client_id,
+            c.scopes,
+            print::time(c.granted_at)
+        );
+    }
     Ok(())
 }
 

@@ -275,6 +275,33 @@ pub fn client_registration_refused(o: &Origin<'_>, why: &str) {
     );
 }
 
+/// A user allowed a third-party client `scope` at the consent page.
+pub fn consent_given(o: &Origin<'_>, user: &User, client: &ClientId, scope: &str) {
+    tracing::info!(
+        target: "audit",
+        event = "consent_given",
+        username = user.username.as_str(),
+        user_id = %user.id,
+        client_id = client.as_str(),
+        scope,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+    );
+}
+
+/// A user denied a third-party client at the consent page.
+pub fn consent_denied(o: &Origin<'_>, user: &User, client: &ClientId) {
+    tracing::info!(
+        target: "audit",
+        event = "consent_denied",
+        username = user.username.as_str(),
+        user_id = %user.id,
+        client_id = client.as_str(),
+        source_ip = o.ip(),
+        request_id = o.request_id,
+    );
+}
+
 /// A user signed in with a recovery code; `left` remain.
 pub fn recovery_code_used(o: &Origin<'_>, user: &User, left: usize) {
     tracing::warn!(

@@ -5,6 +5,7 @@
 use super::record::browser::{BrowserSession, SignInAgain};
 use super::record::client::{Client, ClientId, LogoutUris};
 use super::record::code::{CodeRedemption, Redemption, StoredCode};
+use super::record::consent::Consent;
 use super::record::family::{RefreshFamily, Rotation};
 use super::record::passkey::{Passkey, Used};
 use super::record::registration::InitialAccessToken;
@@ -240,6 +241,19 @@ pub trait RegistrationStore: Send + Sync {
         &self,
         hash: &str,
     ) -> impl Future<Output = Result<Option<InitialAccessToken>, StoreError>> + Send;
+}
+
+/// Users' consents to third-party clients (API §14).
+pub trait ConsentStore: Send + Sync {
+    fn get_consent(
+        &self,
+        user_id: Uuid,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<Option<Consent>, StoreError>> + Send;
+
+    /// Stores `consent` in place of the user's earlier one for the client.
+    fn put_consent(&self, consent: &Consent)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Protected resources (RFC 8707), as grants read them.
@@ -492,6 +506,7 @@ pub trait Store:
     + CodeStore
     + RegistrationStore
     + ResourceStore
+    + ConsentStore
 {
 }
 
@@ -509,11 +524,12 @@ impl<T> Store for T where
         + CodeStore
         + RegistrationStore
         + ResourceStore
+        + ConsentStore
 {
 }
 
 /// What only the admin tool does to users and clients.
-pub trait AdminStore: UserStore + ClientStore + BrowserSessionStore {
+pub trait AdminStore: UserStore + ClientStore + BrowserSessionStore + ConsentStore {
     /// Removes every second factor of the user (the recovery codes too);
     /// `false` when there is no such user.
     fn reset_factors(
@@ -636,5 +652,18 @@ pub trait AdminStore: UserStore + ClientStore + BrowserSessionStore {
     fn delete_resource(
         &self,
         uri: &ResourceUri,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every consent the user gave, by client.
+    fn list_consents(
+        &self,
+        user_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<Consent>, StoreError>> + Send;
+
+    /// `false` when the user gave the client none.
+    fn withdraw_consent(
+        &self,
+        user_id: Uuid,
+        client: &ClientId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

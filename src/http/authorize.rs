@@ -10,8 +10,9 @@ use super::routes::DialectName;
 use super::{Answer, ApiError, Context, Dialect};
 use crate::core::authorize::{
     AfterSignIn, AuthorizationRequest, AuthorizeError, AuthorizeParams, AuthorizeRefusal,
-    CodeSubmission, NoRedirect, Param, PasskeySubmission, PasswordStep, Prompt, RedirectError,
-    Registered, RegistrationSubmission, Repeated, SessionAnswer, SignedIn,
+    CodeSubmission, ConsentSubmission, Consented, NoRedirect, Param, PasskeySubmission,
+    PasswordStep, Prompt, RedirectError, Registered, RegistrationSubmission, Repeated,
+    SessionAnswer, SignedIn,
 };
 use crate::core::device::{DEVICE_COOKIE, DEVICE_TTL};
 use crate::core::record::browser::SESSION_COOKIE;
@@ -102,6 +103,9 @@ pub async fn show<S: Store>(
                 None,
             ))
         }
+        Ok(SessionAnswer::Consent(offer)) => {
+            return Ok(page::consent(StatusCode::OK, &request, &offer))
+        }
         Ok(SessionAnswer::SignIn) => {}
         Err(e) => return authorize_error(e, ctx),
     }
@@ -170,6 +174,10 @@ pub async fn submit<S: Store>(
     }
     if let Ok(Some(token)) = form.optional("register_token") {
         let step = registration_step(issuer, ctx, req, &request, &form, token, &fresh);
+        return Box::pin(step).await;
+    }
+    if let Ok(Some(token)) = form.optional("consent_token") {
+        let step = consent_step(issuer, ctx, req, &request, &form, token, &fresh);
         return Box::pin(step).await;
     }
     let presented = form.optional("form_token").ok().flatten();
@@ -422,6 +430,43 @@ async fn registration_step<S: Store>(
             ),
             refused: Some(Refusal::InvalidCredentials),
         }),
+        Ok(Registered::Consent(offer)) => Ok(page::consent(StatusCode::OK, request, &offer).into()),
+        Err(Error::Refused(Refusal::InvalidSession)) => Ok(expired(request, fresh, "").into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The consent page's post (API §14): allowed, the client gets its code;
+/// denied, `access_denied`; a token or session no longer good, the login
+/// page.
+async fn consent_step<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+    req: &Request,
+    request: &AuthorizationRequest,
+    form: &FormBody,
+    token: &str,
+    fresh: &LoginTokens,
+) -> Result<Answer, ApiError> {
+    let allow = form.optional("consent").ok().flatten() == Some("allow");
+    let origin = ctx.origin(DialectName::OAuthPage);
+    let session = request_cookie(req, SESSION_COOKIE);
+    let done = issuer.finish_consent(
+        request,
+        ConsentSubmission { token, allow },
+        session.as_deref(),
+        &origin,
+    );
+    match Box::pin(done).await {
+        Ok(Consented::Code(code)) => Ok(code_redirect(request, code.expose(), ctx).into()),
+        Ok(Consented::Denied) => {
+            let denied = AuthorizeError::Redirect(RedirectError {
+                redirect_uri: request.redirect_uri.clone(),
+                state: request.state.clone(),
+                refusal: AuthorizeRefusal::AccessDenied,
+            });
+            authorize_error(denied, ctx).map(Answer::from)
+        }
         Err(Error::Refused(Refusal::InvalidSession)) => Ok(expired(request, fresh, "").into()),
         Err(e) => Err(e.into()),
     }
@@ -445,6 +490,7 @@ fn signed_in_response<S: Store>(
         AfterSignIn::RegisterPasskey(offer) => {
             page::register_passkey(StatusCode::OK, request, &offer, None)
         }
+        AfterSignIn::Consent(offer) => page::consent(StatusCode::OK, request, &offer),
     };
     // This browser is now known for the username (API §2).
     let device = format!(

@@ -96,6 +96,11 @@ pub fn authorize_refusal(refusal: AuthorizeRefusal) -> (&'static str, &'static s
             "id_token_hint is not an ID token of this issuer",
         ),
         AuthorizeRefusal::LoginRequired => ("login_required", "The user must sign in"),
+        AuthorizeRefusal::ConsentRequired => (
+            "consent_required",
+            "The user must consent to this application",
+        ),
+        AuthorizeRefusal::AccessDenied => ("access_denied", "The user denied the request"),
         AuthorizeRefusal::InvalidTarget => {
             ("invalid_target", "The resource is not a registered one")
         }

@@ -9,7 +9,7 @@
 //! their hashes, so the `Content-Security-Policy` can refuse everything
 //! else. Without the script, the password path works as before.
 
-use crate::core::authorize::{AuthorizationRequest, Enrolment, PasskeyRegistration};
+use crate::core::authorize::{AuthorizationRequest, ConsentOffer, Enrolment, PasskeyRegistration};
 use askama::Template;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -101,6 +101,16 @@ struct PasskeyPage<'a> {
     username: &'a str,
     /// The credential ids registered already, space-separated.
     exclude: String,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    app: &'a str,
+    hidden: Vec<(&'static str, &'a str)>,
+    redirect_host: &'a str,
+    scopes: &'a [String],
+    username: &'a str,
 }
 
 #[derive(Template)]
@@ -221,6 +231,24 @@ pub fn register_passkey(
         user_handle: &offer.user_handle,
         username: &offer.username,
         exclude: offer.exclude.join(" "),
+    }
+    .render();
+    sign_in_page(status, request, html)
+}
+
+/// A third-party client's consent page (API §14): who asks, where the
+/// browser goes next, what it may do; Allow or Deny post `offer`'s token.
+pub fn consent(
+    status: StatusCode,
+    request: &AuthorizationRequest,
+    offer: &ConsentOffer,
+) -> Response<Body> {
+    let html = ConsentPage {
+        app: request.client.display_name(),
+        hidden: hidden(request, &[("consent_token", &offer.token)]),
+        redirect_host: &offer.redirect_host,
+        scopes: &offer.scopes,
+        username: &offer.username,
     }
     .render();
     sign_in_page(status, request, html)

@@ -622,6 +622,7 @@ pub const HIDDEN: &[&str] = &[
     "acr_values",
     "resource",
     "form_token",
+    "consent_token",
     // The second step's and the passkey registration's (API §13).
     "username",
     "factor_token",

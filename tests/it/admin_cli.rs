@@ -1194,3 +1194,56 @@ async fn resources_are_registered_listed_and_withdrawn_with_the_cli() {
     assert_eq!(env.call(&cc).await.json()["error"], "invalid_target");
     admin.fails(&["resource", "delete", "--uri", uri], None, "no resource");
 }
+
+#[tokio::test]
+async fn a_users_consents_are_listed_and_withdrawn_with_the_cli() {
+    use token_issuer::core::record::client::{ClientId, Scopes};
+    use token_issuer::core::record::consent::Consent;
+    use token_issuer::core::store::ConsentStore;
+    let admin = Admin::new();
+    admin.ok(&["tables", "create"], None);
+    let env = admin.app().await;
+    let client = ClientId::parse("dyn-agent").unwrap();
+    env.store
+        .put_consent(&Consent {
+            user_id: env.admin.id,
+            client_id: client.clone(),
+            scopes: Scopes::parse("openid profile").unwrap(),
+            granted_at: START,
+        })
+        .await
+        .unwrap();
+    let list = admin.ok(&["user", "consents", "--username", "Admin"], None);
+    assert!(list.contains("dyn-agent\topenid profile\t"), "{list}");
+    admin.ok(
+        &[
+            "user",
+            "consents",
+            "--username",
+            "Admin",
+            "--withdraw",
+            "dyn-agent",
+        ],
+        None,
+    );
+    assert!(env
+        .store
+        .get_consent(env.admin.id, &client)
+        .await
+        .unwrap()
+        .is_none());
+    admin.fails(
+        &[
+            "user",
+            "consents",
+            "--username",
+            "Admin",
+            "--withdraw",
+            "dyn-agent",
+        ],
+        None,
+        "no consent",
+    );
+    let list = admin.ok(&["user", "consents", "--username", "Admin"], None);
+    assert!(!list.contains("dyn-agent"), "{list}");
+}

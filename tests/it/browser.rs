@@ -941,3 +941,90 @@ async fn a_browser_registers_a_passkey_and_signs_in_with_it_alone() {
         std::fs::write(docs, &shot).unwrap();
     }
 }
+
+/// A client that registered itself: after the sign-in, the consent page in
+/// a real browser, then Allow and the code. Screenshot:
+/// docs/consent-page.png when `UPDATE_SCREENSHOT=1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_allows_a_third_party_at_the_consent_page() {
+    let issuer_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!(
+        "http://localhost:{}",
+        issuer_listener.local_addr().unwrap().port()
+    );
+    let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirect = format!(
+        "http://127.0.0.1:{}/callback",
+        app_listener.local_addr().unwrap().port()
+    );
+    let fixed = issuer.clone();
+    let env = Arc::new(
+        TestEnv::with_config(|c| {
+            c.issuer = Some(fixed);
+            c.registration.policy =
+                token_issuer::core::record::registration::RegistrationPolicy::Public;
+        })
+        .await,
+    );
+    let body = json!({"client_name": "Acme Agent", "redirect_uris": [redirect]});
+    let r = env
+        .call(&with_body(event("oauth-register"), &body.to_string()))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let client = r.json()["client_id"].as_str().unwrap().to_string();
+    tokio::spawn(serve_issuer(env.clone(), issuer_listener));
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(serve_app(app_listener, seen_tx));
+
+    let challenge = token_issuer::core::authorize::s256(VERIFIER);
+    let url = format!(
+        "{issuer}/oauth2/authorize?response_type=code&client_id={client}&scope=openid%20profile\
+         &redirect_uri={}&state=s1&code_challenge={challenge}&code_challenge_method=S256",
+        percent_encoding::utf8_percent_encode(&redirect, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let profile = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("chromium"));
+    let (shot, scopes) = tokio::task::spawn_blocking(move || {
+        let driver = Driver::start(&profile);
+        driver.session("POST", "/url", Some(json!({"url": url})));
+        driver.type_into("#username", "Admin");
+        driver.type_into("#password", PASSWORD);
+        driver.click("button[type=submit]");
+        driver.wait_text("h1", "Allow Acme Agent?");
+        let scopes = driver.text("#scopes");
+        let shot = driver.screenshot();
+        driver.click("#allow");
+        (shot, scopes)
+    })
+    .await
+    .unwrap();
+    assert!(scopes.contains("See your name and username"), "{scopes}");
+    let target = tokio::time::timeout(Duration::from_secs(10), seen.recv())
+        .await
+        .expect("a callback")
+        .unwrap();
+    let query = target.split_once('?').unwrap().1.to_string();
+    let code = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("code="))
+        .expect("a code")
+        .to_string();
+    let r = env
+        .call(&oauth_event(
+            "oauth-token-authorization-code",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &redirect),
+                ("code_verifier", VERIFIER),
+                ("client_id", &client),
+            ],
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(shot.starts_with(b"\x89PNG"), "a PNG screenshot");
+    if std::env::var_os("UPDATE_SCREENSHOT").is_some() {
+        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/consent-page.png");
+        std::fs::write(docs, &shot).unwrap();
+    }
+}

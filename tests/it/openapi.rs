@@ -2973,6 +2973,54 @@ async fn oauth_register(doc: &mut Doc) {
     assert_eq!(r.status, 500, "{}", r.text());
 }
 
+/// A third-party client's consent page, allowed and denied.
+async fn consent_pages(doc: &mut Doc) {
+    use token_issuer::core::record::registration::RegistrationPolicy;
+    let env = TestEnv::with_config(|c| c.registration.policy = RegistrationPolicy::Public).await;
+    let body = json!({"client_name": "Agent", "redirect_uris": [REDIRECT_URI]});
+    let r = expect(
+        doc,
+        &env,
+        "a third party registers",
+        &with_body(event("oauth-register"), &body.to_string()),
+        201,
+    )
+    .await;
+    let client = r.json()["client_id"].as_str().unwrap().to_string();
+    env.add_user("bob", PASSWORD, |_| {}).await;
+    // Each user once: an allowance is remembered.
+    for (choice, user) in [("allow", "Admin"), ("deny", "bob")] {
+        let page = expect(
+            doc,
+            &env,
+            "a third party's login page",
+            &authorize_get(&authorization(&client)),
+            200,
+        )
+        .await;
+        let consent = expect(
+            doc,
+            &env,
+            "a sign-in for a third party: the consent page",
+            &authorize_post(&login_form(&page, user, PASSWORD)),
+            200,
+        )
+        .await;
+        let cookie = consent.cookie("__Host-session").unwrap();
+        let mut fields = hidden_fields(&consent.text());
+        fields.push(("consent", choice.into()));
+        let mut ev = authorize_post(&fields);
+        ev["cookies"] = json!([format!("__Host-session={cookie}")]);
+        let r = expect(doc, &env, &format!("the consent page's {choice}"), &ev, 302).await;
+        let expected = if choice == "allow" {
+            None
+        } else {
+            Some("access_denied".to_string())
+        };
+        assert_eq!(redirect_param(&r, "error"), expected);
+    }
+}
+
 /// `resource` (RFC 8707) at the token endpoint and at authorize.
 async fn resource_indicators(doc: &mut Doc) {
     use token_issuer::core::record::client::Scopes;
@@ -3140,6 +3188,7 @@ async fn openapi_yaml_matches_the_handler() {
     server_errors(&mut doc).await;
     oauth_register(&mut doc).await;
     resource_indicators(&mut doc).await;
+    consent_pages(&mut doc).await;
     routes(&mut doc).await;
 
     // Every documented answer was seen at least once.

@@ -17,8 +17,8 @@ use crate::core::record::user::User;
 use crate::core::seal::{SealError, Sealer};
 use crate::core::sign::Signer;
 use crate::core::store::{
-    BrowserSessionStore, ClientStore, CodeStore, FactorStore, FamilyStore, ThrottleStore,
-    TotpEnrolment, UserStore,
+    BrowserSessionStore, ClientStore, CodeStore, ConsentStore, FactorStore, FamilyStore,
+    ThrottleStore, TotpEnrolment, UserStore,
 };
 use crate::core::Issuer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -208,6 +208,7 @@ where
     S: BrowserSessionStore
         + ClientStore
         + CodeStore
+        + ConsentStore
         + FactorStore
         + FamilyStore
         + ThrottleStore

@@ -18,8 +18,8 @@ use super::record::resource::{Resource, ResourceUri};
 use super::record::token::{random, token_hash, RefreshToken};
 use super::record::user::Username;
 use super::store::{
-    BrowserSessionStore, ClientStore, CodeStore, FamilyStore, RegistrationStore, ResourceStore,
-    StoreError, ThrottleStore, UserStore,
+    BrowserSessionStore, ClientStore, CodeStore, ConsentStore, FamilyStore, RegistrationStore,
+    ResourceStore, StoreError, ThrottleStore, UserStore,
 };
 use super::Issuer;
 use crate::core::sign::Signer;
@@ -28,11 +28,13 @@ use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use time::{Duration, OffsetDateTime};
 
+pub mod consent;
 pub mod factor;
 pub mod form_token;
 pub mod passkey;
 pub mod session;
 
+pub use consent::{ConsentOffer, ConsentSubmission, Consented};
 pub use factor::{CodeSubmission, Enrolment, PasswordStep};
 pub use passkey::{PasskeySubmission, Registered, RegistrationSubmission};
 pub use session::{SessionAnswer, SessionCookie};
@@ -112,6 +114,9 @@ pub struct AuthorizationRequest {
     pub register_passkey: bool,
     /// The registered resource the tokens are for (RFC 8707).
     pub resource: Option<Resource>,
+    /// `prompt=consent`: a third-party client's consent page is shown even
+    /// when the user allowed it before (API §14).
+    pub force_consent: bool,
 }
 
 /// The one `action` value: register a passkey after signing in.
@@ -187,6 +192,10 @@ pub enum AuthorizeRefusal {
     InvalidTarget,
     /// `prompt=none`, but the user must sign in.
     LoginRequired,
+    /// `prompt=none`, but the user must be asked to consent (API §14).
+    ConsentRequired,
+    /// The user denied the client at the consent page.
+    AccessDenied,
 }
 
 /// A refusal the client hears of on its redirect URI, with the state to
@@ -435,13 +444,20 @@ impl<S: ClientStore + RegistrationStore + ResourceStore, K: Signer + ?Sized> Iss
             wants_mfa: acr_values.is_some_and(|a| a.split(' ').any(|v| v == "mfa")),
             register_passkey,
             resource,
+            force_consent: get(p.prompt).is_some_and(|v| v.split(' ').any(|v| v == "consent")),
             client,
         })
     }
 }
 
 impl<
-        S: BrowserSessionStore + ClientStore + CodeStore + FamilyStore + ThrottleStore + UserStore,
+        S: BrowserSessionStore
+            + ClientStore
+            + CodeStore
+            + ConsentStore
+            + FamilyStore
+            + ThrottleStore
+            + UserStore,
         K: Signer + ?Sized,
     > Issuer<S, K>
 {
@@ -500,6 +516,9 @@ impl<
         };
         let username = user.username.clone();
         let token_version = user.token_version;
+        // A third party's code waits for the user's consent (after a
+        // passkey registration, when there is one).
+        let consent = !req.register_passkey && self.needs_consent(req, user.id).await?;
         let binding = ClientBinding {
             client_id: req.client.id.clone(),
             scope: req.scope.clone(),
@@ -513,7 +532,7 @@ impl<
         // A sign-in that goes on to register a passkey gets its code after
         // that page, from the session; its family is the session's.
         let code = async {
-            if req.register_passkey {
+            if req.register_passkey || consent {
                 return Ok(None);
             }
             self.store_code(req, &family, &first, now).await.map(Some)
@@ -548,6 +567,11 @@ impl<
         }
         let next = match code {
             Some(code) => AfterSignIn::Code(code),
+            None if consent => AfterSignIn::Consent(self.consent_offer(
+                req,
+                &token_hash(cookie.expose()),
+                &user,
+            )?),
             None => AfterSignIn::RegisterPasskey(self.registration_offer(
                 req,
                 &token_hash(cookie.expose()),
@@ -613,6 +637,8 @@ pub const REGISTRATION_MAX_AGE: Duration = Duration::minutes(5);
 pub enum AfterSignIn {
     Code(AuthCode),
     RegisterPasskey(PasskeyRegistration),
+    /// A third-party client: the consent page first (API §14).
+    Consent(ConsentOffer),
 }
 
 /// A sign-in at the login page: what comes next, who signed in, and the

@@ -19,8 +19,8 @@ use crate::core::record::token::{random, token_hash};
 use crate::core::record::user::User;
 use crate::core::sign::Signer;
 use crate::core::store::{
-    BrowserSessionStore, ClientStore, CodeStore, FactorStore, FamilyStore, PasskeyStore,
-    ThrottleStore, UserStore,
+    BrowserSessionStore, ClientStore, CodeStore, ConsentStore, FactorStore, FamilyStore,
+    PasskeyStore, ThrottleStore, UserStore,
 };
 use crate::core::Issuer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -54,6 +54,8 @@ pub enum Registered {
     /// The passkey did not verify or is registered already: the page
     /// again, with a new challenge.
     Again(PasskeyRegistration),
+    /// A third-party client: the consent page next (API §14).
+    Consent(super::ConsentOffer),
 }
 
 /// A registration page's post: its token, and the new credential's client
@@ -167,6 +169,7 @@ where
     S: BrowserSessionStore
         + ClientStore
         + CodeStore
+        + ConsentStore
         + FactorStore
         + FamilyStore
         + PasskeyStore
@@ -348,6 +351,10 @@ where
                 return refuse("registered already, or the user has the most passkeys");
             }
             audit::passkey_registered(origin, &user, &passkey.id_text(), passkey.backup_eligible);
+        }
+        if self.needs_consent(req, user.id).await? {
+            let offer = self.consent_offer(req, &session_hash, &user)?;
+            return Ok(Registered::Consent(offer));
         }
         // The session's checks against this request (`max_age`, the hint)
         // were made when the offer was shown, at most the token's life ago.

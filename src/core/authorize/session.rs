@@ -13,7 +13,7 @@ use crate::core::record::family::ClientBinding;
 use crate::core::record::token::{random, token_hash};
 use crate::core::record::user::User;
 use crate::core::sign::Signer;
-use crate::core::store::{BrowserSessionStore, CodeStore, FamilyStore, UserStore};
+use crate::core::store::{BrowserSessionStore, CodeStore, ConsentStore, FamilyStore, UserStore};
 use crate::core::Issuer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -54,6 +54,8 @@ pub enum SessionAnswer {
     SignIn,
     /// The page that offers to register a passkey (`action=register-passkey`).
     RegisterPasskey(super::PasskeyRegistration),
+    /// A third-party client's consent page (API §14).
+    Consent(super::ConsentOffer),
 }
 
 impl<S: BrowserSessionStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
@@ -119,8 +121,10 @@ impl<S: BrowserSessionStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
     }
 }
 
-impl<S: BrowserSessionStore + CodeStore + FamilyStore + UserStore, K: Signer + ?Sized>
-    Issuer<S, K>
+impl<
+        S: BrowserSessionStore + CodeStore + ConsentStore + FamilyStore + UserStore,
+        K: Signer + ?Sized,
+    > Issuer<S, K>
 {
     /// Answers a checked authorization request from the browser's session:
     /// a code at once when the session may be used, the login page when
@@ -176,6 +180,13 @@ impl<S: BrowserSessionStore + CodeStore + FamilyStore + UserStore, K: Signer + ?
             let offer =
                 self.registration_offer(req, &live.session.token_hash, &live.user, issuer_url)?;
             return Ok(SessionAnswer::RegisterPasskey(offer));
+        }
+        if self.needs_consent(req, live.user.id).await? {
+            if req.prompt == Prompt::None {
+                return refuse(AuthorizeRefusal::ConsentRequired);
+            }
+            let offer = self.consent_offer(req, &live.session.token_hash, &live.user)?;
+            return Ok(SessionAnswer::Consent(offer));
         }
         match self.session_code(req, live, origin).await? {
             Some(code) => Ok(SessionAnswer::Code(code)),

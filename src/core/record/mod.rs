@@ -7,6 +7,7 @@ pub mod browser;
 pub mod claims;
 pub mod client;
 pub mod code;
+pub mod consent;
 pub mod factor;
 pub mod family;
 pub mod passkey;

@@ -7,7 +7,8 @@
 //! access tokens ([`clients`]), `AC#<hash>` authorization codes ([`codes`]), `BS#<hash>` browser sessions
 //! ([`browser_sessions`]), `IT#<hash>` initial access tokens
 //! ([`registration`]), `PK#`/`PC#` passkeys ([`passkeys`]), `RS#<uri>`
-//! protected resources ([`resources`]). Every expirable item carries `ttl` (epoch seconds) for
+//! protected resources ([`resources`]), `CG#<user>#<client>` consents
+//! ([`consents`]). Every expirable item carries `ttl` (epoch seconds) for
 //! DynamoDB's TTL deletion, which is late, so reads check `expires_at`
 //! themselves. [`codec`] turns values into attributes and back; [`provision`]
 //! creates the tables.
@@ -16,6 +17,7 @@ mod browser_sessions;
 mod clients;
 pub mod codec;
 mod codes;
+mod consents;
 mod families;
 mod passkeys;
 pub mod provision;
@@ -40,7 +42,7 @@ pub const TTL_ATTRIBUTE: &str = "ttl";
 /// The key prefixes of the tokens table's items the function writes; of
 /// the OAuth clients (`CL#`) it writes only the self-registered ones
 /// (`CL#dyn-`), so its role may write nothing else.
-pub const FUNCTION_WRITES: [&str; 9] = [
+pub const FUNCTION_WRITES: [&str; 10] = [
     families::PREFIX,
     browser_sessions::PREFIX,
     sessions::PREFIX,
@@ -50,6 +52,7 @@ pub const FUNCTION_WRITES: [&str; 9] = [
     passkeys::OWNER_PREFIX,
     passkeys::CHALLENGE_PREFIX,
     registration::CLIENT_PREFIX,
+    consents::PREFIX,
 ];
 
 /// The two tables' names.

@@ -6,6 +6,7 @@ use super::codec::{
 };
 use super::{classify, conditional, DynamoStore, USERS_KEY};
 use crate::core::record::client::{Client, ClientId, LogoutUris};
+use crate::core::record::consent::Consent;
 use crate::core::record::factor::Factors;
 use crate::core::record::registration::InitialAccessToken;
 use crate::core::record::resource::{Resource, ResourceUri};
@@ -586,5 +587,13 @@ impl AdminStore for DynamoStore {
 
     async fn delete_resource(&self, uri: &ResourceUri) -> Result<bool, StoreError> {
         self.delete_resource_item(uri).await
+    }
+
+    async fn list_consents(&self, user_id: Uuid) -> Result<Vec<Consent>, StoreError> {
+        self.scan_consents(user_id).await
+    }
+
+    async fn withdraw_consent(&self, user_id: Uuid, client: &ClientId) -> Result<bool, StoreError> {
+        self.delete_consent_item(user_id, client).await
     }
 }
