@@ -26,8 +26,8 @@ trap cleanup EXIT
 export AWS_ENDPOINT_URL_DYNAMODB="$endpoint"
 echo "test: DynamoDB Local at $endpoint" >&2
 
-# Chromium and chromedriver for the login page's browser test.
-"$here/tools.sh" browser
+# Chromium and chromedriver for the login page's browser test; the MCP SDK.
+"$here/tools.sh" browser mcp
 
 # Secrets Manager for the key-ring tests: moto's server, through the real SDK.
 "$here/tools.sh" moto

@@ -3,7 +3,7 @@
 # one cache directory (default ~/.cache/token-issuer-tools), and prints nothing
 # else on success. Idempotent: a second run only checks.
 #
-#   scripts/tools.sh [ddb] [lambda] [sam] [moto] [schemathesis] [arm64] [browser]    (no argument: all of them)
+#   scripts/tools.sh [ddb] [lambda] [sam] [moto] [schemathesis] [arm64] [browser] [mcp]    (no argument: all of them)
 #
 # Source scripts/env.sh afterwards to put them on PATH.
 set -euo pipefail
@@ -12,7 +12,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/env.sh"
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(ddb lambda sam moto schemathesis arm64 browser)
+[ ${#want[@]} -eq 0 ] && want=(ddb lambda sam moto schemathesis arm64 browser mcp)
 mkdir -p "$TOOLS_DIR"
 
 for tool in "${want[@]}"; do
@@ -73,6 +73,17 @@ for tool in "${want[@]}"; do
         echo "tools: installing chromium and chromium-driver (Debian)" >&2
         apt-get update -qq >&2
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+      fi
+      ;;
+    mcp)
+      # The official MCP TypeScript SDK (and what its check server uses), at
+      # the versions tests/mcp/package-lock.json pins, for tests/it/mcp.rs.
+      lock="$here/../tests/mcp/package-lock.json"
+      if ! cmp -s "$lock" "$TOOLS_DIR/mcp/package-lock.json" || ! [ -d "$TOOLS_DIR/mcp/node_modules/@modelcontextprotocol/sdk" ]; then
+        echo "tools: installing the MCP TypeScript SDK (npm)" >&2
+        mkdir -p "$TOOLS_DIR/mcp"
+        cp "$here/../tests/mcp/package.json" "$lock" "$TOOLS_DIR/mcp/"
+        npm ci --prefix "$TOOLS_DIR/mcp" --no-audit --no-fund --silent >&2
       fi
       ;;
     *) echo "tools: unknown tool $tool" >&2; exit 2 ;;

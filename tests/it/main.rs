@@ -20,6 +20,7 @@ mod lockout;
 mod login_user;
 mod login_v2;
 mod malformed;
+mod mcp;
 mod oauth;
 mod oauth_client;
 mod openapi;

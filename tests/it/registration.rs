@@ -62,14 +62,26 @@ async fn discovery_has_registration(env: &TestEnv) -> Option<String> {
     doc["registration_endpoint"].as_str().map(str::to_string)
 }
 
-/// A code flow of the client `id` (public) through the login page, to its
-/// tokens.
+/// A code flow of the client `id` (public) through the login page and the
+/// consent page, to its tokens.
 async fn code_flow(env: &TestEnv, id: &str) -> Reply {
     let page = env.call(&authorize_get(&authorization(id))).await;
     assert_eq!(page.status, 200, "{}", page.text());
-    let r = env
+    let consent = env
         .call(&authorize_post(&login_form(&page, "Admin", PASSWORD)))
         .await;
+    // A self-registered client is a third party: the user allows it first
+    // (once: the allowance is remembered).
+    let r = if consent.status == 200 {
+        let cookie = consent.cookie("__Host-session").expect("a session");
+        let mut fields = hidden_fields(&consent.text());
+        fields.push(("consent", "allow".into()));
+        let mut ev = authorize_post(&fields);
+        ev["cookies"] = json!([format!("__Host-session={cookie}")]);
+        env.call(&ev).await
+    } else {
+        consent
+    };
     let q = redirect_query(&r);
     let code = query_param(&q, "code").expect("a code");
     env.call(&oauth_event(
