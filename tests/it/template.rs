@@ -232,6 +232,17 @@ fn the_authorizer_is_wired_with_a_short_revocation_bound_and_exported() {
     // The example route uses it, only where asked for: off by default.
     let whoami = &r["WhoamiFunction"]["Properties"]["Events"]["Whoami"]["Properties"];
     assert_eq!(text(&whoami["Auth"]["Authorizer"]), "TokenAuthorizer");
+    // Its protected resource metadata (RFC 9728) is public, at the path
+    // RFC 9728 §3.1 derives from the resource's.
+    let metadata = &r["WhoamiFunction"]["Properties"]["Events"]["WhoamiMetadata"]["Properties"];
+    assert_eq!(
+        text(&metadata["Path"]),
+        format!(
+            "/.well-known/oauth-protected-resource{}",
+            text(&whoami["Path"])
+        )
+    );
+    assert!(metadata.get("Auth").is_none(), "no token needed for it");
     assert_eq!(text(&t["Parameters"]["ExampleRoute"]["Default"]), "false");
     assert_eq!(text(&r["WhoamiFunction"]["Condition"]), "HasExampleRoute");
     assert_eq!(
