@@ -138,7 +138,13 @@ fn holds_a_token(body: &[u8]) -> bool {
 #[test]
 fn arbitrary_requests_never_give_5xx_or_tokens() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let env = rt.block_on(TestEnv::new());
+    // With dynamic registration open, so its decoder and rules are fuzzed
+    // too (it is off, a 404, by default).
+    let env = rt.block_on(TestEnv::with_config(|c| {
+        c.registration.policy =
+            token_issuer::core::record::registration::RegistrationPolicy::Public;
+        c.registration.per_address_hourly = 100_000;
+    }));
     let mut runner = TestRunner::new(Config {
         cases: 400,
         failure_persistence: None,
