@@ -983,6 +983,7 @@ async fn a_browser_allows_a_third_party_at_the_consent_page() {
         percent_encoding::utf8_percent_encode(&redirect, percent_encoding::NON_ALPHANUMERIC)
     );
     let profile = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("chromium"));
+    let prefix = redirect.clone();
     let (shot, scopes) = tokio::task::spawn_blocking(move || {
         let driver = Driver::start(&profile);
         driver.session("POST", "/url", Some(json!({"url": url})));
@@ -993,6 +994,16 @@ async fn a_browser_allows_a_third_party_at_the_consent_page() {
         let scopes = driver.text("#scopes");
         let shot = driver.screenshot();
         driver.click("#allow");
+        // The browser lives until it has followed the redirect to the app.
+        let started = Instant::now();
+        loop {
+            let at = driver.session("GET", "/url", None);
+            if at.as_str().is_some_and(|u| u.starts_with(&prefix)) {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "still at {at}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
         (shot, scopes)
     })
     .await
