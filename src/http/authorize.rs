@@ -448,7 +448,19 @@ async fn consent_step<S: Store>(
     token: &str,
     fresh: &LoginTokens,
 ) -> Result<Answer, ApiError> {
-    let allow = form.optional("consent").ok().flatten() == Some("allow");
+    // Only a button's value answers: anything else asks nothing of anyone.
+    let allow = match form.optional("consent") {
+        Ok(Some("allow")) => true,
+        Ok(Some("deny")) => false,
+        _ => {
+            return Ok(page::error(
+                StatusCode::BAD_REQUEST,
+                "The answer to the consent page could not be read.",
+                Some("consent must be allow or deny, given once."),
+            )
+            .into())
+        }
+    };
     let origin = ctx.origin(DialectName::OAuthPage);
     let session = request_cookie(req, SESSION_COOKIE);
     let done = issuer.finish_consent(

@@ -23,6 +23,34 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// The web app's redirect URI: remembers each callback's target.
+/// The issuer's listener and URL (on `host`), and the app's listener and
+/// redirect URI, each on a free port.
+struct Sites {
+    issuer_listener: TcpListener,
+    issuer: String,
+    app_listener: TcpListener,
+    redirect: String,
+}
+
+async fn sites(host: &str) -> Sites {
+    let issuer_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!(
+        "http://{host}:{}",
+        issuer_listener.local_addr().unwrap().port()
+    );
+    let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirect = format!(
+        "http://127.0.0.1:{}/callback",
+        app_listener.local_addr().unwrap().port()
+    );
+    Sites {
+        issuer_listener,
+        issuer,
+        app_listener,
+        redirect,
+    }
+}
+
 async fn serve_app(listener: TcpListener, seen: tokio::sync::mpsc::UnboundedSender<String>) {
     loop {
         let Ok((mut stream, _)) = listener.accept().await else {
@@ -234,6 +262,20 @@ impl Driver {
             .to_string()
     }
 
+    /// Waits (up to 30 s) until the browser is at a URL starting `prefix`:
+    /// a redirect followed, before the browser may be closed.
+    fn wait_url(&self, prefix: &str) {
+        let started = Instant::now();
+        loop {
+            let at = self.session("GET", "/url", None);
+            if at.as_str().is_some_and(|u| u.starts_with(prefix)) {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "still at {at}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits (up to 20 s) until the element `css` shows `expected`: a click
     /// that posts a form returns before the next page has loaded, and the
     /// old page's element may still be there.
@@ -300,16 +342,12 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
     use oauth2::basic::BasicClient;
     use oauth2::{AuthUrl, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
 
-    let issuer_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!(
-        "http://127.0.0.1:{}",
-        issuer_listener.local_addr().unwrap().port()
-    );
-    let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let redirect = format!(
-        "http://127.0.0.1:{}/callback",
-        app_listener.local_addr().unwrap().port()
-    );
+    let Sites {
+        issuer_listener,
+        issuer,
+        app_listener,
+        redirect,
+    } = sites("127.0.0.1").await;
     let fixed = issuer.clone();
     let env = Arc::new(TestEnv::with_config(|c| c.issuer = Some(fixed)).await);
     // Registered as `token-admin client create` would.
@@ -649,16 +687,12 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_enrols_a_one_time_code_app_and_signs_in_with_a_code() {
     use token_issuer::core::record::factor::{step_of, TotpSecret};
-    let issuer_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!(
-        "http://127.0.0.1:{}",
-        issuer_listener.local_addr().unwrap().port()
-    );
-    let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let redirect = format!(
-        "http://127.0.0.1:{}/callback",
-        app_listener.local_addr().unwrap().port()
-    );
+    let Sites {
+        issuer_listener,
+        issuer,
+        app_listener,
+        redirect,
+    } = sites("127.0.0.1").await;
     let fixed = issuer.clone();
     let env = Arc::new(TestEnv::with_config(|c| c.issuer = Some(fixed)).await);
     let secret = token_issuer::core::record::client::ClientSecret::generate().unwrap();
@@ -703,17 +737,6 @@ async fn a_browser_enrols_a_one_time_code_app_and_signs_in_with_a_code() {
     let clock = env.clock.clone();
     let shots = tokio::task::spawn_blocking(move || {
         let driver = Driver::start(&profile);
-        let arrive = |driver: &Driver| {
-            let started = Instant::now();
-            loop {
-                let at = driver.session("GET", "/url", None);
-                if at.as_str().is_some_and(|u| u.starts_with(&prefix)) {
-                    return;
-                }
-                assert!(started.elapsed() < Duration::from_secs(30), "still at {at}");
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        };
         let sign_in = |driver: &Driver| {
             driver.session("POST", "/url", Some(json!({"url": url})));
             driver.type_into("#username", "Admin");
@@ -729,7 +752,7 @@ async fn a_browser_enrols_a_one_time_code_app_and_signs_in_with_a_code() {
         let enrol_shot = driver.screenshot();
         driver.type_into("#code", &code_at(&secret));
         driver.click("button[type=submit]");
-        arrive(&driver);
+        driver.wait_url(&prefix);
 
         // Later, in a fresh browser session (the app asks again), a code.
         driver.session("DELETE", "/cookie", None);
@@ -742,7 +765,7 @@ async fn a_browser_enrols_a_one_time_code_app_and_signs_in_with_a_code() {
         let code_shot = driver.screenshot();
         driver.type_into("#code", &code_at(&secret));
         driver.click("button[type=submit]");
-        arrive(&driver);
+        driver.wait_url(&prefix);
         (enrol_shot, code_shot)
     })
     .await
@@ -797,16 +820,12 @@ fn base32_decode(text: &str) -> Vec<u8> {
 /// Screenshot: docs/passkey-page.png when `UPDATE_SCREENSHOT=1`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_registers_a_passkey_and_signs_in_with_it_alone() {
-    let issuer_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!(
-        "http://localhost:{}",
-        issuer_listener.local_addr().unwrap().port()
-    );
-    let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let redirect = format!(
-        "http://127.0.0.1:{}/callback",
-        app_listener.local_addr().unwrap().port()
-    );
+    let Sites {
+        issuer_listener,
+        issuer,
+        app_listener,
+        redirect,
+    } = sites("localhost").await;
     let fixed = issuer.clone();
     let env = Arc::new(TestEnv::with_config(|c| c.issuer = Some(fixed)).await);
     let secret = token_issuer::core::record::client::ClientSecret::generate().unwrap();
@@ -857,17 +876,6 @@ async fn a_browser_registers_a_passkey_and_signs_in_with_it_alone() {
             .as_str()
             .expect("an authenticator id")
             .to_string();
-        let arrive = |driver: &Driver| {
-            let started = Instant::now();
-            loop {
-                let at = driver.session("GET", "/url", None);
-                if at.as_str().is_some_and(|u| u.starts_with(&prefix)) {
-                    return;
-                }
-                assert!(started.elapsed() < Duration::from_secs(30), "still at {at}");
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        };
         driver.session("POST", "/url", Some(json!({"url": register})));
         driver.type_into("#username", "Admin");
         driver.type_into("#password", PASSWORD);
@@ -875,7 +883,7 @@ async fn a_browser_registers_a_passkey_and_signs_in_with_it_alone() {
         driver.wait_text("h1", "Add a passkey");
         let shot = driver.screenshot();
         driver.click("#passkey-button");
-        arrive(&driver);
+        driver.wait_url(&prefix);
         let credentials = driver.session(
             "GET",
             &format!("/webauthn/authenticator/{authenticator}/credentials"),
@@ -887,7 +895,7 @@ async fn a_browser_registers_a_passkey_and_signs_in_with_it_alone() {
         driver.session("POST", "/url", Some(json!({"url": mfa})));
         driver.wait_text("#passkey-button", "Sign in with a passkey");
         driver.click("#passkey-button");
-        arrive(&driver);
+        driver.wait_url(&prefix);
         (shot, credentials)
     })
     .await
@@ -947,16 +955,12 @@ async fn a_browser_registers_a_passkey_and_signs_in_with_it_alone() {
 /// docs/consent-page.png when `UPDATE_SCREENSHOT=1`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_allows_a_third_party_at_the_consent_page() {
-    let issuer_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!(
-        "http://localhost:{}",
-        issuer_listener.local_addr().unwrap().port()
-    );
-    let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let redirect = format!(
-        "http://127.0.0.1:{}/callback",
-        app_listener.local_addr().unwrap().port()
-    );
+    let Sites {
+        issuer_listener,
+        issuer,
+        app_listener,
+        redirect,
+    } = sites("localhost").await;
     let fixed = issuer.clone();
     let env = Arc::new(
         TestEnv::with_config(|c| {
@@ -995,15 +999,7 @@ async fn a_browser_allows_a_third_party_at_the_consent_page() {
         let shot = driver.screenshot();
         driver.click("#allow");
         // The browser lives until it has followed the redirect to the app.
-        let started = Instant::now();
-        loop {
-            let at = driver.session("GET", "/url", None);
-            if at.as_str().is_some_and(|u| u.starts_with(&prefix)) {
-                break;
-            }
-            assert!(started.elapsed() < Duration::from_secs(30), "still at {at}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        driver.wait_url(&prefix);
         (shot, scopes)
     })
     .await

@@ -178,6 +178,12 @@ async fn deny_is_access_denied_and_a_forged_answer_changes_nothing() {
     // browser, no cookie, or an edited field gives the login page again.
     let (page, cookie) = sign_in(&env, &client).await;
     let (_, other) = sign_in(&env, &client).await;
+    // An answer that is neither button's is an error page, not a choice.
+    for bad in ["maybe", ""] {
+        let r = env.call(&post(&answer(&page, bad), Some(&cookie))).await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(r.header("location").is_none());
+    }
     let forged = set(
         answer(&page, "allow"),
         "scope",

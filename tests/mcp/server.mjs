@@ -38,7 +38,7 @@ const verifier = {
         extra: { sub: payload.sub, username: payload.username, aud: payload.aud },
       };
     } catch (e) {
-      console.error(`server: token refused: ${e.code ?? ""} ${e.message}`);
+      if (process.env.MCP_DEBUG) console.error(`server: token refused: ${e.code ?? ""} ${e.message}`);
       throw new InvalidTokenError(`token refused: ${e.code ?? e.message}`);
     }
   },

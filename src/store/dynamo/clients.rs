@@ -236,29 +236,7 @@ impl DynamoStore {
     }
 
     pub(super) async fn scan_clients(&self) -> Result<Vec<Client>, StoreError> {
-        let mut clients = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.tokens)
-                .filter_expression("begins_with(#k, :p)")
-                .expression_attribute_names("#k", TOKENS_KEY)
-                .expression_attribute_values(":p", s(CLIENT_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| classify(&self.tokens, e))?;
-            for item in out.items() {
-                clients.push(client_from_item(item)?);
-            }
-            match out.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
+        let mut clients = self.scan_prefix(CLIENT_PREFIX, client_from_item).await?;
         clients.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
         Ok(clients)
     }
@@ -347,13 +325,6 @@ impl DynamoStore {
     }
 
     pub(super) async fn delete_client_item(&self, id: &ClientId) -> Result<bool, StoreError> {
-        let req = self
-            .client
-            .delete_item()
-            .table_name(&self.tokens)
-            .key(TOKENS_KEY, client_key(id))
-            .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", TOKENS_KEY);
-        Ok(conditional(&self.tokens, req.send().await)?.is_some())
+        self.delete_existing(client_key(id)).await
     }
 }

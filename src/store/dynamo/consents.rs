@@ -4,7 +4,7 @@
 //! a user deleted and made again under the same name has none.
 
 use super::codec::{get_s, get_time, get_uuid, millis, s, Item};
-use super::{classify, conditional, DynamoStore, TOKENS_KEY};
+use super::{classify, DynamoStore, TOKENS_KEY};
 use crate::core::record::client::{ClientId, Scopes};
 use crate::core::record::consent::Consent;
 use crate::core::store::{ConsentStore, StoreError};
@@ -64,29 +64,8 @@ impl ConsentStore for DynamoStore {
 
 impl DynamoStore {
     pub(super) async fn scan_consents(&self, user_id: Uuid) -> Result<Vec<Consent>, StoreError> {
-        let mut found = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.tokens)
-                .filter_expression("begins_with(#k, :p)")
-                .expression_attribute_names("#k", TOKENS_KEY)
-                .expression_attribute_values(":p", s(&format!("{PREFIX}{user_id}#")))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| classify(&self.tokens, e))?;
-            for item in out.items() {
-                found.push(from_item(item)?);
-            }
-            match out.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
+        let prefix = format!("{PREFIX}{user_id}#");
+        let mut found = self.scan_prefix(&prefix, from_item).await?;
         found.sort_by(|a, b| a.client_id.as_str().cmp(b.client_id.as_str()));
         Ok(found)
     }
@@ -96,13 +75,6 @@ impl DynamoStore {
         user_id: Uuid,
         client: &ClientId,
     ) -> Result<bool, StoreError> {
-        let req = self
-            .client
-            .delete_item()
-            .table_name(&self.tokens)
-            .key(TOKENS_KEY, key(user_id, client))
-            .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", TOKENS_KEY);
-        Ok(conditional(&self.tokens, req.send().await)?.is_some())
+        self.delete_existing(key(user_id, client)).await
     }
 }

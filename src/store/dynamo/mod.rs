@@ -82,6 +82,54 @@ impl DynamoStore {
     pub fn client(&self) -> &Client {
         &self.client
     }
+
+    /// Every tokens-table item whose key starts with `prefix`, read by
+    /// `read`: a scan, for the admin tool only.
+    async fn scan_prefix<T>(
+        &self,
+        prefix: &str,
+        read: impl Fn(&codec::Item) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut found = Vec::new();
+        let mut start: Option<codec::Item> = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.tokens)
+                .filter_expression("begins_with(#k, :p)")
+                .expression_attribute_names("#k", TOKENS_KEY)
+                .expression_attribute_values(":p", codec::s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify(&self.tokens, e))?;
+            for item in out.items() {
+                found.push(read(item)?);
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
+    /// Deletes the tokens-table item `key`: `false` when there was none.
+    async fn delete_existing(
+        &self,
+        key: aws_sdk_dynamodb::types::AttributeValue,
+    ) -> Result<bool, StoreError> {
+        let req = self
+            .client
+            .delete_item()
+            .table_name(&self.tokens)
+            .key(TOKENS_KEY, key)
+            .condition_expression("attribute_exists(#k)")
+            .expression_attribute_names("#k", TOKENS_KEY);
+        Ok(conditional(&self.tokens, req.send().await)?.is_some())
+    }
 }
 
 fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {

@@ -96,29 +96,7 @@ impl DynamoStore {
     pub(super) async fn scan_initial_access_tokens(
         &self,
     ) -> Result<Vec<InitialAccessToken>, StoreError> {
-        let mut found = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.tokens)
-                .filter_expression("begins_with(#k, :p)")
-                .expression_attribute_names("#k", TOKENS_KEY)
-                .expression_attribute_values(":p", s(PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| classify(&self.tokens, e))?;
-            for item in out.items() {
-                found.push(from_item(item)?);
-            }
-            match out.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
+        let mut found = self.scan_prefix(PREFIX, from_item).await?;
         found.sort_by_key(|t| t.created_at);
         Ok(found)
     }
@@ -127,14 +105,7 @@ impl DynamoStore {
         &self,
         hash: &str,
     ) -> Result<bool, StoreError> {
-        let req = self
-            .client
-            .delete_item()
-            .table_name(&self.tokens)
-            .key(TOKENS_KEY, key(hash))
-            .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", TOKENS_KEY);
-        Ok(conditional(&self.tokens, req.send().await)?.is_some())
+        self.delete_existing(key(hash)).await
     }
 }
 

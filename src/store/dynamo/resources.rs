@@ -3,7 +3,7 @@
 //! the same `BatchGetItem` as the token's family and client.
 
 use super::codec::{get_s, get_time, millis, s, Item};
-use super::{classify, conditional, put_once, DynamoStore, TOKENS_KEY};
+use super::{classify, put_once, DynamoStore, TOKENS_KEY};
 use crate::core::record::client::Scopes;
 use crate::core::record::resource::{Resource, ResourceUri};
 use crate::core::store::{ResourceStore, StoreError};
@@ -60,41 +60,12 @@ impl DynamoStore {
     }
 
     pub(super) async fn scan_resources(&self) -> Result<Vec<Resource>, StoreError> {
-        let mut found = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.tokens)
-                .filter_expression("begins_with(#k, :p)")
-                .expression_attribute_names("#k", TOKENS_KEY)
-                .expression_attribute_values(":p", s(PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| classify(&self.tokens, e))?;
-            for item in out.items() {
-                found.push(from_item(item)?);
-            }
-            match out.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
+        let mut found = self.scan_prefix(PREFIX, from_item).await?;
         found.sort_by(|a, b| a.uri.as_str().cmp(b.uri.as_str()));
         Ok(found)
     }
 
     pub(super) async fn delete_resource_item(&self, uri: &ResourceUri) -> Result<bool, StoreError> {
-        let req = self
-            .client
-            .delete_item()
-            .table_name(&self.tokens)
-            .key(TOKENS_KEY, resource_key(uri.as_str()))
-            .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", TOKENS_KEY);
-        Ok(conditional(&self.tokens, req.send().await)?.is_some())
+        self.delete_existing(resource_key(uri.as_str())).await
     }
 }
