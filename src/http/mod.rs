@@ -145,7 +145,8 @@ fn message(status: StatusCode, text: &str) -> Response<Body> {
 /// The route a request is for (`None` for 404 and 405); public for fuzzing.
 pub fn route_name(req: &Request) -> Option<&'static str> {
     let ctx = Context::read(req, None);
-    match routes::lookup(&ctx.path, req.method()) {
+    let issuer_path = routes::issuer_path(&ctx.issuer_url);
+    match routes::lookup_for_issuer(&ctx.path, req.method(), issuer_path) {
         Lookup::Found(spec) => Some(spec.name),
         _ => None,
     }
@@ -192,7 +193,8 @@ async fn serve<'c, S: Store, K: Refresh>(
         let status = response.status();
         (response, Served { ctx, status, end })
     };
-    let spec = match routes::lookup(&ctx.path, req.method()) {
+    let issuer_path = routes::issuer_path(&ctx.issuer_url);
+    let spec = match routes::lookup_for_issuer(&ctx.path, req.method(), issuer_path) {
         Lookup::Found(spec) => spec,
         Lookup::MethodNotAllowed(allow) => {
             let mut resp = message(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");

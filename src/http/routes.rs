@@ -289,6 +289,44 @@ pub enum Lookup {
     NotFound,
 }
 
+/// The metadata routes that RFC 8414 §3.1 also serves with the issuer's
+/// path inserted after the well-known segment: an issuer
+/// `https://host/stage` publishes at `https://host/.well-known/…/stage` as
+/// well as at the appended `https://host/stage/.well-known/…`.
+const PATH_INSERTED: [Route; 2] = [
+    Route::AuthorizationServerMetadata,
+    Route::OpenIdConfiguration,
+];
+
+/// As [`lookup`], for an issuer whose URL has the path `issuer_path`
+/// (empty, or `/` and segments): its path-inserted metadata is found too.
+pub fn lookup_for_issuer(path: &str, method: &Method, issuer_path: &str) -> Lookup {
+    let found = lookup(path, method);
+    if !matches!(found, Lookup::NotFound) || issuer_path.len() < 2 {
+        return found;
+    }
+    let Some(base) = path.strip_suffix(issuer_path) else {
+        return found;
+    };
+    match lookup(base, method) {
+        Lookup::Found(spec) if PATH_INSERTED.contains(&spec.route) => Lookup::Found(spec),
+        Lookup::MethodNotAllowed(m)
+            if ROUTES
+                .iter()
+                .any(|r| r.path == base && PATH_INSERTED.contains(&r.route)) =>
+        {
+            Lookup::MethodNotAllowed(m)
+        }
+        _ => found,
+    }
+}
+
+/// The path of an issuer URL: `https://host/stage` → `/stage`; none → ``.
+pub fn issuer_path(issuer_url: &str) -> &str {
+    let after_scheme = issuer_url.split_once("://").map_or(issuer_url, |(_, r)| r);
+    after_scheme.find('/').map_or("", |i| &after_scheme[i..])
+}
+
 pub fn lookup(path: &str, method: &Method) -> Lookup {
     let mut allowed = Vec::new();
     for spec in ROUTES {
@@ -327,6 +365,50 @@ mod tests {
         assert!(matches!(
             lookup("/API/v2/auth/token", &Method::POST),
             Lookup::NotFound
+        ));
+    }
+
+    #[test]
+    fn metadata_is_also_found_with_the_issuers_path_inserted() {
+        assert_eq!(issuer_path("https://id.example.com/prod"), "/prod");
+        assert_eq!(issuer_path("https://id.example.com/a/b"), "/a/b");
+        assert_eq!(issuer_path("https://id.example.com"), "");
+        assert_eq!(issuer_path("http://localhost:3000"), "");
+        let found = |path, issuer| match lookup_for_issuer(path, &Method::GET, issuer) {
+            Lookup::Found(s) => Some(s.route),
+            _ => None,
+        };
+        assert_eq!(
+            found("/.well-known/oauth-authorization-server/prod", "/prod"),
+            Some(Route::AuthorizationServerMetadata)
+        );
+        assert_eq!(
+            found("/.well-known/openid-configuration/a/b", "/a/b"),
+            Some(Route::OpenIdConfiguration)
+        );
+        assert_eq!(
+            found("/.well-known/oauth-authorization-server", "/prod"),
+            Some(Route::AuthorizationServerMetadata)
+        );
+        // Only the issuer's own path, only the metadata, only whole.
+        assert_eq!(
+            found("/.well-known/oauth-authorization-server/dev", "/prod"),
+            None
+        );
+        assert_eq!(found("/.well-known/jwks.json/prod", "/prod"), None);
+        assert_eq!(found("/oauth2/token/prod", "/prod"), None);
+        assert_eq!(
+            found("/.well-known/oauth-authorization-server/prod", ""),
+            None
+        );
+        assert_eq!(found("/.well-known/oauth-authorization-server/", "/"), None);
+        assert!(matches!(
+            lookup_for_issuer(
+                "/.well-known/openid-configuration/prod",
+                &Method::POST,
+                "/prod"
+            ),
+            Lookup::MethodNotAllowed(_)
         ));
     }
 

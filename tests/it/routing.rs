@@ -159,3 +159,56 @@ async fn every_stage_name_routes_in_http_and_rest_events() {
     let claims = verify_access_token(&env, &token, &format!("https://{API_DOMAIN}/api")).await;
     assert_eq!(claims["iss"], format!("https://{API_DOMAIN}/api"));
 }
+
+/// RFC 8414 §3.1: an issuer with a path publishes its metadata with the
+/// path inserted after the well-known segment, and also appended (where
+/// OpenID Connect and API Gateway stages put it); any other path stays 404.
+#[tokio::test]
+async fn an_issuer_with_a_path_publishes_its_metadata_at_both_urls() {
+    let issuer = "https://id.example.com/auth";
+    let env = TestEnv::with_config(|c| c.issuer = Some(issuer.into())).await;
+    let get = |name: &str, path: &str| {
+        let mut ev = event(name);
+        ev["rawPath"] = json!(path);
+        ev["requestContext"]["http"]["path"] = json!(path);
+        ev
+    };
+    for (name, path) in [
+        (
+            "oauth-authorization-server",
+            "/.well-known/oauth-authorization-server/auth",
+        ),
+        (
+            "oauth-authorization-server",
+            "/.well-known/oauth-authorization-server",
+        ),
+        (
+            "openid-configuration",
+            "/.well-known/openid-configuration/auth",
+        ),
+        ("openid-configuration", "/.well-known/openid-configuration"),
+    ] {
+        let r = env.call(&get(name, path)).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        assert_eq!(r.json()["issuer"], issuer, "{path}");
+        assert_eq!(r.json()["token_endpoint"], format!("{issuer}/oauth2/token"));
+    }
+    for path in [
+        "/.well-known/oauth-authorization-server/other",
+        "/.well-known/jwks.json/auth",
+        "/oauth2/token/auth",
+    ] {
+        let r = env.call(&get("oauth-authorization-server", path)).await;
+        assert_eq!(r.status, 404, "{path}: {}", r.text());
+    }
+    // A stage is the issuer's path when none is configured.
+    let staged = TestEnv::new().await;
+    let mut ev = get(
+        "oauth-authorization-server",
+        "/.well-known/oauth-authorization-server/prod",
+    );
+    ev["requestContext"]["stage"] = json!("prod");
+    let r = staged.call(&ev).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.json()["issuer"].as_str().unwrap().ends_with("/prod"));
+}
