@@ -6,6 +6,13 @@
 //! read in one storage request, remembered for at most the revocation cache's
 //! life; an ops session is checked and slid as `currentuser` does. Every
 //! failure, storage faults included, is a denial: the handler never fails.
+//!
+//! Invoked as a route's integration instead (an HTTP API proxy event), it
+//! is the template's example protected resource (RFC 9728): `GET /whoami`
+//! answers with the same decision's context, or `401` with
+//! `WWW-Authenticate: Bearer resource_metadata="…"`, which an API Gateway
+//! authorizer cannot send; `GET /.well-known/oauth-protected-resource/whoami`
+//! is the resource's metadata.
 
 use crate::core::record::claims::TokenClaims;
 use crate::core::sign::{Refresh, Signer};
@@ -129,6 +136,9 @@ impl<S: Store, K: Signer + Refresh> Authorizer<S, K> {
     /// The simple response to an invocation, and its decision.
     async fn answer(&self, event: Value) -> (Value, Decided) {
         let started = Instant::now();
+        if is_route_request(&event) {
+            return self.example_route(&event, started).await;
+        }
         let request: Result<ApiGatewayV2CustomAuthorizerV2Request, _> =
             serde_json::from_value(event);
         let (request_id, decision) = match request {
@@ -157,10 +167,86 @@ impl<S: Store, K: Signer + Refresh> Authorizer<S, K> {
         let answer = serde_json::json!({"isAuthorized": is_authorized, "context": context});
         let decided = Decided {
             request_id,
-            decision,
+            decision: Some(decision),
             elapsed_ms,
         };
         (answer, decided)
+    }
+
+    /// The example protected route's answer (payload 2.0) to a proxy event.
+    async fn example_route(&self, event: &Value, started: Instant) -> (Value, Decided) {
+        let ctx = &event["requestContext"];
+        let request_id = ctx["requestId"].as_str().unwrap_or_default().to_string();
+        let domain = ctx["domainName"].as_str().unwrap_or_default();
+        let base = match ctx["stage"]
+            .as_str()
+            .filter(|s| !s.is_empty() && *s != "$default")
+        {
+            Some(stage) => format!("https://{domain}/{stage}"),
+            None => format!("https://{domain}"),
+        };
+        let path = event["rawPath"].as_str().unwrap_or_default();
+        let metadata_url = format!("{base}{EXAMPLE_METADATA_PATH}");
+        let decided = |decision| Decided {
+            request_id: request_id.clone(),
+            decision,
+            elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+        };
+        if path.ends_with(EXAMPLE_METADATA_PATH) {
+            let metadata = serde_json::json!({
+                "resource": format!("{base}{EXAMPLE_PATH}"),
+                "authorization_servers": [self.settings.issuer_url],
+                "bearer_methods_supported": ["header"],
+                "resource_name": "token-issuer example route",
+            });
+            let answer = route_answer(200, "public, max-age=300", None, &metadata);
+            return (answer, decided(None));
+        }
+        if !path.ends_with(EXAMPLE_PATH) {
+            let answer = route_answer(
+                404,
+                "no-store",
+                None,
+                &serde_json::json!({"message": "Not Found"}),
+            );
+            return (
+                answer,
+                decided(Some(Decision::Deny("not_the_example_route"))),
+            );
+        }
+        let header = event["headers"]
+            .as_object()
+            .and_then(|h| {
+                h.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            })
+            .and_then(|(_, v)| v.as_str());
+        let decision = tokio::time::timeout(self.settings.deadline, self.decide(header))
+            .await
+            .unwrap_or(Decision::Deny("deadline"));
+        let answer = match &decision {
+            Decision::Allow(c) => route_answer(
+                200,
+                "no-store",
+                None,
+                &serde_json::json!({"authorizer": c.to_json()}),
+            ),
+            // RFC 6750 §3: no error code when no token was sent.
+            Decision::Deny(reason) => {
+                let error = match *reason {
+                    "no_token" => "",
+                    _ => ", error=\"invalid_token\"",
+                };
+                let challenge = format!("Bearer resource_metadata=\"{metadata_url}\"{error}");
+                route_answer(
+                    401,
+                    "no-store",
+                    Some(&challenge),
+                    &serde_json::json!({"message": "Unauthorized"}),
+                )
+            }
+        };
+        (answer, decided(Some(decision)))
     }
 
     /// The decision for an `Authorization` header.
@@ -267,11 +353,37 @@ impl<S: Store, K: Signer + Refresh> Authorizer<S, K> {
     }
 }
 
+/// The example protected route, and where its metadata is.
+const EXAMPLE_PATH: &str = "/whoami";
+const EXAMPLE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource/whoami";
+/// Both, for the template's check.
+pub const EXAMPLE_PATHS: [&str; 2] = [EXAMPLE_PATH, EXAMPLE_METADATA_PATH];
+
+/// Whether `event` is an HTTP API proxy request (payload 2.0) rather than
+/// an authorizer's: it has a route and no authorizer `type`.
+fn is_route_request(event: &Value) -> bool {
+    event.get("type").is_none()
+        && event["routeKey"].is_string()
+        && event["requestContext"]["http"]["method"].is_string()
+}
+
+/// A payload 2.0 response with a JSON body.
+fn route_answer(status: u16, cache: &str, challenge: Option<&str>, body: &Value) -> Value {
+    let mut headers = Map::new();
+    headers.insert("content-type".into(), "application/json".into());
+    headers.insert("cache-control".into(), cache.into());
+    if let Some(c) = challenge {
+        headers.insert("www-authenticate".into(), c.into());
+    }
+    serde_json::json!({"statusCode": status, "headers": headers, "body": body.to_string()})
+}
+
 /// One invocation's decision, for its summary line and metrics.
 struct Decided {
     /// API Gateway's request id (empty when the event was not a request).
     request_id: String,
-    decision: Decision,
+    /// `None`: the example route's metadata, served without a decision.
+    decision: Option<Decision>,
     /// How long the decision took.
     elapsed_ms: f64,
 }
@@ -280,7 +392,8 @@ impl Outcome for Decided {
     fn log(&self) {
         let (request_id, elapsed_ms) = (self.request_id.as_str(), self.elapsed_ms);
         match &self.decision {
-            Decision::Allow(ctx) => tracing::info!(
+            None => tracing::info!(request_id, elapsed_ms, "metadata served"),
+            Some(Decision::Allow(ctx)) => tracing::info!(
                 request_id,
                 decision = "allow",
                 dialect = ctx.dialect.as_str(),
@@ -289,7 +402,7 @@ impl Outcome for Decided {
                 elapsed_ms,
                 "authorized"
             ),
-            Decision::Deny(reason) => {
+            Some(Decision::Deny(reason)) => {
                 tracing::info!(request_id, decision = "deny", reason, elapsed_ms, "refused")
             }
         }
@@ -297,27 +410,31 @@ impl Outcome for Decided {
 
     fn metric(&self) -> &'static str {
         match self.decision {
-            Decision::Allow(_) => metrics::ALLOWED,
-            Decision::Deny(_) => metrics::DENIED,
+            None => metrics::SUCCESS,
+            Some(Decision::Allow(_)) => metrics::ALLOWED,
+            Some(Decision::Deny(_)) => metrics::DENIED,
         }
     }
 
     fn detail(&self) -> Option<(&'static str, &str)> {
         match self.decision {
-            Decision::Allow(_) => None,
-            Decision::Deny(reason) => Some(("Reason", reason)),
+            None | Some(Decision::Allow(_)) => None,
+            Some(Decision::Deny(reason)) => Some(("Reason", reason)),
         }
     }
 
     fn events(&self) -> Vec<(&'static str, u32)> {
-        let faults = u32::from(matches!(self.decision, Decision::Deny("storage_fault")));
+        let faults = u32::from(matches!(
+            self.decision,
+            Some(Decision::Deny("storage_fault"))
+        ));
         vec![(metrics::STORAGE_FAULT, faults)]
     }
 
     fn properties(&self) -> Vec<(&'static str, Value)> {
         let dialect = match &self.decision {
-            Decision::Allow(c) => c.dialect.as_str(),
-            Decision::Deny(_) => "",
+            Some(Decision::Allow(c)) => c.dialect.as_str(),
+            None | Some(Decision::Deny(_)) => "",
         };
         vec![("Dialect", dialect.into())]
     }

@@ -3,6 +3,7 @@
 //! the function through it, so they all run the same wiring.
 
 use crate::authorizer::{Authorizer, AuthorizerSettings};
+use crate::client_documents::HttpClientDocuments;
 use crate::config::{Config, ConfigError, StoreConfig};
 use crate::core::clock::Clock;
 use crate::core::oauth::register::RegistrationSettings;
@@ -159,9 +160,16 @@ pub fn app<S: Store>(
 ) -> App<S, Keys> {
     let keys = Arc::new(keys.into());
     let signer: Arc<dyn crate::core::sign::Signer> = keys.clone();
-    let issuer = Issuer::new(store, signer, clock, settings(config))
+    let mut issuer = Issuer::new(store, signer, clock, settings(config))
         .with_back_channel(Arc::new(crate::notify::HttpBackChannel::new()))
         .with_sealer(Arc::new(factor_key));
+    let r = &config.registration;
+    if r.documents {
+        let documents = HttpClientDocuments::new()
+            .allowing_private_addresses(r.documents_private_addresses)
+            .trusting(r.documents_ca_pem.clone());
+        issuer = issuer.with_client_documents(Arc::new(documents));
+    }
     App::new(issuer, keys, edge(config))
 }
 

@@ -89,8 +89,19 @@ pub struct RegistrationConfig {
     /// many days unused (default 30).
     pub unused_days: u64,
     /// `REGISTRATION_PER_ADDRESS_HOURLY`: registrations one address may
-    /// make per hour (default 20).
+    /// make per hour (default 20); fetches of metadata documents count too.
     pub per_address_hourly: u32,
+    /// `CLIENT_ID_METADATA_DOCUMENTS`: `on` fetches the metadata document
+    /// an https client id names (default `off`).
+    pub documents: bool,
+    /// `CLIENT_ID_METADATA_PRIVATE_ADDRESSES`: `true` lets a document's
+    /// host be loopback or private, for tests and local runs only (default
+    /// `false`).
+    pub documents_private_addresses: bool,
+    /// `CLIENT_ID_METADATA_CA_FILE`: CA certificates (PEM) trusted for
+    /// documents besides the system's, for tests and local runs; read at
+    /// start-up.
+    pub documents_ca_pem: Option<Vec<u8>>,
 }
 
 impl RegistrationConfig {
@@ -115,7 +126,33 @@ impl RegistrationConfig {
             scopes,
             unused_days: whole(src, "REGISTRATION_UNUSED_DAYS", 30, 3650)?,
             per_address_hourly: whole(src, "REGISTRATION_PER_ADDRESS_HOURLY", 20, 100_000)? as u32,
+            documents: switch(src, "CLIENT_ID_METADATA_DOCUMENTS", false)?,
+            documents_private_addresses: switch(
+                src,
+                "CLIENT_ID_METADATA_PRIVATE_ADDRESSES",
+                false,
+            )?,
+            documents_ca_pem: match optional(src, "CLIENT_ID_METADATA_CA_FILE") {
+                None => None,
+                Some(path) => Some(std::fs::read(&path).map_err(|e| ConfigError::Invalid {
+                    name: "CLIENT_ID_METADATA_CA_FILE",
+                    reason: format!("cannot read {path}: {e}"),
+                })?),
+            },
         })
+    }
+}
+
+/// An on/off setting: `true`/`on`/`1` or `false`/`off`/`0`.
+fn switch(src: &impl Source, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match optional(src, name).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "on") => Ok(true),
+        Some("0" | "false" | "off") => Ok(false),
+        Some(other) => Err(ConfigError::Invalid {
+            name,
+            reason: format!("expected on or off, got {other:?}"),
+        }),
     }
 }
 
@@ -316,16 +353,7 @@ impl Config {
                 }
             },
         };
-        let warm_up = match optional(src, "WARM_UP").as_deref() {
-            None | Some("1" | "true" | "on") => true,
-            Some("0" | "false" | "off") => false,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "WARM_UP",
-                    reason: format!("expected true or false, got {other:?}"),
-                })
-            }
-        };
+        let warm_up = switch(src, "WARM_UP", true)?;
         Ok(Self {
             warm_up,
             registration: RegistrationConfig::from_source(src)?,
@@ -446,6 +474,7 @@ mod tests {
         let c = Config::from_source(&src(BASE)).unwrap();
         assert_eq!(c.registration.policy, RegistrationPolicy::Off);
         assert_eq!(c.registration.unused_days, 30);
+        assert!(!c.registration.documents && !c.registration.documents_private_addresses);
         let mut pairs = BASE.to_vec();
         pairs.push(("REGISTRATION_POLICY", "token"));
         let c = Config::from_source(&src(&pairs)).unwrap();
@@ -455,6 +484,9 @@ mod tests {
             ("REGISTRATION_SCOPES", "a\\b"),
             ("REGISTRATION_UNUSED_DAYS", "0"),
             ("REGISTRATION_PER_ADDRESS_HOURLY", "many"),
+            ("CLIENT_ID_METADATA_DOCUMENTS", "yes"),
+            ("CLIENT_ID_METADATA_PRIVATE_ADDRESSES", "sometimes"),
+            ("CLIENT_ID_METADATA_CA_FILE", "/nowhere/ca.pem"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.push((name, bad));

@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod authorizer;
 pub mod aws;
+pub mod client_documents;
 pub mod compose;
 pub mod config;
 pub mod core;

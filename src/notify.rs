@@ -31,18 +31,24 @@ impl HttpBackChannel {
 
     fn tls(&self) -> Result<&TlsConnector, DeliveryError> {
         self.tls
-            .get_or_init(tls_connector)
+            .get_or_init(|| web_tls(None))
             .as_ref()
             .map_err(|e| DeliveryError::Failed(e.clone()))
     }
 }
 
-/// TLS 1.2 and 1.3 with the system's CA certificates (a missing bundle is
-/// this error, at the first delivery).
-fn tls_connector() -> Result<TlsConnector, String> {
+/// TLS 1.2 and 1.3 to apps' hosts, with the system's CA certificates and
+/// those of `extra_pem` (a missing bundle is this error, at the first use).
+pub(crate) fn web_tls(extra_pem: Option<&[u8]>) -> Result<TlsConnector, String> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::CertificateDer;
     let found = rustls_native_certs::load_native_certs();
     let mut roots = rustls::RootCertStore::empty();
-    let (added, _) = roots.add_parsable_certificates(found.certs);
+    let (mut added, _) = roots.add_parsable_certificates(found.certs);
+    if let Some(pem) = extra_pem {
+        let extra = CertificateDer::pem_slice_iter(pem).filter_map(Result::ok);
+        added += roots.add_parsable_certificates(extra).0;
+    }
     if added == 0 {
         return Err(format!(
             "no system CA certificates ({} errors)",

@@ -190,6 +190,12 @@ async fn create<S: AdminStore>(
             "--client-id: ids starting {REGISTERED_ID_PREFIX} are for clients that register themselves"
         )));
     }
+    if args.client_id.starts_with("https://") {
+        return Err(AdminError::Invalid(
+            "--client-id: an https id names a client's metadata document, which the issuer fetches"
+                .into(),
+        ));
+    }
     let new = NewClient::parse(ClientFields {
         id: &args.client_id,
         public: args.public,

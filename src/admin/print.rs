@@ -123,7 +123,9 @@ pub(super) fn client_header() {
 /// Who registered the client: an operator, or the client itself (a third
 /// party, API §14).
 fn registered_by(c: &Client) -> &'static str {
-    if c.third_party {
+    if c.id.is_document() {
+        "metadata document (third party)"
+    } else if c.third_party {
         "self (third party)"
     } else {
         "operator"

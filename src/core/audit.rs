@@ -275,6 +275,31 @@ pub fn client_registration_refused(o: &Origin<'_>, why: &str) {
     );
 }
 
+/// A client's metadata document was fetched and cached (`again`: it
+/// replaced an older copy).
+pub fn client_document_fetched(o: &Origin<'_>, client: &ClientId, again: bool) {
+    tracing::info!(
+        target: "audit",
+        event = "client_document_fetched",
+        client_id = client.as_str(),
+        refreshed = again,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+    );
+}
+
+/// A client's metadata document made no client, for `why`.
+pub fn client_document_refused(o: &Origin<'_>, client: &ClientId, why: &str) {
+    tracing::warn!(
+        target: "audit",
+        event = "client_document_refused",
+        client_id = client.as_str(),
+        reason = why,
+        source_ip = o.ip(),
+        request_id = o.request_id,
+    );
+}
+
 /// A user allowed a third-party client `scope` at the consent page.
 pub fn consent_given(o: &Origin<'_>, user: &User, client: &ClientId, scope: &str) {
     tracing::info!(

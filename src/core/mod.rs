@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod backchannel;
 pub mod clock;
 pub mod device;
+pub mod documents;
 pub mod error;
 pub mod family;
 pub mod login;
@@ -78,6 +79,9 @@ pub struct Issuer<S, K: ?Sized = dyn Signer> {
     /// What seals second factors' secrets; `None`: nobody enrols here (the
     /// authorizer).
     sealer: Option<Arc<dyn seal::Sealer>>,
+    /// What fetches client metadata documents; `None`: an https client id
+    /// is unknown (API §14).
+    documents: Option<Arc<dyn documents::ClientDocuments>>,
 }
 
 impl<S, K: Signer + ?Sized> Issuer<S, K> {
@@ -90,7 +94,20 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
             settings,
             back_channel: None,
             sealer: None,
+            documents: None,
         }
+    }
+
+    /// Accepts clients whose id is the URL of their metadata document,
+    /// fetched through `documents` (API §14).
+    pub fn with_client_documents(mut self, documents: Arc<dyn documents::ClientDocuments>) -> Self {
+        self.documents = Some(documents);
+        self
+    }
+
+    /// Whether an https client id names a metadata document here.
+    pub fn client_documents_supported(&self) -> bool {
+        self.documents.is_some()
     }
 
     /// Seals second factors' secrets with `sealer` (API §13).

@@ -227,6 +227,13 @@ pub trait RegistrationStore: Send + Sync {
         client: &Client,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Stores the client a metadata document describes, replacing the one
+    /// cached before unless an operator disabled it: `false` then.
+    fn put_document_client(
+        &self,
+        client: &Client,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Moves a self-registered client's lapse to `until`; `false` when it
     /// is gone (or not self-registered).
     fn keep_client(

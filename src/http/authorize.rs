@@ -79,11 +79,12 @@ pub async fn show<S: Store>(
     let cookie = request_cookie(req, SESSION_COOKIE);
     // The session is read beside the client: a live one skips the page.
     let asked = params(&query);
+    let origin = ctx.origin(DialectName::OAuthPage);
     // Boxed, as below: each holds storage calls' futures, and a debug
     // build's poll frames of them inline overflowed a test thread's stack.
     let (request, live) = Box::pin(async {
         tokio::join!(
-            issuer.check_authorization(&asked),
+            issuer.check_authorization(&asked, &origin),
             issuer.browser_session(cookie.as_deref())
         )
     })
@@ -92,7 +93,6 @@ pub async fn show<S: Store>(
         Ok(r) => r,
         Err(e) => return authorize_error(e, ctx),
     };
-    let origin = ctx.origin(DialectName::OAuthPage);
     match Box::pin(issuer.authorize_in_session(&request, live?, &ctx.issuer_url, &origin)).await {
         Ok(SessionAnswer::Code(code)) => return Ok(code_redirect(&request, code.expose(), ctx)),
         Ok(SessionAnswer::RegisterPasskey(offer)) => {
@@ -146,7 +146,8 @@ pub async fn submit<S: Store>(
     req: &Request,
 ) -> Result<Answer, ApiError> {
     let form = FormBody::from_request(req)?;
-    let request = match issuer.check_authorization(&params(&form)).await {
+    let origin = ctx.origin(DialectName::OAuthPage);
+    let request = match issuer.check_authorization(&params(&form), &origin).await {
         Ok(r) => r,
         Err(e) => return authorize_error(e, ctx).map(Answer::from),
     };
@@ -203,7 +204,6 @@ pub async fn submit<S: Store>(
         auth_source: None,
         device: request_cookie(req, DEVICE_COOKIE).map(SecretString::from),
     };
-    let origin = ctx.origin(DialectName::OAuthPage);
     let session = request_cookie(req, SESSION_COOKIE);
     let signed_in = issuer.sign_in_for_code(
         &request,

@@ -77,6 +77,16 @@ struct Metadata<'a> {
     /// Only where clients may register themselves (API §14).
     #[serde(skip_serializing_if = "Option::is_none")]
     registration_endpoint: Option<String>,
+    /// Only where an https client id names a metadata document (API §14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id_metadata_document_supported: Option<bool>,
+}
+
+/// What the issuer lets third-party clients do by themselves (API §14).
+#[derive(Clone, Copy)]
+struct SelfService {
+    registration: bool,
+    documents: bool,
 }
 
 const CLAIMS: &[&str] = &[
@@ -109,7 +119,7 @@ const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "no
 /// Introspection is for confidential clients only.
 const SECRET_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
 
-fn metadata(issuer: &str, openid: bool, registration: bool) -> Metadata<'_> {
+fn metadata(issuer: &str, openid: bool, apps: SelfService) -> Metadata<'_> {
     Metadata {
         issuer,
         authorization_endpoint: format!("{issuer}/oauth2/authorize"),
@@ -139,12 +149,18 @@ fn metadata(issuer: &str, openid: bool, registration: bool) -> Metadata<'_> {
         end_session_endpoint: openid.then(|| format!("{issuer}/oauth2/logout")),
         backchannel_logout_supported: openid.then_some(true),
         backchannel_logout_session_supported: openid.then_some(true),
-        registration_endpoint: registration.then(|| format!("{issuer}/oauth2/register")),
+        registration_endpoint: apps
+            .registration
+            .then(|| format!("{issuer}/oauth2/register")),
+        client_id_metadata_document_supported: apps.documents.then_some(true),
     }
 }
 
-fn registers<S: Store>(issuer: &Issuer<S>) -> bool {
-    issuer.registration_policy() != RegistrationPolicy::Off
+fn self_service<S: Store>(issuer: &Issuer<S>) -> SelfService {
+    SelfService {
+        registration: issuer.registration_policy() != RegistrationPolicy::Off,
+        documents: issuer.client_documents_supported(),
+    }
 }
 
 /// `GET /.well-known/openid-configuration`
@@ -155,7 +171,7 @@ pub fn openid_configuration<S: Store>(
     Ok(response::public_json(&metadata(
         &ctx.issuer_url,
         true,
-        registers(issuer),
+        self_service(issuer),
     )))
 }
 
@@ -167,7 +183,7 @@ pub fn authorization_server<S: Store>(
     Ok(response::public_json(&metadata(
         &ctx.issuer_url,
         false,
-        registers(issuer),
+        self_service(issuer),
     )))
 }
 

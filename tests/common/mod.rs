@@ -1,6 +1,7 @@
 //! Shared harness: a fresh pair of tables in DynamoDB Local per test, the real
 //! handler, a manual clock, and helpers to send the events in `events/`.
 
+pub mod certs;
 pub mod front;
 
 use lambda_http::http::HeaderMap;
@@ -110,6 +111,9 @@ pub fn test_config() -> Config {
             scopes: "openid profile email".into(),
             unused_days: 30,
             per_address_hourly: 20,
+            documents: false,
+            documents_private_addresses: false,
+            documents_ca_pem: None,
         },
     }
 }

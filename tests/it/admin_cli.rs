@@ -1114,6 +1114,18 @@ async fn initial_access_tokens_are_made_listed_and_revoked_and_self_registered_c
         None,
         "register themselves",
     );
+    // Nor a metadata document's URL.
+    admin.fails(
+        &[
+            "client",
+            "create",
+            "--client-id",
+            "https://app.example.com/client.json",
+            "--public",
+        ],
+        None,
+        "metadata document",
+    );
 }
 
 #[tokio::test]

@@ -511,3 +511,75 @@ fn the_authorizer_will_not_start_without_an_issuer_url() {
         .expect("refused");
     assert!(err.to_string().contains("ISSUER is not set"), "{err}");
 }
+
+fn example_event(name: &str) -> Value {
+    let path = format!(
+        "{}/events/example-route/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The template's example protected route, served by the authorizer as the
+/// routes' integration (RFC 9728): the decision's context for a good token;
+/// otherwise `401` with the challenge that points at the metadata, which
+/// it serves too.
+#[tokio::test]
+async fn the_example_route_challenges_with_its_resource_metadata() {
+    let env = TestEnv::new().await;
+    let a = env.authorizer(|_| {});
+    let metadata_url =
+        "https://xyz789.execute-api.us-east-1.amazonaws.com/.well-known/oauth-protected-resource/whoami";
+    let answer = a.handle(example_event("whoami-metadata")).await;
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert!(answer["headers"]["cache-control"]
+        .as_str()
+        .unwrap()
+        .starts_with("public"));
+    let doc: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        doc["resource"],
+        "https://xyz789.execute-api.us-east-1.amazonaws.com/whoami"
+    );
+    assert_eq!(
+        doc["authorization_servers"],
+        json!([format!("https://{API_DOMAIN}")])
+    );
+    assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
+
+    // No token: the challenge alone (RFC 6750 §3: no error code).
+    let mut ev = example_event("whoami");
+    ev["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorization");
+    let answer = a.handle(ev).await;
+    assert_eq!(answer["statusCode"], 401, "{answer}");
+    assert_eq!(
+        answer["headers"]["www-authenticate"],
+        format!("Bearer resource_metadata=\"{metadata_url}\"")
+    );
+    // As committed (a placeholder, no token): invalid_token too.
+    let answer = a.handle(example_event("whoami")).await;
+    assert_eq!(answer["statusCode"], 401, "{answer}");
+    assert_eq!(
+        answer["headers"]["www-authenticate"],
+        format!("Bearer resource_metadata=\"{metadata_url}\", error=\"invalid_token\"")
+    );
+    // A live token: the decision's context.
+    let (at, _) = user_login(&env).await;
+    let mut ev = example_event("whoami");
+    ev["headers"]["authorization"] = json!(format!("Bearer {at}"));
+    let answer = a.handle(ev.clone()).await;
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_eq!(answer["headers"]["cache-control"], "no-store");
+    let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["authorizer"]["sub"], env.admin.id.to_string());
+    assert_eq!(body["authorizer"]["dialect"], "user");
+    // Another path of the integration is not the resource.
+    ev["rawPath"] = json!("/whoami/other");
+    assert_eq!(a.handle(ev).await["statusCode"], 404);
+    // An authorizer request is still answered as one.
+    let answer = decide(&a, authorizer_event("bearer-valid", Some(&at))).await;
+    assert_eq!(answer["isAuthorized"], true);
+}

@@ -9,6 +9,7 @@ mod admin_cli;
 mod authcode;
 mod authorizer;
 mod browser;
+mod client_documents;
 mod consent;
 mod events;
 mod factors;

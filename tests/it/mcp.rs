@@ -5,8 +5,11 @@
 //! be refused, discover the issuer (RFC 9728, RFC 8414), register itself
 //! (RFC 7591), sign the user in through the login and consent pages, get a
 //! token for the server's resource alone (RFC 8707), and call a tool; a
-//! token for another resource must be refused.
+//! token for another resource must be refused. Twice: once registering
+//! itself, once with a client ID metadata document instead, where the
+//! issuer has no registration endpoint at all.
 
+use crate::client_documents::DocumentServer;
 use crate::common::front::serve_issuer;
 use crate::common::*;
 use serde_json::Value;
@@ -52,14 +55,50 @@ async fn free_port() -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mcp_sdk_client_registers_signs_in_and_calls_a_tool() {
+    let (report, env) = run_client(None).await;
+    let client = report["clientId"].as_str().unwrap();
+    assert!(client.starts_with("dyn-"), "registered itself: {report}");
+    check(&report, &env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mcp_sdk_client_signs_in_with_its_metadata_document() {
+    let server = DocumentServer::start().await;
+    let url = server.document("/mcp-client.json", "MCP SDK check", &[MCP_REDIRECT]);
+    let (report, env) = run_client(Some((&url, server.ca.clone()))).await;
+    assert_eq!(report["clientId"], url.as_str(), "{report}");
+    assert_eq!(
+        server.hits("/mcp-client.json"),
+        1,
+        "fetched once, then cached"
+    );
+    check(&report, &env).await;
+}
+
+/// Where the SDK's client says it is sent back to (nothing listens).
+const MCP_REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+/// Runs the SDK's client against its server and the issuer: registering
+/// itself, or (`document`: its URL and the CA of the server that has it)
+/// with a metadata document. Its report, and the issuer's environment.
+async fn run_client(document: Option<(&str, Vec<u8>)>) -> (Value, Arc<TestEnv>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://localhost:{}", listener.local_addr().unwrap().port());
     let fixed = issuer.clone();
+    let ca = document.as_ref().map(|(_, ca)| ca.clone());
     let env = Arc::new(
         TestEnv::with_config(|c| {
             c.issuer = Some(fixed);
-            c.registration.policy = RegistrationPolicy::Public;
             c.registration.scopes = "openid profile mcp:tools".into();
+            match ca {
+                // No registration endpoint: the document is the only way in.
+                Some(ca) => {
+                    c.registration.documents = true;
+                    c.registration.documents_private_addresses = true;
+                    c.registration.documents_ca_pem = Some(ca);
+                }
+                None => c.registration.policy = RegistrationPolicy::Public,
+            }
         })
         .await,
     );
@@ -112,20 +151,21 @@ async fn the_mcp_sdk_client_registers_signs_in_and_calls_a_tool() {
         .unwrap_or_default();
     assert!(ready.starts_with("listening"), "{ready}");
 
-    let out = tokio::time::timeout(
-        std::time::Duration::from_secs(60),
-        Command::new("node")
-            .arg("client.mjs")
-            .current_dir(&dir)
-            .env("RESOURCE", &resource)
-            .env("USERNAME", "Admin")
-            .env("PASSWORD", PASSWORD)
-            .env("OTHER_TOKEN", &other_token)
-            .output(),
-    )
-    .await
-    .expect("the client finishes")
-    .unwrap();
+    let mut client = Command::new("node");
+    client
+        .arg("client.mjs")
+        .current_dir(&dir)
+        .env("RESOURCE", &resource)
+        .env("USERNAME", "Admin")
+        .env("PASSWORD", PASSWORD)
+        .env("OTHER_TOKEN", &other_token);
+    if let Some((url, _)) = document {
+        client.env("CLIENT_METADATA_URL", url);
+    }
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), client.output())
+        .await
+        .expect("the client finishes")
+        .unwrap();
     server.kill().await.ok();
     std::fs::remove_dir_all(&dir).ok();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -136,15 +176,20 @@ async fn the_mcp_sdk_client_registers_signs_in_and_calls_a_tool() {
     );
     let report: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
     println!("mcp: {report}");
+    (report, env)
+}
+
+/// What every run must show.
+async fn check(report: &Value, env: &TestEnv) {
+    let resource = report["resource"].as_str().unwrap();
     assert_eq!(report["refusedFirst"], true, "{report}");
     let client = report["clientId"].as_str().unwrap();
-    assert!(client.starts_with("dyn-"), "registered itself: {report}");
-    assert_eq!(report["authorization"]["resource"], resource.as_str());
+    assert_eq!(report["authorization"]["resource"], resource);
     assert_eq!(report["authorization"]["codeChallengeMethod"], "S256");
     assert_eq!(report["tokenScope"], "mcp:tools");
     assert_eq!(report["tools"], serde_json::json!(["whoami"]));
     let seen = &report["seen"];
-    assert_eq!(seen["aud"], resource.as_str());
+    assert_eq!(seen["aud"], resource);
     assert_eq!(seen["sub"], env.admin.id.to_string());
     assert_eq!(seen["client_id"], client);
     assert_eq!(report["otherStatus"], 401, "{report}");

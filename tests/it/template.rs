@@ -169,9 +169,11 @@ fn the_function_may_write_only_the_items_it_writes_and_never_an_operators_client
                 .collect();
             let expected: Vec<String> = FUNCTION_WRITES.iter().map(|p| format!("{p}*")).collect();
             assert_eq!(keys, expected);
-            // Of the clients, only those that registered themselves.
+            // Of the clients, only those that registered themselves or
+            // that a metadata document describes (ids `client create`
+            // refuses).
             let clients: Vec<&&str> = keys.iter().filter(|k| k.starts_with("CL#")).collect();
-            assert_eq!(clients, [&"CL#dyn-*"]);
+            assert_eq!(clients, [&"CL#dyn-*", &"CL#https://*"]);
         }
     }
 }
@@ -229,22 +231,42 @@ fn the_authorizer_is_wired_with_a_short_revocation_bound_and_exported() {
             );
         }
     }
-    // The example route uses it, only where asked for: off by default.
-    let whoami = &r["WhoamiFunction"]["Properties"]["Events"]["Whoami"]["Properties"];
-    assert_eq!(text(&whoami["Auth"]["Authorizer"]), "TokenAuthorizer");
-    // Its protected resource metadata (RFC 9728) is public, at the path
-    // RFC 9728 §3.1 derives from the resource's.
-    let metadata = &r["WhoamiFunction"]["Properties"]["Events"]["WhoamiMetadata"]["Properties"];
+    // The example route, only where asked for (off by default), is the
+    // authorizer function as the integration of two routes: the resource,
+    // and its protected resource metadata at the path RFC 9728 §3.1
+    // derives from the resource's; API Gateway may invoke it for those two.
+    let integration = &r["WhoamiIntegration"]["Properties"];
+    assert_eq!(text(&integration["IntegrationType"]), "AWS_PROXY");
+    assert_eq!(text(&integration["PayloadFormatVersion"]), "2.0");
+    assert!(format!("{:?}", integration["IntegrationUri"]).contains("TokenAuthorizerFunction.Arn"));
+    let route_key = |name: &str| text(&r[name]["Properties"]["RouteKey"]).to_string();
+    assert_eq!(route_key("WhoamiRoute"), "GET /whoami");
     assert_eq!(
-        text(&metadata["Path"]),
-        format!(
-            "/.well-known/oauth-protected-resource{}",
-            text(&whoami["Path"])
-        )
+        route_key("WhoamiMetadataRoute"),
+        "GET /.well-known/oauth-protected-resource/whoami"
     );
-    assert!(metadata.get("Auth").is_none(), "no token needed for it");
+    for (route, permission) in [
+        ("WhoamiRoute", "WhoamiPermission"),
+        ("WhoamiMetadataRoute", "WhoamiMetadataPermission"),
+    ] {
+        let p = &r[permission]["Properties"];
+        assert!(tagged_text(&r[route]["Properties"]["Target"]).contains("WhoamiIntegration"));
+        let path = route_key(route).replacen(" /", "/", 1);
+        assert!(
+            tagged_text(&p["SourceArn"]).ends_with(&format!("/*/{path}")),
+            "{permission} is for {path} alone"
+        );
+        for name in [route, permission, "WhoamiIntegration"] {
+            assert_eq!(text(&r[name]["Condition"]), "HasExampleRoute", "{name}");
+        }
+    }
+    // The example's paths are the ones the authorizer serves as a route.
+    assert!(token_issuer::authorizer::EXAMPLE_PATHS.iter().all(|p| [
+        route_key("WhoamiRoute"),
+        route_key("WhoamiMetadataRoute")
+    ]
+    .contains(&format!("GET {p}"))));
     assert_eq!(text(&t["Parameters"]["ExampleRoute"]["Default"]), "false");
-    assert_eq!(text(&r["WhoamiFunction"]["Condition"]), "HasExampleRoute");
     assert_eq!(
         text(&t["Outputs"]["WhoamiUrl"]["Condition"]),
         "HasExampleRoute"

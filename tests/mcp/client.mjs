@@ -6,7 +6,11 @@
 // server's resource alone, and calls a tool. Then a token for another
 // resource must be refused by the server. Prints one JSON line.
 //
-//   RESOURCE=http://localhost:P/mcp USERNAME=u PASSWORD=p OTHER_TOKEN=t node client.mjs
+// With CLIENT_METADATA_URL set, the client's id is that URL (a client ID
+// metadata document) where the issuer supports it, and it never registers.
+//
+//   RESOURCE=http://localhost:P/mcp USERNAME=u PASSWORD=p OTHER_TOKEN=t \
+//     [CLIENT_METADATA_URL=https://…/client.json] node client.mjs
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -17,6 +21,7 @@ const redirectUrl = 'http://127.0.0.1:9/callback';
 class Provider {
   constructor() { this.saved = {}; this.authorizationUrl = undefined; }
   get redirectUrl() { return redirectUrl; }
+  get clientMetadataUrl() { return process.env.CLIENT_METADATA_URL; }
   get clientMetadata() {
     return {
       client_name: 'MCP SDK check',
@@ -101,6 +106,7 @@ const other = await fetch(resource, {
 });
 await client.close();
 console.log(JSON.stringify({
+  resource: resource.href,
   refusedFirst,
   clientId: provider.saved.client?.client_id,
   authorization: {

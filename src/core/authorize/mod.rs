@@ -11,7 +11,7 @@ use super::error::{Error, Fault};
 use super::login::Authenticated;
 use super::oauth::grant_scope;
 use super::record::browser::{BrowserSession, SessionLink, SignInAgain};
-use super::record::client::{Client, ClientId, GrantType, RedirectUri, Scopes};
+use super::record::client::{Client, GrantType, RedirectUri, Scopes};
 use super::record::code::StoredCode;
 use super::record::family::{ClientBinding, RefreshFamily};
 use super::record::resource::{Resource, ResourceUri};
@@ -29,6 +29,7 @@ use secrecy::{ExposeSecret, SecretString};
 use time::{Duration, OffsetDateTime};
 
 pub mod consent;
+pub mod document;
 pub mod factor;
 pub mod form_token;
 pub mod passkey;
@@ -279,13 +280,16 @@ fn is_printable(s: &str) -> bool {
     s.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
-impl<S: ClientStore + RegistrationStore + ResourceStore, K: Signer + ?Sized> Issuer<S, K> {
+impl<S: ClientStore + RegistrationStore + ResourceStore + ThrottleStore, K: Signer + ?Sized>
+    Issuer<S, K>
+{
     /// Checks an authorization request in the order RFC 6749 §4.1.2.1 needs:
     /// client and redirect URI first (never redirect elsewhere), then
     /// everything else, reported on the redirect URI.
     pub async fn check_authorization(
         &self,
         p: &AuthorizeParams<'_>,
+        origin: &Origin<'_>,
     ) -> Result<AuthorizationRequest, AuthorizeError> {
         let no_redirect = |e| Err(AuthorizeError::NoRedirect(e));
         let raw_id = match p.client_id {
@@ -293,9 +297,10 @@ impl<S: ClientStore + RegistrationStore + ResourceStore, K: Signer + ?Sized> Iss
             Ok(None) => return no_redirect(NoRedirect::MissingClient),
             Ok(Some(id)) => id,
         };
-        let client = match ClientId::parse(raw_id) {
-            Ok(id) => self.store.get_client(&id).await?,
-            Err(_) => None,
+        let client = match self.authorizing_client(raw_id, origin).await {
+            Ok(c) => c,
+            Err(Error::Fault(f)) => return Err(f.into()),
+            Err(Error::Refused(_)) => None,
         };
         let now = self.now();
         let Some(client) = client.filter(|c| c.is_active(now)) else {

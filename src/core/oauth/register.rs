@@ -156,7 +156,7 @@ impl<S: RegistrationStore + ThrottleStore, K: Signer + ?Sized> Issuer<S, K> {
     /// Counts a registration against its address's hourly budget: `Err`
     /// with the seconds to wait once it is spent. A refusal counts too, so
     /// a caller cannot probe the rules for free.
-    async fn count_registration(
+    pub(crate) async fn count_registration(
         &self,
         origin: &Origin<'_>,
         now: OffsetDateTime,

@@ -9,9 +9,13 @@ use time::OffsetDateTime;
 
 /// Longest client id accepted, in bytes.
 pub const MAX_CLIENT_ID_BYTES: usize = 128;
+/// Longest client id that is a metadata document's URL, in bytes.
+pub const MAX_DOCUMENT_ID_BYTES: usize = 255;
 
 /// A client id: printable ASCII without spaces (RFC 6749's VSCHAR, less the
-/// space), so it can go in a Basic header and a form unchanged.
+/// space), so it can go in a Basic header and a form unchanged; or the
+/// https URL of the client's metadata document (API §14), which only a
+/// public client has, so it never goes in a Basic header.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientId(String);
 
@@ -23,12 +27,24 @@ pub enum ClientIdError {
     TooLong,
     #[error("the client id may hold only printable ASCII characters other than space and ':'")]
     Character,
+    #[error("a client id URL must be https, at most {MAX_DOCUMENT_ID_BYTES} bytes, with a host, a path and no user, fragment or dot segments")]
+    DocumentUrl,
 }
+
+/// How a metadata document's URL starts.
+const DOCUMENT_SCHEME: &str = "https://";
 
 impl ClientId {
     pub fn parse(raw: &str) -> Result<Self, ClientIdError> {
         if raw.is_empty() {
             return Err(ClientIdError::Empty);
+        }
+        if raw.starts_with(DOCUMENT_SCHEME) {
+            return if is_document_url(raw) {
+                Ok(Self(raw.to_string()))
+            } else {
+                Err(ClientIdError::DocumentUrl)
+            };
         }
         if raw.len() > MAX_CLIENT_ID_BYTES {
             return Err(ClientIdError::TooLong);
@@ -43,6 +59,39 @@ impl ClientId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether the id is the URL of the client's metadata document, which
+    /// the issuer fetches rather than an operator registers.
+    pub fn is_document(&self) -> bool {
+        self.0.starts_with(DOCUMENT_SCHEME)
+    }
+}
+
+/// The rules a client id URL meets (the client ID metadata document
+/// draft): https, a host, a path other than `/`, no user or password, no
+/// fragment, no `.` or `..` segment; and, as every id, printable ASCII.
+fn is_document_url(raw: &str) -> bool {
+    let Some(rest) = raw.strip_prefix(DOCUMENT_SCHEME) else {
+        return false;
+    };
+    if raw.len() > MAX_DOCUMENT_ID_BYTES
+        || !raw.bytes().all(|b| (0x21..=0x7e).contains(&b))
+        || raw.contains('#')
+        || raw.contains('\\')
+    {
+        return false;
+    }
+    let (authority, path_query) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = path_query.split('?').next().unwrap_or_default();
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()) && !port.is_empty())
+        .map_or(authority, |(host, _)| host);
+    !host.is_empty()
+        && !authority.contains('@')
+        && path.len() > 1
+        && !path.split('/').any(|seg| seg == "." || seg == "..")
+        && raw.parse::<http::Uri>().is_ok()
 }
 
 impl fmt::Display for ClientId {
@@ -628,6 +677,36 @@ mod tests {
         assert_eq!(ClientId::parse("a b"), Err(ClientIdError::Character));
         assert_eq!(ClientId::parse("a:b"), Err(ClientIdError::Character));
         assert_eq!(ClientId::parse("é"), Err(ClientIdError::Character));
+        let doc = ClientId::parse("https://app.example.com/client.json").unwrap();
+        assert!(doc.is_document());
+        assert!(!ClientId::parse("web").unwrap().is_document());
+        assert!(ClientId::parse("https://app.example.com:8443/oauth/client?v=2").is_ok());
+        for bad in [
+            "https://app.example.com",
+            "https://app.example.com/",
+            "https://user@app.example.com/c.json",
+            "https://app.example.com/c.json#x",
+            "https://app.example.com/a/../c.json",
+            "https://app.example.com/./c.json",
+            "https:///c.json",
+            "https://app.example.com/c json",
+        ] {
+            assert_eq!(
+                ClientId::parse(bad),
+                Err(ClientIdError::DocumentUrl),
+                "{bad}"
+            );
+        }
+        let long = format!(
+            "https://app.example.com/{}",
+            "a".repeat(MAX_DOCUMENT_ID_BYTES)
+        );
+        assert_eq!(ClientId::parse(&long), Err(ClientIdError::DocumentUrl));
+        // Not https: an ordinary id, which may not hold ':'.
+        assert_eq!(
+            ClientId::parse("http://app.example.com/c.json"),
+            Err(ClientIdError::Character)
+        );
         assert_eq!(
             ClientId::parse(&"a".repeat(129)),
             Err(ClientIdError::TooLong)

@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod claims;
 pub mod client;
+pub mod client_document;
 pub mod code;
 pub mod consent;
 pub mod factor;

@@ -129,7 +129,7 @@ pub(super) fn client_from_item(item: &Item) -> Result<Client, StoreError> {
     })
 }
 
-fn client_to_item(c: &Client) -> Item {
+pub(super) fn client_to_item(c: &Client) -> Item {
     let mut item = Item::new();
     item.insert(TOKENS_KEY.into(), client_key(&c.id));
     if let Some(h) = &c.secret_hash {

@@ -42,7 +42,7 @@ pub const TTL_ATTRIBUTE: &str = "ttl";
 /// The key prefixes of the tokens table's items the function writes; of
 /// the OAuth clients (`CL#`) it writes only the self-registered ones
 /// (`CL#dyn-`), so its role may write nothing else.
-pub const FUNCTION_WRITES: [&str; 10] = [
+pub const FUNCTION_WRITES: [&str; 11] = [
     families::PREFIX,
     browser_sessions::PREFIX,
     sessions::PREFIX,
@@ -52,6 +52,7 @@ pub const FUNCTION_WRITES: [&str; 10] = [
     passkeys::OWNER_PREFIX,
     passkeys::CHALLENGE_PREFIX,
     registration::CLIENT_PREFIX,
+    registration::DOCUMENT_CLIENT_PREFIX,
     consents::PREFIX,
 ];
 

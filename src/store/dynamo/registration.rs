@@ -1,9 +1,11 @@
 //! Self-registration (API §14): the initial access tokens an operator hands
 //! out, `IT#<hash>` in the tokens table with `ttl` at their expiry; and the
 //! writes the function makes to the clients that register themselves, whose
-//! ids all start `dyn-`, so its role may write those clients and no other.
+//! ids all start `dyn-`, and to those described by a metadata document,
+//! whose ids are https URLs, so its role may write those clients and no
+//! other.
 
-use super::clients::client_key;
+use super::clients::{client_key, client_to_item};
 use super::codec::{get_s, get_time, millis, s, ttl, Item};
 use super::{classify, conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE};
 use crate::core::record::client::{Client, ClientId};
@@ -15,6 +17,8 @@ use time::OffsetDateTime;
 pub(super) const PREFIX: &str = "IT#";
 /// `CL#` and the self-registered clients' id prefix.
 pub(super) const CLIENT_PREFIX: &str = "CL#dyn-";
+/// `CL#` and the start of every metadata document's URL.
+pub(super) const DOCUMENT_CLIENT_PREFIX: &str = "CL#https://";
 
 fn key(hash: &str) -> AttributeValue {
     s(&format!("{PREFIX}{hash}"))
@@ -38,6 +42,18 @@ fn from_item(item: &Item) -> Result<InitialAccessToken, StoreError> {
 impl RegistrationStore for DynamoStore {
     async fn register_client(&self, client: &Client) -> Result<(), StoreError> {
         self.create_client_item(client).await
+    }
+
+    async fn put_document_client(&self, client: &Client) -> Result<bool, StoreError> {
+        let req = self
+            .client
+            .put_item()
+            .table_name(&self.tokens)
+            .set_item(Some(client_to_item(client)))
+            .condition_expression("attribute_not_exists(#k) OR enabled = :t")
+            .expression_attribute_names("#k", TOKENS_KEY)
+            .expression_attribute_values(":t", AttributeValue::Bool(true));
+        Ok(conditional(&self.tokens, req.send().await)?.is_some())
     }
 
     async fn keep_client(&self, id: &ClientId, until: OffsetDateTime) -> Result<bool, StoreError> {
@@ -113,6 +129,16 @@ impl DynamoStore {
 mod tests {
     use super::*;
     use crate::core::record::client::REGISTERED_ID_PREFIX;
+
+    #[test]
+    fn the_writable_document_clients_are_the_https_ids() {
+        let id = ClientId::parse("https://app.example.com/c.json").unwrap();
+        assert!(id.is_document());
+        let AttributeValue::S(key) = client_key(&id) else {
+            panic!("a string key")
+        };
+        assert!(key.starts_with(DOCUMENT_CLIENT_PREFIX));
+    }
 
     #[test]
     fn the_writable_client_prefix_is_the_registered_ids() {
