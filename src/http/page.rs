@@ -107,6 +107,9 @@ struct PasskeyPage<'a> {
 #[template(path = "consent.html")]
 struct ConsentPage<'a> {
     app: &'a str,
+    /// Where a metadata document's client describes itself: the host of
+    /// its id, the one thing about it the issuer has verified.
+    described_at: Option<&'a str>,
     hidden: Vec<(&'static str, &'a str)>,
     redirect_host: &'a str,
     scopes: &'a [String],
@@ -243,8 +246,16 @@ pub fn consent(
     request: &AuthorizationRequest,
     offer: &ConsentOffer,
 ) -> Response<Body> {
+    let id = request.client.id.as_str();
+    let described_at = request
+        .client
+        .id
+        .is_document()
+        .then(|| id.trim_start_matches("https://").split('/').next())
+        .flatten();
     let html = ConsentPage {
         app: request.client.display_name(),
+        described_at,
         hidden: hidden(request, &[("consent_token", &offer.token)]),
         redirect_host: &offer.redirect_host,
         scopes: &offer.scopes,
