@@ -231,6 +231,13 @@ impl<S: Store, K: Signer + Refresh> Authorizer<S, K> {
                 None,
                 &serde_json::json!({"authorizer": c.to_json()}),
             ),
+            // A fault is not the token's: the client keeps it and retries.
+            Decision::Deny("storage_fault" | "deadline") => route_answer(
+                503,
+                "no-store",
+                None,
+                &serde_json::json!({"message": "Service Unavailable"}),
+            ),
             // RFC 6750 §3: no error code when no token was sent.
             Decision::Deny(reason) => {
                 let error = match *reason {

@@ -1259,3 +1259,41 @@ async fn a_users_consents_are_listed_and_withdrawn_with_the_cli() {
     let list = admin.ok(&["user", "consents", "--username", "Admin"], None);
     assert!(!list.contains("dyn-agent"), "{list}");
 }
+
+/// A client that a metadata document describes is listed as such, and an
+/// operator's disable from the command line holds against the function's
+/// next copy of the document.
+#[tokio::test]
+async fn a_metadata_documents_client_is_shown_and_disabled_with_the_cli() {
+    use token_issuer::core::record::client::{ClientId, Scopes};
+    use token_issuer::core::record::client_document::document_client;
+    use token_issuer::core::store::RegistrationStore;
+    let admin = Admin::new();
+    admin.ok(&["tables", "create"], None);
+    let env = admin.app().await;
+    let url = "https://agent.example.com/oauth/client.json";
+    let doc = serde_json::json!({"client_id": url, "client_name": "Agent",
+                                 "redirect_uris": ["https://agent.example.com/cb"]});
+    let client = document_client(
+        &ClientId::parse(url).unwrap(),
+        doc.to_string().as_bytes(),
+        &Scopes::parse("openid profile").unwrap(),
+        START,
+        time::Duration::days(30),
+    )
+    .unwrap()
+    .unwrap();
+    assert!(env.store.put_document_client(&client).await.unwrap());
+    let show = admin.ok(&["client", "show", "--client-id", url], None);
+    assert!(
+        show.contains("registered_by\tmetadata document (third party)"),
+        "{show}"
+    );
+    admin.ok(&["client", "disable", "--client-id", url], None);
+    assert!(
+        !env.store.put_document_client(&client).await.unwrap(),
+        "a fresh copy of the document does not undo the disable"
+    );
+    let show = admin.ok(&["client", "show", "--client-id", url], None);
+    assert!(show.contains("enabled\tfalse"), "{show}");
+}

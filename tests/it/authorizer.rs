@@ -490,6 +490,13 @@ async fn faults_and_garbage_are_denials_never_errors() {
         Some("storage_fault")
     );
     assert_eq!(refusal(&a, "ops-live", &ops).await, Some("storage_fault"));
+    // As the example route, a fault is 503 without a challenge: the token
+    // is not the problem, so the client must not throw it away.
+    let mut ev = example_event("whoami");
+    ev["headers"]["authorization"] = json!(format!("Bearer {at}"));
+    let answer = a.handle(ev).await;
+    assert_eq!(answer["statusCode"], 503, "{answer}");
+    assert!(answer["headers"].get("www-authenticate").is_none());
 }
 
 #[test]
