@@ -50,6 +50,8 @@ pub fn endpoint() -> String {
 pub const ISSUER_IDENTITY: &str = "TokenIssuerFunction";
 pub const AUTHORIZER_IDENTITY: &str = "TokenAuthorizerFunction";
 pub const ADMIN_IDENTITY: &str = "TokenAdminPolicy";
+/// The multi-region layout's sweeper (`template.yaml`, `tests/it/sweeper.rs`).
+pub const SWEEPER_IDENTITY: &str = "SweeperFunction";
 
 /// The harness's client: tables, seeding, inspection.
 pub async fn client() -> aws_sdk_dynamodb::Client {

@@ -13,7 +13,7 @@
 //! What this cannot see: service control policies, permission boundaries,
 //! resource policies and KMS key policies, which live outside the template.
 
-use crate::common::{ADMIN_IDENTITY, AUTHORIZER_IDENTITY, ISSUER_IDENTITY};
+use crate::common::{ADMIN_IDENTITY, AUTHORIZER_IDENTITY, ISSUER_IDENTITY, SWEEPER_IDENTITY};
 use serde_json::Value as Json;
 use serde_norway::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,7 +23,12 @@ use token_issuer::store::dynamo::{ACCOUNT_ATTRIBUTES, TOKEN_STATE_ATTRIBUTES};
 const LOG_VAR: &str = "AWS_CALL_LOG";
 
 /// The identities checked, each with the template resource of its policy.
-const IDENTITIES: [&str; 3] = [ISSUER_IDENTITY, AUTHORIZER_IDENTITY, ADMIN_IDENTITY];
+const IDENTITIES: [&str; 4] = [
+    ISSUER_IDENTITY,
+    AUTHORIZER_IDENTITY,
+    ADMIN_IDENTITY,
+    SWEEPER_IDENTITY,
+];
 
 /// A request as IAM evaluates it: one action on one resource with its
 /// condition keys. A batch is one request per table, a transaction one per
@@ -281,10 +286,56 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
-/// `!GetAtt X.Arn` and `!Ref X` name resource X; `*` is anything.
+/// What the multi-region layout names each table and secret after the stack
+/// (`${AWS::StackName}-users`, `${AWS::StackName}/signing-keys`): the same
+/// resource as the single-region one of that logical id.
+const STACK_NAMED: [(&str, &str); 5] = [
+    ("dynamodb:${AWS::Region}:${AWS::AccountId}:table/${AWS::StackName}-users", "UsersTable"),
+    ("dynamodb:${AWS::Region}:${AWS::AccountId}:table/${AWS::StackName}-tokens", "TokensTable"),
+    (
+        "secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/signing-keys-??????",
+        "SigningKeySecret",
+    ),
+    (
+        "secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/factor-key-??????",
+        "FactorKeySecret",
+    ),
+    (
+        "secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/public-keys-??????",
+        "SigningPublicKeysSecret",
+    ),
+];
+
+/// `!GetAtt X.Arn` and `!Ref X` name resource X; `*` is anything. A
+/// multi-region ARN (`!Sub arn:…:table/${AWS::StackName}-tokens`) names the
+/// resource it stands for, and `!If [IsMultiRegion, a, b]` must name the
+/// same one in both branches.
 fn logical_id(v: &Value) -> String {
     match v {
         Value::String(s) if s == "*" => s.clone(),
+        Value::Tagged(t) if t.tag == "If" => {
+            let branches = t.value.as_sequence().expect("!If [condition, a, b]");
+            let condition = branches[0].as_str().unwrap_or_default();
+            assert!(
+                ["IsMultiRegion", "IsSecondary"].contains(&condition),
+                "a policy resource may differ only by the multi-region layout: {condition}"
+            );
+            let (a, b) = (logical_id(&branches[1]), logical_id(&branches[2]));
+            assert_eq!(a, b, "both layouts must name one resource");
+            a
+        }
+        Value::Tagged(t)
+            if t.tag == "Sub" && t.value.as_str().is_some_and(|s| s.starts_with("arn:")) =>
+        {
+            let text = t.value.as_str().unwrap_or_default();
+            let rest = text
+                .strip_prefix("arn:${AWS::Partition}:")
+                .unwrap_or_else(|| panic!("an ARN in any partition: {text}"));
+            STACK_NAMED
+                .iter()
+                .find_map(|(named, id)| rest.strip_prefix(named).map(|more| format!("{id}{more}")))
+                .unwrap_or_else(|| panic!("a multi-region name this check does not know: {text}"))
+        }
         Value::Tagged(t) if t.tag == "GetAtt" => {
             let target = t.value.as_str().expect("!GetAtt X.Arn");
             target
@@ -339,10 +390,11 @@ fn statements_of(doc: &Value, owner: &str) -> Vec<Statement> {
                     other => panic!("{owner}: Effect {other:?}"),
                 },
                 actions: strings(&s["Action"]),
-                resources: s["Resource"]
-                    .as_sequence()
-                    .map(|r| r.iter().map(logical_id).collect())
-                    .unwrap_or_else(|| vec![logical_id(&s["Resource"])]),
+                // A list of resources; not `!If [c, a, b]`, which reads as one.
+                resources: match &s["Resource"] {
+                    Value::Sequence(r) => r.iter().map(logical_id).collect(),
+                    one => vec![logical_id(one)],
+                },
                 conditions,
             }
         })

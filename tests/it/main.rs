@@ -36,6 +36,7 @@ mod schemathesis;
 mod sso;
 mod startup;
 mod structure;
+mod sweeper;
 mod template;
 mod throttle;
 mod tls;

@@ -290,10 +290,14 @@ fn the_authorizer_is_wired_with_a_short_revocation_bound_and_exported() {
     }
 }
 
-/// The string inside a `!Sub` (or any tagged scalar).
+/// The string inside a `!Sub` (or any tagged scalar); of `!Sub [text,
+/// variables]`, the text.
 fn tagged_text(v: &Value) -> &str {
     match v {
-        Value::Tagged(t) => t.value.as_str().unwrap_or_default(),
+        Value::Tagged(t) => match &t.value {
+            Value::Sequence(s) => s.first().and_then(Value::as_str).unwrap_or_default(),
+            other => other.as_str().unwrap_or_default(),
+        },
         other => other.as_str().unwrap_or_default(),
     }
 }
@@ -451,4 +455,147 @@ fn the_dashboard_shows_only_metrics_that_are_emitted_and_tracing_is_a_parameter(
             "{f}"
         );
     }
+}
+
+/// `!Tag value` as (tag, value), for the multi-region checks.
+fn tagged(v: &Value) -> (&str, &Value) {
+    match v {
+        Value::Tagged(t) => {
+            let tag = ["If", "Ref", "Sub", "GetAtt"]
+                .into_iter()
+                .find(|k| t.tag == *k)
+                .unwrap_or_else(|| panic!("a tag this check knows: {v:?}"));
+            (tag, &t.value)
+        }
+        other => panic!("a tagged value, not {other:?}"),
+    }
+}
+
+/// `!If [condition, then, else]`.
+fn branches(v: &Value) -> (&str, &Value, &Value) {
+    let (tag, value) = tagged(v);
+    assert_eq!(tag, "If", "{v:?}");
+    let s = value.as_sequence().expect("!If [c, a, b]");
+    (text(&s[0]), &s[1], &s[2])
+}
+
+#[test]
+fn multi_region_deploys_the_same_tables_strongly_consistent_and_the_same_names_everywhere() {
+    let t = template();
+    let r = &t["Resources"];
+    for (single, global, suffix) in [
+        ("UsersTable", "UsersGlobalTable", "users"),
+        ("TokensTable", "TokensGlobalTable", "tokens"),
+    ] {
+        assert_eq!(text(&r[single]["Condition"]), "IsSingleRegion");
+        assert_eq!(text(&r[global]["Condition"]), "IsPrimary");
+        assert_eq!(text(&r[global]["Type"]), "AWS::DynamoDB::GlobalTable");
+        assert_eq!(text(&r[global]["DeletionPolicy"]), "Retain");
+        let (s, g) = (&r[single]["Properties"], &r[global]["Properties"]);
+        // What the adapter reads and writes is the same in both layouts.
+        for same in [
+            "KeySchema",
+            "AttributeDefinitions",
+            "GlobalSecondaryIndexes",
+            "BillingMode",
+            "SSESpecification",
+        ] {
+            assert_eq!(s[same], g[same], "{global}.{same}");
+        }
+        assert_eq!(text(&g["MultiRegionConsistency"]), "STRONG");
+        assert_eq!(
+            tagged_text(&g["TableName"]),
+            format!("${{AWS::StackName}}-{suffix}")
+        );
+        // No TTL under strong consistency: the sweeper stands in.
+        assert!(g.get("TimeToLiveSpecification").is_none(), "{global}");
+        let replicas = g["Replicas"].as_sequence().expect("replicas");
+        let regions: Vec<&str> = replicas
+            .iter()
+            .map(|x| tagged(&x["Region"]).1.as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(regions, ["AWS::Region", "ReplicaRegion"], "{global}");
+        for x in replicas {
+            assert_eq!(
+                x["DeletionProtectionEnabled"],
+                Value::Bool(true),
+                "{global}"
+            );
+            assert_eq!(
+                x["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+                Value::Bool(true)
+            );
+        }
+        let witness = &g["GlobalTableWitnesses"][0]["Region"];
+        assert_eq!(tagged(witness).1.as_str(), Some("WitnessRegion"));
+    }
+    // Every function finds the tables and secrets by the stack's names in
+    // both multi-region roles, and by reference in one Region.
+    for function in ["TokenIssuerFunction", "TokenAuthorizerFunction"] {
+        let vars = &r[function]["Properties"]["Environment"]["Variables"];
+        for (var, resource, suffix) in [
+            ("USERS_TABLE", "UsersTable", "-users"),
+            ("TOKENS_TABLE", "TokensTable", "-tokens"),
+        ] {
+            let (cond, multi, single) = branches(&vars[var]);
+            assert_eq!(cond, "IsMultiRegion", "{function}.{var}");
+            assert_eq!(tagged_text(multi), format!("${{AWS::StackName}}{suffix}"));
+            assert_eq!(tagged(single), ("Ref", &Value::String(resource.into())));
+        }
+    }
+    for (function, var, secret, name) in [
+        (
+            "TokenIssuerFunction",
+            "SIGNING_KEY_SECRET_ID",
+            "SigningKeySecret",
+            "signing-keys",
+        ),
+        (
+            "TokenIssuerFunction",
+            "FACTOR_KEY_SECRET_ID",
+            "FactorKeySecret",
+            "factor-key",
+        ),
+        (
+            "TokenAuthorizerFunction",
+            "PUBLIC_KEYS_SECRET_ID",
+            "SigningPublicKeysSecret",
+            "public-keys",
+        ),
+    ] {
+        let (cond, there, here) =
+            branches(&r[function]["Properties"]["Environment"]["Variables"][var]);
+        assert_eq!(cond, "IsSecondary", "{var}");
+        let stack_name = format!("${{AWS::StackName}}/{name}");
+        assert_eq!(tagged_text(there), stack_name);
+        assert_eq!(tagged(here), ("Ref", &Value::String(secret.into())));
+        // The secret is made (and replicated) where the tables are owned,
+        // under that name once multi-region.
+        assert_eq!(text(&r[secret]["Condition"]), "OwnsSecrets");
+        let p = &r[secret]["Properties"];
+        let (cond, named, _) = branches(&p["Name"]);
+        assert_eq!(cond, "IsMultiRegion");
+        assert_eq!(tagged_text(named), stack_name);
+        let (cond, replicas, _) = branches(&p["ReplicaRegions"]);
+        assert_eq!(cond, "IsPrimary");
+        assert_eq!(
+            tagged(&replicas[0]["Region"]).1.as_str(),
+            Some("ReplicaRegion")
+        );
+    }
+    assert_eq!(
+        t["Conditions"]["OwnsSecrets"],
+        serde_norway::from_str::<Value>("!Not [!Equals [!Ref MultiRegion, secondary]]").unwrap()
+    );
+    // The sweeper: the primary only (its deletes replicate), hourly, the
+    // tokens table by the stack's name.
+    let s = &r["SweeperFunction"];
+    assert_eq!(text(&s["Condition"]), "IsPrimary");
+    let p = &s["Properties"];
+    assert_eq!(
+        tagged_text(&p["Environment"]["Variables"]["TOKENS_TABLE"]),
+        "${AWS::StackName}-tokens"
+    );
+    assert_eq!(text(&p["Events"]["Hourly"]["Type"]), "Schedule");
+    assert!(text(&p["InlineCode"]).contains(&format!("\"#t\": \"{TTL_ATTRIBUTE}\"")));
 }
