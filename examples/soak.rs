@@ -111,7 +111,7 @@ async fn main() {
     for g in 0..rotations {
         let next = token_hash(&format!("token {}", g + 1));
         let r = store
-            .rotate_refresh(&id, &hash, &next, g, now)
+            .rotate_refresh(&id, &hash, &next, g, None, now)
             .await
             .expect("rotate");
         assert!(matches!(r, Rotation::Rotated(_)), "rotation {g}");

@@ -26,8 +26,9 @@ trap cleanup EXIT
 export AWS_ENDPOINT_URL_DYNAMODB="$endpoint"
 echo "test: DynamoDB Local at $endpoint" >&2
 
-# Chromium and chromedriver for the login page's browser test; the MCP SDK.
-"$here/tools.sh" browser mcp
+# Chromium and chromedriver for the login page's browser test; the MCP SDK;
+# openid-client.
+"$here/tools.sh" browser mcp oidc
 
 # Secrets Manager for the key-ring tests: moto's server, through the real SDK.
 "$here/tools.sh" moto

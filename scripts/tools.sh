@@ -3,7 +3,7 @@
 # one cache directory (default ~/.cache/token-issuer-tools), and prints nothing
 # else on success. Idempotent: a second run only checks.
 #
-#   scripts/tools.sh [ddb] [lambda] [sam] [moto] [schemathesis] [arm64] [browser] [mcp]    (no argument: all of them)
+#   scripts/tools.sh [ddb] [lambda] [sam] [moto] [schemathesis] [arm64] [browser] [mcp] [oidc]    (no argument: all of them)
 #
 # Source scripts/env.sh afterwards to put them on PATH.
 set -euo pipefail
@@ -12,7 +12,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/env.sh"
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(ddb lambda sam moto schemathesis arm64 browser mcp)
+[ ${#want[@]} -eq 0 ] && want=(ddb lambda sam moto schemathesis arm64 browser mcp oidc)
 mkdir -p "$TOOLS_DIR"
 
 for tool in "${want[@]}"; do
@@ -84,6 +84,17 @@ for tool in "${want[@]}"; do
         mkdir -p "$TOOLS_DIR/mcp"
         cp "$here/../tests/mcp/package.json" "$lock" "$TOOLS_DIR/mcp/"
         npm ci --prefix "$TOOLS_DIR/mcp" --no-audit --no-fund --silent >&2
+      fi
+      ;;
+    oidc)
+      # openid-client, a certified OpenID Connect relying party library, at
+      # the versions tests/oidc/package-lock.json pins, for tests/it/oidc_client.rs.
+      lock="$here/../tests/oidc/package-lock.json"
+      if ! cmp -s "$lock" "$TOOLS_DIR/oidc/package-lock.json" || ! [ -d "$TOOLS_DIR/oidc/node_modules/openid-client" ]; then
+        echo "tools: installing openid-client (npm)" >&2
+        mkdir -p "$TOOLS_DIR/oidc"
+        cp "$here/../tests/oidc/package.json" "$lock" "$TOOLS_DIR/oidc/"
+        npm ci --prefix "$TOOLS_DIR/oidc" --no-audit --no-fund --silent >&2
       fi
       ;;
     *) echo "tools: unknown tool $tool" >&2; exit 2 ;;

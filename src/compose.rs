@@ -47,6 +47,7 @@ pub fn settings(config: &Config) -> Settings {
             unused: time::Duration::days(config.registration.unused_days as i64),
             per_address_hourly: config.registration.per_address_hourly,
         },
+        dpop_nonces: config.dpop_nonces,
     }
 }
 

@@ -73,6 +73,10 @@ pub struct Config {
     /// Open storage connections and touch the password hash's memory at
     /// cold start (`WARM_UP`, default on), so the first request does not.
     pub warm_up: bool,
+    /// `DPOP_NONCES`: `on` makes every DPoP proof carry a nonce the issuer
+    /// handed out (RFC 9449 §8), which bounds how long before use a proof
+    /// can be made (default `off`).
+    pub dpop_nonces: bool,
     /// Who may register clients at `/oauth2/register` (API §14).
     pub registration: RegistrationConfig,
 }
@@ -354,8 +358,10 @@ impl Config {
             },
         };
         let warm_up = switch(src, "WARM_UP", true)?;
+        let dpop_nonces = switch(src, "DPOP_NONCES", false)?;
         Ok(Self {
             warm_up,
+            dpop_nonces,
             registration: RegistrationConfig::from_source(src)?,
             store: StoreConfig::from_source(src)?,
             issuer,

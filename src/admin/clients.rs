@@ -59,6 +59,10 @@ pub struct UpdateClient {
     /// leave. Left out, it is off.
     #[arg(long)]
     pub require_mfa: bool,
+    /// Every token request of this client must carry a DPoP proof, so its
+    /// tokens are bound to its key (RFC 9449). Left out, it is off.
+    #[arg(long)]
+    pub require_dpop: bool,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +105,10 @@ pub struct CreateClient {
     /// leave.
     #[arg(long)]
     pub require_mfa: bool,
+    /// Every token request of this client must carry a DPoP proof, so its
+    /// tokens are bound to its key (RFC 9449).
+    #[arg(long)]
+    pub require_dpop: bool,
 }
 
 /// The client commands, against any store (tests use DynamoDB Local).
@@ -207,6 +215,7 @@ async fn create<S: AdminStore>(
         post_logout_redirect_uris: &args.logout.post_logout_redirect_uris,
         backchannel_logout_uri: args.logout.backchannel_logout_uri.as_deref(),
         require_mfa: args.require_mfa,
+        require_dpop: args.require_dpop,
     })
     .map_err(refusal)?;
     let (client, secret) = Client::new(new, now).map_err(secret_failed)?;
@@ -244,6 +253,9 @@ async fn update<S: AdminStore>(store: &S, args: &UpdateClient) -> Result<(), Adm
     }
     if !store.set_client_logout(&id, &logout).await?
         || !store.set_client_require_mfa(&id, args.require_mfa).await?
+        || !store
+            .set_client_require_dpop(&id, args.require_dpop)
+            .await?
     {
         return Err(no_such(&id));
     }

@@ -166,6 +166,9 @@ pub(super) fn client(c: &Client) {
     if c.require_mfa {
         println!("require_mfa\ttrue");
     }
+    if c.require_dpop {
+        println!("require_dpop\ttrue");
+    }
     if let Some(uri) = &c.logout.backchannel {
         println!("backchannel_logout_uri\t{uri}");
     }

@@ -3,6 +3,7 @@
 //! refusal does not compile until every dialect has an answer for it; every
 //! [`Fault`] is a server error.
 
+use super::dpop::DpopRefusal;
 use super::password::HashError;
 use super::record::token::RandomError;
 use super::sign::SignError;
@@ -49,6 +50,20 @@ pub enum Refusal {
     /// not issued for (RFC 8707 §2: `invalid_target`).
     #[error("the requested resource is unknown or not allowed")]
     InvalidTarget,
+    /// A DPoP proof that fails a check of RFC 9449 §4.3, or was used before.
+    #[error("invalid DPoP proof: {0}")]
+    InvalidDpopProof(DpopRefusal),
+    /// The proof must carry this server nonce (RFC 9449 §8); the client
+    /// retries with it.
+    #[error("the DPoP proof needs the server's nonce")]
+    UseDpopNonce(String),
+    /// A client registered to use DPoP sent no proof (RFC 9449 §5.2).
+    #[error("the client must send a DPoP proof")]
+    DpopRequired,
+    /// At a resource: a DPoP-bound token presented without its proof, or a
+    /// token not bound to the proof's key (RFC 9449 §7).
+    #[error("the access token is not usable with this proof")]
+    InvalidDpopToken,
 }
 
 /// The service failed; the caller gets a server error and the log the chain.

@@ -36,7 +36,9 @@ impl<S: FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
             None => Ok(()),
             Some(_) => Err(Refusal::InvalidRefreshToken),
         };
-        let r = self.rotate(presented, vendor_only, origin, now).await?;
+        let r = self
+            .rotate(presented, vendor_only, None, origin, now)
+            .await?;
         self.grant(
             r.user,
             r.next,
@@ -49,16 +51,18 @@ impl<S: FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
 
     /// Rotates the family of `presented` if `admit` accepts the family as
     /// stored (the right client, the right scope); a family it refuses is
-    /// left untouched, its refusal the answer.
+    /// left untouched, its refusal the answer. `bind` binds a family bound
+    /// to no DPoP key yet to that one.
     pub(super) async fn rotate(
         &self,
         presented: &str,
         admit: impl FnOnce(&RefreshFamily) -> Result<(), Refusal>,
+        bind: Option<&str>,
         origin: &Origin<'_>,
         now: OffsetDateTime,
     ) -> Result<Rotated, Error> {
         let token = RefreshToken::parse(presented).ok_or(Refusal::InvalidRefreshToken)?;
-        self.rotate_hash(*token.family(), &token.hash(), admit, origin, now)
+        self.rotate_hash(*token.family(), &token.hash(), admit, bind, origin, now)
             .await
     }
 
@@ -68,6 +72,7 @@ impl<S: FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
         family: FamilyId,
         presented_hash: &str,
         admit: impl FnOnce(&RefreshFamily) -> Result<(), Refusal>,
+        bind: Option<&str>,
         origin: &Origin<'_>,
         now: OffsetDateTime,
     ) -> Result<Rotated, Error> {
@@ -98,7 +103,14 @@ impl<S: FamilyStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
         let next_hash = next.hash();
         match self
             .store
-            .rotate_refresh(&family, presented_hash, &next_hash, stored.generation, now)
+            .rotate_refresh(
+                &family,
+                presented_hash,
+                &next_hash,
+                stored.generation,
+                bind,
+                now,
+            )
             .await?
         {
             Rotation::Rotated(rotated) => Ok(Rotated {

@@ -9,6 +9,7 @@ pub mod backchannel;
 pub mod clock;
 pub mod device;
 pub mod documents;
+pub mod dpop;
 pub mod error;
 pub mod family;
 pub mod login;
@@ -49,6 +50,8 @@ pub struct Settings {
     pub sessions: SessionLimits,
     /// Who may register clients, and on what terms (API §14).
     pub registration: oauth::register::RegistrationSettings,
+    /// Every DPoP proof must carry the issuer's nonce (RFC 9449 §8).
+    pub dpop_nonces: bool,
 }
 
 /// An access token and the refresh token of a (new or continued) family.

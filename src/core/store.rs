@@ -169,6 +169,18 @@ pub trait PasskeyStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// DPoP proofs spent (RFC 9449 §11.1): each proof is accepted once while
+/// its `iat` is in the window.
+pub trait DpopStore: Send + Sync {
+    /// Spends a proof (by the hash of its key and `jti`) acceptable until
+    /// `expires`: `false` when it was spent already.
+    fn spend_proof(
+        &self,
+        hash: &str,
+        expires: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// How many passkeys one user may register.
 pub const MAX_PASSKEYS: usize = 20;
 
@@ -190,13 +202,15 @@ pub trait FamilyStore: Send + Sync {
     /// write, provided the family is still at `generation` and neither revoked
     /// nor expired at `now`; `presented` joins the remembered consumed tokens.
     /// A refusal reports the family as the write found it; the core decides
-    /// what that means.
+    /// what that means. `bind` binds a family bound to no DPoP key yet to
+    /// that one (a public client's first proof).
     fn rotate_refresh(
         &self,
         id: &FamilyId,
         presented_hash: &str,
         next_hash: &str,
         generation: u64,
+        bind: Option<&str>,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 
@@ -514,6 +528,7 @@ pub trait Store:
     + RegistrationStore
     + ResourceStore
     + ConsentStore
+    + DpopStore
 {
 }
 
@@ -532,6 +547,7 @@ impl<T> Store for T where
         + RegistrationStore
         + ResourceStore
         + ConsentStore
+        + DpopStore
 {
 }
 
@@ -572,6 +588,14 @@ pub trait AdminStore: UserStore + ClientStore + BrowserSessionStore + ConsentSto
         &self,
         id: &ClientId,
         require_mfa: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Sets whether every token request of the client needs a DPoP proof;
+    /// `false` when there is no such client.
+    fn set_client_require_dpop(
+        &self,
+        id: &ClientId,
+        require_dpop: bool,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Replaces the secret's hash of a confidential client; `false` when

@@ -52,7 +52,11 @@ impl Dialect for Page {
             | Refusal::InvalidScope
             | Refusal::InvalidToken
             | Refusal::InsufficientScope(_)
-            | Refusal::InvalidTarget => page::error(
+            | Refusal::InvalidTarget
+            | Refusal::InvalidDpopProof(_)
+            | Refusal::UseDpopNonce(_)
+            | Refusal::DpopRequired
+            | Refusal::InvalidDpopToken => page::error(
                 StatusCode::BAD_REQUEST,
                 "This sign-in request cannot be completed.",
                 None,

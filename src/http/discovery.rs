@@ -3,6 +3,7 @@
 use super::request::RequestError;
 use super::{message, response, ApiError, Context, Dialect};
 use crate::core::authorize::PROMPT_VALUES;
+use crate::core::record::dpop::DPOP_ALGORITHMS;
 use crate::core::record::registration::RegistrationPolicy;
 use crate::core::store::Store;
 use crate::core::{Issuer, Refusal};
@@ -32,7 +33,11 @@ impl Dialect for Discovery {
             | Refusal::InvalidScope
             | Refusal::InvalidToken
             | Refusal::InsufficientScope(_)
-            | Refusal::InvalidTarget => message(StatusCode::FORBIDDEN, "Forbidden"),
+            | Refusal::InvalidTarget
+            | Refusal::InvalidDpopProof(_)
+            | Refusal::UseDpopNonce(_)
+            | Refusal::DpopRequired
+            | Refusal::InvalidDpopToken => message(StatusCode::FORBIDDEN, "Forbidden"),
         }
     }
 
@@ -80,6 +85,8 @@ struct Metadata<'a> {
     /// Only where an https client id names a metadata document (API §14).
     #[serde(skip_serializing_if = "Option::is_none")]
     client_id_metadata_document_supported: Option<bool>,
+    /// DPoP proofs the token endpoint and userinfo accept (RFC 9449 §5.1).
+    dpop_signing_alg_values_supported: &'static [&'static str],
 }
 
 /// What the issuer lets third-party clients do by themselves (API §14).
@@ -153,6 +160,7 @@ fn metadata(issuer: &str, openid: bool, apps: SelfService) -> Metadata<'_> {
             .registration
             .then(|| format!("{issuer}/oauth2/register")),
         client_id_metadata_document_supported: apps.documents.then_some(true),
+        dpop_signing_alg_values_supported: &DPOP_ALGORITHMS,
     }
 }
 

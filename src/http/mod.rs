@@ -120,7 +120,14 @@ fn error_response<D: Dialect>(err: &ApiError) -> Response<Body> {
                 | Refusal::InvalidScope
                 | Refusal::InvalidToken
                 | Refusal::InsufficientScope(_)
-                | Refusal::InvalidTarget => resp,
+                | Refusal::InvalidTarget
+                | Refusal::InvalidDpopProof(_)
+                | Refusal::DpopRequired
+                | Refusal::InvalidDpopToken => resp,
+                // The nonce to retry with (RFC 9449 §8).
+                Refusal::UseDpopNonce(nonce) => {
+                    response::with_header(resp, response::DPOP_NONCE, nonce)
+                }
             }
         }
         ApiError::Fault(_) | ApiError::Deadline(_) => D::server_error(),

@@ -6,12 +6,15 @@ use super::request::{basic_credentials, bearer_token, FormBody, RequestError};
 use super::routes::DialectName;
 use super::{response, ApiError, Context, Dialect};
 use crate::core::authorize::AuthorizeRefusal;
-use crate::core::oauth::{ClientAuth, CodeExchange, Introspected, OAuthGrant};
-use crate::core::record::claims::acr_of;
+use crate::core::dpop::{DpopRefusal, Presentation};
+use crate::core::oauth::{Asked, ClientAuth, CodeExchange, Introspected, OAuthGrant};
+use crate::core::record::claims::{acr_of, Confirmation};
 use crate::core::record::claims::{EMAIL, PROFILE};
+use crate::core::record::client::Scopes;
+use crate::core::record::dpop::{ProofError, DPOP_ALGORITHMS};
 use crate::core::store::Store;
 use crate::core::{Credentials, Issuer, Refusal};
-use lambda_http::http::header::{HeaderValue, WWW_AUTHENTICATE};
+use lambda_http::http::header::{HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use secrecy::{ExposeSecret, SecretString};
@@ -117,6 +120,14 @@ fn error(status: StatusCode, code: &'static str, description: &str) -> Response<
     )
 }
 
+/// RFC 9449 §7.1's challenge, naming the algorithms proofs may use.
+fn dpop_challenge(error: &str) -> String {
+    format!(
+        "DPoP realm=\"{REALM}\", error=\"{error}\", algs=\"{}\"",
+        DPOP_ALGORITHMS.join(" ")
+    )
+}
+
 fn with_challenge(mut resp: Response<Body>, challenge: &str) -> Response<Body> {
     if let Ok(v) = HeaderValue::from_str(challenge) {
         resp.headers_mut().insert(WWW_AUTHENTICATE, v);
@@ -198,6 +209,30 @@ impl Dialect for OAuth {
                 "invalid_target",
                 "The resource is not registered, or not one this grant may have",
             ),
+            Refusal::InvalidDpopProof(reason) => error(
+                bad,
+                "invalid_dpop_proof",
+                &format!("The DPoP proof is not acceptable: {reason}"),
+            ),
+            // The nonce itself goes in the DPoP-Nonce header.
+            Refusal::UseDpopNonce(_) => error(
+                bad,
+                "use_dpop_nonce",
+                "The DPoP proof must carry the nonce in the DPoP-Nonce header",
+            ),
+            Refusal::DpopRequired => error(
+                bad,
+                "invalid_dpop_proof",
+                "This client must send a DPoP proof",
+            ),
+            Refusal::InvalidDpopToken => with_challenge(
+                error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "The access token is bound to a DPoP key: present it with a proof made with that key",
+                ),
+                &dpop_challenge("invalid_token"),
+            ),
             Refusal::InsufficientScope(scope) => with_challenge(
                 error(
                     StatusCode::FORBIDDEN,
@@ -266,13 +301,40 @@ fn token_response(grant: &OAuthGrant) -> Response<Body> {
         StatusCode::OK,
         &TokenResponse {
             access_token: grant.access_token.expose_secret(),
-            token_type: "Bearer",
+            token_type: if grant.dpop_bound { "DPoP" } else { "Bearer" },
             expires_in: grant.expires_in,
             refresh_token: grant.refresh_token.as_ref().map(|t| t.expose()),
             scope: grant.scope.to_string(),
             id_token: grant.id_token.as_ref().map(|t| t.expose_secret()),
         },
     )
+}
+
+/// A request's DPoP proof (RFC 9449 §4.1): its one `DPoP` header. Two are
+/// refused, as is one that is not text.
+fn dpop_header(req: &Request) -> Result<Option<&str>, ApiError> {
+    let malformed = || Refusal::InvalidDpopProof(DpopRefusal::Proof(ProofError::Malformed));
+    let mut values = req.headers().get_all("dpop").iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(malformed().into());
+    }
+    first.to_str().map(Some).map_err(|_| malformed().into())
+}
+
+/// A token request's grant and its own fields, read before the client is
+/// looked up.
+enum GrantRequest<'a> {
+    Password(Credentials),
+    Refresh(&'a str),
+    Code {
+        code: &'a str,
+        redirect_uri: &'a str,
+        verifier: &'a str,
+    },
+    ClientCredentials,
 }
 
 /// `POST /oauth2/token`
@@ -287,40 +349,50 @@ pub async fn token<S: Store>(
     let scope = form.optional("scope")?;
     // RFC 8707: the API the access token is for; one per request here.
     let resource = form.optional("resource")?;
+    let proof = dpop_header(req)?;
     let origin = ctx.origin(DialectName::OAuth);
     // The request is checked whole before the client is looked up.
-    let grant = match grant_type {
-        "password" => {
-            let creds = Credentials {
-                username: form.required("username")?.to_string(),
-                password: form.password("password")?,
-                auth_source: None,
-                device: None,
-            };
-            let client = issuer.authenticate_client(&auth).await?;
+    let request = match grant_type {
+        "password" => GrantRequest::Password(Credentials {
+            username: form.required("username")?.to_string(),
+            password: form.password("password")?,
+            auth_source: None,
+            device: None,
+        }),
+        "refresh_token" => GrantRequest::Refresh(form.required("refresh_token")?),
+        "authorization_code" => GrantRequest::Code {
+            code: form.required("code")?,
+            redirect_uri: form.required("redirect_uri")?,
+            verifier: form.required("code_verifier")?,
+        },
+        "client_credentials" => GrantRequest::ClientCredentials,
+        _ => return Err(RequestError::UnsupportedGrantType.into()),
+    };
+    let client = issuer.authenticate_client(&auth).await?;
+    // The proof is for the token endpoint as the metadata names it.
+    let token_url = format!("{}/oauth2/token", ctx.issuer_url);
+    let proof = issuer.token_proof(&client, proof, &token_url).await?;
+    let asked = Asked {
+        scope,
+        resource,
+        dpop: proof.as_ref().map(|p| p.jkt.as_str()),
+    };
+    let grant = match request {
+        GrantRequest::Password(creds) => {
             issuer
-                .password_grant(&client, creds, scope, resource, &origin, &ctx.issuer_url)
+                .password_grant(&client, creds, asked, &origin, &ctx.issuer_url)
                 .await?
         }
-        "refresh_token" => {
-            let presented = form.required("refresh_token")?;
-            let client = issuer.authenticate_client(&auth).await?;
+        GrantRequest::Refresh(presented) => {
             issuer
-                .refresh_grant(
-                    &client,
-                    presented,
-                    scope,
-                    resource,
-                    &origin,
-                    &ctx.issuer_url,
-                )
+                .refresh_grant(&client, presented, asked, &origin, &ctx.issuer_url)
                 .await?
         }
-        "authorization_code" => {
-            let code = form.required("code")?;
-            let redirect_uri = form.required("redirect_uri")?;
-            let verifier = form.required("code_verifier")?;
-            let client = issuer.authenticate_client(&auth).await?;
+        GrantRequest::Code {
+            code,
+            redirect_uri,
+            verifier,
+        } => {
             issuer
                 .code_grant(
                     &client,
@@ -329,19 +401,18 @@ pub async fn token<S: Store>(
                         redirect_uri,
                         verifier,
                         resource,
+                        dpop: asked.dpop,
                     },
                     &origin,
                     &ctx.issuer_url,
                 )
                 .await?
         }
-        "client_credentials" => {
-            let client = issuer.authenticate_client(&auth).await?;
+        GrantRequest::ClientCredentials => {
             issuer
-                .client_credentials_grant(&client, scope, resource, &ctx.issuer_url)
+                .client_credentials_grant(&client, asked, &ctx.issuer_url)
                 .await?
         }
-        _ => return Err(RequestError::UnsupportedGrantType.into()),
     };
     Ok(token_response(&grant))
 }
@@ -393,6 +464,9 @@ struct IntrospectionResponse<'a> {
     amr: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     acr: Option<&'a str>,
+    /// The DPoP key a token is bound to (RFC 9449 §6.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<&'a Confirmation>,
 }
 
 /// `POST /oauth2/introspect` (RFC 7662): confidential clients only.
@@ -424,7 +498,7 @@ pub async fn introspect<S: Store>(
                 username: c.username.as_deref(),
                 client_id: c.client_id.as_deref(),
                 scope: c.scope.clone(),
-                token_type: Some("Bearer"),
+                token_type: Some(if c.cnf.is_some() { "DPoP" } else { "Bearer" }),
                 exp: Some(c.exp),
                 iat: Some(c.iat),
                 nbf: Some(c.nbf),
@@ -433,6 +507,7 @@ pub async fn introspect<S: Store>(
                 jti: Some(&c.jti),
                 amr: c.amr.as_deref(),
                 acr: c.acr.as_deref(),
+                cnf: c.cnf.as_ref(),
             }
         }
         Some(Introspected::Refresh { family, user }) => {
@@ -452,6 +527,7 @@ pub async fn introspect<S: Store>(
                 jti: None,
                 amr: family.session.as_ref().map(|l| l.amr.as_slice()),
                 acr: family.session.as_ref().map(|l| acr_of(&l.amr)),
+                cnf: None,
             }
         }
     };
@@ -471,12 +547,31 @@ struct UserInfo<'a> {
 
 /// `GET` and `POST /oauth2/userinfo` (OpenID Connect Core §5.3): the token
 /// in an `Authorization: Bearer` header, or as `access_token` in a form body
-/// (RFC 6750 §2.2).
+/// (RFC 6750 §2.2); or in an `Authorization: DPoP` header with its proof
+/// (RFC 9449 §7), whose refusals carry a `DPoP` challenge.
 pub async fn userinfo<S: Store>(
     issuer: &Issuer<S>,
     ctx: &Context,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
+    if let Some(token) = dpop_token(req) {
+        let Some(proof) = dpop_header(req)? else {
+            return Ok(dpop_refused(&Refusal::InvalidDpopProof(
+                DpopRefusal::Proof(ProofError::Malformed),
+            )));
+        };
+        let url = format!("{}/oauth2/userinfo", ctx.issuer_url);
+        let presented = Presentation::Dpop {
+            proof,
+            method: req.method().as_str(),
+            url: &url,
+        };
+        return match issuer.userinfo(token, presented, &ctx.issuer_url).await {
+            Ok((user, scope)) => Ok(userinfo_response(&user, &scope)),
+            Err(crate::core::Error::Refused(r)) if dpop_refused_here(&r) => Ok(dpop_refused(&r)),
+            Err(e) => Err(e.into()),
+        };
+    }
     let form;
     let token = match bearer_token(req) {
         Some(t) => t,
@@ -487,9 +582,57 @@ pub async fn userinfo<S: Store>(
         }
         None => return Err(RequestError::NoBearerToken.into()),
     };
-    let (user, scope) = issuer.userinfo(token, &ctx.issuer_url).await?;
+    let (user, scope) = issuer
+        .userinfo(token, Presentation::Bearer, &ctx.issuer_url)
+        .await?;
+    Ok(userinfo_response(&user, &scope))
+}
+
+/// The token of an `Authorization: DPoP <token>` header.
+fn dpop_token(req: &Request) -> Option<&str> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("DPoP") && !token.is_empty()).then_some(token)
+}
+
+/// The refusals a DPoP request to a resource answers with a `DPoP`
+/// challenge (RFC 9449 §7.1).
+fn dpop_refused_here(r: &Refusal) -> bool {
+    matches!(
+        r,
+        Refusal::InvalidToken
+            | Refusal::InvalidDpopProof(_)
+            | Refusal::UseDpopNonce(_)
+            | Refusal::InvalidDpopToken
+    )
+}
+
+fn dpop_refused(r: &Refusal) -> Response<Body> {
+    let (code, description) = match r {
+        Refusal::InvalidDpopProof(_) => ("invalid_dpop_proof", "The DPoP proof is not acceptable"),
+        Refusal::UseDpopNonce(_) => (
+            "use_dpop_nonce",
+            "The DPoP proof must carry the nonce in the DPoP-Nonce header",
+        ),
+        _ => (
+            "invalid_token",
+            "The access token is not active, or not bound to the proof's key",
+        ),
+    };
+    let resp = with_challenge(
+        error(StatusCode::UNAUTHORIZED, code, description),
+        &dpop_challenge(code),
+    );
+    match r {
+        Refusal::UseDpopNonce(nonce) => response::with_header(resp, response::DPOP_NONCE, nonce),
+        _ => resp,
+    }
+}
+
+fn userinfo_response(user: &crate::core::record::user::Account, scope: &Scopes) -> Response<Body> {
     let profile = scope.contains(PROFILE);
-    Ok(response::json(
+    response::json(
         StatusCode::OK,
         &UserInfo {
             sub: user.id.to_string(),
@@ -497,5 +640,5 @@ pub async fn userinfo<S: Store>(
             name: profile.then_some(user.full_name.as_str()),
             email: scope.contains(EMAIL).then_some(user.email.as_str()),
         },
-    ))
+    )
 }

@@ -126,7 +126,11 @@ impl Dialect for Ops {
             | Refusal::InvalidCode
             | Refusal::InvalidScope
             | Refusal::InsufficientScope(_)
-            | Refusal::InvalidTarget => failure(StatusCode::BAD_REQUEST, "Invalid request"),
+            | Refusal::InvalidTarget
+            | Refusal::InvalidDpopProof(_)
+            | Refusal::UseDpopNonce(_)
+            | Refusal::DpopRequired
+            | Refusal::InvalidDpopToken => failure(StatusCode::BAD_REQUEST, "Invalid request"),
         }
     }
 

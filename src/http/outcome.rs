@@ -128,6 +128,10 @@ fn refusal_metric(r: &Refusal) -> &'static str {
         | Refusal::InvalidCode
         | Refusal::InvalidScope
         | Refusal::InsufficientScope(_)
-        | Refusal::InvalidTarget => metrics::OTHER_REFUSAL,
+        | Refusal::InvalidTarget
+        | Refusal::InvalidDpopProof(_)
+        | Refusal::UseDpopNonce(_)
+        | Refusal::DpopRequired
+        | Refusal::InvalidDpopToken => metrics::OTHER_REFUSAL,
     }
 }

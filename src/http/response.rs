@@ -71,6 +71,17 @@ pub fn public_json_text(text: String) -> Response<Body> {
     resp
 }
 
+/// The header that hands a client the DPoP nonce to use (RFC 9449 §8).
+pub const DPOP_NONCE: &str = "dpop-nonce";
+
+/// `resp` with `name: value`; a value that cannot be a header is left out.
+pub fn with_header(mut resp: Response<Body>, name: &'static str, value: &str) -> Response<Body> {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        resp.headers_mut().insert(name, v);
+    }
+    resp
+}
+
 pub fn with_retry_after(mut resp: Response<Body>, secs: u64) -> Response<Body> {
     resp.headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));

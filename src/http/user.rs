@@ -84,7 +84,11 @@ impl Dialect for User {
             | Refusal::InvalidScope
             | Refusal::InvalidToken
             | Refusal::InsufficientScope(_)
-            | Refusal::InvalidTarget => failure(
+            | Refusal::InvalidTarget
+            | Refusal::InvalidDpopProof(_)
+            | Refusal::UseDpopNonce(_)
+            | Refusal::DpopRequired
+            | Refusal::InvalidDpopToken => failure(
                 StatusCode::BAD_REQUEST,
                 "INVALID_REQUEST",
                 "Invalid HTTP request",

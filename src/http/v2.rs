@@ -82,7 +82,11 @@ impl Dialect for V2 {
             | Refusal::InvalidScope
             | Refusal::InvalidToken
             | Refusal::InsufficientScope(_)
-            | Refusal::InvalidTarget => {
+            | Refusal::InvalidTarget
+            | Refusal::InvalidDpopProof(_)
+            | Refusal::UseDpopNonce(_)
+            | Refusal::DpopRequired
+            | Refusal::InvalidDpopToken => {
                 failure(StatusCode::BAD_REQUEST, "GEN_1001", "Invalid request")
             }
         }

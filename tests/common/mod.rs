@@ -108,6 +108,7 @@ pub fn test_config() -> Config {
         revocation_cache: std::time::Duration::ZERO,
         accepted_audiences: vec!["test-audience".into()],
         warm_up: true,
+        dpop_nonces: false,
         registration: RegistrationConfig {
             policy: RegistrationPolicy::Off,
             scopes: "openid profile email".into(),
@@ -273,6 +274,7 @@ impl TestEnv {
             created_at: START,
             logout: Default::default(),
             require_mfa: false,
+            require_dpop: false,
             third_party: false,
             expires_at: None,
         };

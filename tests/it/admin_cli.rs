@@ -1038,6 +1038,34 @@ async fn an_operator_shows_resets_and_sets_a_users_second_factors() {
         None,
     );
     assert!(out.contains("require_mfa\ttrue"), "{out}");
+
+    // Likewise DPoP: every token request of the client needs a proof.
+    let out = admin.ok(
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "strict",
+            "--require-dpop",
+        ],
+        None,
+    );
+    assert!(out.contains("require_dpop\ttrue"), "{out}");
+    assert!(!out.contains("require_mfa"), "{out}");
+    let out = admin.ok(&["client", "show", "--client-id", "strict"], None);
+    assert!(out.contains("require_dpop\ttrue"), "{out}");
+    let out = admin.ok(
+        &[
+            "client",
+            "create",
+            "--client-id",
+            "bound",
+            "--public",
+            "--require-dpop",
+        ],
+        None,
+    );
+    assert!(out.contains("require_dpop\ttrue"), "{out}");
 }
 
 #[tokio::test]

@@ -205,6 +205,7 @@ async fn every_authorizer_event_answers_as_its_name_says() {
         created_at: START,
         logout: Default::default(),
         require_mfa: false,
+        require_dpop: false,
         third_party: false,
         expires_at: None,
     };

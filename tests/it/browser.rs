@@ -369,6 +369,7 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
             )
             .unwrap(),
             require_mfa: false,
+            require_dpop: false,
             third_party: false,
             expires_at: None,
         })
@@ -532,6 +533,7 @@ async fn a_browser_signs_in_through_the_login_page_and_the_app_redeems_the_code(
             created_at: START,
             logout: Default::default(),
             require_mfa: false,
+            require_dpop: false,
             third_party: false,
             expires_at: None,
         })
@@ -709,6 +711,7 @@ async fn a_browser_enrols_a_one_time_code_app_and_signs_in_with_a_code() {
             created_at: START,
             logout: Default::default(),
             require_mfa: false,
+            require_dpop: false,
             third_party: false,
             expires_at: None,
         })
@@ -842,6 +845,7 @@ async fn a_browser_registers_a_passkey_and_signs_in_with_it_alone() {
             created_at: START,
             logout: Default::default(),
             require_mfa: false,
+            require_dpop: false,
             third_party: false,
             expires_at: None,
         })

@@ -1175,6 +1175,7 @@ async fn a_client_introspects_only_its_own_tokens_and_its_audiences() {
             created_at: START,
             logout: Default::default(),
             require_mfa: false,
+            require_dpop: false,
             third_party: false,
             expires_at: None,
         })

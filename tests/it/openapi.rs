@@ -674,6 +674,12 @@ async fn event_files(doc: &mut Doc) {
                 let token = demo_form_token(doc, &env).await;
                 live = substitute_oauth(&live, "REPLACE_WITH_FORM_TOKEN", &token);
             }
+            if text.contains("REPLACE_WITH_DPOP_PROOF") {
+                use token_issuer::core::clock::Clock as _;
+                let proof =
+                    crate::dpop::Key::new().proof("POST", crate::dpop::TOKEN_URL, env.clock.now());
+                live = with_header(live, "dpop", &proof);
+            }
             if text.contains("REPLACE_WITH_CODE") {
                 let code = demo_code(doc, &env).await;
                 live = substitute_oauth(&live, "REPLACE_WITH_CODE", &code);
@@ -3167,6 +3173,86 @@ async fn routes(doc: &mut Doc) {
     assert_eq!(r.status, 404);
 }
 
+/// DPoP (RFC 9449): bound tokens at the token endpoint, introspection and
+/// userinfo, the proofs refused and the nonce challenge.
+async fn dpop(doc: &mut Doc) {
+    use crate::dpop::{with_proof, Key, TOKEN_URL, USERINFO_URL};
+    use token_issuer::core::clock::Clock as _;
+    let env = TestEnv::new().await;
+    let c = Clients::register(&env).await;
+    let now = env.clock.now();
+    let key = Key::new();
+    let grant = |proof: &str| {
+        with_proof(
+            oauth_event(
+                "oauth-token-password",
+                &password(&[("scope", "openid profile")]),
+                c.app(),
+            ),
+            proof,
+        )
+    };
+    let r = expect(
+        doc,
+        &env,
+        "a DPoP-bound password grant",
+        &grant(&key.proof("POST", TOKEN_URL, now)),
+        200,
+    )
+    .await;
+    assert_eq!(r.json()["token_type"], "DPoP");
+    let token = r.json()["access_token"].as_str().unwrap().to_string();
+    let what = "a DPoP proof for another URL";
+    let r = expect(
+        doc,
+        &env,
+        what,
+        &grant(&key.proof("POST", USERINFO_URL, now)),
+        400,
+    )
+    .await;
+    assert_eq!(r.json()["error"], "invalid_dpop_proof", "{what}");
+    let what = "introspect a DPoP-bound token";
+    let ev = oauth_event("oauth-introspect", &[("token", &token)], c.app());
+    let r = expect(doc, &env, what, &ev, 200).await;
+    assert_eq!(r.json()["cnf"]["jkt"], key.jkt(), "{what}");
+    let dpop_userinfo =
+        |proof: &str| with_proof(userinfo_get(Some(&format!("DPoP {token}"))), proof);
+    let proof = key.resource_proof("GET", USERINFO_URL, &token, now);
+    expect(
+        doc,
+        &env,
+        "userinfo with a DPoP-bound token and its proof",
+        &dpop_userinfo(&proof),
+        200,
+    )
+    .await;
+    let what = "userinfo with the same proof again";
+    let r = expect(doc, &env, what, &dpop_userinfo(&proof), 401).await;
+    assert_eq!(r.json()["error"], "invalid_dpop_proof", "{what}");
+    let what = "userinfo with a DPoP-bound token as a bearer token";
+    let r = expect(
+        doc,
+        &env,
+        what,
+        &userinfo_get(Some(&format!("Bearer {token}"))),
+        401,
+    )
+    .await;
+    assert_eq!(r.json()["error"], "invalid_token", "{what}");
+
+    let env = TestEnv::with_config(|c| c.dpop_nonces = true).await;
+    let c = Clients::register(&env).await;
+    let what = "a DPoP proof without the server's nonce";
+    let ev = with_proof(
+        oauth_event("oauth-token-password", &password(&[]), c.app()),
+        &key.proof("POST", TOKEN_URL, now),
+    );
+    let r = expect(doc, &env, what, &ev, 400).await;
+    assert_eq!(r.json()["error"], "use_dpop_nonce", "{what}");
+    assert!(r.header("dpop-nonce").is_some(), "{what}");
+}
+
 #[test]
 fn openapi_yaml_examples_match_their_schemas() {
     Doc::new().check_examples();
@@ -3189,6 +3275,7 @@ async fn openapi_yaml_matches_the_handler() {
     oauth_register(&mut doc).await;
     resource_indicators(&mut doc).await;
     consent_pages(&mut doc).await;
+    dpop(&mut doc).await;
     routes(&mut doc).await;
 
     // Every documented answer was seen at least once.

@@ -63,6 +63,7 @@ impl<S: ClientStore + RegistrationStore + ThrottleStore, K: Signer + ?Sized> Iss
         };
         // What an operator set on it stays.
         client.require_mfa = cached.as_ref().is_some_and(|c| c.require_mfa);
+        client.require_dpop = cached.as_ref().is_some_and(|c| c.require_dpop);
         if !self.store.put_document_client(&client).await? {
             // Disabled since it was read.
             return Ok(None);

@@ -528,6 +528,8 @@ impl<
             client_id: req.client.id.clone(),
             scope: req.scope.clone(),
             resource: req.resource.as_ref().map(|r| r.uri.clone()),
+            // Bound at the code's redemption, to the key of its proof.
+            dpop_jkt: None,
         };
         let (user, family, first) = self
             .start_family(checked, Some(binding), Some(link), origin, now)

@@ -211,6 +211,8 @@ impl<
             client_id: req.client.id.clone(),
             scope: req.scope.clone(),
             resource: req.resource.as_ref().map(|r| r.uri.clone()),
+            // Bound at the code's redemption, to the key of its proof.
+            dpop_jkt: None,
         };
         let (family, first) = self.new_family(&user, Some(binding), Some(link), origin, now)?;
         let idle_until =

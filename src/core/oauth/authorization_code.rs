@@ -25,6 +25,8 @@ pub struct CodeExchange<'a> {
     pub redirect_uri: &'a str,
     pub verifier: &'a str,
     pub resource: Option<&'a str>,
+    /// The key of the request's accepted DPoP proof.
+    pub dpop: Option<&'a str>,
 }
 
 impl<S: CodeStore + FamilyStore + ResourceStore + UserStore, K: Signer + ?Sized> Issuer<S, K> {
@@ -42,6 +44,7 @@ impl<S: CodeStore + FamilyStore + ResourceStore + UserStore, K: Signer + ?Sized>
             redirect_uri,
             verifier,
             resource,
+            dpop,
         } = exchange;
         if !is_pkce_string(verifier) {
             return Err(Refusal::InvalidCode.into());
@@ -85,7 +88,14 @@ impl<S: CodeStore + FamilyStore + ResourceStore + UserStore, K: Signer + ?Sized>
         };
         // The family may have ended since the sign-in (log out, disabled user).
         let r = match self
-            .rotate_hash(stored.family, &stored.refresh_hash, ours, origin, now)
+            .rotate_hash(
+                stored.family,
+                &stored.refresh_hash,
+                ours,
+                dpop.filter(|_| client.is_public()),
+                origin,
+                now,
+            )
             .await
         {
             Err(Error::Refused(_)) => return Err(Refusal::InvalidCode.into()),
@@ -104,6 +114,7 @@ impl<S: CodeStore + FamilyStore + ResourceStore + UserStore, K: Signer + ?Sized>
             scope: stored.scope,
             nonce: stored.nonce.as_deref(),
             resource: resource.as_ref(),
+            dpop,
         };
         self.mint_for_user(tokens, issuer_url, now)
     }

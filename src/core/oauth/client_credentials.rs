@@ -1,8 +1,8 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4).
 
-use super::{grant_scope, Granted, OAuthGrant};
+use super::{grant_scope, Asked, Granted, OAuthGrant};
 use crate::core::error::Error;
-use crate::core::record::claims::TokenClaims;
+use crate::core::record::claims::{Confirmation, TokenClaims};
 use crate::core::record::client::{Client, GrantType};
 use crate::core::record::token;
 use crate::core::sign::Signer;
@@ -18,10 +18,14 @@ impl<S: ResourceStore, K: Signer + ?Sized> Issuer<S, K> {
     pub async fn client_credentials_grant(
         &self,
         client: &Client,
-        scope: Option<&str>,
-        resource: Option<&str>,
+        asked: Asked<'_>,
         issuer_url: &str,
     ) -> Result<OAuthGrant, Error> {
+        let Asked {
+            scope,
+            resource,
+            dpop,
+        } = asked;
         Self::require_grant(client, GrantType::ClientCredentials)?;
         let scope = grant_scope(client, scope, false)?;
         let resource = self.token_resource(resource, Granted::New).await?;
@@ -47,6 +51,9 @@ impl<S: ResourceStore, K: Signer + ?Sized> Issuer<S, K> {
             roles: None,
             amr: None,
             acr: None,
+            cnf: dpop.map(|jkt| Confirmation {
+                jkt: jkt.to_string(),
+            }),
         };
         let access_token = sign::sign(self.signer(), TokenType::AccessToken, &claims)?;
         Ok(OAuthGrant {
@@ -55,6 +62,7 @@ impl<S: ResourceStore, K: Signer + ?Sized> Issuer<S, K> {
             refresh_token: None,
             scope,
             id_token: None,
+            dpop_bound: dpop.is_some(),
         })
     }
 }

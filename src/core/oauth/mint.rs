@@ -3,7 +3,9 @@
 
 use super::OAuthGrant;
 use crate::core::error::Error;
-use crate::core::record::claims::{acr_of, IdTokenClaims, TokenClaims, EMAIL, PROFILE};
+use crate::core::record::claims::{
+    acr_of, Confirmation, IdTokenClaims, TokenClaims, EMAIL, PROFILE,
+};
 use crate::core::record::client::{Client, Scopes, OPENID};
 use crate::core::record::family::RefreshFamily;
 use crate::core::record::resource::Resource;
@@ -28,6 +30,8 @@ pub(super) struct UserTokens<'a> {
     /// The resource the access token is for: its `aud`, and only its
     /// scopes (RFC 8707). The ID token keeps the granted scope.
     pub resource: Option<&'a Resource>,
+    /// The DPoP key the access token is bound to (its thumbprint).
+    pub dpop: Option<&'a str>,
 }
 
 impl<S, K: Signer + ?Sized> Issuer<S, K> {
@@ -46,6 +50,7 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
             scope,
             nonce,
             resource,
+            dpop,
         } = grant;
         let (iat, exp) = self.access_times(now);
         let (aud, access_scope) = match resource {
@@ -71,6 +76,9 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
             roles: Some(user.roles.clone()),
             amr: family.session.as_ref().map(|l| l.amr.clone()),
             acr: family.session.as_ref().map(|l| acr_of(&l.amr).to_string()),
+            cnf: dpop.map(|jkt| Confirmation {
+                jkt: jkt.to_string(),
+            }),
         };
         let access_token = sign::sign(self.signer(), TokenType::AccessToken, &claims)?;
         let id_token = if scope.contains(OPENID) {
@@ -109,6 +117,7 @@ impl<S, K: Signer + ?Sized> Issuer<S, K> {
             refresh_token,
             scope: access_scope,
             id_token,
+            dpop_bound: dpop.is_some(),
         })
     }
 }

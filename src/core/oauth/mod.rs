@@ -40,6 +40,16 @@ pub enum ClientAuth {
     Public { id: String },
 }
 
+/// What a token request asks of its grant besides the grant's own fields:
+/// a scope, a resource (RFC 8707), and the key of its accepted DPoP proof
+/// (RFC 9449), whose thumbprint binds the tokens.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Asked<'a> {
+    pub scope: Option<&'a str>,
+    pub resource: Option<&'a str>,
+    pub dpop: Option<&'a str>,
+}
+
 /// What the token endpoint hands out.
 #[derive(Debug)]
 pub struct OAuthGrant {
@@ -51,6 +61,9 @@ pub struct OAuthGrant {
     pub scope: Scopes,
     /// With scope `openid`.
     pub id_token: Option<SecretString>,
+    /// The access token is bound to the request's DPoP key (`token_type`
+    /// `DPoP`, RFC 9449 §5).
+    pub dpop_bound: bool,
 }
 
 /// The scope a grant gets: the requested one if the client may have all of
@@ -169,6 +182,7 @@ mod tests {
             created_at: datetime!(2037-01-01 0:00 UTC),
             logout: Default::default(),
             require_mfa: false,
+            require_dpop: false,
             third_party: false,
             expires_at: None,
         }

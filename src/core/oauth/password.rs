@@ -1,7 +1,7 @@
 //! `grant_type=password` (RFC 6749 §4.3).
 
 use super::mint::UserTokens;
-use super::{grant_scope, Granted, OAuthGrant};
+use super::{grant_scope, Asked, Granted, OAuthGrant};
 use crate::core::audit::Origin;
 use crate::core::error::Error;
 use crate::core::login::{Credentials, PasswordRoute};
@@ -17,11 +17,15 @@ impl<S: FamilyStore + ResourceStore + ThrottleStore + UserStore, K: Signer + ?Si
         &self,
         client: &Client,
         creds: Credentials,
-        scope: Option<&str>,
-        resource: Option<&str>,
+        asked: Asked<'_>,
         origin: &Origin<'_>,
         issuer_url: &str,
     ) -> Result<OAuthGrant, Error> {
+        let Asked {
+            scope,
+            resource,
+            dpop,
+        } = asked;
         Self::require_grant(client, GrantType::Password)?;
         let scope = grant_scope(client, scope, true)?;
         // Before the password is checked: an unknown resource costs no attempt.
@@ -40,6 +44,10 @@ impl<S: FamilyStore + ResourceStore + ThrottleStore + UserStore, K: Signer + ?Si
             client_id: client.id.clone(),
             scope: scope.clone(),
             resource: resource.as_ref().map(|r| r.uri.clone()),
+            // A public client's refresh tokens are bound to its key too
+            // (RFC 9449 §5); a confidential client's are bound to it by its
+            // authentication.
+            dpop_jkt: dpop.filter(|_| client.is_public()).map(str::to_string),
         };
         let (user, family, refresh) = self
             .start_family(checked, Some(binding), None, origin, now)
@@ -53,6 +61,7 @@ impl<S: FamilyStore + ResourceStore + ThrottleStore + UserStore, K: Signer + ?Si
             scope,
             nonce: None,
             resource: resource.as_ref(),
+            dpop,
         };
         self.mint_for_user(tokens, issuer_url, now)
     }

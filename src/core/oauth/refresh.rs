@@ -1,7 +1,7 @@
 //! `grant_type=refresh_token` (RFC 6749 §6).
 
 use super::mint::UserTokens;
-use super::{Granted, OAuthGrant};
+use super::{Asked, Granted, OAuthGrant};
 use crate::core::audit::Origin;
 use crate::core::error::{Error, Refusal};
 use crate::core::record::client::{Client, GrantType, Scopes};
@@ -20,11 +20,15 @@ impl<S: FamilyStore + ResourceStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         &self,
         client: &Client,
         presented: &str,
-        scope: Option<&str>,
-        resource: Option<&str>,
+        asked: Asked<'_>,
         origin: &Origin<'_>,
         issuer_url: &str,
     ) -> Result<OAuthGrant, Error> {
+        let Asked {
+            scope,
+            resource,
+            dpop,
+        } = asked;
         Self::require_grant(client, GrantType::RefreshToken)?;
         let asked = match resource {
             Some(raw) => Some(ResourceUri::parse(raw).map_err(|_| Refusal::InvalidTarget)?),
@@ -40,6 +44,12 @@ impl<S: FamilyStore + ResourceStore + UserStore, K: Signer + ?Sized> Issuer<S, K
                 // Another client's, or a vendor dialect's: not this client's to use.
                 return Err(Refusal::InvalidRefreshToken);
             };
+            // Bound to a key: only a proof made with it refreshes (RFC 9449
+            // §5). Refused before the rotation, so a thief with the token
+            // and another key cannot even end the family.
+            if binding.dpop_jkt.is_some() && binding.dpop_jkt.as_deref() != dpop {
+                return Err(Refusal::InvalidRefreshToken);
+            }
             let scope = match requested {
                 Some(r) if !r.is_empty() => {
                     if !r.is_subset_of(&binding.scope) {
@@ -58,7 +68,8 @@ impl<S: FamilyStore + ResourceStore + UserStore, K: Signer + ?Sized> Issuer<S, K
             Ok(())
         };
         let now = self.now();
-        let r = self.rotate(presented, admit, origin, now).await?;
+        let bind = dpop.filter(|_| client.is_public());
+        let r = self.rotate(presented, admit, bind, origin, now).await?;
         let scope = granted.unwrap_or_default();
         let family_resource = r.family.client.as_ref().and_then(|b| b.resource.as_ref());
         let resource = self
@@ -72,6 +83,7 @@ impl<S: FamilyStore + ResourceStore + UserStore, K: Signer + ?Sized> Issuer<S, K
             scope,
             nonce: None,
             resource: resource.as_ref(),
+            dpop,
         };
         self.mint_for_user(tokens, issuer_url, now)
     }

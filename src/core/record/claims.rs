@@ -58,6 +58,16 @@ pub struct TokenClaims {
     /// `mfa` when that sign-in had a second factor, else `pwd` (API §13).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
+    /// The client key the token is bound to (DPoP, RFC 9449 §6.1): only a
+    /// request with a proof made with that key may use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// A token's confirmation claim (RFC 7800): the thumbprint of the DPoP key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 /// The `acr` of a sign-in by the methods `amr`: `mfa` with a second factor.

@@ -362,6 +362,8 @@ pub struct ClientFields<'a> {
     pub backchannel_logout_uri: Option<&'a str>,
     /// Every sign-in for it needs a second factor (API §13).
     pub require_mfa: bool,
+    /// Every token request must carry a DPoP proof (RFC 9449 §5.2).
+    pub require_dpop: bool,
 }
 
 /// Why a client cannot be registered as described, in the order
@@ -418,6 +420,7 @@ pub struct NewClient {
     audience: Option<String>,
     logout: LogoutUris,
     require_mfa: bool,
+    require_dpop: bool,
 }
 
 impl NewClient {
@@ -467,6 +470,7 @@ impl NewClient {
             audience,
             logout,
             require_mfa: f.require_mfa,
+            require_dpop: f.require_dpop,
         })
     }
 
@@ -556,6 +560,8 @@ pub struct Client {
     pub logout: LogoutUris,
     /// Every sign-in for it needs a second factor (API §13).
     pub require_mfa: bool,
+    /// Every token request must carry a DPoP proof (RFC 9449 §5.2).
+    pub require_dpop: bool,
     /// Registered by itself (API §14), not by an operator: its users are
     /// asked to consent, and it lapses when unused.
     pub third_party: bool,
@@ -592,6 +598,7 @@ impl Client {
             created_at: now,
             logout: new.logout,
             require_mfa: new.require_mfa,
+            require_dpop: new.require_dpop,
             third_party: false,
             expires_at: None,
         };
@@ -770,6 +777,7 @@ mod tests {
             post_logout_redirect_uris: &[],
             backchannel_logout_uri: None,
             require_mfa: false,
+            require_dpop: false,
         }
     }
 
@@ -912,6 +920,7 @@ mod tests {
             created_at: OffsetDateTime::UNIX_EPOCH,
             logout: LogoutUris::default(),
             require_mfa: false,
+            require_dpop: false,
             third_party: false,
             expires_at: None,
         };

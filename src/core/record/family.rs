@@ -41,6 +41,9 @@ pub struct ClientBinding {
     /// The resource its access tokens are for (RFC 8707); `None`: the
     /// client's audience.
     pub resource: Option<ResourceUri>,
+    /// The DPoP key (RFC 7638 thumbprint) a public client's refresh tokens
+    /// are bound to (RFC 9449 §5): a refresh needs a proof made with it.
+    pub dpop_jkt: Option<String>,
 }
 
 impl RefreshFamily {

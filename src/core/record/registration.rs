@@ -171,6 +171,7 @@ impl ClientMetadata<'_> {
             post_logout_redirect_uris: &[],
             backchannel_logout_uri: None,
             require_mfa: false,
+            require_dpop: false,
         })
         .map_err(|e| match e {
             NewClientError::RedirectUri { .. } | NewClientError::NoRedirectUri => {
@@ -270,6 +271,7 @@ mod tests {
             post_logout_redirect_uris: &[],
             backchannel_logout_uri: None,
             require_mfa: false,
+            require_dpop: false,
         })
         .unwrap();
         assert_eq!(r.client, expected);

@@ -106,6 +106,7 @@ pub(super) fn client_from_item(item: &Item) -> Result<Client, StoreError> {
             backchannel,
         },
         require_mfa: matches!(item.get("require_mfa"), Some(AttributeValue::Bool(true))),
+        require_dpop: matches!(item.get("require_dpop"), Some(AttributeValue::Bool(true))),
         redirect_uris,
         name: match item.get("name") {
             None => None,
@@ -165,6 +166,9 @@ pub(super) fn client_to_item(c: &Client) -> Item {
     item.insert("created_at".into(), millis(c.created_at));
     if c.require_mfa {
         item.insert("require_mfa".into(), AttributeValue::Bool(true));
+    }
+    if c.require_dpop {
+        item.insert("require_dpop".into(), AttributeValue::Bool(true));
     }
     if c.third_party {
         item.insert("third_party".into(), AttributeValue::Bool(true));

@@ -33,6 +33,8 @@ const CLIENT_ID: &str = "client_id";
 const SCOPE: &str = "scope";
 /// The resource its access tokens are for (RFC 8707).
 const RESOURCE: &str = "resource";
+/// The DPoP key a public client's refresh tokens are bound to (RFC 9449).
+const DPOP_JKT: &str = "dpop_jkt";
 const ISSUED_VIA: &str = "issued_via";
 /// The browser session it was issued in: its id, `auth_time` and `amr`.
 const SESSION_ID: &str = "session_id";
@@ -122,6 +124,10 @@ pub(super) fn family_from_item(id: &FamilyId, item: &Item) -> Result<RefreshFami
                             .map_err(|e| StoreError::Corrupt(format!("`{RESOURCE}`: {e}")))?,
                     ),
                 },
+                dpop_jkt: match item.get(DPOP_JKT) {
+                    None => None,
+                    Some(_) => Some(get_s(item, DPOP_JKT)?.to_string()),
+                },
             }),
         },
     })
@@ -197,6 +203,9 @@ impl FamilyStore for DynamoStore {
             if let Some(r) = &c.resource {
                 req = req.item(RESOURCE, s(r.as_str()));
             }
+            if let Some(k) = &c.dpop_jkt {
+                req = req.item(DPOP_JKT, s(k));
+            }
         }
         if let Some(link) = &f.session {
             req = req
@@ -235,6 +244,7 @@ impl FamilyStore for DynamoStore {
         presented_hash: &str,
         next_hash: &str,
         generation: u64,
+        bind: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Rotation, StoreError> {
         // A family written before generations has none: it is generation 0.
@@ -243,12 +253,23 @@ impl FamilyStore for DynamoStore {
         } else {
             "#g = :g"
         };
-        let res = self
+        let mut update = String::from("SET token_hash = :next, #g = :g1, #slot = :presented");
+        if bind.is_some() {
+            // Once bound, a family keeps its key.
+            update.push_str(", #dpop = if_not_exists(#dpop, :jkt)");
+        }
+        let mut req = self
             .client
             .update_item()
             .table_name(&self.tokens)
-            .key(TOKENS_KEY, family_key(id))
-            .update_expression("SET token_hash = :next, #g = :g1, #slot = :presented")
+            .key(TOKENS_KEY, family_key(id));
+        if let Some(jkt) = bind {
+            req = req
+                .expression_attribute_names("#dpop", DPOP_JKT)
+                .expression_attribute_values(":jkt", s(jkt));
+        }
+        let res = req
+            .update_expression(update)
             .condition_expression(format!(
                 "attribute_exists(#k) AND token_hash = :presented AND {same_generation} \
                  AND attribute_not_exists(#revoked) AND expires_at > :now"

@@ -18,6 +18,7 @@ mod clients;
 pub mod codec;
 mod codes;
 mod consents;
+mod dpop;
 mod families;
 mod passkeys;
 pub mod provision;
@@ -42,7 +43,7 @@ pub const TTL_ATTRIBUTE: &str = "ttl";
 /// The key prefixes of the tokens table's items the function writes; of
 /// the OAuth clients (`CL#`) it writes only the self-registered ones
 /// (`CL#dyn-`), so its role may write nothing else.
-pub const FUNCTION_WRITES: [&str; 11] = [
+pub const FUNCTION_WRITES: [&str; 12] = [
     families::PREFIX,
     browser_sessions::PREFIX,
     sessions::PREFIX,
@@ -54,6 +55,7 @@ pub const FUNCTION_WRITES: [&str; 11] = [
     registration::CLIENT_PREFIX,
     registration::DOCUMENT_CLIENT_PREFIX,
     consents::PREFIX,
+    dpop::PREFIX,
 ];
 
 /// The two tables' names.
@@ -162,6 +164,40 @@ where
 /// may send twice when an answer is lost: `Ok` when it was applied, or when
 /// the item already there is this very put's (`is_ours` of the item the
 /// failed condition returns), else [`StoreError::AlreadyExists`].
+impl DynamoStore {
+    /// Writes `<prefix><hash>`, kept until `until`, unless it exists: `false`
+    /// when it did (spent already). A single-use mark: passkey challenges,
+    /// DPoP proofs.
+    async fn spend_once(
+        &self,
+        prefix: &str,
+        hash: &str,
+        until: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        // Whose put it is, so the SDK's retry of a put that was applied
+        // is not taken for a second spending.
+        let mine = uuid::Uuid::new_v4().to_string();
+        let mut item = codec::Item::new();
+        item.insert(TOKENS_KEY.into(), codec::s(&format!("{prefix}{hash}")));
+        item.insert("spent_by".into(), codec::s(&mine));
+        item.insert(TTL_ATTRIBUTE.into(), codec::ttl(until));
+        let req = self
+            .client
+            .put_item()
+            .table_name(&self.tokens)
+            .set_item(Some(item));
+        match put_once(&self.tokens, req, |old| {
+            old.get("spent_by").and_then(|v| v.as_s().ok()) == Some(&mine)
+        })
+        .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::AlreadyExists) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 async fn put_once(
     table: &str,
     req: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,

@@ -8,8 +8,8 @@
 //! user without that passkey, and a sign-in with it fails at the user.
 
 use super::codec::user_key;
-use super::codec::{get_username, millis, n, s, ttl, Item};
-use super::{classify, conditional, put_once, DynamoStore, TOKENS_KEY, TTL_ATTRIBUTE, USERS_KEY};
+use super::codec::{get_username, millis, n, s, Item};
+use super::{classify, conditional, put_once, DynamoStore, TOKENS_KEY, USERS_KEY};
 use crate::core::record::passkey::{Passkey, Used};
 use crate::core::record::user::Username;
 use crate::core::store::{PasskeyStore, StoreError, MAX_PASSKEYS};
@@ -250,26 +250,7 @@ impl PasskeyStore for DynamoStore {
         hash: &str,
         expires: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        // Whose put it is, so the SDK's retry of a put that was applied
-        // is not taken for a second spending.
-        let mine = Uuid::new_v4().to_string();
-        let mut item = Item::new();
-        item.insert(TOKENS_KEY.into(), s(&format!("{CHALLENGE_PREFIX}{hash}")));
-        item.insert("spent_by".into(), s(&mine));
-        item.insert(TTL_ATTRIBUTE.into(), ttl(expires + Duration::days(1)));
-        let req = self
-            .client
-            .put_item()
-            .table_name(&self.tokens)
-            .set_item(Some(item));
-        match put_once(&self.tokens, req, |old| {
-            old.get("spent_by").and_then(|v| v.as_s().ok()) == Some(&mine)
-        })
-        .await
-        {
-            Ok(()) => Ok(true),
-            Err(StoreError::AlreadyExists) => Ok(false),
-            Err(e) => Err(e),
-        }
+        self.spend_once(CHALLENGE_PREFIX, hash, expires + Duration::days(1))
+            .await
     }
 }

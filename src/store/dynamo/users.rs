@@ -451,6 +451,20 @@ impl AdminStore for DynamoStore {
         .await
     }
 
+    async fn set_client_require_dpop(
+        &self,
+        id: &ClientId,
+        require: bool,
+    ) -> Result<bool, StoreError> {
+        self.update_client(
+            id,
+            "SET require_dpop = :d",
+            "",
+            &[(":d", AttributeValue::Bool(require))],
+        )
+        .await
+    }
+
     async fn set_client_secret(&self, id: &ClientId, hash: &str) -> Result<bool, StoreError> {
         self.set_client_secret_item(id, hash).await
     }

@@ -228,6 +228,7 @@ impl<'a> Warm<'a> {
                 &self.family_hash,
                 &next,
                 self.family_generation,
+                None,
                 now,
             ),
         )
