@@ -14,10 +14,12 @@
 //! authorizer cannot send; `GET /.well-known/oauth-protected-resource/whoami`
 //! is the resource's metadata.
 
+use crate::core::dpop::Presentation;
 use crate::core::record::claims::TokenClaims;
+use crate::core::record::dpop::DPOP_ALGORITHMS;
 use crate::core::sign::{Refresh, Signer};
 use crate::core::store::Store;
-use crate::core::{Error, Issuer};
+use crate::core::{Error, Issuer, Refusal};
 use crate::metrics;
 use crate::observe::{observe, Outcome};
 use crate::scheme::ops_token_value;
@@ -139,6 +141,7 @@ impl<S: Store, K: Signer + Refresh> Authorizer<S, K> {
         if is_route_request(&event) {
             return self.example_route(&event, started).await;
         }
+        let target = RequestTarget::of(&event);
         let request: Result<ApiGatewayV2CustomAuthorizerV2Request, _> =
             serde_json::from_value(event);
         let (request_id, decision) = match request {
@@ -150,9 +153,10 @@ impl<S: Store, K: Signer + Refresh> Authorizer<S, K> {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
                 let deadline = self.settings.deadline;
-                let decision = tokio::time::timeout(deadline, self.decide(header.as_deref()))
-                    .await
-                    .unwrap_or(Decision::Deny("deadline"));
+                let decision =
+                    tokio::time::timeout(deadline, self.decide_for(header.as_deref(), &target))
+                        .await
+                        .unwrap_or(Decision::Deny("deadline"));
                 (id, decision)
             }
             Err(_) => (String::new(), Decision::Deny("not_an_authorizer_request")),
@@ -197,6 +201,7 @@ impl<S: Store, K: Signer + Refresh> Authorizer<S, K> {
                 "resource": format!("{base}{EXAMPLE_PATH}"),
                 "authorization_servers": [self.settings.issuer_url],
                 "bearer_methods_supported": ["header"],
+                "dpop_signing_alg_values_supported": DPOP_ALGORITHMS,
                 "resource_name": "token-issuer example route",
             });
             let answer = route_answer(200, "public, max-age=300", None, &metadata);
@@ -214,16 +219,12 @@ impl<S: Store, K: Signer + Refresh> Authorizer<S, K> {
                 decided(Some(Decision::Deny("not_the_example_route"))),
             );
         }
-        let header = event["headers"]
-            .as_object()
-            .and_then(|h| {
-                h.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-            })
-            .and_then(|(_, v)| v.as_str());
-        let decision = tokio::time::timeout(self.settings.deadline, self.decide(header))
-            .await
-            .unwrap_or(Decision::Deny("deadline"));
+        let header = header_of(event, "authorization");
+        let target = RequestTarget::of(event);
+        let decision =
+            tokio::time::timeout(self.settings.deadline, self.decide_for(header, &target))
+                .await
+                .unwrap_or(Decision::Deny("deadline"));
         let answer = match &decision {
             Decision::Allow(c) => route_answer(
                 200,
@@ -238,6 +239,29 @@ impl<S: Store, K: Signer + Refresh> Authorizer<S, K> {
                 None,
                 &serde_json::json!({"message": "Service Unavailable"}),
             ),
+            // RFC 9449 §7.1: a DPoP request, or a DPoP-bound token sent as
+            // a bearer token, gets a DPoP challenge.
+            Decision::Deny(
+                reason @ ("invalid_dpop_proof"
+                | "dpop_key_mismatch"
+                | "dpop_bound_token_as_bearer"
+                | "dpop_invalid_token"),
+            ) => {
+                let error = match *reason {
+                    "invalid_dpop_proof" => "invalid_dpop_proof",
+                    _ => "invalid_token",
+                };
+                let challenge = format!(
+                    "DPoP resource_metadata=\"{metadata_url}\", error=\"{error}\", algs=\"{}\"",
+                    DPOP_ALGORITHMS.join(" ")
+                );
+                route_answer(
+                    401,
+                    "no-store",
+                    Some(&challenge),
+                    &serde_json::json!({"message": "Unauthorized"}),
+                )
+            }
             // RFC 6750 §3: no error code when no token was sent.
             Decision::Deny(reason) => {
                 let error = match *reason {
@@ -256,8 +280,19 @@ impl<S: Store, K: Signer + Refresh> Authorizer<S, K> {
         (answer, decided(Some(decision)))
     }
 
-    /// The decision for an `Authorization` header.
+    /// The decision for an `Authorization` header (no DPoP proof).
     pub async fn decide(&self, authorization: Option<&str>) -> Decision {
+        self.decide_for(authorization, &RequestTarget::default())
+            .await
+    }
+
+    /// The decision for an `Authorization` header sent in the request
+    /// `target` (whose DPoP proof, method and URL a DPoP token needs).
+    pub async fn decide_for(
+        &self,
+        authorization: Option<&str>,
+        target: &RequestTarget,
+    ) -> Decision {
         self.issuer.signer().refresh_if_due().await;
         let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
             return Decision::Deny("no_token");
@@ -267,7 +302,18 @@ impl<S: Store, K: Signer + Refresh> Authorizer<S, K> {
         };
         let token = token.trim();
         if scheme.eq_ignore_ascii_case("Bearer") {
-            return self.bearer(token).await;
+            return self.bearer(token, None).await;
+        }
+        if scheme.eq_ignore_ascii_case("DPoP") {
+            let Some(proof) = target.dpop.as_deref() else {
+                return Decision::Deny("invalid_dpop_proof");
+            };
+            let presented = Presentation::Dpop {
+                proof,
+                method: &target.method,
+                url: &target.url,
+            };
+            return self.bearer(token, Some(presented)).await;
         }
         if let Some(session) = ops_token_value(value) {
             return match self.issuer.current_user(session).await {
@@ -289,15 +335,40 @@ impl<S: Store, K: Signer + Refresh> Authorizer<S, K> {
         Decision::Deny("unsupported_scheme")
     }
 
-    async fn bearer(&self, token: &str) -> Decision {
+    /// A token of any dialect, as a bearer token or (`dpop`) with its
+    /// DPoP proof: a bound token needs its proof, an unbound one none.
+    async fn bearer(&self, token: &str, dpop: Option<Presentation<'_>>) -> Decision {
         let Some(claims) = self
             .issuer
             .verified_claims(token, &self.settings.issuer_url)
         else {
-            return Decision::Deny("invalid_token");
+            return Decision::Deny(if dpop.is_some() {
+                "dpop_invalid_token"
+            } else {
+                "invalid_token"
+            });
         };
         if !self.settings.audiences.contains(&claims.aud) {
             return Decision::Deny("wrong_audience");
+        }
+        let presented = dpop.unwrap_or(Presentation::Bearer);
+        match self
+            .issuer
+            .check_presentation(token, &claims, presented)
+            .await
+        {
+            Ok(()) => {}
+            Err(Error::Refused(Refusal::InvalidDpopToken)) => {
+                return Decision::Deny(match presented {
+                    Presentation::Bearer => "dpop_bound_token_as_bearer",
+                    Presentation::Dpop { .. } => "dpop_key_mismatch",
+                })
+            }
+            Err(Error::Refused(_)) => return Decision::Deny("invalid_dpop_proof"),
+            Err(Error::Fault(f)) => {
+                tracing::error!(error = %chain(&f), "DPoP proof check failed");
+                return Decision::Deny("storage_fault");
+            }
         }
         let key = match claims.family() {
             Some(family) => format!("family:{family}"),
@@ -365,6 +436,44 @@ const EXAMPLE_PATH: &str = "/whoami";
 const EXAMPLE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource/whoami";
 /// Both, for the template's check.
 pub const EXAMPLE_PATHS: [&str; 2] = [EXAMPLE_PATH, EXAMPLE_METADATA_PATH];
+
+/// The request an authorizer (or route) event is about, as a DPoP proof
+/// must name it: the method, and the URL the client called,
+/// `https://<domain><rawPath>` (the stage is in the raw path); and its
+/// `DPoP` header.
+#[derive(Debug, Clone, Default)]
+pub struct RequestTarget {
+    pub method: String,
+    pub url: String,
+    pub dpop: Option<String>,
+}
+
+impl RequestTarget {
+    pub fn of(event: &Value) -> Self {
+        let ctx = &event["requestContext"];
+        Self {
+            method: ctx["http"]["method"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            url: format!(
+                "https://{}{}",
+                ctx["domainName"].as_str().unwrap_or_default(),
+                event["rawPath"].as_str().unwrap_or_default()
+            ),
+            dpop: header_of(event, "dpop").map(str::to_string),
+        }
+    }
+}
+
+/// A header of a payload 2.0 event, by its name in any case.
+fn header_of<'a>(event: &'a Value, name: &str) -> Option<&'a str> {
+    event["headers"]
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.as_str())
+}
 
 /// Whether `event` is an HTTP API proxy request (payload 2.0) rather than
 /// an authorizer's: it has a route and no authorizer `type`.

@@ -591,3 +591,128 @@ async fn the_example_route_challenges_with_its_resource_metadata() {
     let answer = decide(&a, authorizer_event("bearer-valid", Some(&at))).await;
     assert_eq!(answer["isAuthorized"], true);
 }
+
+/// DPoP at the authorizer (RFC 9449 §7): a bound token is allowed with a
+/// proof for the request API Gateway describes (`https://<domain><rawPath>`,
+/// its method, `ath` of the token), used once, made with the token's key;
+/// refused as a bearer token; and the example route answers those refusals
+/// with a DPoP challenge.
+#[tokio::test]
+async fn a_dpop_bound_token_needs_its_proof_for_the_request() {
+    use crate::dpop::{with_proof, Key, TOKEN_URL};
+    use token_issuer::core::clock::Clock as _;
+    let env = TestEnv::new().await;
+    let a = env.authorizer(|_| {});
+    let secret = env
+        .add_client("app", false, &GrantType::ALL, "openid api:read")
+        .await
+        .unwrap();
+    let now = env.clock.now();
+    let key = Key::new();
+    let grant = with_proof(
+        oauth_event(
+            "oauth-token-password",
+            &[
+                ("grant_type", "password"),
+                ("username", "admin"),
+                ("password", PASSWORD),
+            ],
+            Some(("app", &secret)),
+        ),
+        &key.proof("POST", TOKEN_URL, now),
+    );
+    let r = env.call(&grant).await;
+    assert_eq!(r.json()["token_type"], "DPoP", "{}", r.text());
+    let token = r.json()["access_token"].as_str().unwrap().to_string();
+    let url = "https://xyz789.execute-api.us-east-1.amazonaws.com/whoami";
+    let request = |proof: Option<&str>, scheme: &str| {
+        let mut ev = authorizer_event("bearer-valid", Some(&token));
+        ev["headers"]["authorization"] = json!(format!("{scheme} {token}"));
+        match proof {
+            Some(p) => with_header(ev, "dpop", p),
+            None => ev,
+        }
+    };
+    let reason = |answer: Value| answer["isAuthorized"].as_bool().unwrap();
+
+    let proof = key.resource_proof("GET", url, &token, now);
+    let answer = decide(&a, request(Some(&proof), "DPoP")).await;
+    assert!(reason(answer.clone()), "{answer}");
+    assert_eq!(answer["context"]["client_id"], "app");
+    // Each refusal, by its reason.
+    let a = &a;
+    let why = |ev: Value| async move {
+        let header = ev["headers"]["authorization"].as_str().map(str::to_string);
+        let target = token_issuer::authorizer::RequestTarget::of(&ev);
+        match a.decide_for(header.as_deref(), &target).await {
+            Decision::Allow(_) => None,
+            Decision::Deny(r) => Some(r),
+        }
+    };
+    let other = Key::new();
+    for (what, ev, expected) in [
+        (
+            "the same proof again",
+            request(Some(&proof), "DPoP"),
+            "invalid_dpop_proof",
+        ),
+        (
+            "as a bearer token",
+            request(None, "Bearer"),
+            "dpop_bound_token_as_bearer",
+        ),
+        ("no proof", request(None, "DPoP"), "invalid_dpop_proof"),
+        (
+            "a proof for another URL",
+            request(
+                Some(&key.resource_proof(
+                    "GET",
+                    "https://xyz789.execute-api.us-east-1.amazonaws.com/other",
+                    &token,
+                    now,
+                )),
+                "DPoP",
+            ),
+            "invalid_dpop_proof",
+        ),
+        (
+            "a proof for another method",
+            request(Some(&key.resource_proof("POST", url, &token, now)), "DPoP"),
+            "invalid_dpop_proof",
+        ),
+        (
+            "a proof by another key",
+            request(Some(&other.resource_proof("GET", url, &token, now)), "DPoP"),
+            "dpop_key_mismatch",
+        ),
+    ] {
+        assert_eq!(why(ev).await, Some(expected), "{what}");
+    }
+    // A bearer token with the DPoP scheme is bound to no key.
+    let (bearer, _) = user_login(&env).await;
+    let mut ev = request(Some(&key.resource_proof("GET", url, &bearer, now)), "DPoP");
+    ev["headers"]["authorization"] = json!(format!("DPoP {bearer}"));
+    assert_eq!(why(ev).await, Some("dpop_key_mismatch"));
+
+    // The example route: the DPoP challenge, and the context with a proof.
+    let mut ev = example_event("whoami");
+    ev["headers"]["authorization"] = json!(format!("Bearer {token}"));
+    let answer = a.handle(ev.clone()).await;
+    assert_eq!(answer["statusCode"], 401, "{answer}");
+    let challenge = answer["headers"]["www-authenticate"].as_str().unwrap();
+    assert!(
+        challenge.starts_with("DPoP resource_metadata="),
+        "{challenge}"
+    );
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    assert!(challenge.contains("algs=\"ES256 RS256\""), "{challenge}");
+    ev["headers"]["authorization"] = json!(format!("DPoP {token}"));
+    let answer = a.handle(ev.clone()).await;
+    assert!(answer["headers"]["www-authenticate"]
+        .as_str()
+        .unwrap()
+        .contains("error=\"invalid_dpop_proof\""));
+    let ev = with_header(ev, "dpop", &key.resource_proof("GET", url, &token, now));
+    let answer = a.handle(ev).await;
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+}
