@@ -472,7 +472,114 @@ async fn authorizer_decision(env: &TestEnv, out: &mut Map<String, Value>) -> Val
         "authorizer_vs_get_item_ratio".into(),
         json!(dec_p50 / get_item_p50),
     );
+    authorizer_dpop_decision(env, &decision_ev, out).await;
     decision_ev
+}
+
+/// What DPoP adds to a decision: the same token check with a proof to
+/// verify and spend (one conditional `PutItem`), against the bearer
+/// decision of a token of the same size, interleaved. Each round signs a
+/// new proof first, outside the timing, as a client would.
+async fn authorizer_dpop_decision(env: &TestEnv, bearer_ev: &Value, out: &mut Map<String, Value>) {
+    use aws_lc_rs::digest::{digest, SHA256};
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    use token_issuer::core::clock::Clock as _;
+    let rng = SystemRandom::new();
+    let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref()).unwrap();
+    let point = key.public_key().as_ref();
+    let jwk = json!({"kty": "EC", "crv": "P-256",
+        "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65])});
+    let proof = |htm: &str, htu: &str, ath: Option<&str>| {
+        let mut claims = json!({"jti": uuid::Uuid::new_v4().to_string(), "htm": htm, "htu": htu,
+            "iat": env.clock.now().unix_timestamp()});
+        if let Some(token) = ath {
+            claims["ath"] = json!(URL_SAFE_NO_PAD.encode(digest(&SHA256, token.as_bytes())));
+        }
+        let signed = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD
+                .encode(json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk}).to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let sig = key.sign(&rng, signed.as_bytes()).unwrap();
+        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+    };
+    let secret = env
+        .add_client(
+            "bench-dpop",
+            false,
+            &token_issuer::core::record::client::GrantType::ALL,
+            "openid",
+        )
+        .await
+        .unwrap();
+    let grant = |with_proof: bool| {
+        let ev = oauth_event(
+            "oauth-token-password",
+            &[
+                ("grant_type", "password"),
+                ("username", "Admin"),
+                ("password", PASSWORD),
+            ],
+            Some(("bench-dpop", &secret)),
+        );
+        if with_proof {
+            with_header(
+                ev,
+                "dpop",
+                &proof("POST", &format!("https://{API_DOMAIN}/oauth2/token"), None),
+            )
+        } else {
+            ev
+        }
+    };
+    let bound = env.call(&grant(true)).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bearer = env.call(&grant(false)).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let a = env.authorizer(|c| c.revocation_cache = Duration::ZERO);
+    let url = format!(
+        "https://{}{}",
+        bearer_ev["requestContext"]["domainName"].as_str().unwrap(),
+        bearer_ev["rawPath"].as_str().unwrap()
+    );
+    let method = bearer_ev["requestContext"]["http"]["method"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut bearer_req = bearer_ev.clone();
+    bearer_req["headers"]["authorization"] = json!(format!("Bearer {bearer}"));
+    let (mut plain, mut dpop) = (Vec::new(), Vec::new());
+    for i in 0..(WARMUP_ROUNDS + WARM_N) {
+        let mut dpop_req = bearer_ev.clone();
+        dpop_req["headers"]["authorization"] = json!(format!("DPoP {bound}"));
+        dpop_req["headers"]["dpop"] = json!(proof(&method, &url, Some(&bound)));
+        let t0 = Instant::now();
+        let x = a.handle(bearer_req.clone()).await;
+        let t1 = Instant::now();
+        let y = a.handle(dpop_req).await;
+        let t2 = Instant::now();
+        assert_eq!(x["isAuthorized"], true, "{x}");
+        assert_eq!(y["isAuthorized"], true, "{y}");
+        if i >= WARMUP_ROUNDS {
+            plain.push(ms(t1 - t0));
+            dpop.push(ms(t2 - t1));
+        }
+    }
+    let (plain_p50, dpop_p50) = (pct(&mut plain, 0.5), pct(&mut dpop, 0.5));
+    out.insert(
+        "authorizer_dpop_decision_ms".into(),
+        json!({"p50": dpop_p50, "p99": pct(&mut dpop, 0.99), "bearer_p50": plain_p50,
+               "added_p50": dpop_p50 - plain_p50}),
+    );
 }
 
 // ---- cold start, peak memory: the release binaries --------------------------
