@@ -32,6 +32,9 @@ struct Registered<'a> {
     response_types: &'a [&'static str],
     token_endpoint_auth_method: &'static str,
     scope: String,
+    /// Its tokens are always DPoP-bound (RFC 9449 §5.2); present when so.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dpop_bound_access_tokens: bool,
 }
 
 #[derive(Serialize)]
@@ -58,6 +61,7 @@ struct Fields {
     response_types: Option<Vec<String>>,
     client_name: Option<String>,
     scope: Option<String>,
+    dpop_bound_access_tokens: Option<bool>,
 }
 
 fn fields(req: &Request) -> Result<Fields, RequestError> {
@@ -70,6 +74,7 @@ fn fields(req: &Request) -> Result<Fields, RequestError> {
         response_types: body.optional_str_list("response_types")?,
         client_name: text("client_name")?,
         scope: text("scope")?,
+        dpop_bound_access_tokens: body.optional_bool("dpop_bound_access_tokens")?,
     })
 }
 
@@ -90,6 +95,7 @@ pub async fn register<S: Store>(
         response_types: f.response_types.as_deref(),
         client_name: f.client_name.as_deref(),
         scope: f.scope.as_deref(),
+        dpop_bound_access_tokens: f.dpop_bound_access_tokens.unwrap_or(false),
     };
     let token = bearer_token(req).map(|t| SecretString::from(t.to_string()));
     let origin = ctx.origin(DialectName::OAuth);
@@ -137,6 +143,7 @@ pub async fn register<S: Store>(
             response_types: &done.response_types,
             token_endpoint_auth_method: done.auth_method,
             scope: c.scopes.to_string(),
+            dpop_bound_access_tokens: c.require_dpop,
         },
     ))
 }

@@ -94,6 +94,15 @@ impl JsonBody {
         }
     }
 
+    /// An optional boolean: absent and `null` are `None`.
+    pub fn optional_bool(&self, key: &'static str) -> Result<Option<bool>, RequestError> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(RequestError::WrongType(key)),
+        }
+    }
+
     /// An optional array of strings: absent and `null` are `None`.
     pub fn optional_str_list(
         &self,

@@ -356,3 +356,36 @@ async fn a_registered_client_lapses_unless_used() {
     assert_eq!(r.status, 401, "{}", r.text());
     assert_eq!(r.json()["error"], "invalid_client");
 }
+
+/// RFC 9449 §5.2: a client that registers with `dpop_bound_access_tokens`
+/// must send a DPoP proof with every token request, and is told so back; a
+/// value that is not a boolean is refused.
+#[tokio::test]
+async fn a_client_may_register_as_always_using_dpop() {
+    let env = env_with(RegistrationPolicy::Public).await;
+    let mut body = agent();
+    body["dpop_bound_access_tokens"] = json!(true);
+    let r = env.call(&register(&body, "203.0.113.7", None)).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let reg = r.json();
+    assert_eq!(reg["dpop_bound_access_tokens"], true);
+    let id = ClientId::parse(reg["client_id"].as_str().unwrap()).unwrap();
+    let stored = env.store.get_client(&id).await.unwrap().unwrap();
+    assert!(stored.require_dpop);
+    // Without it, nothing changes, and the answer does not mention it.
+    let r = env.call(&register(&agent(), "203.0.113.7", None)).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(r.json().get("dpop_bound_access_tokens").is_none());
+    let id = ClientId::parse(r.json()["client_id"].as_str().unwrap()).unwrap();
+    assert!(
+        !env.store
+            .get_client(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .require_dpop
+    );
+    body["dpop_bound_access_tokens"] = json!("yes");
+    let r = env.call(&register(&body, "203.0.113.7", None)).await;
+    metadata_error(&r, "invalid_client_metadata");
+}

@@ -63,7 +63,8 @@ impl<S: ClientStore + RegistrationStore + ThrottleStore, K: Signer + ?Sized> Iss
         };
         // What an operator set on it stays.
         client.require_mfa = cached.as_ref().is_some_and(|c| c.require_mfa);
-        client.require_dpop = cached.as_ref().is_some_and(|c| c.require_dpop);
+        // The document may ask for DPoP itself; an operator may too.
+        client.require_dpop |= cached.as_ref().is_some_and(|c| c.require_dpop);
         if !self.store.put_document_client(&client).await? {
             // Disabled since it was read.
             return Ok(None);

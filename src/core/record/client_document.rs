@@ -89,6 +89,11 @@ fn checked_document(
         response_types: response_types.as_deref(),
         client_name: text("client_name")?,
         scope: text("scope")?,
+        dpop_bound_access_tokens: match doc.get("dpop_bound_access_tokens") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(DocumentError::Field("dpop_bound_access_tokens")),
+        },
     };
     Ok(metadata.check(RegistrationPolicy::Public, offered, id.as_str())?)
 }

@@ -61,6 +61,8 @@ pub struct ClientMetadata<'a> {
     pub response_types: Option<&'a [String]>,
     pub client_name: Option<&'a str>,
     pub scope: Option<&'a str>,
+    /// Every token request must carry a DPoP proof (RFC 9449 §5.2).
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// Why metadata cannot be registered: RFC 7591 §3.2.2's two errors, with a
@@ -171,7 +173,7 @@ impl ClientMetadata<'_> {
             post_logout_redirect_uris: &[],
             backchannel_logout_uri: None,
             require_mfa: false,
-            require_dpop: false,
+            require_dpop: self.dpop_bound_access_tokens,
         })
         .map_err(|e| match e {
             NewClientError::RedirectUri { .. } | NewClientError::NoRedirectUri => {
