@@ -80,7 +80,8 @@ pub struct CreateClient {
     #[arg(long)]
     pub public: bool,
     /// Comma-separated: password, refresh_token, client_credentials,
-    /// authorization_code.
+    /// authorization_code, urn:ietf:params:oauth:grant-type:device_code (a
+    /// device without a browser, signed in at /oauth2/device).
     #[arg(long, value_delimiter = ',', default_value = "password,refresh_token")]
     pub grant_types: Vec<String>,
     /// Where the login page may send the browser back (repeat for more):

@@ -4,6 +4,7 @@
 //! [`Fault`] is a server error.
 
 use super::dpop::DpopRefusal;
+use super::oauth::device::DeviceRefusal;
 use super::password::HashError;
 use super::record::token::RandomError;
 use super::sign::SignError;
@@ -64,6 +65,9 @@ pub enum Refusal {
     /// token not bound to the proof's key (RFC 9449 §7).
     #[error("the access token is not usable with this proof")]
     InvalidDpopToken,
+    /// A device's poll that gets no tokens (RFC 8628 §3.5).
+    #[error("{0}")]
+    Device(DeviceRefusal),
 }
 
 /// The service failed; the caller gets a server error and the log the chain.

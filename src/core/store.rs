@@ -6,6 +6,7 @@ use super::record::browser::{BrowserSession, SignInAgain};
 use super::record::client::{Client, ClientId, LogoutUris};
 use super::record::code::{CodeRedemption, Redemption, StoredCode};
 use super::record::consent::Consent;
+use super::record::device::DeviceRequest;
 use super::record::family::{RefreshFamily, Rotation};
 use super::record::passkey::{Passkey, Used};
 use super::record::registration::InitialAccessToken;
@@ -167,6 +168,54 @@ pub trait PasskeyStore: Send + Sync {
         hash: &str,
         expires: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Devices waiting for their user (RFC 8628): a request under the hash of
+/// its device code, found from the page by the hash of its user code.
+pub trait DeviceStore: Send + Sync {
+    /// Stores a new request; `false` when its user code is another live
+    /// request's (the caller draws another).
+    fn put_device(
+        &self,
+        device_hash: &str,
+        user_hash: &str,
+        request: &DeviceRequest,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The request a user code names: its device code's hash and itself.
+    fn device_of_user_code(
+        &self,
+        user_hash: &str,
+    ) -> impl Future<Output = Result<Option<(String, DeviceRequest)>, StoreError>> + Send;
+
+    fn get_device(
+        &self,
+        device_hash: &str,
+    ) -> impl Future<Output = Result<Option<DeviceRequest>, StoreError>> + Send;
+
+    /// Notes a poll of a pending request at `now`; `slow_down` also raises
+    /// its interval by the poll interval.
+    fn note_poll(
+        &self,
+        device_hash: &str,
+        now: OffsetDateTime,
+        slow_down: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Settles a pending request: approved with its sealed grant, or
+    /// denied (`None`). `false` when it was not pending.
+    fn settle_device(
+        &self,
+        device_hash: &str,
+        sealed_grant: Option<&[u8]>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Takes an approved request's sealed grant, once: `None` when it is
+    /// not approved (any more).
+    fn take_device_grant(
+        &self,
+        device_hash: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
 }
 
 /// DPoP proofs spent (RFC 9449 §11.1): each proof is accepted once while
@@ -529,6 +578,7 @@ pub trait Store:
     + ResourceStore
     + ConsentStore
     + DpopStore
+    + DeviceStore
 {
 }
 
@@ -548,6 +598,7 @@ impl<T> Store for T where
         + ResourceStore
         + ConsentStore
         + DpopStore
+        + DeviceStore
 {
 }
 

@@ -56,7 +56,8 @@ impl Dialect for Page {
             | Refusal::InvalidDpopProof(_)
             | Refusal::UseDpopNonce(_)
             | Refusal::DpopRequired
-            | Refusal::InvalidDpopToken => page::error(
+            | Refusal::InvalidDpopToken
+            | Refusal::Device(_) => page::error(
                 StatusCode::BAD_REQUEST,
                 "This sign-in request cannot be completed.",
                 None,
@@ -88,7 +89,7 @@ pub async fn show<S: Store>(
     // build's poll frames of them inline overflowed a test thread's stack.
     let (request, live) = Box::pin(async {
         tokio::join!(
-            issuer.check_authorization(&asked, &origin),
+            issuer.check_authorization(&asked, &origin, &ctx.issuer_url),
             issuer.browser_session(cookie.as_deref())
         )
     })
@@ -151,7 +152,10 @@ pub async fn submit<S: Store>(
 ) -> Result<Answer, ApiError> {
     let form = FormBody::from_request(req)?;
     let origin = ctx.origin(DialectName::OAuthPage);
-    let request = match issuer.check_authorization(&params(&form), &origin).await {
+    let request = match issuer
+        .check_authorization(&params(&form), &origin, &ctx.issuer_url)
+        .await
+    {
         Ok(r) => r,
         Err(e) => return authorize_error(e, ctx).map(Answer::from),
     };

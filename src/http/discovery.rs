@@ -37,7 +37,8 @@ impl Dialect for Discovery {
             | Refusal::InvalidDpopProof(_)
             | Refusal::UseDpopNonce(_)
             | Refusal::DpopRequired
-            | Refusal::InvalidDpopToken => message(StatusCode::FORBIDDEN, "Forbidden"),
+            | Refusal::InvalidDpopToken
+            | Refusal::Device(_) => message(StatusCode::FORBIDDEN, "Forbidden"),
         }
     }
 
@@ -55,6 +56,7 @@ struct Metadata<'a> {
     authorization_endpoint: String,
     jwks_uri: String,
     token_endpoint: String,
+    device_authorization_endpoint: String,
     revocation_endpoint: String,
     introspection_endpoint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,6 +134,7 @@ fn metadata(issuer: &str, openid: bool, apps: SelfService) -> Metadata<'_> {
         authorization_endpoint: format!("{issuer}/oauth2/authorize"),
         jwks_uri: format!("{issuer}/.well-known/jwks.json"),
         token_endpoint: format!("{issuer}/oauth2/token"),
+        device_authorization_endpoint: format!("{issuer}/oauth2/device_authorization"),
         revocation_endpoint: format!("{issuer}/oauth2/revoke"),
         introspection_endpoint: format!("{issuer}/oauth2/introspect"),
         userinfo_endpoint: openid.then(|| format!("{issuer}/oauth2/userinfo")),
@@ -140,6 +143,7 @@ fn metadata(issuer: &str, openid: bool, apps: SelfService) -> Metadata<'_> {
             "password",
             "refresh_token",
             "client_credentials",
+            "urn:ietf:params:oauth:grant-type:device_code",
         ],
         response_types_supported: &["code"],
         response_modes_supported: &["query"],

@@ -8,6 +8,7 @@
 
 pub mod authorize;
 pub mod context;
+mod device;
 pub mod discovery;
 pub mod format;
 pub mod logout;
@@ -123,7 +124,8 @@ fn error_response<D: Dialect>(err: &ApiError) -> Response<Body> {
                 | Refusal::InvalidTarget
                 | Refusal::InvalidDpopProof(_)
                 | Refusal::DpopRequired
-                | Refusal::InvalidDpopToken => resp,
+                | Refusal::InvalidDpopToken
+                | Refusal::Device(_) => resp,
                 // The nonce to retry with (RFC 9449 §8).
                 Refusal::UseDpopNonce(nonce) => {
                     response::with_header(resp, response::DPOP_NONCE, nonce)
@@ -264,6 +266,12 @@ async fn dispatch<S: Store, K: Refresh>(
         Route::OAuthIntrospect => oauth::introspect(issuer, ctx, req).await?.into(),
         Route::OAuthUserInfo => oauth::userinfo(issuer, ctx, req).await?.into(),
         Route::OAuthRegister => register::register(issuer, ctx, req).await?.into(),
+        Route::OAuthDeviceAuthorization => {
+            oauth::device_authorization(issuer, ctx, req).await?.into()
+        }
+        Route::OAuthDevice => device::show(issuer, ctx, req).await?.into(),
+        Route::OAuthDeviceSubmit => device::submit(issuer, ctx, req).await?.into(),
+        Route::OAuthDeviceCallback => device::callback(issuer, ctx, req).await?.into(),
         Route::AuthorizationServerMetadata => discovery::authorization_server(issuer, ctx)?.into(),
         Route::OpenIdConfiguration => discovery::openid_configuration(issuer, ctx)?.into(),
         Route::Jwks => discovery::jwks(issuer)?.into(),

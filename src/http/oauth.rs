@@ -7,6 +7,7 @@ use super::routes::DialectName;
 use super::{response, ApiError, Context, Dialect};
 use crate::core::authorize::AuthorizeRefusal;
 use crate::core::dpop::{DpopRefusal, Presentation};
+use crate::core::oauth::device::{DeviceRefusal, DEVICE_PAGE_PATH};
 use crate::core::oauth::{Asked, ClientAuth, CodeExchange, Introspected, OAuthGrant};
 use crate::core::record::claims::{acr_of, Confirmation};
 use crate::core::record::claims::{EMAIL, PROFILE};
@@ -233,6 +234,23 @@ impl Dialect for OAuth {
                 ),
                 &dpop_challenge("invalid_token"),
             ),
+            Refusal::Device(why) => {
+                let code = match why {
+                    DeviceRefusal::Pending => "authorization_pending",
+                    DeviceRefusal::SlowDown => "slow_down",
+                    DeviceRefusal::Denied => "access_denied",
+                    DeviceRefusal::Expired => "expired_token",
+                    DeviceRefusal::Invalid => "invalid_grant",
+                };
+                let description = match why {
+                    DeviceRefusal::Pending => "The user has not answered yet",
+                    DeviceRefusal::SlowDown => "Poll less often: the interval is 5 seconds longer now",
+                    DeviceRefusal::Denied => "The user denied the request",
+                    DeviceRefusal::Expired => "The device code expired: start again",
+                    DeviceRefusal::Invalid => "Invalid, used or another client's device code",
+                };
+                error(bad, code, description)
+            }
             Refusal::InsufficientScope(scope) => with_challenge(
                 error(
                     StatusCode::FORBIDDEN,
@@ -335,6 +353,7 @@ enum GrantRequest<'a> {
         verifier: &'a str,
     },
     ClientCredentials,
+    Device(&'a str),
 }
 
 /// `POST /oauth2/token`
@@ -366,6 +385,7 @@ pub async fn token<S: Store>(
             verifier: form.required("code_verifier")?,
         },
         "client_credentials" => GrantRequest::ClientCredentials,
+        DEVICE_GRANT => GrantRequest::Device(form.required("device_code")?),
         _ => return Err(RequestError::UnsupportedGrantType.into()),
     };
     let client = issuer.authenticate_client(&auth).await?;
@@ -413,8 +433,48 @@ pub async fn token<S: Store>(
                 .client_credentials_grant(&client, asked, &ctx.issuer_url)
                 .await?
         }
+        GrantRequest::Device(device_code) => issuer.device_grant(&client, device_code).await?,
     };
     Ok(token_response(&grant))
+}
+
+/// The device grant's type (RFC 8628 §3.4).
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+#[derive(Serialize)]
+struct DeviceAuthorizationResponse<'a> {
+    device_code: &'a str,
+    user_code: &'a str,
+    verification_uri: &'a str,
+    verification_uri_complete: String,
+    expires_in: i64,
+    interval: i64,
+}
+
+/// `POST /oauth2/device_authorization` (RFC 8628 §3.1-3.2): codes for a
+/// device, its client authenticated as at the token endpoint.
+pub async fn device_authorization<S: Store>(
+    issuer: &Issuer<S>,
+    ctx: &Context,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let form = FormBody::from_request(req)?;
+    let auth = client_auth(req, &form)?;
+    let scope = form.optional("scope")?;
+    let client = issuer.authenticate_client(&auth).await?;
+    let device = issuer.start_device(&client, scope).await?;
+    let page = format!("{}{DEVICE_PAGE_PATH}", ctx.issuer_url);
+    Ok(response::json(
+        StatusCode::OK,
+        &DeviceAuthorizationResponse {
+            device_code: device.device_code.expose_secret(),
+            user_code: &device.user_code,
+            verification_uri: &page,
+            verification_uri_complete: format!("{page}?user_code={}", device.user_code),
+            expires_in: device.expires_in,
+            interval: device.interval,
+        },
+    ))
 }
 
 /// `POST /oauth2/revoke` (RFC 7009): `200` with no body, whatever the token.

@@ -130,7 +130,8 @@ impl Dialect for Ops {
             | Refusal::InvalidDpopProof(_)
             | Refusal::UseDpopNonce(_)
             | Refusal::DpopRequired
-            | Refusal::InvalidDpopToken => failure(StatusCode::BAD_REQUEST, "Invalid request"),
+            | Refusal::InvalidDpopToken
+            | Refusal::Device(_) => failure(StatusCode::BAD_REQUEST, "Invalid request"),
         }
     }
 

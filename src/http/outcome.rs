@@ -132,6 +132,7 @@ fn refusal_metric(r: &Refusal) -> &'static str {
         | Refusal::InvalidDpopProof(_)
         | Refusal::UseDpopNonce(_)
         | Refusal::DpopRequired
-        | Refusal::InvalidDpopToken => metrics::OTHER_REFUSAL,
+        | Refusal::InvalidDpopToken
+        | Refusal::Device(_) => metrics::OTHER_REFUSAL,
     }
 }

@@ -155,6 +155,28 @@ struct SignedOutPage {
 }
 
 #[derive(Template)]
+#[template(path = "device.html")]
+struct DevicePage<'a> {
+    code: &'a str,
+    message: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "device_confirm.html")]
+struct DeviceConfirmPage<'a> {
+    app: &'a str,
+    code: &'a str,
+    hidden: Vec<(&'static str, &'a str)>,
+}
+
+#[derive(Template)]
+#[template(path = "device_done.html")]
+struct DeviceDonePage {
+    approved: bool,
+    denied: bool,
+}
+
+#[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     headline: &'a str,
@@ -362,6 +384,30 @@ pub fn logout_confirmation(app: Option<&str>, hidden: Vec<(&'static str, &str)>)
 /// The page after a log out with nowhere to go back to.
 pub fn signed_out(ended: bool) -> Response<Body> {
     page(StatusCode::OK, SignedOutPage { ended }.render(), "'none'")
+}
+
+/// The device page (RFC 8628 §3.3): the user code, typed or given, and a
+/// `message` above the form.
+pub fn device(status: StatusCode, code: &str, message: Option<&str>) -> Response<Body> {
+    page(status, DevicePage { code, message }.render(), "'self'")
+}
+
+/// The device page's question: sign `app` in on the device showing `code`?
+pub fn device_confirm(app: &str, code: &str, hidden: Vec<(&'static str, &str)>) -> Response<Body> {
+    page(
+        StatusCode::OK,
+        DeviceConfirmPage { app, code, hidden }.render(),
+        "'self'",
+    )
+}
+
+/// How a device's request ended.
+pub fn device_done(status: StatusCode, approved: bool, denied: bool) -> Response<Body> {
+    page(
+        status,
+        DeviceDonePage { approved, denied }.render(),
+        "'none'",
+    )
 }
 
 /// The sign-in error page: a `headline`, and the `detail` if any.

@@ -88,7 +88,8 @@ impl Dialect for User {
             | Refusal::InvalidDpopProof(_)
             | Refusal::UseDpopNonce(_)
             | Refusal::DpopRequired
-            | Refusal::InvalidDpopToken => failure(
+            | Refusal::InvalidDpopToken
+            | Refusal::Device(_) => failure(
                 StatusCode::BAD_REQUEST,
                 "INVALID_REQUEST",
                 "Invalid HTTP request",

@@ -86,9 +86,8 @@ impl Dialect for V2 {
             | Refusal::InvalidDpopProof(_)
             | Refusal::UseDpopNonce(_)
             | Refusal::DpopRequired
-            | Refusal::InvalidDpopToken => {
-                failure(StatusCode::BAD_REQUEST, "GEN_1001", "Invalid request")
-            }
+            | Refusal::InvalidDpopToken
+            | Refusal::Device(_) => failure(StatusCode::BAD_REQUEST, "GEN_1001", "Invalid request"),
         }
     }
 

@@ -1039,3 +1039,76 @@ async fn a_browser_allows_a_third_party_at_the_consent_page() {
         std::fs::write(docs, &shot).unwrap();
     }
 }
+
+/// The device page in a real browser (RFC 8628): the code typed, the
+/// question answered, the sign-in, and the device's poll then gets its
+/// tokens. The question is a screenshot in docs/ (`UPDATE_SCREENSHOT=1`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_signs_a_device_in_at_the_device_page() {
+    use crate::device::DEVICE_GRANTS;
+    let Sites {
+        issuer_listener,
+        issuer,
+        ..
+    } = sites("localhost").await;
+    let fixed = issuer.clone();
+    let env = Arc::new(TestEnv::with_config(|c| c.issuer = Some(fixed)).await);
+    env.add_client("living-room-tv", true, DEVICE_GRANTS, "openid profile")
+        .await;
+    let start = crate::device::at(
+        oauth_event(
+            "oauth-token-password",
+            &[("client_id", "living-room-tv")],
+            None,
+        ),
+        "/oauth2/device_authorization",
+    );
+    let r = env.call(&start).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let user_code = r.json()["user_code"].as_str().unwrap().to_string();
+    let device_code = r.json()["device_code"].as_str().unwrap().to_string();
+    tokio::spawn(serve_issuer(env.clone(), issuer_listener));
+
+    let url = format!("{issuer}/oauth2/device");
+    let profile = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("chromium"));
+    let typed = user_code.clone();
+    let (shot, done) = tokio::task::spawn_blocking(move || {
+        let driver = Driver::start(&profile);
+        driver.session("POST", "/url", Some(json!({"url": url})));
+        driver.wait_text("h1", "Sign in a device");
+        driver.type_into("#user_code", &typed);
+        driver.click("button[type=submit]");
+        driver.wait_text("h1", "Sign in a device?");
+        let shot = driver.screenshot();
+        driver.click("button[value=continue]");
+        driver.type_into("#username", "Admin");
+        driver.type_into("#password", PASSWORD);
+        driver.click("button[type=submit]");
+        driver.wait_text("h1", "Device signed in");
+        (shot, driver.text("p.lead"))
+    })
+    .await
+    .unwrap();
+    assert!(done.contains("Your device is signed in"), "{done}");
+    let r = env
+        .call(&oauth_event(
+            "oauth-token-password",
+            &[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", &device_code),
+                ("client_id", "living-room-tv"),
+            ],
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        jwt_claims(r.json()["access_token"].as_str().unwrap())["sub"],
+        env.admin.id.to_string()
+    );
+    assert!(shot.starts_with(b"\x89PNG"), "a PNG screenshot");
+    if std::env::var_os("UPDATE_SCREENSHOT").is_some() {
+        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/device-page.png");
+        std::fs::write(docs, &shot).unwrap();
+    }
+}

@@ -11,6 +11,7 @@ mod authorizer;
 mod browser;
 mod client_documents;
 mod consent;
+mod device;
 mod dpop;
 mod events;
 mod factors;

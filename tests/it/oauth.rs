@@ -987,6 +987,10 @@ async fn metadata_lists_the_endpoints_and_capabilities() {
         assert_eq!(doc["issuer"], ISSUER);
         assert_eq!(doc["token_endpoint"], format!("{ISSUER}/oauth2/token"));
         assert_eq!(
+            doc["device_authorization_endpoint"],
+            format!("{ISSUER}/oauth2/device_authorization")
+        );
+        assert_eq!(
             doc["revocation_endpoint"],
             format!("{ISSUER}/oauth2/revoke")
         );
@@ -1001,7 +1005,8 @@ async fn metadata_lists_the_endpoints_and_capabilities() {
                 "authorization_code",
                 "password",
                 "refresh_token",
-                "client_credentials"
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:device_code"
             ])
         );
         for key in [

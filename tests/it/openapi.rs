@@ -2826,6 +2826,13 @@ async fn server_errors(doc: &mut Doc) {
         let r = doc.send(&broken, &what, &ev).await;
         assert_eq!(r.status, 500, "{what}: {}", r.text());
     }
+    let ev = crate::device::at(
+        oauth_event("oauth-token-password", &[("client_id", "tv")], None),
+        "/oauth2/device_authorization",
+    );
+    let what = "device authorization without tables";
+    let r = doc.send(&broken, what, &ev).await;
+    assert_eq!(r.status, 500, "{what}: {}", r.text());
     // Userinfo reads storage only for a token that verifies: mint one, then
     // take the tables away.
     let secret = live
@@ -3173,6 +3180,129 @@ async fn routes(doc: &mut Doc) {
     assert_eq!(r.status, 404);
 }
 
+/// The device grant (RFC 8628): codes, the device page, its question, the
+/// callback, the polls.
+async fn device(doc: &mut Doc) {
+    use crate::device::{at, page_event, question, DEVICE_GRANTS};
+    let env = TestEnv::new().await;
+    env.add_client("tv", true, DEVICE_GRANTS, "openid profile")
+        .await;
+    env.add_client("web", true, CODE_FLOW, "openid").await;
+    let start = |client: &str| {
+        at(
+            oauth_event("oauth-token-password", &[("client_id", client)], None),
+            "/oauth2/device_authorization",
+        )
+    };
+    let r = expect(doc, &env, "device authorization", &start("tv"), 200).await;
+    let device_code = r.json()["device_code"].as_str().unwrap().to_string();
+    let user_code = r.json()["user_code"].as_str().unwrap().to_string();
+    expect(
+        doc,
+        &env,
+        "device authorization, no such grant",
+        &start("web"),
+        400,
+    )
+    .await;
+    expect(
+        doc,
+        &env,
+        "device authorization, unknown client",
+        &start("nobody"),
+        401,
+    )
+    .await;
+    let poll = oauth_event(
+        "oauth-token-password",
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", &device_code),
+            ("client_id", "tv"),
+        ],
+        None,
+    );
+    let r = expect(doc, &env, "a device's poll, pending", &poll, 400).await;
+    assert_eq!(r.json()["error"], "authorization_pending");
+    let query = format!("user_code={user_code}");
+    let page = page_event("GET", "/oauth2/device", &query, None, None);
+    expect(doc, &env, "the device page", &page, 200).await;
+    let typed = |code: &str, ip: &str| {
+        let mut ev = page_event(
+            "POST",
+            "/oauth2/device",
+            "",
+            Some(&form(&[("user_code", code)])),
+            None,
+        );
+        ev["requestContext"]["http"]["sourceIp"] = json!(ip);
+        ev
+    };
+    let r = expect(
+        doc,
+        &env,
+        "the device page, a code typed",
+        &typed(&user_code, "198.51.100.9"),
+        200,
+    )
+    .await;
+    let (fields, cookie) = question(&r);
+    expect(
+        doc,
+        &env,
+        "the device page, a wrong code",
+        &typed("BBBB-BBBB", "198.51.100.9"),
+        400,
+    )
+    .await;
+    for _ in 0..8 {
+        doc.send(
+            &env,
+            "the device page, guessing",
+            &typed("BBBB-BBBB", "198.51.100.9"),
+        )
+        .await;
+    }
+    expect(
+        doc,
+        &env,
+        "the device page, past the limit",
+        &typed("BBBB-BBBB", "198.51.100.9"),
+        429,
+    )
+    .await;
+    let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pairs.push(("answer", "continue"));
+    let with_cookie = format!("__Host-device-request={cookie}");
+    let ev = page_event(
+        "POST",
+        "/oauth2/device",
+        "",
+        Some(&form(&pairs)),
+        Some(&with_cookie),
+    );
+    let r = expect(doc, &env, "the device question, continue", &ev, 302).await;
+    let back = crate::device::sign_in(&env, &r).await;
+    let callback =
+        |cookie: Option<&str>| page_event("GET", "/oauth2/device/callback", &back, None, cookie);
+    expect(
+        doc,
+        &env,
+        "the device callback, another browser",
+        &callback(None),
+        400,
+    )
+    .await;
+    expect(
+        doc,
+        &env,
+        "the device callback",
+        &callback(Some(&with_cookie)),
+        200,
+    )
+    .await;
+}
+
 /// DPoP (RFC 9449): bound tokens at the token endpoint, introspection and
 /// userinfo, the proofs refused and the nonce challenge.
 async fn dpop(doc: &mut Doc) {
@@ -3261,22 +3391,23 @@ fn openapi_yaml_examples_match_their_schemas() {
 #[tokio::test]
 async fn openapi_yaml_matches_the_handler() {
     let mut doc = Doc::new();
-    event_files(&mut doc).await;
-    invalid_requests(&mut doc).await;
-    too_many_attempts(&mut doc).await;
-    password_change(&mut doc).await;
-    oauth_token(&mut doc).await;
-    oauth_revoke_and_introspect(&mut doc).await;
-    oauth_userinfo(&mut doc).await;
-    oauth_authorization_code(&mut doc).await;
+    Box::pin(event_files(&mut doc)).await;
+    Box::pin(invalid_requests(&mut doc)).await;
+    Box::pin(too_many_attempts(&mut doc)).await;
+    Box::pin(password_change(&mut doc)).await;
+    Box::pin(oauth_token(&mut doc)).await;
+    Box::pin(oauth_revoke_and_introspect(&mut doc)).await;
+    Box::pin(oauth_userinfo(&mut doc)).await;
+    Box::pin(oauth_authorization_code(&mut doc)).await;
     // Boxed: its future beside the others overflowed the test thread in a debug build.
     Box::pin(oauth_logout(&mut doc)).await;
-    server_errors(&mut doc).await;
-    oauth_register(&mut doc).await;
-    resource_indicators(&mut doc).await;
-    consent_pages(&mut doc).await;
-    dpop(&mut doc).await;
-    routes(&mut doc).await;
+    Box::pin(server_errors(&mut doc)).await;
+    Box::pin(oauth_register(&mut doc)).await;
+    Box::pin(resource_indicators(&mut doc)).await;
+    Box::pin(consent_pages(&mut doc)).await;
+    Box::pin(dpop(&mut doc)).await;
+    Box::pin(device(&mut doc)).await;
+    Box::pin(routes(&mut doc)).await;
 
     // Every documented answer was seen at least once.
     let mut documented = vec![];

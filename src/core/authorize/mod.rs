@@ -9,6 +9,7 @@
 use super::audit::{self, Origin};
 use super::error::{Error, Fault};
 use super::login::Authenticated;
+use super::oauth::device::device_callback_url;
 use super::oauth::grant_scope;
 use super::record::browser::{BrowserSession, SessionLink, SignInAgain};
 use super::record::client::{Client, GrantType, RedirectUri, Scopes};
@@ -290,6 +291,7 @@ impl<S: ClientStore + RegistrationStore + ResourceStore + ThrottleStore, K: Sign
         &self,
         p: &AuthorizeParams<'_>,
         origin: &Origin<'_>,
+        issuer_url: &str,
     ) -> Result<AuthorizationRequest, AuthorizeError> {
         let no_redirect = |e| Err(AuthorizeError::NoRedirect(e));
         let raw_id = match p.client_id {
@@ -312,11 +314,24 @@ impl<S: ClientStore + RegistrationStore + ResourceStore + ThrottleStore, K: Sign
                 Error::Fault(f) => Err(f.into()),
             };
         }
+        // A device's client comes back to the issuer's own device callback
+        // (RFC 8628, by way of the device page), which it never registers.
+        let device_callback = device_callback_url(issuer_url);
+        let mut for_device = false;
         let redirect_uri = match p.redirect_uri {
             Err(Repeated) => return no_redirect(NoRedirect::RepeatedRedirectUri),
             Ok(None) => return no_redirect(NoRedirect::MissingRedirectUri),
             Ok(Some(raw)) => match client.redirect_uri(raw) {
                 Some(u) => u.clone(),
+                None if raw == device_callback && client.allows(GrantType::DeviceCode) => {
+                    match RedirectUri::parse(raw) {
+                        Ok(u) => {
+                            for_device = true;
+                            u
+                        }
+                        Err(_) => return no_redirect(NoRedirect::UnregisteredRedirectUri),
+                    }
+                }
                 None => return no_redirect(NoRedirect::UnregisteredRedirectUri),
             },
         };
@@ -376,7 +391,7 @@ impl<S: ClientStore + RegistrationStore + ResourceStore + ThrottleStore, K: Sign
         if get(p.response_mode).is_some_and(|m| m != "query") {
             return fail(AuthorizeRefusal::UnsupportedResponseMode);
         }
-        if !client.allows(GrantType::AuthorizationCode) {
+        if !client.allows(GrantType::AuthorizationCode) && !for_device {
             return fail(AuthorizeRefusal::CodeFlowNotAllowed);
         }
         let Some(challenge) = get(p.code_challenge) else {

@@ -39,6 +39,18 @@ impl<S: CodeStore + FamilyStore + ResourceStore + UserStore, K: Signer + ?Sized>
         issuer_url: &str,
     ) -> Result<OAuthGrant, Error> {
         Self::require_grant(client, GrantType::AuthorizationCode)?;
+        self.redeem_code(client, exchange, origin, issuer_url).await
+    }
+
+    /// The code's redemption, for the token endpoint and for the device
+    /// callback (whose client may have only the device grant).
+    pub(super) async fn redeem_code(
+        &self,
+        client: &Client,
+        exchange: CodeExchange<'_>,
+        origin: &Origin<'_>,
+        issuer_url: &str,
+    ) -> Result<OAuthGrant, Error> {
         let CodeExchange {
             code,
             redirect_uri,

@@ -7,6 +7,7 @@
 mod authorization_code;
 mod client_auth;
 mod client_credentials;
+pub mod device;
 mod introspect;
 mod mint;
 mod password;

@@ -108,14 +108,17 @@ pub enum GrantType {
     ClientCredentials,
     /// RFC 6749 §4.1, with PKCE: the login page and `/oauth2/authorize`.
     AuthorizationCode,
+    /// RFC 8628: a device without a browser, approved on the device page.
+    DeviceCode,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 5] = [
         GrantType::Password,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
         GrantType::AuthorizationCode,
+        GrantType::DeviceCode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -124,6 +127,7 @@ impl GrantType {
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
             Self::AuthorizationCode => "authorization_code",
+            Self::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 

@@ -9,6 +9,7 @@ pub mod client;
 pub mod client_document;
 pub mod code;
 pub mod consent;
+pub mod device;
 pub mod dpop;
 pub mod factor;
 pub mod family;

@@ -118,8 +118,9 @@ impl ClientMetadata<'_> {
             let allowed = match GrantType::parse(g) {
                 Some(GrantType::AuthorizationCode | GrantType::RefreshToken) => true,
                 Some(GrantType::ClientCredentials) => policy == RegistrationPolicy::Token,
-                // A third party never sees a user's password.
-                Some(GrantType::Password) | None => false,
+                // A third party never sees a user's password; devices are
+                // registered by an operator.
+                Some(GrantType::Password | GrantType::DeviceCode) | None => false,
             };
             if !allowed {
                 return meta(&format!("the grant type {g:?} cannot be registered"));

@@ -18,6 +18,7 @@ mod clients;
 pub mod codec;
 mod codes;
 mod consents;
+mod devices;
 mod dpop;
 mod families;
 mod passkeys;
@@ -43,7 +44,7 @@ pub const TTL_ATTRIBUTE: &str = "ttl";
 /// The key prefixes of the tokens table's items the function writes; of
 /// the OAuth clients (`CL#`) it writes only the self-registered ones
 /// (`CL#dyn-`), so its role may write nothing else.
-pub const FUNCTION_WRITES: [&str; 12] = [
+pub const FUNCTION_WRITES: [&str; 14] = [
     families::PREFIX,
     browser_sessions::PREFIX,
     sessions::PREFIX,
@@ -56,6 +57,8 @@ pub const FUNCTION_WRITES: [&str; 12] = [
     registration::DOCUMENT_CLIENT_PREFIX,
     consents::PREFIX,
     dpop::PREFIX,
+    devices::DEVICE_PREFIX,
+    devices::USER_CODE_PREFIX,
 ];
 
 /// The two tables' names.
@@ -160,10 +163,6 @@ where
     }
 }
 
-/// A put that must not overwrite (`attribute_not_exists`), and that the SDK
-/// may send twice when an answer is lost: `Ok` when it was applied, or when
-/// the item already there is this very put's (`is_ours` of the item the
-/// failed condition returns), else [`StoreError::AlreadyExists`].
 impl DynamoStore {
     /// Writes `<prefix><hash>`, kept until `until`, unless it exists: `false`
     /// when it did (spent already). A single-use mark: passkey challenges,
@@ -198,6 +197,10 @@ impl DynamoStore {
     }
 }
 
+/// A put that must not overwrite (`attribute_not_exists`), and that the SDK
+/// may send twice when an answer is lost: `Ok` when it was applied, or when
+/// the item already there is this very put's (`is_ours` of the item the
+/// failed condition returns), else [`StoreError::AlreadyExists`].
 async fn put_once(
     table: &str,
     req: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
