@@ -15,6 +15,20 @@ want=("$@")
 [ ${#want[@]} -eq 0 ] && want=(ddb lambda sam moto schemathesis arm64 browser mcp oidc)
 mkdir -p "$TOOLS_DIR"
 
+# An npm check's packages at the versions tests/NAME/package-lock.json pins,
+# in $TOOLS_DIR/NAME, unless they are there already: NAME, the package whose
+# folder proves it, and what to call it.
+npm_check() {
+  local name="$1" marker="$2" what="$3"
+  local lock="$here/../tests/$name/package-lock.json"
+  if ! cmp -s "$lock" "$TOOLS_DIR/$name/package-lock.json" || ! [ -d "$TOOLS_DIR/$name/node_modules/$marker" ]; then
+    echo "tools: installing $what (npm)" >&2
+    mkdir -p "$TOOLS_DIR/$name"
+    cp "$here/../tests/$name/package.json" "$lock" "$TOOLS_DIR/$name/"
+    npm ci --prefix "$TOOLS_DIR/$name" --no-audit --no-fund --silent >&2
+  fi
+}
+
 for tool in "${want[@]}"; do
   case "$tool" in
     ddb)
@@ -76,26 +90,14 @@ for tool in "${want[@]}"; do
       fi
       ;;
     mcp)
-      # The official MCP TypeScript SDK (and what its check server uses), at
-      # the versions tests/mcp/package-lock.json pins, for tests/it/mcp.rs.
-      lock="$here/../tests/mcp/package-lock.json"
-      if ! cmp -s "$lock" "$TOOLS_DIR/mcp/package-lock.json" || ! [ -d "$TOOLS_DIR/mcp/node_modules/@modelcontextprotocol/sdk" ]; then
-        echo "tools: installing the MCP TypeScript SDK (npm)" >&2
-        mkdir -p "$TOOLS_DIR/mcp"
-        cp "$here/../tests/mcp/package.json" "$lock" "$TOOLS_DIR/mcp/"
-        npm ci --prefix "$TOOLS_DIR/mcp" --no-audit --no-fund --silent >&2
-      fi
+      # The official MCP TypeScript SDK (and what its check server uses), for
+      # tests/it/mcp.rs.
+      npm_check mcp @modelcontextprotocol/sdk "the MCP TypeScript SDK"
       ;;
     oidc)
-      # openid-client, a certified OpenID Connect relying party library, at
-      # the versions tests/oidc/package-lock.json pins, for tests/it/oidc_client.rs.
-      lock="$here/../tests/oidc/package-lock.json"
-      if ! cmp -s "$lock" "$TOOLS_DIR/oidc/package-lock.json" || ! [ -d "$TOOLS_DIR/oidc/node_modules/openid-client" ]; then
-        echo "tools: installing openid-client (npm)" >&2
-        mkdir -p "$TOOLS_DIR/oidc"
-        cp "$here/../tests/oidc/package.json" "$lock" "$TOOLS_DIR/oidc/"
-        npm ci --prefix "$TOOLS_DIR/oidc" --no-audit --no-fund --silent >&2
-      fi
+      # openid-client, a certified OpenID Connect relying party library, for
+      # tests/it/oidc_client.rs.
+      npm_check oidc openid-client "openid-client"
       ;;
     *) echo "tools: unknown tool $tool" >&2; exit 2 ;;
   esac

@@ -253,9 +253,8 @@ async fn update<S: AdminStore>(store: &S, args: &UpdateClient) -> Result<(), Adm
         return Err(refusal(NewClientError::UnusedLogoutUri));
     }
     if !store.set_client_logout(&id, &logout).await?
-        || !store.set_client_require_mfa(&id, args.require_mfa).await?
         || !store
-            .set_client_require_dpop(&id, args.require_dpop)
+            .set_client_requirements(&id, args.require_mfa, args.require_dpop)
             .await?
     {
         return Err(no_such(&id));

@@ -9,7 +9,8 @@
 use super::error::{Error, Refusal};
 use super::record::claims::TokenClaims;
 use super::record::client::Client;
-use super::record::dpop::{check_proof, Expected, Proof, ProofError, IAT_WINDOW};
+pub use super::record::dpop::DpopRefusal;
+use super::record::dpop::{check_proof, Expected, Proof, IAT_WINDOW};
 use super::record::token::token_hash;
 use super::sign::Signer;
 use super::store::{DpopStore, StoreError};
@@ -17,18 +18,6 @@ use super::Issuer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use time::OffsetDateTime;
-
-/// Why a proof is not accepted: its own fault, used before, or without the
-/// server's current nonce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum DpopRefusal {
-    #[error(transparent)]
-    Proof(#[from] ProofError),
-    #[error("the DPoP proof was used before")]
-    Replayed,
-    #[error("the DPoP proof lacks the server's current nonce")]
-    Nonce,
-}
 
 /// How long one nonce window lasts; a nonce is good in its window and the
 /// next.

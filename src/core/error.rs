@@ -3,9 +3,9 @@
 //! refusal does not compile until every dialect has an answer for it; every
 //! [`Fault`] is a server error.
 
-use super::dpop::DpopRefusal;
-use super::oauth::device::DeviceRefusal;
 use super::password::HashError;
+use super::record::device::DeviceRefusal;
+use super::record::dpop::DpopRefusal;
 use super::record::token::RandomError;
 use super::sign::SignError;
 use super::store::StoreError;

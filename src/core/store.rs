@@ -633,19 +633,13 @@ pub trait AdminStore: UserStore + ClientStore + BrowserSessionStore + ConsentSto
         logout: &LogoutUris,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Sets whether every sign-in for the client needs a second factor;
-    /// `false` when there is no such client.
-    fn set_client_require_mfa(
+    /// Sets what the client's requests need: a second factor at every
+    /// sign-in, a DPoP proof at every token request; `false` when there is
+    /// no such client.
+    fn set_client_requirements(
         &self,
         id: &ClientId,
         require_mfa: bool,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Sets whether every token request of the client needs a DPoP proof;
-    /// `false` when there is no such client.
-    fn set_client_require_dpop(
-        &self,
-        id: &ClientId,
         require_dpop: bool,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 

@@ -357,3 +357,46 @@ async fn wrong_codes_from_one_address_are_limited() {
     let r = type_code(&env, &device.user_code, "203.0.113.66").await;
     assert_eq!(r.status, 200, "{}", r.text());
 }
+
+/// Ten polls at once after the approval: one gets the tokens, the others
+/// `invalid_grant`. Twenty codes typed at once from one address: exactly
+/// the limit's ten are looked at, the rest wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn simultaneous_polls_get_the_grant_once_and_simultaneous_guesses_the_limit() {
+    let env = std::sync::Arc::new(setup().await);
+    let device = std::sync::Arc::new(new_device(&env).await);
+    let (fields, cookie) = question(&type_code(&env, &device.user_code, "198.51.100.30").await);
+    let r = answer(&env, &fields, "continue", Some(&cookie)).await;
+    let back = sign_in(&env, &r).await;
+    assert_eq!(callback(&env, &back, Some(&cookie)).await.status, 200);
+    let polls: Vec<_> = (0..10)
+        .map(|_| {
+            let (env, device) = (env.clone(), device.clone());
+            tokio::spawn(async move { poll(&env, &device).await })
+        })
+        .collect();
+    let mut granted = 0;
+    for p in polls {
+        let r = p.await.unwrap();
+        match r.status {
+            200 => granted += 1,
+            400 => assert_eq!(error_of(&r), "invalid_grant", "{}", r.text()),
+            other => panic!("{other}: {}", r.text()),
+        }
+    }
+    assert_eq!(granted, 1);
+
+    let guesses: Vec<_> = (0..20)
+        .map(|_| {
+            let env = env.clone();
+            tokio::spawn(async move { type_code(&env, "BBBB-BBBB", "203.0.113.99").await.status })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for g in guesses {
+        statuses.push(g.await.unwrap());
+    }
+    let looked = statuses.iter().filter(|s| **s == 400).count();
+    let held = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((looked, held), (10, 10), "{statuses:?}");
+}

@@ -470,7 +470,7 @@ async fn a_client_may_be_required_to_use_dpop_and_client_credentials_are_bound_t
         .await
         .unwrap();
     env.store
-        .set_client_require_dpop(&ClientId::parse("strict").unwrap(), true)
+        .set_client_requirements(&ClientId::parse("strict").unwrap(), false, true)
         .await
         .unwrap();
     let grant = || {

@@ -459,7 +459,11 @@ async fn a_client_that_requires_a_second_factor_gets_one_at_the_page_and_no_pass
     };
     let before = env.call(&grant()).await;
     assert_eq!(before.status, 200, "{}", before.text());
-    assert!(env.store.set_client_require_mfa(&id, true).await.unwrap());
+    assert!(env
+        .store
+        .set_client_requirements(&id, true, false)
+        .await
+        .unwrap());
     // The page enrols the admin, though neither user nor request asks.
     let request = set(authorization("web"), "scope", Some("openid"));
     let step = password_step(&env, &request).await;

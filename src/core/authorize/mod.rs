@@ -9,11 +9,11 @@
 use super::audit::{self, Origin};
 use super::error::{Error, Fault};
 use super::login::Authenticated;
-use super::oauth::device::device_callback_url;
 use super::oauth::grant_scope;
 use super::record::browser::{BrowserSession, SessionLink, SignInAgain};
 use super::record::client::{Client, GrantType, RedirectUri, Scopes};
 use super::record::code::StoredCode;
+use super::record::device::device_callback_url;
 use super::record::family::{ClientBinding, RefreshFamily};
 use super::record::resource::{Resource, ResourceUri};
 use super::record::token::{random, token_hash, RefreshToken};

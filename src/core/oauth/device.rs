@@ -13,6 +13,9 @@ use crate::core::audit::Origin;
 use crate::core::authorize::s256;
 use crate::core::error::{Error, Fault, Refusal};
 use crate::core::record::client::{Client, GrantType, Scopes};
+pub use crate::core::record::device::{
+    device_callback_url, DeviceRefusal, DEVICE_CALLBACK_PATH, DEVICE_PAGE_PATH,
+};
 use crate::core::record::device::{
     new_device_code, new_user_code, normalize_user_code, DeviceRequest, DeviceStatus,
     DEVICE_CODE_TTL, POLL_INTERVAL_SECS,
@@ -31,19 +34,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
-/// Where the device page sends the browser back to, under the issuer.
-pub const DEVICE_CALLBACK_PATH: &str = "/oauth2/device/callback";
-/// The device page, under the issuer (`verification_uri`).
-pub const DEVICE_PAGE_PATH: &str = "/oauth2/device";
 /// User codes one address may submit in a window: a person needs one or
 /// two; guessing one of the live codes needs billions.
 pub const USER_CODE_ATTEMPTS: i64 = 10;
 const USER_CODE_WINDOW: Duration = Duration::minutes(15);
-
-/// The device callback's URL for an issuer.
-pub fn device_callback_url(issuer_url: &str) -> String {
-    format!("{issuer_url}{DEVICE_CALLBACK_PATH}")
-}
 
 /// What a device is given (RFC 8628 §3.2).
 #[derive(Debug)]
@@ -53,21 +47,6 @@ pub struct NewDevice {
     pub user_code: String,
     pub expires_in: i64,
     pub interval: i64,
-}
-
-/// Why a poll gets no tokens (RFC 8628 §3.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum DeviceRefusal {
-    #[error("the user has not answered yet")]
-    Pending,
-    #[error("the device polls faster than its interval")]
-    SlowDown,
-    #[error("the user denied the request")]
-    Denied,
-    #[error("the device code expired")]
-    Expired,
-    #[error("unknown, used or another client's device code")]
-    Invalid,
 }
 
 /// What the device page found for a typed user code.

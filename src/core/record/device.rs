@@ -18,6 +18,31 @@ pub const DEVICE_CODE_TTL: Duration = Duration::minutes(10);
 /// How long a device waits between polls, and what `slow_down` adds.
 pub const POLL_INTERVAL_SECS: i64 = 5;
 
+/// Where the device page sends the browser back to, under the issuer.
+pub const DEVICE_CALLBACK_PATH: &str = "/oauth2/device/callback";
+/// The device page, under the issuer (`verification_uri`).
+pub const DEVICE_PAGE_PATH: &str = "/oauth2/device";
+
+/// The device callback's URL for an issuer.
+pub fn device_callback_url(issuer_url: &str) -> String {
+    format!("{issuer_url}{DEVICE_CALLBACK_PATH}")
+}
+
+/// Why a poll gets no tokens (RFC 8628 §3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceRefusal {
+    #[error("the user has not answered yet")]
+    Pending,
+    #[error("the device polls faster than its interval")]
+    SlowDown,
+    #[error("the user denied the request")]
+    Denied,
+    #[error("the device code expired")]
+    Expired,
+    #[error("unknown, used or another client's device code")]
+    Invalid,
+}
+
 /// A new device code: 256 random bits, URL-safe.
 pub fn new_device_code() -> Result<String, RandomError> {
     let bytes: [u8; 32] = random()?;

@@ -73,6 +73,18 @@ pub enum ProofError {
     AccessTokenHash,
 }
 
+/// Why a proof is not accepted: its own fault, used before, or without the
+/// server's current nonce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DpopRefusal {
+    #[error(transparent)]
+    Proof(#[from] ProofError),
+    #[error("the DPoP proof was used before")]
+    Replayed,
+    #[error("the DPoP proof lacks the server's current nonce")]
+    Nonce,
+}
+
 #[derive(Deserialize)]
 struct Header {
     typ: Option<String>,

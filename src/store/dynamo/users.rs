@@ -437,30 +437,20 @@ impl AdminStore for DynamoStore {
         self.set_client_logout_item(id, logout).await
     }
 
-    async fn set_client_require_mfa(
+    async fn set_client_requirements(
         &self,
         id: &ClientId,
-        require: bool,
+        require_mfa: bool,
+        require_dpop: bool,
     ) -> Result<bool, StoreError> {
         self.update_client(
             id,
-            "SET require_mfa = :m",
+            "SET require_mfa = :m, require_dpop = :d",
             "",
-            &[(":m", AttributeValue::Bool(require))],
-        )
-        .await
-    }
-
-    async fn set_client_require_dpop(
-        &self,
-        id: &ClientId,
-        require: bool,
-    ) -> Result<bool, StoreError> {
-        self.update_client(
-            id,
-            "SET require_dpop = :d",
-            "",
-            &[(":d", AttributeValue::Bool(require))],
+            &[
+                (":m", AttributeValue::Bool(require_mfa)),
+                (":d", AttributeValue::Bool(require_dpop)),
+            ],
         )
         .await
     }
