@@ -55,7 +55,7 @@ pub(crate) fn web_tls(extra_pem: Option<&[u8]>) -> Result<TlsConnector, String> 
             found.errors.len()
         ));
     }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?

@@ -98,7 +98,7 @@ impl Http1Client {
         if roots.is_empty() {
             return Err(TlsSetupError::NoRoots);
         }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_root_certificates(roots)

@@ -28,7 +28,7 @@ const PAYLOAD: usize = 1 + 8 + 16;
 const TAG: usize = 16;
 
 fn username_hash(name: &str) -> [u8; 16] {
-    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     ctx.update(b"device\0");
     ctx.update(name.as_bytes());
     let mut out = [0u8; 16];

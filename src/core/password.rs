@@ -290,7 +290,8 @@ impl Hasher {
     /// A PHC string with a fresh random salt.
     pub fn hash(&self, password: &Password) -> Result<String, HashError> {
         let mut salt = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut salt).map_err(|_| HashError("no randomness".into()))?;
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt)
+            .map_err(|_| HashError("no randomness".into()))?;
         let salt = SaltString::encode_b64(&salt).map_err(|e| HashError(e.to_string()))?;
         self.argon
             .hash_password(password.expose().as_bytes(), &salt)
@@ -358,7 +359,7 @@ impl Hasher {
             .ok()?;
         // Constant time: the comparison must not leak how much matched. Slices
         // of different lengths are unequal (the length itself is not secret).
-        Some(aws_lc_rs::constant_time::verify_slices_are_equal(&out, expected.as_bytes()).is_ok())
+        Some(subtle::ConstantTimeEq::ct_eq(&out[..], expected.as_bytes()).into())
     }
 
     /// Whether a stored hash is weaker than the current setting (another

@@ -32,7 +32,7 @@ pub const LOGO: &str = include_str!("../../templates/logo.svg");
 pub const SCRIPT: &str = include_str!("../../templates/passkey.js");
 
 fn csp_hash(text: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
     format!("'sha256-{}'", STANDARD.encode(digest.as_ref()))
 }
 

@@ -11,14 +11,16 @@ pub mod secret;
 
 pub use live::Keys;
 
-use aws_lc_rs::signature::{KeyPair as _, RsaKeyPair, RSA_PKCS1_SHA256};
+use ::ring::signature::{
+    RsaKeyPair, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
+};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
-    RSAKeyParameters, RSAKeyType, ThumbprintHash,
+    RSAKeyParameters, RSAKeyType,
 };
-use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, Header};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -48,7 +50,7 @@ pub enum KeyError {
     #[error("cannot encode the token's claims")]
     Claims(#[source] serde_json::Error),
     #[error("signing the token failed")]
-    Sign(#[source] aws_lc_rs::error::Unspecified),
+    Sign(#[source] ::ring::error::Unspecified),
     #[error("cannot read the secret {id}")]
     SecretRead {
         id: String,
@@ -83,17 +85,21 @@ pub struct KeySet {
     kid: String,
     jwks_json: String,
     /// Every published key, to verify tokens this issuer signed.
-    verifiers: Vec<(String, DecodingKey)>,
+    verifiers: Vec<(String, Verifier)>,
     /// Authenticates the login page's form tokens. Derived from the signing
     /// key, so every instance of the function agrees on it and a rotation
     /// of the signing key rotates it too.
-    form_key: aws_lc_rs::hmac::Key,
+    form_key: ::ring::hmac::Key,
     /// Keys the pseudonyms of typed usernames in the log; derived like
     /// `form_key`.
-    log_key: aws_lc_rs::hmac::Key,
+    log_key: ::ring::hmac::Key,
     /// Authenticates known browsers' device cookies; derived like `form_key`.
-    device_key: aws_lc_rs::hmac::Key,
+    device_key: ::ring::hmac::Key,
 }
+
+/// A published RSA key's modulus and exponent, as RS256 signatures are
+/// checked against them.
+type Verifier = RsaPublicKeyComponents<Vec<u8>>;
 
 /// The private key and the JWS headers it signs under, encoded once.
 struct SigningKey {
@@ -142,19 +148,17 @@ impl KeySet {
         let access_header_json = serde_json::to_vec(&header).map_err(KeyError::Jwks)?;
         header.typ = Some("logout+jwt".into());
         let logout_header_json = serde_json::to_vec(&header).map_err(KeyError::Jwks)?;
-        let form_seed = aws_lc_rs::digest::digest(
-            &aws_lc_rs::digest::SHA256,
+        let form_seed = ::ring::digest::digest(
+            &::ring::digest::SHA256,
             &[b"token-issuer login form\0".as_slice(), active_pem].concat(),
         );
         let derive = |label: &[u8]| {
-            let seed = aws_lc_rs::digest::digest(
-                &aws_lc_rs::digest::SHA256,
-                &[label, active_pem].concat(),
-            );
-            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, seed.as_ref())
+            let seed =
+                ::ring::digest::digest(&::ring::digest::SHA256, &[label, active_pem].concat());
+            ::ring::hmac::Key::new(::ring::hmac::HMAC_SHA256, seed.as_ref())
         };
         Ok(Self {
-            form_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, form_seed.as_ref()),
+            form_key: ::ring::hmac::Key::new(::ring::hmac::HMAC_SHA256, form_seed.as_ref()),
             log_key: derive(b"token-issuer log pseudonym\0"),
             device_key: derive(b"token-issuer device cookie\0"),
             signing: Some(SigningKey {
@@ -181,15 +185,16 @@ impl KeySet {
         // No login form is ever shown with these keys; a key of this process
         // alone makes every form token it might see invalid.
         let mut seed = [0u8; 32];
-        aws_lc_rs::rand::fill(&mut seed).map_err(|_| KeyError::Generate)?;
+        ::ring::rand::SecureRandom::fill(&::ring::rand::SystemRandom::new(), &mut seed)
+            .map_err(|_| KeyError::Generate)?;
         Ok(Self {
             signing: None,
             kid,
             jwks_json,
             verifiers,
-            form_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &seed),
-            log_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &seed),
-            device_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &seed),
+            form_key: ::ring::hmac::Key::new(::ring::hmac::HMAC_SHA256, &seed),
+            log_key: ::ring::hmac::Key::new(::ring::hmac::HMAC_SHA256, &seed),
+            device_key: ::ring::hmac::Key::new(::ring::hmac::HMAC_SHA256, &seed),
         })
     }
 
@@ -235,7 +240,7 @@ impl KeySet {
             TokenType::AccessToken => &signing.access_header_b64,
             TokenType::LogoutToken => &signing.logout_header_b64,
         };
-        let sig_len = signing.pair.public_modulus_len();
+        let sig_len = signing.pair.public().modulus_len();
         let mut jws =
             String::with_capacity(header_b64.len() + 2 + (payload.len() + sig_len) * 4 / 3 + 4);
         jws.push_str(header_b64);
@@ -243,7 +248,7 @@ impl KeySet {
         URL_SAFE_NO_PAD.encode_string(payload, &mut jws);
         let mut sig = vec![0u8; sig_len];
         // PKCS#1 v1.5 signing is deterministic; the generator is not used.
-        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let rng = ::ring::rand::SystemRandom::new();
         signing
             .pair
             .sign(&RSA_PKCS1_SHA256, &rng, jws.as_bytes(), &mut sig)
@@ -257,21 +262,19 @@ impl KeySet {
 impl KeySet {
     /// HMAC-SHA256 of `data` under the form key.
     pub fn form_mac(&self, data: &[u8]) -> Vec<u8> {
-        aws_lc_rs::hmac::sign(&self.form_key, data)
-            .as_ref()
-            .to_vec()
+        ::ring::hmac::sign(&self.form_key, data).as_ref().to_vec()
     }
 
     /// A short keyed hash of `data` for the log (128 bits, base64url): the
     /// same for one input while the signing key stays, and no way back to it.
     pub fn pseudonym(&self, data: &[u8]) -> String {
-        let tag = aws_lc_rs::hmac::sign(&self.log_key, data);
+        let tag = ::ring::hmac::sign(&self.log_key, data);
         URL_SAFE_NO_PAD.encode(&tag.as_ref()[..16])
     }
 
     /// A 128-bit tag of `data` under the device-cookie key.
     pub fn device_mac(&self, data: &[u8]) -> [u8; 16] {
-        let tag = aws_lc_rs::hmac::sign(&self.device_key, data);
+        let tag = ::ring::hmac::sign(&self.device_key, data);
         let mut out = [0u8; 16];
         out.copy_from_slice(&tag.as_ref()[..16]);
         out
@@ -279,12 +282,12 @@ impl KeySet {
 
     /// Whether `tag` is [`KeySet::device_mac`] of `data`, in constant time.
     pub fn device_mac_matches(&self, data: &[u8], tag: &[u8]) -> bool {
-        aws_lc_rs::constant_time::verify_slices_are_equal(&self.device_mac(data), tag).is_ok()
+        subtle::ConstantTimeEq::ct_eq(&self.device_mac(data)[..], tag).into()
     }
 
     /// Whether `tag` is [`KeySet::form_mac`] of `data`, in constant time.
     pub fn form_mac_matches(&self, data: &[u8], tag: &[u8]) -> bool {
-        aws_lc_rs::hmac::verify(&self.form_key, data, tag).is_ok()
+        ::ring::hmac::verify(&self.form_key, data, tag).is_ok()
     }
 
     /// The header type and claims of a token signed (RS256) by one of the
@@ -297,28 +300,37 @@ impl KeySet {
         }
         let kid = header.kid.as_deref()?;
         let (_, key) = self.verifiers.iter().find(|(k, _)| k == kid)?;
-        let mut v = Validation::new(Algorithm::RS256);
-        v.validate_exp = false;
-        v.validate_nbf = false;
-        v.validate_aud = false;
-        v.required_spec_claims.clear();
-        let data = jsonwebtoken::decode::<T>(token, key, &v).ok()?;
+        // Exactly `header.payload.signature`; the signature covers the first two.
+        let (signed, signature) = token.rsplit_once('.')?;
+        let (_, payload) = signed.split_once('.')?;
+        if payload.contains('.') {
+            return None;
+        }
+        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        key.verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature)
+            .ok()?;
+        let claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
         let typ = match header.typ.as_deref() {
             Some("at+jwt") => TokenType::AccessToken,
             Some("JWT") => TokenType::Jwt,
             _ => return None,
         };
-        Some((typ, data.claims))
+        Some((typ, claims))
     }
 }
 
 /// The verifiers of `keys` by key id, and their JWKS document.
-fn published(keys: Vec<Jwk>) -> Result<(Vec<(String, DecodingKey)>, String), KeyError> {
+fn published(keys: Vec<Jwk>) -> Result<(Vec<(String, Verifier)>, String), KeyError> {
     let verifiers = keys
         .iter()
         .filter_map(|k| {
             let kid = k.common.key_id.clone()?;
-            DecodingKey::from_jwk(k).ok().map(|d| (kid, d))
+            let AlgorithmParameters::RSA(rsa) = &k.algorithm else {
+                return None;
+            };
+            let n = URL_SAFE_NO_PAD.decode(&rsa.n).ok()?;
+            let e = URL_SAFE_NO_PAD.decode(&rsa.e).ok()?;
+            Some((kid, Verifier { n, e }))
         })
         .collect();
     let jwks_json = serde_json::to_string(&JwkSet { keys }).map_err(KeyError::Jwks)?;
@@ -339,13 +351,13 @@ fn parse_pem(pem: &[u8]) -> Result<(RsaKeyPair, Jwk), KeyError> {
         "RSA PRIVATE KEY" => RsaKeyPair::from_der(block.contents()),
         other => return Err(KeyError::Parse(format!("a PEM {other} block").into())),
     }
-    .map_err(|e| match e.description_() {
+    .map_err(|e| match e.to_string().as_str() {
         "TooSmall" => KeyError::TooSmall,
         _ => KeyError::Parse(e.into()),
     })?;
-    let public = signer.public_key();
-    let n = public.modulus().big_endian_without_leading_zero().to_vec();
-    let e = public.exponent().big_endian_without_leading_zero().to_vec();
+    let public = Verifier::from(signer.public());
+    let n = without_leading_zeros(&public.n).to_vec();
+    let e = without_leading_zeros(&public.e).to_vec();
     if bit_length(&n) < MIN_RSA_BITS {
         return Err(KeyError::TooSmall);
     }
@@ -362,11 +374,27 @@ fn parse_pem(pem: &[u8]) -> Result<(RsaKeyPair, Jwk), KeyError> {
         }),
     };
     // RFC 7638 thumbprint: stable across restarts and instances for one key.
-    let kid = jwk
-        .thumbprint(ThumbprintHash::SHA256)
-        .map_err(|e| KeyError::Parse(e.into()))?;
+    let kid = rsa_thumbprint(&jwk);
     jwk.common.key_id = Some(kid);
     Ok((signer, jwk))
+}
+
+/// The RFC 7638 SHA-256 thumbprint of an RSA JWK: its required members
+/// (`e`, `kty`, `n`) in that order, without whitespace.
+fn rsa_thumbprint(jwk: &Jwk) -> String {
+    let AlgorithmParameters::RSA(rsa) = &jwk.algorithm else {
+        return String::new();
+    };
+    let canonical = format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, rsa.e, rsa.n);
+    URL_SAFE_NO_PAD.encode(::ring::digest::digest(
+        &::ring::digest::SHA256,
+        canonical.as_bytes(),
+    ))
+}
+
+fn without_leading_zeros(big_endian: &[u8]) -> &[u8] {
+    let leading = big_endian.iter().take_while(|b| **b == 0).count();
+    &big_endian[leading..]
 }
 
 fn bit_length(big_endian: &[u8]) -> usize {
@@ -432,11 +460,11 @@ pub async fn load_live(
 
 /// A new 2048-bit RSA private key as PKCS#8 PEM.
 pub fn generate_pem() -> Result<String, KeyError> {
-    use aws_lc_rs::encoding::AsDer;
-    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
-        .map_err(|_| KeyError::Generate)?;
-    let der = pair.as_der().map_err(|_| KeyError::Generate)?;
-    let block = pem::Pem::new("PRIVATE KEY", der.as_ref());
+    use rsa::pkcs8::EncodePrivateKey as _;
+    let key =
+        rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).map_err(|_| KeyError::Generate)?;
+    let der = key.to_pkcs8_der().map_err(|_| KeyError::Generate)?;
+    let block = pem::Pem::new("PRIVATE KEY", der.as_bytes());
     // 64-column lines and `\n` endings, as OpenSSL writes them.
     Ok(pem::encode_config(
         &block,
@@ -517,6 +545,42 @@ mod tests {
             KeySet::from_pem(include_bytes!("../../tests/fixtures/rsa1024-pkcs8.pem")).unwrap_err();
         assert!(matches!(err, KeyError::TooSmall), "{err:?}");
         assert!(err.to_string().contains("at least 2048"), "{err}");
+    }
+
+    /// The key id is the RFC 7638 thumbprint an independent JWT library
+    /// computes, so it stays the same for a key across versions.
+    #[test]
+    fn kid_is_the_rfc7638_thumbprint() {
+        let keys =
+            KeySet::from_pem(include_bytes!("../../tests/fixtures/rsa2048-pkcs8.pem")).unwrap();
+        let set: JwkSet = serde_json::from_str(keys.jwks_json()).unwrap();
+        let theirs = set.keys[0]
+            .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+            .unwrap();
+        assert_eq!(keys.kid(), theirs);
+    }
+
+    #[test]
+    fn verifies_only_its_own_well_formed_tokens() {
+        let keys = KeySet::ephemeral().unwrap();
+        let token = keys.sign(&serde_json::json!({"sub": "x"})).unwrap();
+        let (typ, claims) = keys.verify::<serde_json::Value>(&token).unwrap();
+        assert_eq!(typ, TokenType::Jwt);
+        assert_eq!(claims["sub"], "x");
+        let (head, rest) = token.split_once('.').unwrap();
+        let (payload, sig) = rest.split_once('.').unwrap();
+        let other = URL_SAFE_NO_PAD.encode(br#"{"sub":"y"}"#);
+        for bad in [
+            format!("{head}.{other}.{sig}"),
+            format!("{head}.{payload}.{sig}.{sig}"),
+            format!("{head}.{payload}.{payload}.{sig}"),
+            format!("{head}.{payload}.{sig}="),
+            format!("{head}.{payload}"),
+        ] {
+            assert!(keys.verify::<serde_json::Value>(&bad).is_none(), "{bad}");
+        }
+        let stranger = KeySet::ephemeral().unwrap();
+        assert!(stranger.verify::<serde_json::Value>(&token).is_none());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use super::KeyError;
 use crate::core::seal::{SealError, Sealer};
-use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use ::ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use std::path::PathBuf;
 
 /// The format's version byte, so a later key or cipher can be told apart.
@@ -35,7 +35,7 @@ impl FactorKey {
                 "the factor key must have at least {MIN_KEY_BYTES} bytes"
             )));
         }
-        let salt = aws_lc_rs::hkdf::Salt::new(aws_lc_rs::hkdf::HKDF_SHA256, b"token-issuer");
+        let salt = ::ring::hkdf::Salt::new(::ring::hkdf::HKDF_SHA256, b"token-issuer");
         let mut raw = [0u8; 32];
         salt.extract(material)
             .expand(&[b"factor seal v1"], &AES_256_GCM)
@@ -49,7 +49,8 @@ impl FactorKey {
 
     pub fn ephemeral() -> Result<Self, KeyError> {
         let mut material = [0u8; 32];
-        aws_lc_rs::rand::fill(&mut material).map_err(|_| KeyError::Generate)?;
+        ::ring::rand::SecureRandom::fill(&::ring::rand::SystemRandom::new(), &mut material)
+            .map_err(|_| KeyError::Generate)?;
         Self::from_material(&material)
     }
 
@@ -85,7 +86,8 @@ impl FactorKey {
 impl Sealer for FactorKey {
     fn seal(&self, secret: &[u8], context: &[u8]) -> Result<Vec<u8>, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| SealError::Random)?;
+        ::ring::rand::SecureRandom::fill(&::ring::rand::SystemRandom::new(), &mut nonce)
+            .map_err(|_| SealError::Random)?;
         let mut body = secret.to_vec();
         self.key
             .seal_in_place_append_tag(

@@ -134,6 +134,14 @@ pub struct TestEnv {
     pub key_pem: Option<String>,
 }
 
+/// The signing key of every environment in this test process: making an
+/// RSA key takes about 0.3 s, and each environment has its own tables.
+pub fn test_pem() -> String {
+    static PEM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PEM.get_or_init(|| token_issuer::keys::generate_pem().expect("generate a key"))
+        .clone()
+}
+
 impl TestEnv {
     /// Tables created, user `Admin` with [`PASSWORD`] in place.
     pub async fn new() -> Self {
@@ -141,7 +149,7 @@ impl TestEnv {
     }
 
     pub async fn with_config(change: impl FnOnce(&mut Config)) -> Self {
-        let pem = token_issuer::keys::generate_pem().expect("generate a key");
+        let pem = test_pem();
         let keys = KeySet::from_pem(pem.as_bytes()).expect("a usable key");
         let mut env = Self::with_keys(change, keys).await;
         env.key_pem = Some(pem);
@@ -186,7 +194,7 @@ impl TestEnv {
 
     /// An app over `store` as given: nothing created, nobody seeded (fault tests).
     pub async fn on_store(config: Config, store: DynamoStore) -> Self {
-        let keys = KeySet::ephemeral().expect("generate a key");
+        let keys = KeySet::from_pem(test_pem().as_bytes()).expect("a usable key");
         Self::over(config, store.clone(), store, keys, false).await
     }
 
@@ -201,7 +209,7 @@ impl TestEnv {
         change(&mut config);
         let store = compose::store(client().await, &config.store);
         let function = compose::store(client_as(ISSUER_IDENTITY).await, &config.store);
-        let keys = KeySet::ephemeral().expect("generate a key");
+        let keys = KeySet::from_pem(test_pem().as_bytes()).expect("a usable key");
         Self::over(config, store, function, keys, false).await
     }
 

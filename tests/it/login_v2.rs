@@ -111,7 +111,7 @@ async fn refresh_token_is_stored_hashed_with_family_and_expiry() {
     assert!(s("pk").starts_with("RF#"));
     assert_eq!(s("username"), "admin");
     assert_eq!(s("user_id"), env.admin.id.to_string());
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, refresh.as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, refresh.as_bytes());
     assert_eq!(
         s("token_hash"),
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)

@@ -91,7 +91,7 @@ async fn openid_client_gets_a_dpop_bound_token_refreshes_it_and_calls_userinfo()
     );
     let jkt = base64::Engine::encode(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()),
+        ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()),
     );
     assert_eq!(r["jkt"], jkt.as_str());
     assert_eq!(r["refreshedJkt"], jkt.as_str());

@@ -6,10 +6,10 @@
 //! and an operator's reset takes the passkeys away.
 
 use crate::common::*;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use ring::rand::SystemRandom;
+use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
 use serde_json::{json, Value};
 use token_issuer::core::record::browser::SESSION_COOKIE;
 use token_issuer::core::store::{AdminStore as _, UserStore as _};
@@ -20,7 +20,7 @@ fn rp() -> (String, String) {
 }
 
 fn sha256(data: &[u8]) -> Vec<u8> {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data)
+    ring::digest::digest(&ring::digest::SHA256, data)
         .as_ref()
         .to_vec()
 }
@@ -63,7 +63,7 @@ fn text(out: &mut Vec<u8>, t: &str) {
 enum Key {
     Es256(EcdsaKeyPair),
     EdDsa(Ed25519KeyPair),
-    Rs256(aws_lc_rs::rsa::KeyPair),
+    Rs256(ring::rsa::KeyPair),
 }
 
 /// A software authenticator holding one discoverable credential.
@@ -82,13 +82,21 @@ struct Authenticator {
 impl Authenticator {
     fn new(alg: i64, counts: bool, synced: bool) -> Self {
         let key = match alg {
-            -7 => Key::Es256(
-                EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_ASN1_SIGNING).unwrap(),
-            ),
-            -8 => Key::EdDsa(Ed25519KeyPair::generate().unwrap()),
-            _ => Key::Rs256(
-                aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap(),
-            ),
+            -7 => {
+                let alg = &signature::ECDSA_P256_SHA256_ASN1_SIGNING;
+                let rng = SystemRandom::new();
+                let doc = EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
+                Key::Es256(EcdsaKeyPair::from_pkcs8(alg, doc.as_ref(), &rng).unwrap())
+            }
+            -8 => {
+                let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+                Key::EdDsa(Ed25519KeyPair::from_pkcs8(doc.as_ref()).unwrap())
+            }
+            // A fixed RSA key: making one is slow, and nothing here needs it new.
+            _ => {
+                let pem = pem::parse(include_bytes!("../fixtures/rsa2048-pkcs8.pem")).unwrap();
+                Key::Rs256(ring::rsa::KeyPair::from_pkcs8(pem.contents()).unwrap())
+            }
         };
         Self {
             key,
@@ -125,7 +133,7 @@ impl Authenticator {
                 bytes(&mut out, k.public_key().as_ref());
             }
             Key::Rs256(k) => {
-                let c = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(k.public_key());
+                let c = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(k.public());
                 head(&mut out, 5, 4);
                 for (l, v) in [(1, 3), (3, -257)] {
                     int(&mut out, l);
@@ -151,7 +159,7 @@ impl Authenticator {
             Key::Es256(k) => k.sign(&rng, data).unwrap().as_ref().to_vec(),
             Key::EdDsa(k) => k.sign(data).as_ref().to_vec(),
             Key::Rs256(k) => {
-                let mut sig = vec![0; k.public_modulus_len()];
+                let mut sig = vec![0; k.public().modulus_len()];
                 k.sign(&signature::RSA_PKCS1_SHA256, &rng, data, &mut sig)
                     .unwrap();
                 sig

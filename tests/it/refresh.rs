@@ -59,7 +59,7 @@ fn user_logout(token: &str) -> Value {
 /// token (64 characters), but not one that was ever issued.
 fn random_token() -> String {
     let mut raw = [0u8; 48];
-    aws_lc_rs::rand::fill(&mut raw).unwrap();
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut raw).unwrap();
     base64::engine::general_purpose::STANDARD.encode(raw)
 }
 
@@ -68,7 +68,7 @@ fn forged_in_family(real: &str) -> String {
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut raw = b64.decode(real).unwrap();
     assert_eq!(raw.len(), 48);
-    aws_lc_rs::rand::fill(&mut raw[16..]).unwrap();
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut raw[16..]).unwrap();
     b64.encode(raw)
 }
 

@@ -671,9 +671,7 @@ pub fn secret_matches(presented: &str, stored: Option<&str>) -> bool {
     const DUMMY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let hash = token_hash(presented);
     let expected = stored.unwrap_or(DUMMY);
-    let equal =
-        aws_lc_rs::constant_time::verify_slices_are_equal(hash.as_bytes(), expected.as_bytes())
-            .is_ok();
+    let equal: bool = subtle::ConstantTimeEq::ct_eq(hash.as_bytes(), expected.as_bytes()).into();
     equal && stored.is_some()
 }
 

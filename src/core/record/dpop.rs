@@ -3,10 +3,10 @@
 //! storage (a `jti` used once) or configuration (server nonces) is the
 //! flow's; this is the proof alone, at an instant given by the caller.
 
-use aws_lc_rs::digest::{digest, SHA256};
-use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use ring::digest::{digest, SHA256};
+use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
@@ -277,9 +277,8 @@ pub fn check_proof(proof: &str, expected: &Expected<'_>) -> Result<Proof, ProofE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lc_rs::rand::SystemRandom;
-    use aws_lc_rs::rsa::KeySize;
-    use aws_lc_rs::signature::{
+    use ring::rand::SystemRandom;
+    use ring::signature::{
         EcdsaKeyPair, KeyPair as _, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
     };
     use serde_json::json;
@@ -308,7 +307,8 @@ mod tests {
             let rng = SystemRandom::new();
             let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
             let key =
-                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref()).unwrap();
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref(), &rng)
+                    .unwrap();
             Client { key }
         }
 
@@ -385,8 +385,9 @@ mod tests {
 
     #[test]
     fn an_rs256_proof_verifies_and_a_short_rsa_key_is_refused() {
-        let key = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
-        let public: RsaPublicKeyComponents<Vec<u8>> = key.public_key().into();
+        let pem = include_bytes!("../../../tests/fixtures/rsa2048-pkcs8.pem");
+        let key = RsaKeyPair::from_pkcs8(pem::parse(pem).unwrap().contents()).unwrap();
+        let public = RsaPublicKeyComponents::<Vec<u8>>::from(key.public());
         let jwk = json!({
             "kty": "RSA",
             "n": URL_SAFE_NO_PAD.encode(&public.n),
@@ -398,7 +399,7 @@ mod tests {
                 .encode(json!({ "typ": "dpop+jwt", "alg": "RS256", "jwk": jwk }).to_string()),
             URL_SAFE_NO_PAD.encode(Client::new().claims().to_string())
         );
-        let mut sig = vec![0; key.public_modulus_len()];
+        let mut sig = vec![0; key.public().modulus_len()];
         key.sign(
             &signature::RSA_PKCS1_SHA256,
             &SystemRandom::new(),

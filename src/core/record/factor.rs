@@ -67,9 +67,8 @@ impl TotpSecret {
 
     /// The code of time step `step` (RFC 4226 §5.3's dynamic truncation).
     pub fn code_at(&self, step: u64) -> String {
-        let key =
-            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &self.0);
-        let mac = aws_lc_rs::hmac::sign(&key, &step.to_be_bytes());
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &self.0);
+        let mac = ring::hmac::sign(&key, &step.to_be_bytes());
         let mac = mac.as_ref();
         let offset = (mac[mac.len() - 1] & 0x0f) as usize;
         let binary = u32::from_be_bytes([
@@ -104,11 +103,9 @@ impl TotpSecret {
             let Some(step) = current.checked_add_signed(delta) else {
                 continue;
             };
-            let matches = aws_lc_rs::constant_time::verify_slices_are_equal(
-                self.code_at(step).as_bytes(),
-                code.as_bytes(),
-            )
-            .is_ok();
+            let matches: bool =
+                subtle::ConstantTimeEq::ct_eq(self.code_at(step).as_bytes(), code.as_bytes())
+                    .into();
             if matches && last_used.is_none_or(|last| step > last) {
                 found = Some(step);
             }

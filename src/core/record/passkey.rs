@@ -6,12 +6,12 @@
 //! and no decision here rests on an authenticator's make.
 
 use super::token::token_hash;
-use aws_lc_rs::digest::{digest, SHA256};
-use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use minicbor::data::Type;
 use minicbor::Decoder;
+use ring::digest::{digest, SHA256};
+use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use serde::Deserialize;
 use time::OffsetDateTime;
 

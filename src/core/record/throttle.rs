@@ -223,7 +223,7 @@ pub fn registration_key(source: Option<&str>) -> String {
 /// SHA-256 of the parts, each preceded by its length, so no two lists of
 /// parts hash alike.
 fn digest(parts: &[&[u8]]) -> String {
-    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     for part in parts {
         ctx.update(&(part.len() as u64).to_be_bytes());
         ctx.update(part);

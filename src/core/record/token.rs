@@ -18,14 +18,15 @@ pub struct RandomError;
 
 pub(crate) fn random<const N: usize>() -> Result<[u8; N], RandomError> {
     let mut buf = [0u8; N];
-    aws_lc_rs::rand::fill(&mut buf).map_err(|_| RandomError)?;
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut buf)
+        .map_err(|_| RandomError)?;
     Ok(buf)
 }
 
 /// SHA-256, URL-safe base64: the form in which tokens are stored.
 pub fn token_hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
-        &aws_lc_rs::digest::SHA256,
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
         token.as_bytes(),
     ))
 }

@@ -481,15 +481,16 @@ async fn authorizer_decision(env: &TestEnv, out: &mut Map<String, Value>) -> Val
 /// decision of a token of the same size, interleaved. Each round signs a
 /// new proof first, outside the timing, as a client would.
 async fn authorizer_dpop_decision(env: &TestEnv, bearer_ev: &Value, out: &mut Map<String, Value>) {
-    use aws_lc_rs::digest::{digest, SHA256};
-    use aws_lc_rs::rand::SystemRandom;
-    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine as _;
+    use ring::digest::{digest, SHA256};
+    use ring::rand::SystemRandom;
+    use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
     use token_issuer::core::clock::Clock as _;
     let rng = SystemRandom::new();
     let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref()).unwrap();
+    let key =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref(), &rng).unwrap();
     let point = key.public_key().as_ref();
     let jwk = json!({"kty": "EC", "crv": "P-256",
         "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65])});

@@ -437,7 +437,7 @@ async fn tls_terminator(upstream: String) -> String {
             .into(),
     );
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
+        rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .unwrap()
