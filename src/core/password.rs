@@ -1,6 +1,7 @@
 //! Passwords: the newtype that parses them, the Argon2id hasher and the
 //! strength policy applied when one is set.
 
+use super::record::token::random;
 use super::record::user::Username;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -289,9 +290,7 @@ impl Hasher {
 
     /// A PHC string with a fresh random salt.
     pub fn hash(&self, password: &Password) -> Result<String, HashError> {
-        let mut salt = [0u8; 16];
-        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt)
-            .map_err(|_| HashError("no randomness".into()))?;
+        let salt: [u8; 16] = random().map_err(|_| HashError("no randomness".into()))?;
         let salt = SaltString::encode_b64(&salt).map_err(|e| HashError(e.to_string()))?;
         self.argon
             .hash_password(password.expose().as_bytes(), &salt)

@@ -11,6 +11,7 @@ pub mod secret;
 
 pub use live::Keys;
 
+use crate::core::record::token::random;
 use ::ring::signature::{
     RsaKeyPair, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
 };
@@ -184,9 +185,7 @@ impl KeySet {
         let (verifiers, jwks_json) = published(jwks.keys)?;
         // No login form is ever shown with these keys; a key of this process
         // alone makes every form token it might see invalid.
-        let mut seed = [0u8; 32];
-        ::ring::rand::SecureRandom::fill(&::ring::rand::SystemRandom::new(), &mut seed)
-            .map_err(|_| KeyError::Generate)?;
+        let seed: [u8; 32] = random().map_err(|_| KeyError::Generate)?;
         Ok(Self {
             signing: None,
             kid,
@@ -398,9 +397,9 @@ fn without_leading_zeros(big_endian: &[u8]) -> &[u8] {
 }
 
 fn bit_length(big_endian: &[u8]) -> usize {
-    let leading = big_endian.iter().take_while(|b| **b == 0).count();
-    match big_endian.get(leading) {
-        Some(first) => (big_endian.len() - leading - 1) * 8 + (8 - first.leading_zeros() as usize),
+    let digits = without_leading_zeros(big_endian);
+    match digits.first() {
+        Some(first) => (digits.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
         None => 0,
     }
 }

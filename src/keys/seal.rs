@@ -6,6 +6,7 @@
 //! that dies with the process.
 
 use super::KeyError;
+use crate::core::record::token::random;
 use crate::core::seal::{SealError, Sealer};
 use ::ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use std::path::PathBuf;
@@ -48,9 +49,7 @@ impl FactorKey {
     }
 
     pub fn ephemeral() -> Result<Self, KeyError> {
-        let mut material = [0u8; 32];
-        ::ring::rand::SecureRandom::fill(&::ring::rand::SystemRandom::new(), &mut material)
-            .map_err(|_| KeyError::Generate)?;
+        let material: [u8; 32] = random().map_err(|_| KeyError::Generate)?;
         Self::from_material(&material)
     }
 
@@ -85,9 +84,7 @@ impl FactorKey {
 
 impl Sealer for FactorKey {
     fn seal(&self, secret: &[u8], context: &[u8]) -> Result<Vec<u8>, SealError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        ::ring::rand::SecureRandom::fill(&::ring::rand::SystemRandom::new(), &mut nonce)
-            .map_err(|_| SealError::Random)?;
+        let nonce: [u8; NONCE_LEN] = random().map_err(|_| SealError::Random)?;
         let mut body = secret.to_vec();
         self.key
             .seal_in_place_append_tag(
