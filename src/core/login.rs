@@ -15,6 +15,12 @@ use secrecy::{ExposeSecret, SecretString};
 use std::pin::Pin;
 use time::OffsetDateTime;
 
+/// The most storage calls a log in makes at once: a success's writes (the
+/// log-in record, the family, the pair's and the username's counts
+/// cleared, the address's taken back). The warm-up opens as many
+/// connections, so a first log in opens none.
+pub(super) const WIDEST_ROUND: usize = 5;
+
 /// What a caller presents to log in.
 #[derive(Debug)]
 pub struct Credentials {

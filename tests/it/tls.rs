@@ -62,7 +62,7 @@ async fn the_functions_reach_storage_over_verified_tls_and_reuse_connections() {
     let config = test_config();
     let store = token_issuer::compose::store(client.clone(), &config.store);
     store.create_tables().await.expect("tables over TLS");
-    let env = TestEnv::on_store(config, store).await;
+    let env = TestEnv::on_store(config.clone(), store).await;
     env.store
         .create_user(&env.admin)
         .await
@@ -95,6 +95,24 @@ async fn the_functions_reach_storage_over_verified_tls_and_reuse_connections() {
     println!("tls: connections opened per round of 8 log ins: {opened:?}");
     let later: usize = opened[1..].iter().sum();
     assert!(later < 24, "later rounds reuse connections: {opened:?}");
+
+    // A cold start: a new client, warmed up as the function's start-up does
+    // it; its first log in then finds every connection it needs, so no
+    // handshake lands on the user's clock.
+    let fresh = token_issuer::compose::store(dynamodb_over(&url, Some(&ca)).await, &config.store);
+    let keys = token_issuer::keys::KeySet::from_pem(test_pem().as_bytes()).unwrap();
+    let factor_key = token_issuer::keys::seal::FactorKey::ephemeral().unwrap();
+    let cold = token_issuer::compose::app(&config, fresh, keys, factor_key, env.clock.clone());
+    let before = accepted.load(Ordering::SeqCst);
+    let warm = cold.issuer().warm_up().await;
+    assert!(warm.storage_ms.is_some(), "{warm:?}");
+    let warmed = accepted.load(Ordering::SeqCst) - before;
+    let req = lambda_http::request::from_str(&ev.to_string()).unwrap();
+    let r = token_issuer::handle(&cold, req).await;
+    assert_eq!(r.status(), 200);
+    let first = accepted.load(Ordering::SeqCst) - before - warmed;
+    println!("tls: the warm-up opened {warmed}, the first log in {first}");
+    assert_eq!(first, 0, "the warm-up opened {warmed}");
 
     // Amazon's roots alone do not trust the test's CA: nothing is sent.
     let untrusting = dynamodb_over(&url, None).await;
