@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use token_issuer::core::password::{Hasher, Password};
 use token_issuer::core::record::family::{RefreshFamily, Rotation};
-use token_issuer::core::record::throttle::AttemptLimit;
+use token_issuer::core::record::throttle::{AttemptLimit, Throttle};
 use token_issuer::core::record::token::{FamilyId, RefreshToken};
 use token_issuer::core::record::user::Username;
 use token_issuer::core::sign::{self, Signer, TokenType};
@@ -82,7 +82,16 @@ async fn warm_latency_and_floor(env: &TestEnv, out: &mut Map<String, Value>) {
         }
         warm.storage_floor(&mut s, round).await;
         warm.routes(&mut s).await;
-        warm.skeleton(&mut s).await;
+        let [total, reads, argon, writes] = warm.skeleton(Shape::Now).await;
+        s.sk_total.push(total);
+        s.sk_reads.push(reads);
+        s.sk_argon.push(argon);
+        s.sk_writes.push(writes);
+        s.sk_one_item
+            .push(warm.skeleton(Shape::OneItemPerUsername).await[0]);
+        s.sk_on_user
+            .push(warm.skeleton(Shape::CountsOnUser).await[0]);
+        s.sk_minimal.push(warm.skeleton(Shape::Minimal).await[0]);
         warm.cpu_floor(&mut s).await;
     }
     s.record(out);
@@ -109,6 +118,28 @@ struct Samples {
     sk_reads: Vec<f64>,
     sk_argon: Vec<f64>,
     sk_writes: Vec<f64>,
+    sk_one_item: Vec<f64>,
+    sk_on_user: Vec<f64>,
+    sk_minimal: Vec<f64>,
+}
+
+/// The calls a log in's skeleton makes.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// As the issuer stores counts: reads = the user, the pair, the
+    /// username, the address; writes = the log-in record, the family, the
+    /// pair's and the username's clears, the address's count taken back.
+    /// Nine calls.
+    Now,
+    /// The pair's and the username's counts in one item per username:
+    /// seven calls.
+    OneItemPerUsername,
+    /// Those counts on the user's own item, counted by an update that
+    /// returns the user and cleared by the log-in record: five calls.
+    CountsOnUser,
+    /// The minimal log in's: reads = the user; writes = the family. Two
+    /// calls, no lockout.
+    Minimal,
 }
 
 async fn timed<T>(into: &mut Vec<f64>, f: impl std::future::Future<Output = T>) -> T {
@@ -269,43 +300,83 @@ impl<'a> Warm<'a> {
     /// claims or response. The log in's gap to it is the issuer's own
     /// work; its gap to the floor is what this machine adds (the JVM
     /// shares the two cores, and answers slower after a pause).
-    async fn skeleton(&self, s: &mut Samples) {
+    ///
+    /// The other shapes time the minimal log in the same way, and the two
+    /// storage layouts that would make fewer calls, to tell what each
+    /// could reach before one is built.
+    async fn skeleton(&self, shape: Shape) -> [f64; 4] {
         let store = &self.env.store;
         let (name, now, later) = (&self.name, self.now, self.later);
+        let counts = shape != Shape::Minimal;
+        let pair = shape == Shape::Now;
+        let user_read = shape != Shape::CountsOnUser;
+        let count = |key: &'static str, on: bool| async move {
+            if !on {
+                return None;
+            }
+            match store
+                .reserve_attempt(key, "bench-key", NO_LIMIT, now, later)
+                .await
+            {
+                Ok(Reservation::Counted(r)) => Some(r),
+                other => panic!("the bench's attempts are counted: {other:?}"),
+            }
+        };
+        let clear = |key: &'static str, r: Option<Throttle>| async move {
+            if let Some(r) = r {
+                store.clear_after_success(key, &r).await.unwrap();
+            }
+        };
         let t = Instant::now();
-        let (user, pair, whole) = tokio::join!(
-            store.get_user(name),
-            store.reserve_attempt("bench-pair", "bench-key", NO_LIMIT, now, later),
-            store.reserve_attempt("bench-key", "bench-key", NO_LIMIT, now, later),
+        let (user, whole, pair_counted, ()) = tokio::join!(
+            async {
+                if user_read {
+                    Some(store.get_user(name).await.unwrap().unwrap())
+                } else {
+                    None
+                }
+            },
+            // With counts on the user's item, this update would also
+            // return the user: timed as the username's count.
+            count("bench-key", counts),
+            count("bench-pair", pair),
+            async {
+                if counts {
+                    let window = store.reserve_in_window(
+                        "bench-address",
+                        "bench-address",
+                        i64::MAX,
+                        now,
+                        later,
+                    );
+                    window.await.unwrap();
+                }
+            },
         );
         let t1 = Instant::now();
-        let user = user.unwrap().unwrap();
-        let (Reservation::Counted(pair), Reservation::Counted(whole)) =
-            (pair.unwrap(), whole.unwrap())
-        else {
-            panic!("the bench's attempts are never refused")
-        };
-        assert!(self
-            .hasher
-            .verify(&self.password, Some(&user.password_hash)));
+        let phc = user.map_or(self.phc.clone(), |u| u.password_hash);
+        assert!(self.hasher.verify(&self.password, Some(&phc)));
         let t2 = Instant::now();
         let f = new_family(self.env, now, "h".into());
-        let (a, b, c, d) = tokio::join!(
-            store.record_login(name, now),
-            store.put_refresh_family(&f),
-            store.clear_after_success("bench-pair", &pair),
-            store.clear_after_success("bench-key", &whole),
+        tokio::join!(
+            async {
+                if counts {
+                    store.record_login(name, now).await.unwrap();
+                }
+            },
+            async { store.put_refresh_family(&f).await.unwrap() },
+            // With counts on the user's item, the log-in record clears them.
+            clear("bench-key", whole.filter(|_| user_read)),
+            clear("bench-pair", pair_counted),
+            async {
+                if counts {
+                    store.uncount_attempt("bench-address").await.unwrap();
+                }
+            },
         );
-        a.unwrap();
-        b.unwrap();
-        c.unwrap();
-        d.unwrap();
         let t3 = Instant::now();
         sign::sign(self.keys, TokenType::Jwt, &self.claims).unwrap();
-        s.sk_total.push(ms(t.elapsed()));
-        s.sk_reads.push(ms(t1 - t));
-        s.sk_argon.push(ms(t2 - t1));
-        s.sk_writes.push(ms(t3 - t2));
+        [ms(t.elapsed()), ms(t1 - t), ms(t2 - t1), ms(t3 - t2)]
     }
 
     /// The floor's CPU parts, each alone.
@@ -423,6 +494,19 @@ impl Samples {
         out.insert(
             "login_vs_skeleton_ratio".into(),
             json!(login_p50 / skeleton),
+        );
+        // What each layout's calls alone come to, against the minimal log
+        // in: a log in cannot be nearer the minimal than its skeleton.
+        // The minimal log in's own skeleton shows what running its parts
+        // in one go adds on this machine.
+        let (one_item, on_user) = (p50(&mut s.sk_one_item), p50(&mut s.sk_on_user));
+        let minimal_skeleton = p50(&mut s.sk_minimal);
+        out.insert(
+            "skeleton_vs_minimal_ratio".into(),
+            json!({"nine_calls": skeleton / login_minimal,
+                   "seven_calls_one_item_per_username": one_item / login_minimal,
+                   "five_calls_counts_on_user": on_user / login_minimal,
+                   "two_calls_minimal": minimal_skeleton / login_minimal}),
         );
     }
 }
