@@ -45,6 +45,10 @@ pub struct AuthorizerSettings {
     pub deadline: Duration,
 }
 
+/// Storage connections the cold start opens: a decision's calls (a DPoP
+/// proof spent, then the tokens' records read) run one after another.
+pub const STORAGE_CONNECTIONS: usize = 1;
+
 /// Remembered states, at most this many (the oldest go first when full).
 const CACHE_CAPACITY: usize = 10_000;
 

@@ -19,7 +19,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let authorizer = compose::authorizer(&config, store, keys, Arc::new(SystemClock))
         .inspect_err(|e| tracing::error!("{e}"))?;
     if config.warm_up {
-        let storage_ms = authorizer.issuer().warm_storage().await;
+        let connections = authorizer::STORAGE_CONNECTIONS;
+        let storage_ms = authorizer.issuer().warm_storage(connections).await;
         tracing::debug!(?storage_ms, "warmed up");
     }
     authorizer::run(authorizer).await

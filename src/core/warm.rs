@@ -28,7 +28,7 @@ impl<S: UserStore, K: Signer + ?Sized> Issuer<S, K> {
     /// Opens the connections a log in needs, maps the Argon2id work area and
     /// signs one throw-away token.
     pub async fn warm_up(&self) -> WarmUp {
-        let storage = self.warm_storage().await;
+        let storage = self.warm_storage(super::login::WIDEST_ROUND).await;
         let t1 = Instant::now();
         let hasher = self.hasher.clone();
         let _ = tokio::task::spawn_blocking(move || hasher.prepare_work_area()).await;
@@ -49,13 +49,14 @@ impl<S: UserStore, K: Signer + ?Sized> Issuer<S, K> {
 }
 
 impl<S: UserStore, K: Signer + ?Sized> Issuer<S, K> {
-    /// Opens the storage connections a log in uses at once; the time it
-    /// took, or `None` when storage did not answer within its budget.
-    pub async fn warm_storage(&self) -> Option<f64> {
+    /// Opens `connections` storage connections (as many as the function's
+    /// requests use at once); the time it took, or `None` when storage did
+    /// not answer within its budget.
+    pub async fn warm_storage(&self, connections: usize) -> Option<f64> {
         let t0 = Instant::now();
         // A name that is never registered: these reads find nothing.
         let name = Username::parse("warm-up.token-issuer.invalid").ok()?;
-        let reads = concurrent_reads(self, &name, super::login::WIDEST_ROUND);
+        let reads = concurrent_reads(self, &name, connections);
         match tokio::time::timeout(STORAGE_BUDGET, reads).await {
             Ok(true) => Some(ms(t0.elapsed())),
             _ => None,

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use token_issuer::core::store::AdminStore;
+use token_issuer::keys::KeySet;
 use tokio::net::{TcpListener, TcpStream};
 
 /// TLS in front of `upstream`; its URL, and a count of the connections it
@@ -100,7 +101,7 @@ async fn the_functions_reach_storage_over_verified_tls_and_reuse_connections() {
     // it; its first log in then finds every connection it needs, so no
     // handshake lands on the user's clock.
     let fresh = token_issuer::compose::store(dynamodb_over(&url, Some(&ca)).await, &config.store);
-    let keys = token_issuer::keys::KeySet::from_pem(test_pem().as_bytes()).unwrap();
+    let keys = KeySet::from_pem(test_pem().as_bytes()).unwrap();
     let factor_key = token_issuer::keys::seal::FactorKey::ephemeral().unwrap();
     let cold = token_issuer::compose::app(&config, fresh, keys, factor_key, env.clock.clone());
     let before = accepted.load(Ordering::SeqCst);
@@ -113,6 +114,39 @@ async fn the_functions_reach_storage_over_verified_tls_and_reuse_connections() {
     let first = accepted.load(Ordering::SeqCst) - before - warmed;
     println!("tls: the warm-up opened {warmed}, the first log in {first}");
     assert_eq!(first, 0, "the warm-up opened {warmed}");
+
+    // The authorizer's calls run one after another: its warm-up opens one
+    // connection, and its first decision finds it.
+    let token = r.into_body().to_vec();
+    let token: serde_json::Value = serde_json::from_slice(&token).unwrap();
+    let token = token["content"][0]["token"].as_str().unwrap().to_string();
+    let jwks = KeySet::from_pem(test_pem().as_bytes()).unwrap();
+    let jwks = serde_json::from_str(jwks.jwks_json()).unwrap();
+    let mut authorizer_config = config.clone();
+    authorizer_config.issuer = Some(format!("https://{API_DOMAIN}"));
+    let fresh = token_issuer::compose::store(dynamodb_over(&url, Some(&ca)).await, &config.store);
+    let authorizer = token_issuer::compose::authorizer(
+        &authorizer_config,
+        fresh,
+        KeySet::verify_only(jwks).unwrap(),
+        env.clock.clone(),
+    )
+    .unwrap();
+    let before = accepted.load(Ordering::SeqCst);
+    let warm = authorizer
+        .issuer()
+        .warm_storage(token_issuer::authorizer::STORAGE_CONNECTIONS)
+        .await;
+    assert!(warm.is_some());
+    let warmed = accepted.load(Ordering::SeqCst) - before;
+    let decision = authorizer.decide(Some(&format!("Bearer {token}"))).await;
+    assert!(
+        matches!(decision, token_issuer::authorizer::Decision::Allow(_)),
+        "{decision:?}"
+    );
+    let first = accepted.load(Ordering::SeqCst) - before - warmed;
+    println!("tls: the authorizer's warm-up opened {warmed}, its first decision {first}");
+    assert_eq!((warmed, first), (1, 0));
 
     // Amazon's roots alone do not trust the test's CA: nothing is sent.
     let untrusting = dynamodb_over(&url, None).await;
