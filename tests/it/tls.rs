@@ -110,16 +110,16 @@ async fn the_functions_reach_storage_over_verified_tls_and_reuse_connections() {
     let warmed = accepted.load(Ordering::SeqCst) - before;
     let req = lambda_http::request::from_str(&ev.to_string()).unwrap();
     let r = token_issuer::handle(&cold, req).await;
-    assert_eq!(r.status(), 200);
+    let status = r.status();
+    let body: serde_json::Value = serde_json::from_slice(&r.into_body()).unwrap();
+    assert_eq!(status, 200, "{body}");
     let first = accepted.load(Ordering::SeqCst) - before - warmed;
     println!("tls: the warm-up opened {warmed}, the first log in {first}");
     assert_eq!(first, 0, "the warm-up opened {warmed}");
 
     // The authorizer's calls run one after another: its warm-up opens one
     // connection, and its first decision finds it.
-    let token = r.into_body().to_vec();
-    let token: serde_json::Value = serde_json::from_slice(&token).unwrap();
-    let token = token["content"][0]["token"].as_str().unwrap().to_string();
+    let token = body["content"][0]["token"].as_str().unwrap().to_string();
     let jwks = KeySet::from_pem(test_pem().as_bytes()).unwrap();
     let jwks = serde_json::from_str(jwks.jwks_json()).unwrap();
     let mut authorizer_config = config.clone();
