@@ -1,6 +1,6 @@
 //! Work done at cold start so that the first request does not pay for it:
 //! the storage connections a log in uses at once (with their TLS handshakes,
-//! credentials and endpoint resolution), the Argon2id work area (19 MiB of
+//! credentials and endpoint resolution), the Argon2id work area (7 MiB of
 //! memory touched for the first time), and the signing key's first use.
 //! Nothing here can fail start-up: a warm-up that fails or is slow is
 //! skipped, and the first request does that work itself.

@@ -373,7 +373,7 @@ async fn passwords_are_checked_and_stored_as_argon2id() {
         .unwrap();
     assert!(user
         .password_hash
-        .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        .starts_with("$argon2id$v=19$m=7168,t=5,p=1$"));
     assert!(user.enabled);
     assert_eq!(user.auth_source, "local");
     let hasher = token_issuer::core::password::Hasher::new();

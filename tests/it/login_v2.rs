@@ -240,7 +240,7 @@ async fn weaker_stored_hashes_are_upgraded_at_log_in() {
     assert!(
         stored
             .password_hash
-            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            .starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
         "{}",
         stored.password_hash
     );
