@@ -71,7 +71,9 @@ pub struct Config {
     /// The authorizer: the `aud` values it accepts (default: `AUDIENCE`).
     pub accepted_audiences: Vec<String>,
     /// Open storage connections and touch the password hash's memory at
-    /// cold start (`WARM_UP`, default on), so the first request does not.
+    /// cold start (`WARM_UP`, default off), so the first request does not.
+    /// Off because when Init is on the first user's clock, as for an
+    /// on-demand start, it only moves that work and adds its own reads.
     pub warm_up: bool,
     /// `DPOP_NONCES`: `on` makes every DPoP proof carry a nonce the issuer
     /// handed out (RFC 9449 §8), which bounds how long before use a proof
@@ -357,7 +359,7 @@ impl Config {
                 }
             },
         };
-        let warm_up = switch(src, "WARM_UP", true)?;
+        let warm_up = switch(src, "WARM_UP", false)?;
         let dpop_nonces = switch(src, "DPOP_NONCES", false)?;
         Ok(Self {
             warm_up,
@@ -453,11 +455,11 @@ mod tests {
     ];
 
     #[test]
-    fn warm_up_is_on_unless_turned_off() {
-        assert!(Config::from_source(&src(BASE)).unwrap().warm_up);
+    fn warm_up_is_off_unless_turned_on() {
+        assert!(!Config::from_source(&src(BASE)).unwrap().warm_up);
         let mut pairs = BASE.to_vec();
-        pairs.push(("WARM_UP", "false"));
-        assert!(!Config::from_source(&src(&pairs)).unwrap().warm_up);
+        pairs.push(("WARM_UP", "true"));
+        assert!(Config::from_source(&src(&pairs)).unwrap().warm_up);
         pairs.pop();
         pairs.push(("WARM_UP", "maybe"));
         let err = Config::from_source(&src(&pairs)).unwrap_err();
