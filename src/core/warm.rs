@@ -3,7 +3,9 @@
 //! credentials and endpoint resolution), the Argon2id work area (7 MiB of
 //! memory touched for the first time), and the signing key's first use.
 //! Nothing here can fail start-up: a warm-up that fails or is slow is
-//! skipped, and the first request does that work itself.
+//! skipped, and the first request does that work itself. It runs only with
+//! `WARM_UP` on: where Init is on the first user's clock it only moves that
+//! work, and adds reads of its own.
 
 use super::record::user::Username;
 use super::sign::{self, TokenType};

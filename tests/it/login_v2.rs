@@ -219,42 +219,53 @@ async fn weaker_stored_hashes_are_upgraded_at_log_in() {
     use argon2::password_hash::{PasswordHasher, SaltString};
     use token_issuer::core::store::UserStore as _;
     let env = TestEnv::new().await;
-    let weak = argon2::Argon2::new(
-        argon2::Algorithm::Argon2id,
-        argon2::Version::V0x13,
-        argon2::Params::new(4096, 1, 1, None).unwrap(),
-    );
-    let salt = SaltString::encode_b64(b"an old salt 1234").unwrap();
-    let old_phc = weak
-        .hash_password(PASSWORD.as_bytes(), &salt)
-        .unwrap()
-        .to_string();
-    env.add_user("legacy", PASSWORD, |u| u.password_hash = old_phc.clone())
-        .await;
-    let name = token_issuer::core::record::user::Username::parse("legacy").unwrap();
+    // A weak imported hash, and this issuer's own earlier setting (19 MiB,
+    // two passes), which its users still have until they log in again.
+    for (username, m_kib, passes) in [("legacy", 4096, 1), ("former", 19_456, 2)] {
+        let old = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(m_kib, passes, 1, None).unwrap(),
+        );
+        let salt = SaltString::encode_b64(b"an old salt 1234").unwrap();
+        let old_phc = old
+            .hash_password(PASSWORD.as_bytes(), &salt)
+            .unwrap()
+            .to_string();
+        env.add_user(username, PASSWORD, |u| u.password_hash = old_phc.clone())
+            .await;
+        let name = token_issuer::core::record::user::Username::parse(username).unwrap();
 
-    let body = json!({"username": "legacy", "password": PASSWORD});
-    let r = env.call(&login("v2-login", body.clone())).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let stored = env.store.get_user(&name).await.unwrap().unwrap();
-    assert!(
-        stored
-            .password_hash
-            .starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
-        "{}",
-        stored.password_hash
-    );
-    assert_ne!(stored.password_hash, old_phc);
-    assert_eq!(stored.tokens_revoked_at, None, "an upgrade revokes nothing");
-    // The same password still works, and the refresh token of the first log in too.
-    let refresh = r.json()["content"][0]["refreshToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(env.call(&login("v2-login", body)).await.status, 200);
-    let ev = with_body(
-        event("v2-refresh"),
-        &json!({"refreshToken": refresh}).to_string(),
-    );
-    assert_eq!(env.call(&ev).await.status, 200);
+        // A wrong password is refused as any other and replaces nothing.
+        let wrong = json!({"username": username, "password": "not the password"});
+        let r = env.call(&login("v2-login", wrong)).await;
+        assert_eq!(r.status, 401, "{}", r.text());
+        let stored = env.store.get_user(&name).await.unwrap().unwrap();
+        assert_eq!(stored.password_hash, old_phc);
+
+        let body = json!({"username": username, "password": PASSWORD});
+        let r = env.call(&login("v2-login", body.clone())).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let stored = env.store.get_user(&name).await.unwrap().unwrap();
+        assert!(
+            stored
+                .password_hash
+                .starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
+            "{username}: {}",
+            stored.password_hash
+        );
+        assert_ne!(stored.password_hash, old_phc);
+        assert_eq!(stored.tokens_revoked_at, None, "an upgrade revokes nothing");
+        // The same password still works, and the refresh token of the first log in too.
+        let refresh = r.json()["content"][0]["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(env.call(&login("v2-login", body)).await.status, 200);
+        let ev = with_body(
+            event("v2-refresh"),
+            &json!({"refreshToken": refresh}).to_string(),
+        );
+        assert_eq!(env.call(&ev).await.status, 200);
+    }
 }
