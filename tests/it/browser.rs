@@ -294,6 +294,19 @@ impl Driver {
         }
     }
 
+    /// Waits until the page has an element `css`: a click that leads to
+    /// another page can return before that page is shown.
+    fn wait_for(&self, css: &str) {
+        let started = Instant::now();
+        while self.try_text(css).is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no {css} on the page"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The text of `css`, or `None` while there is no such element.
     fn try_text(&self, css: &str) -> Option<String> {
         let id = self.session.as_deref().expect("a session");
@@ -1081,6 +1094,8 @@ async fn a_browser_signs_a_device_in_at_the_device_page() {
         driver.wait_text("h1", "Sign in a device?");
         let shot = driver.screenshot();
         driver.click("button[value=continue]");
+        // The confirmation posts, then is sent on to the login page.
+        driver.wait_for("#username");
         driver.type_into("#username", "Admin");
         driver.type_into("#password", PASSWORD);
         driver.click("button[type=submit]");
