@@ -6,7 +6,8 @@ use super::record::user::Username;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
 use unicode_normalization::UnicodeNormalization;
 
 /// Longest password accepted, in bytes as received.
@@ -26,8 +27,8 @@ pub const ARGON2_P: u32 = 1;
 
 /// A well-formed Argon2id PHC string with the current parameters and a random
 /// salt and digest: no password is known to match it. Verifying against it
-/// makes an unknown user cost one full Argon2id run, like a known one
-///. A unit test checks its parameters against the constants.
+/// makes an unknown user cost one full Argon2id run, like a known one. A
+/// unit test checks its parameters against the constants.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=7168,t=5,p=1$2tawvM75tHhN4G40R2+SCA$opWuUeoGfL0tgoKMDVdcoMnbAIW8fcOSiiioWmZkTZQ";
 
 /// A password in NFC form, never printed.
@@ -254,8 +255,19 @@ pub struct HashError(String);
 pub struct Hasher {
     argon: Argon2<'static>,
     params: Params,
-    memory: Arc<Mutex<Vec<Block>>>,
+    work: Arc<Work>,
 }
+
+/// The work area and how far its first writing has come.
+struct Work {
+    area: Mutex<Vec<Block>>,
+    /// [`UNPREPARED`], [`PREPARING`] or [`PREPARED`].
+    state: AtomicU8,
+}
+
+const UNPREPARED: u8 = 0;
+const PREPARING: u8 = 1;
+const PREPARED: u8 = 2;
 
 impl Default for Hasher {
     fn default() -> Self {
@@ -272,25 +284,40 @@ impl Hasher {
             argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()),
             params,
             // Allocated on first use, so start-up does not pay for it.
-            memory: Arc::new(Mutex::new(Vec::new())),
+            work: Arc::new(Work {
+                area: Mutex::new(Vec::new()),
+                state: AtomicU8::new(UNPREPARED),
+            }),
         }
+    }
+
+    /// Whether the caller is the one to run [`Hasher::prepare_work_area`]:
+    /// `true` once per hasher, for the first to ask. A verification that
+    /// finds the area busy with that writing waits for it instead of
+    /// writing an area of its own.
+    pub fn claim_preparation(&self) -> bool {
+        self.work
+            .state
+            .compare_exchange(UNPREPARED, PREPARING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     /// Allocates the work area and writes every page of it, so the first
     /// verification finds its 7 MiB already mapped: a fraction of the cost
-    /// of a verification (no hashing), done at cold start.
+    /// of a verification (no hashing), done before it is needed.
     pub fn prepare_work_area(&self) {
-        let Ok(mut memory) = self.memory.lock() else {
-            return;
-        };
-        if memory.len() != self.params.block_count() {
-            *memory = vec![Block::default(); self.params.block_count()];
+        if let Ok(mut memory) = self.work.area.lock() {
+            // An area already there was written by a verification.
+            if memory.len() != self.params.block_count() {
+                *memory = vec![Block::default(); self.params.block_count()];
+                // Written block by block (`vec!` may hand out untouched zero pages).
+                for block in memory.iter_mut() {
+                    *block = Block::default();
+                }
+                std::hint::black_box(memory.as_mut_slice());
+            }
         }
-        // Written block by block (`vec!` may hand out untouched zero pages).
-        for block in memory.iter_mut() {
-            *block = Block::default();
-        }
-        std::hint::black_box(memory.as_mut_slice());
+        self.work.state.store(PREPARED, Ordering::Release);
     }
 
     /// A PHC string with a fresh random salt.
@@ -349,7 +376,17 @@ impl Hasher {
         let mut salt_buf = [0u8; 64];
         let salt = parsed.salt?.decode_b64(&mut salt_buf).ok()?;
         let mut out = vec![0u8; expected.len()];
-        let mut memory = self.memory.try_lock().ok()?;
+        let mut memory = match self.work.area.try_lock() {
+            Ok(memory) => memory,
+            // The area's first writing is under way: waiting for it costs
+            // less than writing a second area.
+            Err(TryLockError::WouldBlock)
+                if self.work.state.load(Ordering::Acquire) == PREPARING =>
+            {
+                self.work.area.lock().ok()?
+            }
+            Err(_) => return None,
+        };
         if memory.len() != self.params.block_count() {
             *memory = vec![Block::default(); self.params.block_count()];
         }
@@ -386,6 +423,44 @@ impl Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verification_waits_for_the_work_area_being_prepared() {
+        let hasher = Hasher::new();
+        let password = Password::parse("correct horse battery").unwrap();
+        let phc = hasher.hash(&password).unwrap();
+        assert!(hasher.claim_preparation());
+        assert!(!hasher.claim_preparation(), "claimed once only");
+        // Held as a preparation holds it: a verification now waits rather
+        // than take the plain path, and still answers rightly.
+        let held = hasher.work.area.lock().unwrap();
+        let verifier = {
+            let (hasher, phc) = (hasher.clone(), phc.clone());
+            std::thread::spawn(move || {
+                let right = Password::parse("correct horse battery").unwrap();
+                let wrong = Password::parse("correct horse battery!").unwrap();
+                (
+                    hasher.verify(&right, Some(&phc)),
+                    hasher.verify(&wrong, Some(&phc)),
+                )
+            })
+        };
+        // Two verifications the plain way take a fraction of this.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!verifier.is_finished(), "the verification waited");
+        drop(held);
+        hasher.prepare_work_area();
+        assert_eq!(verifier.join().unwrap(), (true, false));
+        assert_eq!(hasher.work.state.load(Ordering::Acquire), PREPARED);
+        assert_eq!(
+            hasher.work.area.lock().unwrap().len(),
+            hasher.params.block_count(),
+            "one area, reused"
+        );
+        // Once prepared, a busy area sends a verification the plain way.
+        let _held = hasher.work.area.lock().unwrap();
+        assert!(hasher.verify(&password, Some(&phc)));
+    }
 
     #[test]
     fn hash_then_verify() {

@@ -32,8 +32,7 @@ impl<S: UserStore, K: Signer + ?Sized> Issuer<S, K> {
     pub async fn warm_up(&self) -> WarmUp {
         let storage = self.warm_storage(super::login::WIDEST_ROUND).await;
         let t1 = Instant::now();
-        let hasher = self.hasher.clone();
-        let _ = tokio::task::spawn_blocking(move || hasher.prepare_work_area()).await;
+        self.prepare_work_area().await;
         let argon2_ms = ms(t1.elapsed());
         let t2 = Instant::now();
         let signed = sign::sign(
@@ -46,6 +45,16 @@ impl<S: UserStore, K: Signer + ?Sized> Issuer<S, K> {
             storage_ms: storage,
             argon2_ms,
             signing_ms: signed.then(|| ms(t2.elapsed())),
+        }
+    }
+}
+
+impl<S, K: ?Sized> Issuer<S, K> {
+    /// Writes the Argon2id work area, unless a log in has begun to.
+    pub async fn prepare_work_area(&self) {
+        if self.hasher.claim_preparation() {
+            let hasher = self.hasher.clone();
+            let _ = tokio::task::spawn_blocking(move || hasher.prepare_work_area()).await;
         }
     }
 }
