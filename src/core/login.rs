@@ -526,37 +526,55 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
             .authenticate(creds, PasswordRoute::VENDOR, origin)
             .await?;
         let now = self.now();
-        let (user, family, refresh) = self.start_family(checked, None, None, origin, now).await?;
-        self.grant(
-            user,
-            refresh,
-            family.expires_at,
-            &family.id.to_string(),
-            issuer_url,
-            now,
-        )
+        self.start_family(checked, None, None, origin, now, |user, family, refresh| {
+            self.grant(
+                user.clone(),
+                refresh,
+                family.expires_at,
+                &family.id.to_string(),
+                issuer_url,
+                now,
+            )
+        })
+        .await
     }
 
     /// After a successful log in: records it and starts a refresh family
     /// (bound to `client` when an OAuth client asked, and to the browser
-    /// `session` it starts), while its counts are settled.
-    pub(super) async fn start_family(
+    /// `session` it starts), while its counts are settled. `mint` makes
+    /// what the caller answers with from the user as logged in, the family
+    /// and its first token. It runs while the writes are answered, so a
+    /// signature costs the log in no time of its own, and what it made is
+    /// returned only when every write succeeded.
+    pub(super) async fn start_family<T>(
         &self,
         Authenticated { user, settlement }: Authenticated,
         client: Option<ClientBinding>,
         session: Option<SessionLink>,
         origin: &Origin<'_>,
         now: OffsetDateTime,
-    ) -> Result<(User, RefreshFamily, RefreshToken), Error> {
+        mint: impl FnOnce(&User, &RefreshFamily, RefreshToken) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let (family, refresh) = self.new_family(&user, client, session, origin, now)?;
+        let mut logged_in = user.clone();
+        logged_in.last_login_at = Some(now);
         // Independent writes: run them together to save round trips.
-        let ((), user, ()) = tokio::try_join!(
-            self.settle(settlement),
-            self.record_login(user, now),
-            async { Ok(self.store.put_refresh_family(&family).await?) }
-        )?;
-        audit::login_succeeded(origin, &user);
-        Ok((user, family, refresh))
+        let writes = async {
+            tokio::try_join!(
+                self.settle(settlement),
+                self.record_login(user, now),
+                async { Ok(self.store.put_refresh_family(&family).await?) }
+            )
+        };
+        let minting = async {
+            // Polled first, the writes go out before the signing starts.
+            tokio::task::yield_now().await;
+            mint(&logged_in, &family, refresh)
+        };
+        let (written, minted) = tokio::join!(writes, minting);
+        written?;
+        audit::login_succeeded(origin, &logged_in);
+        minted
     }
 }
 

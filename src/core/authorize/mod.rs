@@ -547,7 +547,14 @@ impl<
             dpop_jkt: None,
         };
         let (user, family, first) = self
-            .start_family(checked, Some(binding), Some(link), origin, now)
+            .start_family(
+                checked,
+                Some(binding),
+                Some(link),
+                origin,
+                now,
+                |u, f, r| Ok((u.clone(), f.clone(), r)),
+            )
             .await?;
         spare.families = vec![family.id];
         let fresh = joined.is_none();

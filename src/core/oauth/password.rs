@@ -49,20 +49,27 @@ impl<S: FamilyStore + ResourceStore + ThrottleStore + UserStore, K: Signer + ?Si
             // authentication.
             dpop_jkt: dpop.filter(|_| client.is_public()).map(str::to_string),
         };
-        let (user, family, refresh) = self
-            .start_family(checked, Some(binding), None, origin, now)
-            .await?;
-        let refresh = client.allows(GrantType::RefreshToken).then_some(refresh);
-        let tokens = UserTokens {
-            client,
-            user: &user,
-            family: &family,
-            refresh_token: refresh,
-            scope,
-            nonce: None,
-            resource: resource.as_ref(),
-            dpop,
-        };
-        self.mint_for_user(tokens, issuer_url, now)
+        self.start_family(
+            checked,
+            Some(binding),
+            None,
+            origin,
+            now,
+            |user, family, refresh| {
+                let refresh = client.allows(GrantType::RefreshToken).then_some(refresh);
+                let tokens = UserTokens {
+                    client,
+                    user,
+                    family,
+                    refresh_token: refresh,
+                    scope,
+                    nonce: None,
+                    resource: resource.as_ref(),
+                    dpop,
+                };
+                self.mint_for_user(tokens, issuer_url, now)
+            },
+        )
+        .await
     }
 }
