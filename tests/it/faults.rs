@@ -570,3 +570,100 @@ async fn every_route_answers_when_its_deadline_passes() {
         "authorizer: {took:?}"
     );
 }
+
+/// Forwards to DynamoDB Local, but answers a request naming `target` itself,
+/// as DynamoDB answers a write to a table that is not there, and closes.
+async fn refusing_proxy(upstream: String, target: &'static str) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = l.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let (mut cr, cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let cw = Arc::new(tokio::sync::Mutex::new(cw));
+                let back = cw.clone();
+                let down = tokio::spawn(async move {
+                    let mut buf = vec![0u8; 65536];
+                    while let Ok(n) = sr.read(&mut buf).await {
+                        if n == 0 || back.lock().await.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n) = cr.read(&mut buf).await {
+                    let text = String::from_utf8_lossy(&buf[..n]);
+                    if n == 0 {
+                        break;
+                    }
+                    if text.contains(&format!("DynamoDB_20120810.{target}")) {
+                        let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"Requested resource not found"}"#;
+                        let answer = format!(
+                            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\n\
+                             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let mut cw = cw.lock().await;
+                        let _ = cw.write_all(answer.as_bytes()).await;
+                        let _ = cw.shutdown().await;
+                        break;
+                    }
+                    if sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                down.abort();
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A log in's tokens are signed while its success's writes are out, and
+/// answered only when every write succeeded: with the new family's write
+/// refused, each password log in answers its dialect's server error, no
+/// token, and the user's counts are settled (the next log in is not refused).
+#[tokio::test]
+async fn a_log_in_whose_family_write_fails_answers_no_token() {
+    let good = TestEnv::new().await;
+    let secret = good
+        .add_client("app", false, &GrantType::ALL, "openid")
+        .await
+        .unwrap();
+    // A log in's only PutItem is its new family's.
+    let proxy = refusing_proxy(endpoint(), "PutItem").await;
+    let refused = TestEnv::on_store(good.config.clone(), store_at(&proxy, &good).await).await;
+    let mut routes: Vec<_> = requests("unused", "unused")
+        .into_iter()
+        .filter(|(route, _, _)| ["v2 login", "user authenticate"].contains(route))
+        .collect();
+    routes.push((
+        "oauth password grant",
+        oauth_event(
+            "oauth-token-password",
+            &[
+                ("grant_type", "password"),
+                ("username", "admin"),
+                ("password", PASSWORD),
+            ],
+            Some(("app", &secret)),
+        ),
+        OAUTH_ERROR,
+    ));
+    assert_eq!(routes.len(), 3);
+    for _ in 0..3 {
+        for (route, ev, expected) in &routes {
+            let r = refused.call(ev).await;
+            assert_server_error(&r, expected, route);
+        }
+    }
+    // Nine failed writes, yet nothing was counted against the user.
+    let r = good.call(&event("v2-login")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
