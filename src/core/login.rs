@@ -113,12 +113,7 @@ impl<S: FamilyStore + ThrottleStore + UserStore, K: Signer + ?Sized> Issuer<S, K
         // A process's first password check: the Argon2id work area's pages
         // are written on another thread while the attempt's first storage
         // round is on the network, rather than by the check after it.
-        if self.hasher.claim_preparation() {
-            let hasher = self.hasher.clone();
-            drop(tokio::task::spawn_blocking(move || {
-                hasher.prepare_work_area()
-            }));
-        }
+        drop(self.start_preparing_work_area());
         self.authenticate_with(&username, device.as_ref(), origin, |user| {
             self.check_password(password, auth_source, user, route)
         })

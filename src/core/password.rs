@@ -390,6 +390,10 @@ impl Hasher {
         if memory.len() != self.params.block_count() {
             *memory = vec![Block::default(); self.params.block_count()];
         }
+        // Whoever holds a whole area has it written: from now on a
+        // verification that finds it busy takes the plain path rather than
+        // queue behind this one, as it would behind the first writing.
+        self.work.state.store(PREPARED, Ordering::Release);
         self.argon
             .hash_password_into_with_memory(
                 password.expose().as_bytes(),
@@ -460,6 +464,42 @@ mod tests {
         // Once prepared, a busy area sends a verification the plain way.
         let _held = hasher.work.area.lock().unwrap();
         assert!(hasher.verify(&password, Some(&phc)));
+    }
+
+    #[test]
+    fn a_verification_that_writes_the_area_lets_the_next_go_the_plain_way() {
+        let hasher = Hasher::new();
+        let password = Password::parse("correct horse battery").unwrap();
+        let phc = hasher.hash(&password).unwrap();
+        // A first log in claimed the writing, but its verification got the
+        // area before the writing thread did.
+        assert!(hasher.claim_preparation());
+        assert!(hasher.verify(&password, Some(&phc)));
+        assert_eq!(hasher.work.state.load(Ordering::Acquire), PREPARED);
+        // So a verification that finds it busy now (held here as another
+        // verification holds it) does not wait for it.
+        let held = hasher.work.area.lock().unwrap();
+        let verifier = {
+            let (hasher, phc) = (hasher.clone(), phc.clone());
+            std::thread::spawn(move || {
+                let right = Password::parse("correct horse battery").unwrap();
+                hasher.verify(&right, Some(&phc))
+            })
+        };
+        let waited = std::time::Instant::now();
+        while !verifier.is_finished() && waited.elapsed().as_secs() < 20 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let finished = verifier.is_finished();
+        drop(held);
+        assert!(finished, "the verification queued behind the held area");
+        assert!(verifier.join().unwrap());
+        // The writing that was claimed finds the area whole and keeps it.
+        hasher.prepare_work_area();
+        assert_eq!(
+            hasher.work.area.lock().unwrap().len(),
+            hasher.params.block_count()
+        );
     }
 
     #[test]

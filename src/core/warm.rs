@@ -52,10 +52,18 @@ impl<S: UserStore, K: Signer + ?Sized> Issuer<S, K> {
 impl<S, K: ?Sized> Issuer<S, K> {
     /// Writes the Argon2id work area, unless a log in has begun to.
     pub async fn prepare_work_area(&self) {
-        if self.hasher.claim_preparation() {
-            let hasher = self.hasher.clone();
-            let _ = tokio::task::spawn_blocking(move || hasher.prepare_work_area()).await;
+        if let Some(writing) = self.start_preparing_work_area() {
+            let _ = writing.await;
         }
+    }
+
+    /// Starts writing the Argon2id work area on a blocking thread, when no
+    /// one has claimed that yet; the writing, for whoever must wait for it.
+    pub(super) fn start_preparing_work_area(&self) -> Option<tokio::task::JoinHandle<()>> {
+        self.hasher.claim_preparation().then(|| {
+            let hasher = self.hasher.clone();
+            tokio::task::spawn_blocking(move || hasher.prepare_work_area())
+        })
     }
 }
 
