@@ -309,11 +309,7 @@ impl Hasher {
         if let Ok(mut memory) = self.work.area.lock() {
             // An area already there was written by a verification.
             if memory.len() != self.params.block_count() {
-                *memory = vec![Block::default(); self.params.block_count()];
-                // Written block by block (`vec!` may hand out untouched zero pages).
-                for block in memory.iter_mut() {
-                    *block = Block::default();
-                }
+                *memory = new_area(self.params.block_count());
                 std::hint::black_box(memory.as_mut_slice());
             }
         }
@@ -388,7 +384,7 @@ impl Hasher {
             Err(_) => return None,
         };
         if memory.len() != self.params.block_count() {
-            *memory = vec![Block::default(); self.params.block_count()];
+            *memory = new_area(self.params.block_count());
         }
         // Whoever holds a whole area has it written: from now on a
         // verification that finds it busy takes the plain path rather than
@@ -423,6 +419,48 @@ impl Hasher {
         }
     }
 }
+
+/// A work area of `blocks` blocks, every page of it mapped and written
+/// (each block once: a block is not a type whose zeroes the allocator could
+/// hand out as untouched pages).
+fn new_area(blocks: usize) -> Vec<Block> {
+    let mut area = Vec::with_capacity(blocks);
+    map_pages(area.spare_capacity_mut());
+    area.resize(blocks, Block::default());
+    area
+}
+
+/// Asks the kernel to map the whole pages of `memory` in one call
+/// (`MADV_POPULATE_WRITE`, Linux 5.14 and later) rather than one fault per
+/// page as they are first written: a fresh 7 MiB area then takes about half
+/// the CPU to write (1.0 against 1.8-1.9 ms here). Where the kernel lacks
+/// it, the call fails and the writing faults the pages in as before.
+#[cfg(target_os = "linux")]
+fn map_pages<T>(memory: &mut [std::mem::MaybeUninit<T>]) {
+    // SAFETY: sysconf reads a constant of the system.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        p if p > 0 => p as usize,
+        _ => return,
+    };
+    let start = memory.as_mut_ptr() as usize;
+    let end = start + std::mem::size_of_val(memory);
+    let (first, last) = (start.next_multiple_of(page), end / page * page);
+    if first < last {
+        // SAFETY: [first, last) lies inside `memory`, borrowed mutably here
+        // and not yet initialised; mapping its pages changes nothing Rust
+        // can observe, and a failure leaves them as they were.
+        unsafe {
+            libc::madvise(
+                first as *mut libc::c_void,
+                last - first,
+                libc::MADV_POPULATE_WRITE,
+            );
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn map_pages<T>(_memory: &mut [std::mem::MaybeUninit<T>]) {}
 
 #[cfg(test)]
 mod tests {
