@@ -7,7 +7,7 @@ use aws_types::SdkConfig;
 use std::time::Duration;
 
 /// Amazon's root CAs: every AWS endpoint we call chains to one of them.
-const AMAZON_ROOTS: &[u8] = include_bytes!("../certs/amazon-roots.pem");
+pub(crate) const AMAZON_ROOTS: &[u8] = include_bytes!("../certs/amazon-roots.pem");
 
 #[derive(Debug, thiserror::Error)]
 pub enum SdkConfigError {

@@ -21,6 +21,8 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -36,6 +38,11 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// server (`cargo lambda watch`) serves many.
 const MAX_IDLE: usize = 64;
 
+/// How long a name lookup's addresses serve later connections: long enough
+/// for the connections a request opens together to share one lookup, short
+/// against any DNS answer's lifetime.
+const LOOKUP_FRESH: Duration = Duration::from_secs(1);
+
 /// Where a request goes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Endpoint {
@@ -49,9 +56,17 @@ struct Idle {
     since: Instant,
 }
 
+/// An endpoint's addresses and when they were looked up; the slot is held
+/// while a lookup is under way, so callers that arrive meanwhile wait for
+/// it rather than look the name up again.
+type Lookup = Arc<tokio::sync::Mutex<Option<(Instant, Vec<SocketAddr>)>>>;
+
 struct Inner {
     tls: TlsConnector,
     idle: Mutex<HashMap<Endpoint, Vec<Idle>>>,
+    lookups: Mutex<HashMap<Endpoint, Lookup>>,
+    /// Name lookups made, for the tests.
+    looked_up: AtomicUsize,
 }
 
 /// The client, shared by every SDK client built from one configuration.
@@ -108,6 +123,8 @@ impl Http1Client {
             inner: Arc::new(Inner {
                 tls: TlsConnector::from(Arc::new(config)),
                 idle: Mutex::new(HashMap::new()),
+                lookups: Mutex::new(HashMap::new()),
+                looked_up: AtomicUsize::new(0),
             }),
         })
     }
@@ -238,7 +255,8 @@ impl Connector {
 
     async fn connect(&self, endpoint: &Endpoint) -> Result<SendRequest<SdkBody>, ConnectorError> {
         let connecting = async {
-            let tcp = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+            let addresses = self.addresses(endpoint).await.map_err(io_error)?;
+            let tcp = TcpStream::connect(addresses.as_slice())
                 .await
                 .map_err(io_error)?;
             // Requests are small and answered at once: no Nagle delay.
@@ -257,6 +275,38 @@ impl Connector {
                 .await
                 .map_err(|e| ConnectorError::timeout(e.into()))?,
         }
+    }
+}
+
+impl Connector {
+    /// `endpoint`'s addresses: one lookup for the connections opened
+    /// together (a log in's first round opens four; each lookup took a
+    /// blocking thread of its own), none when the last is under
+    /// [`LOOKUP_FRESH`] old.
+    async fn addresses(&self, endpoint: &Endpoint) -> std::io::Result<Vec<SocketAddr>> {
+        let slot = match self.inner.lookups.lock() {
+            Ok(mut lookups) => lookups.entry(endpoint.clone()).or_default().clone(),
+            Err(_) => Lookup::default(),
+        };
+        let mut held = slot.lock().await;
+        if let Some((at, addresses)) = held.as_ref() {
+            if at.elapsed() < LOOKUP_FRESH {
+                return Ok(addresses.clone());
+            }
+        }
+        self.inner.looked_up.fetch_add(1, Ordering::Relaxed);
+        let addresses: Vec<SocketAddr> =
+            tokio::net::lookup_host((endpoint.host.as_str(), endpoint.port))
+                .await?
+                .collect();
+        if addresses.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{} has no address", endpoint.host),
+            ));
+        }
+        *held = Some((Instant::now(), addresses.clone()));
+        Ok(addresses)
     }
 }
 
@@ -315,6 +365,32 @@ mod tests {
         assert_eq!(e("http://[::1]:8000").unwrap().host, "::1");
         assert_eq!(e("http://127.0.0.1:8000/x").unwrap().port, 8000);
         assert!(e("ftp://h/").is_err());
+    }
+
+    #[tokio::test]
+    async fn connections_opened_together_share_one_name_lookup() {
+        let client = Http1Client::trusting(crate::aws::AMAZON_ROOTS, None).unwrap();
+        let connector = Connector {
+            inner: client.inner.clone(),
+            connect_timeout: None,
+        };
+        let endpoint = endpoint_of(&"http://localhost:9".parse().unwrap()).unwrap();
+        let lookups = (0..4).map(|_| connector.addresses(&endpoint));
+        let found = futures_util::future::join_all(lookups).await;
+        assert!(found
+            .iter()
+            .all(|a| a.as_ref().is_ok_and(|a| !a.is_empty())));
+        assert_eq!(client.inner.looked_up.load(Ordering::Relaxed), 1);
+        // Once the addresses are older than their freshness, a new lookup.
+        if let Ok(lookups) = client.inner.lookups.lock() {
+            let slot = lookups[&endpoint].clone();
+            let mut held = slot.try_lock().unwrap();
+            if let Some((at, _)) = held.as_mut() {
+                *at = at.checked_sub(LOOKUP_FRESH).unwrap();
+            }
+        }
+        connector.addresses(&endpoint).await.unwrap();
+        assert_eq!(client.inner.looked_up.load(Ordering::Relaxed), 2);
     }
 
     #[test]
