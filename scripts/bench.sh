@@ -6,6 +6,11 @@
 #                               enumeration (failure timings), or lambda (the
 #                               Lambda-shaped mode: CPU shares per memory size, TLS
 #                               to storage, throughput); default issuer and enumeration
+#   scripts/bench.sh pair       two builds of the function (or two keys of the TLS
+#                               terminator) cold-started alternately under one CPU
+#                               share, paired: PAIR_A_BIN, PAIR_B_BIN (a copy of an
+#                               earlier target/release/bench-issuer), PAIR_A_KEY,
+#                               PAIR_B_KEY (server or server-ec), PAIR_MB, PAIR_N
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -13,8 +18,8 @@ cd "$root"
 # shellcheck source=env.sh
 source "$here/env.sh"
 case "${1:-}" in
-  "" | issuer | enumeration | lambda) ;;
-  *) echo "usage: scripts/bench.sh [issuer|enumeration|lambda]" >&2; exit 2 ;;
+  "" | issuer | enumeration | lambda | pair) ;;
+  *) echo "usage: scripts/bench.sh [issuer|enumeration|lambda|pair]" >&2; exit 2 ;;
 esac
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export AWS_ENDPOINT_URL_DYNAMODB="$("$here/ddb-local.sh" start "$port")"
@@ -29,7 +34,7 @@ build() {
   cargo build --release -p token-issuer-bench
 }
 bench="${CARGO_TARGET_DIR:-$root/target}/release/token-issuer-bench"
-if [ "${1:-}" = lambda ]; then
+if [ "${1:-}" = lambda ] || [ "${1:-}" = pair ]; then
   # Lambda-shaped: CPU shares per memory size (cgroups; root), TLS to
   # DynamoDB Local through a terminator with the bench's own CA, which only
   # the bench's builds trust.
@@ -45,11 +50,24 @@ if [ "${1:-}" = lambda ]; then
     openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
       -out "$tls/server.pem" -days 30 -extfile "$tls/ext" 2>/dev/null
   fi
+  # The same name with an ECDSA P-256 key, for `pair`: a terminator whose
+  # handshakes cost this machine's cores a fraction of the RSA key's.
+  if [ ! -f "$tls/server-ec.pem" ]; then
+    openssl ecparam -genkey -name prime256v1 2>/dev/null \
+      | openssl pkcs8 -topk8 -nocrypt -out "$tls/server-ec.key"
+    openssl req -new -key "$tls/server-ec.key" -subj /CN=localhost -out "$tls/server-ec.csr" 2>/dev/null
+    openssl x509 -req -in "$tls/server-ec.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
+      -out "$tls/server-ec.pem" -days 30 -extfile "$tls/ext" 2>/dev/null
+  fi
   # One run: the issuer's own figures (login_overhead_ratio among them), then
   # the Lambda-shaped ones. binary_size_mib is that of the last arm64 build
   # (scripts/bench.sh issuer makes it).
   build
-  "$bench" issuer lambda
+  if [ "$1" = pair ]; then
+    "$bench" pair
+  else
+    "$bench" issuer lambda
+  fi
   exit 0
 fi
 build

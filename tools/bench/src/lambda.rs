@@ -56,6 +56,91 @@ pub async fn run() {
     println!("\nwrote {}", path.display());
 }
 
+/// `token-issuer-bench pair`: two sides started alternately, cold, under one
+/// memory size's share, each to a first log in; paired because two starts a
+/// minute apart differ by more than most changes to a first log in. A side
+/// is a build of the function (`PAIR_A_BIN`, `PAIR_B_BIN`; the bench's own
+/// `bench-issuer` by default) and the key of the TLS terminator it talks to
+/// (`PAIR_A_KEY`, `PAIR_B_KEY`: `server`, RSA, by default, or `server-ec`,
+/// ECDSA P-256; both in `target/bench/tls/`). `PAIR_MB` (1769) and `PAIR_N`
+/// (30) set the share and the pairs.
+pub async fn pair() {
+    let env = bench_env().await;
+    let bench = Bench::start(&env).await;
+    bench.reaches_storage_over_tls().await;
+    let setting = |k: &str| std::env::var(k).ok();
+    let mb: u64 = setting("PAIR_MB").map_or(1769, |v| v.parse().expect("PAIR_MB: a number"));
+    let pairs: usize = setting("PAIR_N").map_or(30, |v| v.parse().expect("PAIR_N: a number"));
+    let share = CpuShare::new(mb).expect("a CPU share (root, cgroup v1 cpu)");
+    let plain = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("DynamoDB Local");
+    let side = |name: &str| {
+        let bin =
+            setting(&format!("PAIR_{name}_BIN")).map_or_else(|| bench.bin.clone(), PathBuf::from);
+        let key = setting(&format!("PAIR_{name}_KEY")).unwrap_or_else(|| "server".into());
+        let upstream = plain.trim_start_matches("http://").to_string();
+        let mut fenv = bench.no_warm.clone();
+        fenv.push((
+            "AWS_ENDPOINT_URL_DYNAMODB".into(),
+            tls_terminator_with(upstream, &key),
+        ));
+        println!(
+            "pair: {name} = {} with the terminator's {key} key",
+            bin.display()
+        );
+        (bin, fenv)
+    };
+    let sides = [side("A"), side("B")];
+    // DynamoDB Local's JVM gets faster over its first thousands of requests.
+    let full = CpuShare::new(1769).expect("a CPU share");
+    for _ in 0..12 {
+        bench.warm(&full).await;
+    }
+    let mut firsts = [Vec::new(), Vec::new()];
+    let mut hellos = Vec::new();
+    for i in 0..pairs {
+        // Each side goes first in half the pairs.
+        for k in [i % 2, 1 - i % 2] {
+            let (bin, fenv) = &sides[k];
+            firsts[k].push(cold_once(bin, fenv, &share, &bench.login).await.1);
+        }
+        hellos.push(
+            cold_once(&bench.hello_bin, &bench.fenv, &share, &bench.jwks)
+                .await
+                .1,
+        );
+        println!(
+            "pair {i}: A {:.2} ms, B {:.2} ms",
+            firsts[0][i], firsts[1][i]
+        );
+    }
+    let warm = bench.warm(&share).await.login_p50;
+    let ideal = median(hellos.clone()) + warm;
+    let b_less: Vec<f64> = firsts[0]
+        .iter()
+        .zip(&firsts[1])
+        .map(|(a, b)| a - b)
+        .collect();
+    let quartiles = |v: &[f64]| {
+        let mut v = v.to_vec();
+        (pct(&mut v, 0.25), pct(&mut v, 0.5), pct(&mut v, 0.75))
+    };
+    for (name, f) in ["A", "B"].iter().zip(&firsts) {
+        let (q1, m, q3) = quartiles(f);
+        println!(
+            "{name}: first log in after a cold start, median {m:.2} ms (quartiles {q1:.2}, {q3:.2}); \
+             cold_vs_ideal_ratio {:.2}",
+            m / ideal
+        );
+    }
+    println!(
+        "B less than A: median {:.2} ms per pair, less in {} of {pairs}; the empty function's \
+         cold start {:.2} ms, warm log in p50 {warm:.2} ms, at {mb} MB",
+        median(b_less.clone()),
+        b_less.iter().filter(|d| **d > 0.0).count(),
+        median(hellos),
+    );
+}
+
 /// The bench's function, its settings and the events it is sent.
 struct Bench {
     bin: PathBuf,
@@ -523,6 +608,12 @@ fn report(lambda: &Map<String, Value>) {
 /// and for the runtime API the bench serves, where DynamoDB's endpoints
 /// answer each connection on its own.
 fn tls_terminator(upstream: String) -> String {
+    tls_terminator_with(upstream, "server")
+}
+
+/// [`tls_terminator`] with the certificate and key `name.pem` and
+/// `name.key`.
+fn tls_terminator_with(upstream: String, name: &str) -> String {
     use tokio_rustls::rustls;
     let dir = out_dir().join("tls");
     let read = |f: &str| {
@@ -530,13 +621,13 @@ fn tls_terminator(upstream: String) -> String {
             .unwrap_or_else(|e| panic!("{f}: {e} (scripts/bench.sh lambda makes it)"))
     };
     let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
-        pem::parse_many(read("server.pem"))
+        pem::parse_many(read(&format!("{name}.pem")))
             .unwrap()
             .into_iter()
             .map(|p| p.into_contents().into())
             .collect();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
-        pem::parse(read("server.key"))
+        pem::parse(read(&format!("{name}.key")))
             .unwrap()
             .into_contents()
             .into(),

@@ -7,6 +7,7 @@
 //!   issuer       the issuer's costs against their floor (issuer.rs)
 //!   enumeration  the four ways a log in fails, timed side by side (enumeration.rs)
 //!   lambda       the Lambda-shaped mode: CPU shares, TLS, throughput (lambda.rs)
+//!   pair         two builds (or terminator keys) cold-started alternately (lambda.rs)
 //! ```
 
 // The tests' harness: the real handler on fresh DynamoDB Local tables.
@@ -23,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "usage: token-issuer-bench MODE...  (MODE: issuer, enumeration, lambda; \
-                     run them with scripts/bench.sh)";
+const USAGE: &str = "usage: token-issuer-bench MODE...  (MODE: issuer, enumeration, lambda, \
+                     pair; run them with scripts/bench.sh)";
 
 fn main() -> ExitCode {
     let modes: Vec<String> = std::env::args().skip(1).collect();
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
     if modes.is_empty()
         || modes
             .iter()
-            .any(|m| !["issuer", "enumeration", "lambda"].contains(&m.as_str()))
+            .any(|m| !["issuer", "enumeration", "lambda", "pair"].contains(&m.as_str()))
     {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
         match mode.as_str() {
             "issuer" => rt.block_on(issuer::run()),
             "enumeration" => rt.block_on(enumeration::run()),
+            "pair" => rt.block_on(lambda::pair()),
             _ => rt.block_on(lambda::run()),
         }
     }
