@@ -422,9 +422,18 @@ async fn the_warm_up_never_fails_start_up_and_is_bounded() {
     }
 }
 
-/// Forwards to DynamoDB Local, but never sends on a request naming
-/// `target`: that call hangs until its caller gives up.
-async fn withholding_proxy(upstream: String, target: &'static str) -> String {
+/// What [`proxy`] does with a request naming its target.
+#[derive(Clone, Copy)]
+enum OnTarget {
+    /// Never sends it on: the call hangs until its caller gives up.
+    Withhold,
+    /// Answers it itself, as DynamoDB answers a write to a table that is not
+    /// there, and closes.
+    Refuse,
+}
+
+/// Forwards to DynamoDB Local, but for a request naming `target`.
+async fn proxy(upstream: String, target: &'static str, on: OnTarget) -> String {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     let upstream = upstream.trim_start_matches("http://").to_string();
@@ -435,23 +444,47 @@ async fn withholding_proxy(upstream: String, target: &'static str) -> String {
                 let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
                     return;
                 };
-                let (mut cr, mut cw) = client.into_split();
+                let (mut cr, cw) = client.into_split();
                 let (mut sr, mut sw) = server.into_split();
-                let up = tokio::spawn(async move {
+                let cw = Arc::new(tokio::sync::Mutex::new(cw));
+                let back = cw.clone();
+                let down = tokio::spawn(async move {
                     let mut buf = vec![0u8; 65536];
-                    while let Ok(n) = cr.read(&mut buf).await {
-                        let text = String::from_utf8_lossy(&buf[..n]);
-                        if n == 0 || text.contains(&format!("DynamoDB_20120810.{target}")) {
-                            // Held: the connection stays open, unanswered.
-                            std::future::pending::<()>().await;
-                        }
-                        if sw.write_all(&buf[..n]).await.is_err() {
+                    while let Ok(n) = sr.read(&mut buf).await {
+                        if n == 0 || back.lock().await.write_all(&buf[..n]).await.is_err() {
                             return;
                         }
                     }
                 });
-                let _ = tokio::io::copy(&mut sr, &mut cw).await;
-                up.abort();
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n) = cr.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let text = String::from_utf8_lossy(&buf[..n]);
+                    if text.contains(&format!("DynamoDB_20120810.{target}")) {
+                        match on {
+                            // Held: the connection stays open, unanswered.
+                            OnTarget::Withhold => std::future::pending::<()>().await,
+                            OnTarget::Refuse => {
+                                let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"Requested resource not found"}"#;
+                                let answer = format!(
+                                    "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\n\
+                                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                                    body.len()
+                                );
+                                let mut cw = cw.lock().await;
+                                let _ = cw.write_all(answer.as_bytes()).await;
+                                let _ = cw.shutdown().await;
+                                break;
+                            }
+                        }
+                    }
+                    if sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                down.abort();
             });
         }
     });
@@ -469,7 +502,7 @@ async fn attempts_cut_after_their_count_never_leave_a_lock_that_does_not_end() {
     let good = TestEnv::new().await;
     let mut config = good.config.clone();
     config.request_deadline = DEADLINE;
-    let proxy = withholding_proxy(endpoint(), "GetItem").await;
+    let proxy = proxy(endpoint(), "GetItem", OnTarget::Withhold).await;
     let cut = TestEnv::on_store(config, store_at(&proxy, &good).await).await;
     // Ten log ins with the right password, each counted, then cut while its
     // user is read: the deadline itself answers, well before the SDK's own
@@ -571,60 +604,6 @@ async fn every_route_answers_when_its_deadline_passes() {
     );
 }
 
-/// Forwards to DynamoDB Local, but answers a request naming `target` itself,
-/// as DynamoDB answers a write to a table that is not there, and closes.
-async fn refusing_proxy(upstream: String, target: &'static str) -> String {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let upstream = upstream.trim_start_matches("http://").to_string();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = l.accept().await {
-            let upstream = upstream.clone();
-            tokio::spawn(async move {
-                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
-                    return;
-                };
-                let (mut cr, cw) = client.into_split();
-                let (mut sr, mut sw) = server.into_split();
-                let cw = Arc::new(tokio::sync::Mutex::new(cw));
-                let back = cw.clone();
-                let down = tokio::spawn(async move {
-                    let mut buf = vec![0u8; 65536];
-                    while let Ok(n) = sr.read(&mut buf).await {
-                        if n == 0 || back.lock().await.write_all(&buf[..n]).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-                let mut buf = vec![0u8; 65536];
-                while let Ok(n) = cr.read(&mut buf).await {
-                    let text = String::from_utf8_lossy(&buf[..n]);
-                    if n == 0 {
-                        break;
-                    }
-                    if text.contains(&format!("DynamoDB_20120810.{target}")) {
-                        let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"Requested resource not found"}"#;
-                        let answer = format!(
-                            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\n\
-                             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                            body.len()
-                        );
-                        let mut cw = cw.lock().await;
-                        let _ = cw.write_all(answer.as_bytes()).await;
-                        let _ = cw.shutdown().await;
-                        break;
-                    }
-                    if sw.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                down.abort();
-            });
-        }
-    });
-    format!("http://{addr}")
-}
-
 /// A log in's tokens are signed while its success's writes are out, and
 /// answered only when every write succeeded: with the new family's write
 /// refused, each password log in answers its dialect's server error, no
@@ -637,7 +616,7 @@ async fn a_log_in_whose_family_write_fails_answers_no_token() {
         .await
         .unwrap();
     // A log in's only PutItem is its new family's.
-    let proxy = refusing_proxy(endpoint(), "PutItem").await;
+    let proxy = proxy(endpoint(), "PutItem", OnTarget::Refuse).await;
     let refused = TestEnv::on_store(good.config.clone(), store_at(&proxy, &good).await).await;
     let mut routes: Vec<_> = requests("unused", "unused")
         .into_iter()
