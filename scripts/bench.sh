@@ -11,6 +11,9 @@
 #                               share, paired: PAIR_A_BIN, PAIR_B_BIN (a copy of an
 #                               earlier target/release/bench-issuer), PAIR_A_KEY,
 #                               PAIR_B_KEY (server or server-ec), PAIR_MB, PAIR_N
+#   BENCH_STORAGE_IDLE=1        (lambda, pair) let DynamoDB Local idle while the
+#                               launcher waits before each cold start, as it did
+#                               before it was kept answering
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"

@@ -145,6 +145,10 @@ impl Function {
     /// grace period (2-56 ms here, from one start to the next), which
     /// Lambda's start does not have: timed from before the move, it fell on
     /// the empty function's cold start and the issuer's unevenly.
+    ///
+    /// DynamoDB never idles, but DynamoDB Local did during that wait, and a
+    /// JVM woken from idle answers a cold function's first calls slower: it
+    /// is kept answering until the function starts.
     pub async fn start_in(bin: &Path, env: &[(String, String)], share: Option<&CpuShare>) -> Self {
         let runtime = Runtime::start().await;
         let mut cmd = match share {
@@ -174,7 +178,7 @@ impl Function {
         if let Some(stdin) = child.stdin.as_mut() {
             // The shell started and waits in the group; a full quota period
             // passes, so the function starts with the group's whole quota.
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            keep_storage_answering(Duration::from_millis(250)).await;
             started = Instant::now();
             stdin.write_all(b"go\n").await.expect("the waiting shell");
             stdin.flush().await.expect("the waiting shell");
@@ -216,4 +220,43 @@ impl Function {
             .map(|kb| kb / 1024.0)
             .unwrap_or(f64::NAN)
     }
+}
+
+/// Waits `d` while DynamoDB Local (the bench's own `AWS_ENDPOINT_URL_DYNAMODB`)
+/// answers a `ListTables` every 3 ms; only waits where it cannot be reached,
+/// or with `BENCH_STORAGE_IDLE` set (the launcher before, to compare).
+async fn keep_storage_answering(d: Duration) {
+    let end = Instant::now() + d;
+    let endpoint = match std::env::var_os("BENCH_STORAGE_IDLE") {
+        Some(_) => String::new(),
+        None => std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default(),
+    };
+    let authority = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {authority}\r\n\
+         Content-Type: application/x-amz-json-1.0\r\n\
+         X-Amz-Target: DynamoDB_20120810.ListTables\r\n\
+         X-Amz-Date: 20260101T000000Z\r\n\
+         Authorization: AWS4-HMAC-SHA256 \
+         Credential=bench/20260101/us-east-1/dynamodb/aws4_request, \
+         SignedHeaders=host, Signature=00\r\n\
+         Content-Length: 2\r\n\r\n{{}}"
+    );
+    if let Ok(mut conn) = TcpStream::connect(&authority).await {
+        let mut answer = [0u8; 4096];
+        while Instant::now() + Duration::from_millis(3) < end {
+            let answered = match conn.write_all(request.as_bytes()).await {
+                Ok(()) => conn.read(&mut answer).await.is_ok_and(|n| n > 0),
+                Err(_) => false,
+            };
+            if !answered {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+    }
+    tokio::time::sleep_until(end.into()).await;
 }
