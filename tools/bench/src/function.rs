@@ -19,7 +19,11 @@ pub struct Runtime {
     responses: mpsc::UnboundedReceiver<(Instant, Value)>,
     /// When the function first asked for an event: its Init ended.
     pub first_poll: Arc<std::sync::Mutex<Option<Instant>>>,
+    /// Run once at that first ask, before the event is handed over.
+    at_first_poll: AtFirstPoll,
 }
+
+type AtFirstPoll = Arc<std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>>;
 
 async fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
     let mut line = String::new();
@@ -51,12 +55,17 @@ async fn serve(
     events: Arc<Mutex<mpsc::UnboundedReceiver<String>>>,
     responses: mpsc::UnboundedSender<(Instant, Value)>,
     first_poll: Arc<std::sync::Mutex<Option<Instant>>>,
+    at_first_poll: AtFirstPoll,
 ) {
     let mut r = BufReader::new(sock);
     let mut next_id = 0u64;
     while let Some((path, body)) = read_request(&mut r).await {
         let reply = if path.ends_with("/invocation/next") {
             first_poll.lock().unwrap().get_or_insert_with(Instant::now);
+            let hook = at_first_poll.lock().unwrap().take();
+            if let Some(hook) = hook {
+                hook();
+            }
             let Some(event) = events.lock().await.recv().await else {
                 return;
             };
@@ -95,9 +104,12 @@ impl Runtime {
         let erx = Arc::new(Mutex::new(erx));
         let first_poll = Arc::new(std::sync::Mutex::new(None));
         let polled = first_poll.clone();
+        let at_first_poll: AtFirstPoll = Arc::new(std::sync::Mutex::new(None));
+        let hook = at_first_poll.clone();
         tokio::spawn(async move {
             while let Ok((sock, _)) = l.accept().await {
-                tokio::spawn(serve(sock, erx.clone(), rtx.clone(), polled.clone()));
+                let (erx, rtx) = (erx.clone(), rtx.clone());
+                tokio::spawn(serve(sock, erx, rtx, polled.clone(), hook.clone()));
             }
         });
         Self {
@@ -105,6 +117,7 @@ impl Runtime {
             events: etx,
             responses: rrx,
             first_poll,
+            at_first_poll,
         }
     }
 }
@@ -150,7 +163,19 @@ impl Function {
     /// JVM woken from idle answers a cold function's first calls slower: it
     /// is kept answering until the function starts.
     pub async fn start_in(bin: &Path, env: &[(String, String)], share: Option<&CpuShare>) -> Self {
+        Self::start_with(bin, env, share, None).await
+    }
+
+    /// [`Function::start_in`], with `at_first_poll` run when the function
+    /// first asks for an event (its Init over), before it gets one.
+    pub async fn start_with(
+        bin: &Path,
+        env: &[(String, String)],
+        share: Option<&CpuShare>,
+        at_first_poll: Option<Box<dyn FnOnce() + Send>>,
+    ) -> Self {
         let runtime = Runtime::start().await;
+        *runtime.at_first_poll.lock().unwrap() = at_first_poll;
         let mut cmd = match share {
             Some(share) => {
                 let mut cmd = tokio::process::Command::new("sh");

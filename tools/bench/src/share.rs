@@ -12,6 +12,7 @@ const CGROUP_ROOT: &str = "/sys/fs/cgroup/cpu";
 pub struct CpuShare {
     dir: PathBuf,
     procs: std::ffi::CString,
+    quota: u64,
 }
 
 impl CpuShare {
@@ -27,7 +28,26 @@ impl CpuShare {
         made.map_err(|e| format!("{}: {e}", dir.display()))?;
         let procs = std::ffi::CString::new(dir.join("cgroup.procs").to_string_lossy().as_bytes())
             .map_err(|e| e.to_string())?;
-        Ok(Self { dir, procs })
+        Ok(Self { dir, procs, quota })
+    }
+
+    /// Lifts the quota (a whole CPU, or more), until [`CpuShare::throttle`].
+    pub fn unthrottle(&self) {
+        let _ = std::fs::write(self.dir.join("cpu.cfs_quota_us"), "-1");
+    }
+
+    /// Puts the memory size's quota back; takes effect at once (unlike a
+    /// move into the group).
+    pub fn throttle(&self) {
+        (self.throttler())();
+    }
+
+    /// [`CpuShare::throttle`], to be run later from elsewhere.
+    pub fn throttler(&self) -> impl FnOnce() + Send + 'static {
+        let (file, quota) = (self.dir.join("cpu.cfs_quota_us"), self.quota);
+        move || {
+            let _ = std::fs::write(file, quota.to_string());
+        }
     }
 
     /// Moves the child into this group between fork and exec: only
