@@ -270,7 +270,10 @@ async fn keep_storage_answering(d: Duration) {
          SignedHeaders=host, Signature=00\r\n\
          Content-Length: 2\r\n\r\n{{}}"
     );
-    if let Ok(mut conn) = TcpStream::connect(&authority).await {
+    let answering = async {
+        let Ok(mut conn) = TcpStream::connect(&authority).await else {
+            return;
+        };
         let mut answer = [0u8; 4096];
         while Instant::now() + Duration::from_millis(3) < end {
             let answered = match conn.write_all(request.as_bytes()).await {
@@ -282,6 +285,8 @@ async fn keep_storage_answering(d: Duration) {
             }
             tokio::time::sleep(Duration::from_millis(3)).await;
         }
-    }
+    };
+    // A storage that stops answering does not hold the start up.
+    let _ = tokio::time::timeout_at(end.into(), answering).await;
     tokio::time::sleep_until(end.into()).await;
 }
