@@ -719,11 +719,7 @@ async fn cold_once(
     share: &CpuShare,
     event: &str,
 ) -> (f64, f64) {
-    let mut f = Function::start_in(bin, env, Some(share)).await;
-    let (at, resp) = f.invoke(event).await;
-    assert_eq!(resp["statusCode"], 200, "{resp}");
-    let polled = f.runtime.first_poll.lock().unwrap().unwrap_or(at);
-    (ms(polled - f.started), ms(at - f.started))
+    first_answer(Function::start_in(bin, env, Some(share)).await, event).await
 }
 
 /// [`cold_once`] with Init free of the share, as Lambda's Init has been
@@ -737,10 +733,17 @@ async fn cold_once_init_free(
     event: &str,
 ) -> (f64, f64) {
     share.unthrottle();
-    let mut f =
-        Function::start_with(bin, env, Some(share), Some(Box::new(share.throttler()))).await;
-    let (at, resp) = f.invoke(event).await;
+    let throttle = Box::new(share.throttler());
+    let f = Function::start_with(bin, env, Some(share), Some(throttle)).await;
+    let times = first_answer(f, event).await;
     share.throttle();
+    times
+}
+
+/// A started function's Init and its first answer to `event`, from its
+/// start, in ms.
+async fn first_answer(mut f: Function, event: &str) -> (f64, f64) {
+    let (at, resp) = f.invoke(event).await;
     assert_eq!(resp["statusCode"], 200, "{resp}");
     let polled = f.runtime.first_poll.lock().unwrap().unwrap_or(at);
     (ms(polled - f.started), ms(at - f.started))
