@@ -14,6 +14,12 @@
 #   BENCH_STORAGE_IDLE=1        (lambda, pair) let DynamoDB Local idle while the
 #                               launcher waits before each cold start, as it did
 #                               before it was kept answering
+#   BENCH_QUOTA_PERIOD_MS=20    (lambda, pair) the CPU quota's period, ms (default
+#                               100, the kernel's; Lambda's is observed to be 20)
+#   BENCH_MEMORY_SIZES=128,256  (lambda) the memory sizes timed (default
+#                               128,512,1769)
+#   BENCH_FUNCTION_LOG=FILE     (lambda, pair) every started function's log lines,
+#                               added to FILE
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"

@@ -135,6 +135,14 @@ pub struct Function {
 /// Reads a function's output to its end, counting the bytes.
 fn drain(out: Option<impl tokio::io::AsyncRead + Unpin + Send + 'static>, count: Arc<AtomicU64>) {
     let Some(mut out) = out else { return };
+    // `BENCH_FUNCTION_LOG`: a file every started function's lines are added to.
+    let mut keep = std::env::var_os("BENCH_FUNCTION_LOG").and_then(|path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+    });
     tokio::spawn(async move {
         let mut buf = [0u8; 8192];
         while let Ok(n) = out.read(&mut buf).await {
@@ -142,6 +150,9 @@ fn drain(out: Option<impl tokio::io::AsyncRead + Unpin + Send + 'static>, count:
                 break;
             }
             count.fetch_add(n as u64, Ordering::Relaxed);
+            if let Some(file) = keep.as_mut() {
+                let _ = std::io::Write::write_all(file, &buf[..n]);
+            }
         }
     });
 }
@@ -191,7 +202,11 @@ impl Function {
         cmd.envs(env.iter().cloned())
             .env("AWS_LAMBDA_RUNTIME_API", &runtime.addr)
             .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            // The share's size, which the function's default `WARM_UP` follows.
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                share.map_or(512, CpuShare::mb).to_string(),
+            )
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

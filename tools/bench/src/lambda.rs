@@ -22,7 +22,24 @@ use std::time::{Duration, Instant};
 use token_issuer::core::password::{Hasher, Password};
 use tokio::net::{TcpListener, TcpStream};
 
+/// The memory sizes timed: `BENCH_MEMORY_SIZES` (comma-separated MB), or
+/// these.
 const MEMORY_SIZES: [u64; 3] = [128, 512, 1769];
+
+fn memory_sizes() -> Vec<u64> {
+    match std::env::var("BENCH_MEMORY_SIZES") {
+        Err(_) => MEMORY_SIZES.to_vec(),
+        Ok(v) => v
+            .split(',')
+            .map(|mb| match mb.trim().parse() {
+                Ok(mb @ 128..=10240) => mb,
+                _ => {
+                    panic!("BENCH_MEMORY_SIZES: MB from 128 to 10240, comma-separated (got {v:?})")
+                }
+            })
+            .collect(),
+    }
+}
 
 /// Lambda arm64's prices, USD: per GB-second and per million requests.
 const GB_SECOND: f64 = 0.000_013_333_4;
@@ -199,7 +216,7 @@ impl Bench {
     /// reason, where the shares cannot be made.
     async fn memory_sizes(&self) -> (Map<String, Value>, Option<String>) {
         let mut lambda = Map::new();
-        for mb in MEMORY_SIZES {
+        for mb in memory_sizes() {
             let share = match CpuShare::new(mb) {
                 Ok(s) => s,
                 Err(why) => return (lambda, Some(why)),
@@ -573,6 +590,10 @@ fn write_summary(lambda: &Map<String, Value>, throughput: Map<String, Value>) ->
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
     summary.insert("lambda".into(), Value::Object(lambda.clone()));
+    summary.insert(
+        "lambda_quota_period_ms".into(),
+        crate::share::period_ms().into(),
+    );
     summary.insert("throughput".into(), Value::Object(throughput));
     std::fs::write(&path, format!("{:#}", Value::Object(summary))).unwrap();
     path
