@@ -130,8 +130,9 @@ fn function_env(
         ("TOKENS_TABLE".into(), env.config.store.tokens_table.clone()),
         ("AUDIENCE".into(), "bench".into()),
         ("SIGNING_KEY_FILE".into(), key.display().to_string()),
-        // The bench times both: with the warm-up (off by default) and, with
-        // `without_warm_up`, without it.
+        // The bench times three: with the warm-up, without it
+        // (`without_warm_up`), and as shipped (unset: it follows the memory
+        // size).
         ("WARM_UP".into(), "true".into()),
     ]);
     fenv
