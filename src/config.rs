@@ -71,9 +71,12 @@ pub struct Config {
     /// The authorizer: the `aud` values it accepts (default: `AUDIENCE`).
     pub accepted_audiences: Vec<String>,
     /// Open storage connections and touch the password hash's memory at
-    /// cold start (`WARM_UP`, default off), so the first request does not.
-    /// Off because when Init is on the first user's clock, as for an
-    /// on-demand start, it only moves that work and adds its own reads.
+    /// cold start, so the first request does not (`WARM_UP`: `on`, `off`,
+    /// or `auto`, the default: on at [`WARM_UP_AUTO_MAX_MB`] of memory or
+    /// less). A small share pays for the first request's extra CPU many
+    /// times over in wall time, and Init has been observed to run faster than
+    /// the share; at larger sizes the warm-up only moves that work into an
+    /// Init that is on the first user's clock, and adds its own reads.
     pub warm_up: bool,
     /// `DPOP_NONCES`: `on` makes every DPoP proof carry a nonce the issuer
     /// handed out (RFC 9449 §8), which bounds how long before use a proof
@@ -159,6 +162,36 @@ fn switch(src: &impl Source, name: &'static str, default: bool) -> Result<bool, 
             name,
             reason: format!("expected on or off, got {other:?}"),
         }),
+    }
+}
+
+/// The largest memory size, MB, whose function warms up by default.
+pub const WARM_UP_AUTO_MAX_MB: u64 = 256;
+
+/// `WARM_UP`: `auto` (or unset) decides by the memory size Lambda gives the
+/// function; where none is given (a local run) it stays off.
+fn warm_up(src: &impl Source) -> Result<bool, ConfigError> {
+    match optional(src, "WARM_UP").as_deref() {
+        None | Some("auto") => {}
+        Some("1" | "true" | "on") => return Ok(true),
+        Some("0" | "false" | "off") => return Ok(false),
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                name: "WARM_UP",
+                reason: format!("expected auto, on or off, got {other:?}"),
+            })
+        }
+    }
+    let name = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+    match optional(src, name) {
+        None => Ok(false),
+        Some(raw) => match raw.parse::<u64>() {
+            Ok(mb) => Ok(mb <= WARM_UP_AUTO_MAX_MB),
+            Err(_) => Err(ConfigError::Invalid {
+                name,
+                reason: format!("expected megabytes, a whole number, got {raw:?}"),
+            }),
+        },
     }
 }
 
@@ -359,7 +392,7 @@ impl Config {
                 }
             },
         };
-        let warm_up = switch(src, "WARM_UP", false)?;
+        let warm_up = warm_up(src)?;
         let dpop_nonces = switch(src, "DPOP_NONCES", false)?;
         Ok(Self {
             warm_up,
@@ -455,15 +488,28 @@ mod tests {
     ];
 
     #[test]
-    fn warm_up_is_off_unless_turned_on() {
-        assert!(!Config::from_source(&src(BASE)).unwrap().warm_up);
-        let mut pairs = BASE.to_vec();
-        pairs.push(("WARM_UP", "true"));
-        assert!(Config::from_source(&src(&pairs)).unwrap().warm_up);
-        pairs.pop();
-        pairs.push(("WARM_UP", "maybe"));
-        let err = Config::from_source(&src(&pairs)).unwrap_err();
-        assert!(err.to_string().contains("WARM_UP"), "{err}");
+    fn warm_up_follows_the_memory_size_unless_set() {
+        let warm = |extra: &[(&'static str, &'static str)]| {
+            let pairs: Vec<_> = BASE.iter().chain(extra).copied().collect();
+            Config::from_source(&src(&pairs)).map(|c| c.warm_up)
+        };
+        let size = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+        // No memory size given: a local run, off.
+        assert!(!warm(&[]).unwrap());
+        assert!(warm(&[(size, "128")]).unwrap());
+        assert!(warm(&[(size, "256")]).unwrap());
+        assert!(!warm(&[(size, "257")]).unwrap());
+        assert!(!warm(&[(size, "1024")]).unwrap());
+        assert!(warm(&[(size, "128"), ("WARM_UP", "auto")]).unwrap());
+        assert!(!warm(&[(size, "1024"), ("WARM_UP", "auto")]).unwrap());
+        // Set, it decides at every size.
+        assert!(warm(&[(size, "1024"), ("WARM_UP", "on")]).unwrap());
+        assert!(warm(&[("WARM_UP", "true")]).unwrap());
+        assert!(!warm(&[(size, "128"), ("WARM_UP", "off")]).unwrap());
+        for bad in [&[("WARM_UP", "maybe")][..], &[(size, "lots")]] {
+            let err = warm(bad).unwrap_err().to_string();
+            assert!(err.contains(bad[0].0), "{err}");
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The function binary refuses to start on a bad setting, naming it.
+//! The function binary refuses to start on a bad setting, naming it, and
+//! reads the settings Lambda gives it.
 
 use std::process::Command;
 
@@ -104,6 +105,33 @@ fn region_and_keys_can_come_from_the_shared_files() {
     assert!(!log.contains("no AWS"), "{log}");
     assert!(log.contains("ephemeral key"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `WARM_UP` unset follows the memory size Lambda gives the function: a
+/// 128 MB function warms up before it asks for its first request, a
+/// 1,024 MB one does not, and a size that is not a number stops start-up.
+/// (Storage is a closed port here: the warm-up finds it unreachable at once
+/// and is skipped, as it would be in Lambda.)
+#[test]
+fn the_warm_up_follows_the_memory_size() {
+    let run = |mb: &str| {
+        let extra: &[(&str, &str)] = &[
+            ("RUST_LOG", "debug"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:1"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mb),
+        ];
+        start(&[SETTINGS, AWS, extra].concat())
+    };
+    let (_, small) = run("128");
+    assert!(small.contains("warmed up"), "{small}");
+    let (_, large) = run("1024");
+    assert!(large.contains("ephemeral key"), "{large}");
+    assert!(!large.contains("warmed up"), "{large}");
+    let (ok, bad) = run("lots");
+    assert!(
+        !ok && bad.contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"),
+        "{bad}"
+    );
 }
 
 /// The functions' cryptography is ring's: aws-lc's C library made each
