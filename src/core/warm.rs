@@ -84,13 +84,15 @@ impl<S: UserStore, K: Signer + ?Sized> Issuer<S, K> {
 }
 
 /// `n` reads at once, so each takes its own connection; `true` when all
-/// answered.
+/// answered. Each reads an account (named attributes), not a whole user:
+/// the authorizer's role may read no more, and a denied read would still
+/// open its connection but fail in every Init.
 async fn concurrent_reads<S: UserStore, K: ?Sized>(
     issuer: &Issuer<S, K>,
     name: &Username,
     n: usize,
 ) -> bool {
-    let reads = (0..n).map(|_| issuer.store.get_user(name));
+    let reads = (0..n).map(|_| issuer.store.get_account(name));
     futures_util::future::join_all(reads)
         .await
         .iter()

@@ -716,3 +716,18 @@ async fn a_dpop_bound_token_needs_its_proof_for_the_request() {
     let answer = a.handle(ev).await;
     assert_eq!(answer["statusCode"], 200, "{answer}");
 }
+
+/// The authorizer's warm-up (on by default at its 256 MB) reads as the
+/// authorizer's role may. It runs here under the authorizer's own identity,
+/// so the IAM check that runs last holds its call to the template's policy,
+/// which grants the authorizer named attributes of a user, never a whole one.
+#[tokio::test]
+async fn the_authorizers_warm_up_reads_only_what_its_role_may() {
+    let env = TestEnv::new().await;
+    let a = env.authorizer(|_| {});
+    let warmed = a
+        .issuer()
+        .warm_storage(token_issuer::authorizer::STORAGE_CONNECTIONS)
+        .await;
+    assert!(warmed.is_some(), "the warm-up's reads answered");
+}
