@@ -154,14 +154,21 @@ impl RegistrationConfig {
 
 /// An on/off setting: `true`/`on`/`1` or `false`/`off`/`0`.
 fn switch(src: &impl Source, name: &'static str, default: bool) -> Result<bool, ConfigError> {
-    match optional(src, name).as_deref() {
+    match optional(src, name) {
         None => Ok(default),
-        Some("1" | "true" | "on") => Ok(true),
-        Some("0" | "false" | "off") => Ok(false),
-        Some(other) => Err(ConfigError::Invalid {
+        Some(raw) => on_or_off(&raw).ok_or_else(|| ConfigError::Invalid {
             name,
-            reason: format!("expected on or off, got {other:?}"),
+            reason: format!("expected on or off, got {raw:?}"),
         }),
+    }
+}
+
+/// The spellings every switch accepts.
+fn on_or_off(raw: &str) -> Option<bool> {
+    match raw {
+        "1" | "true" | "on" => Some(true),
+        "0" | "false" | "off" => Some(false),
+        _ => None,
     }
 }
 
@@ -171,14 +178,13 @@ pub const WARM_UP_AUTO_MAX_MB: u64 = 256;
 /// `WARM_UP`: `auto` (or unset) decides by the memory size Lambda gives the
 /// function; where none is given (a local run) it stays off.
 fn warm_up(src: &impl Source) -> Result<bool, ConfigError> {
-    match optional(src, "WARM_UP").as_deref() {
-        None | Some("auto") => {}
-        Some("1" | "true" | "on") => return Ok(true),
-        Some("0" | "false" | "off") => return Ok(false),
-        Some(other) => {
-            return Err(ConfigError::Invalid {
+    match optional(src, "WARM_UP") {
+        None => {}
+        Some(raw) if raw == "auto" => {}
+        Some(raw) => {
+            return on_or_off(&raw).ok_or_else(|| ConfigError::Invalid {
                 name: "WARM_UP",
-                reason: format!("expected auto, on or off, got {other:?}"),
+                reason: format!("expected auto, on or off, got {raw:?}"),
             })
         }
     }
